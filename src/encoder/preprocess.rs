@@ -1,0 +1,283 @@
+//! Image decoding and preprocessing for image encoders.
+//!
+//! The resize is Pillow's `BILINEAR` resampling (a triangle filter whose
+//! support widens when shrinking, i.e. antialiased; fixed-point coefficients,
+//! horizontal pass then vertical pass, 8-bit clipping after each), so images
+//! preprocessed here match the tensors the reference pipeline made with Pillow.
+
+use std::io::Cursor;
+
+use image::{ImageError, ImageReader, Limits};
+
+use crate::error::{Error, Result};
+
+/// Bounds on what [`decode`] accepts, checked from the header before any
+/// pixel buffer is allocated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Largest accepted width or height, in pixels.
+    pub max_side: u32,
+    /// Largest decoder allocation, in bytes.
+    pub max_alloc: u64,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        Self { max_side: 12_000, max_alloc: 256 * 1024 * 1024 }
+    }
+}
+
+/// An 8-bit RGB image, rows top to bottom, 3 bytes per pixel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RgbImage {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// `width * height * 3` bytes.
+    pub data: Vec<u8>,
+}
+
+impl RgbImage {
+    /// Builds an RGB image from RGBA pixels (what a canvas `ImageData`
+    /// holds); alpha is dropped as Pillow's `convert("RGB")` does.
+    pub fn from_rgba(width: u32, height: u32, rgba: &[u8]) -> Result<Self> {
+        let expected = (width as usize).checked_mul(height as usize).and_then(|n| n.checked_mul(4));
+        if width == 0 || height == 0 || expected != Some(rgba.len()) {
+            return Err(Error::InvalidInput(format!(
+                "RGBA data of {} bytes does not match a {width}x{height} image ({} bytes expected)",
+                rgba.len(),
+                expected.map_or_else(|| "too many".to_string(), |n| n.to_string())
+            )));
+        }
+        let data = rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+        Ok(Self { width, height, data })
+    }
+}
+
+/// Decodes PNG or JPEG bytes to RGB. Dimensions beyond `limits` give
+/// [`Error::ImageTooLarge`] before pixel memory is allocated; anything
+/// undecodable gives [`Error::InvalidImage`].
+pub fn decode(bytes: &[u8], limits: DecodeLimits) -> Result<RgbImage> {
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| Error::InvalidImage(e.to_string()))?;
+    if reader.format().is_none() {
+        return Err(Error::InvalidImage("not a PNG or JPEG image".into()));
+    }
+    let mut l = Limits::default();
+    l.max_image_width = Some(limits.max_side);
+    l.max_image_height = Some(limits.max_side);
+    l.max_alloc = Some(limits.max_alloc);
+    reader.limits(l);
+    let image = reader.decode().map_err(|e| match e {
+        ImageError::Limits(e) => Error::ImageTooLarge(format!(
+            "{e} (at most {} pixels a side and {} MiB)",
+            limits.max_side,
+            limits.max_alloc / (1024 * 1024)
+        )),
+        e => Error::InvalidImage(e.to_string()),
+    })?;
+    let rgb = image.to_rgb8();
+    let (width, height) = rgb.dimensions();
+    Ok(RgbImage { width, height, data: rgb.into_raw() })
+}
+
+/// Python's `round()` (half to even), as the reference sizes were computed with it.
+fn round_half_even(x: f64) -> f64 {
+    let r = x.round();
+    if (x - x.trunc()).abs() == 0.5 {
+        2.0 * (x / 2.0).round()
+    } else {
+        r
+    }
+}
+
+/// Size after scaling so the shorter side is `shorter` (the longer side rounded to nearest).
+pub fn shorter_side_size(width: u32, height: u32, shorter: u32) -> (u32, u32) {
+    let scale = |long: u32, short: u32| {
+        (round_half_even(f64::from(long) * f64::from(shorter) / f64::from(short)) as u32).max(1)
+    };
+    if width <= height {
+        (shorter, scale(height, width))
+    } else {
+        (scale(width, height), shorter)
+    }
+}
+
+const PRECISION_BITS: u32 = 32 - 8 - 2;
+
+/// Pillow's `precompute_coeffs` for the bilinear filter, then its 8-bit
+/// fixed-point normalisation. Returns per-output (first input, count) and
+/// `ksize` coefficients per output.
+fn coefficients(in_size: u32, out_size: u32) -> (Vec<(usize, usize)>, Vec<i32>, usize) {
+    let scale = f64::from(in_size) / f64::from(out_size);
+    let filterscale = scale.max(1.0);
+    let support = filterscale; // bilinear support is 1.0
+    let ksize = support.ceil() as usize * 2 + 1;
+    let mut bounds = Vec::with_capacity(out_size as usize);
+    let mut kk = vec![0i32; out_size as usize * ksize];
+    let mut weights = vec![0f64; ksize];
+    for xx in 0..out_size as usize {
+        let center = (xx as f64 + 0.5) * scale;
+        let ss = 1.0 / filterscale;
+        let xmin = ((center - support + 0.5) as i64).max(0) as usize;
+        let xmax = ((center + support + 0.5) as i64).min(i64::from(in_size)) as usize;
+        let count = xmax.saturating_sub(xmin).min(ksize);
+        let mut ww = 0.0;
+        for (x, w) in weights.iter_mut().enumerate().take(count) {
+            let t = ((x + xmin) as f64 - center + 0.5) * ss;
+            let t = t.abs();
+            *w = if t < 1.0 { 1.0 - t } else { 0.0 };
+            ww += *w;
+        }
+        let row = &mut kk[xx * ksize..(xx + 1) * ksize];
+        for (x, k) in row.iter_mut().enumerate().take(count) {
+            let w = if ww != 0.0 { weights[x] / ww } else { weights[x] };
+            let scaled = w * f64::from(1u32 << PRECISION_BITS);
+            *k = if w < 0.0 { (scaled - 0.5) as i32 } else { (scaled + 0.5) as i32 };
+        }
+        bounds.push((xmin, count));
+    }
+    (bounds, kk, ksize)
+}
+
+fn clip8(v: i64) -> u8 {
+    (v >> PRECISION_BITS).clamp(0, 255) as u8
+}
+
+/// Resizes with Pillow's antialiased bilinear filter (horizontal pass, then vertical).
+pub fn resize_bilinear(img: &RgbImage, out_w: u32, out_h: u32) -> RgbImage {
+    let (w, h) = (img.width as usize, img.height as usize);
+    let horizontal = if out_w != img.width {
+        let (bounds, kk, ksize) = coefficients(img.width, out_w);
+        let mut out = vec![0u8; out_w as usize * h * 3];
+        for y in 0..h {
+            let src = &img.data[y * w * 3..(y + 1) * w * 3];
+            let dst = &mut out[y * out_w as usize * 3..(y + 1) * out_w as usize * 3];
+            for (xx, &(xmin, count)) in bounds.iter().enumerate() {
+                let k = &kk[xx * ksize..xx * ksize + count];
+                let mut acc = [1i64 << (PRECISION_BITS - 1); 3];
+                for (x, &kx) in k.iter().enumerate() {
+                    let p = &src[(xmin + x) * 3..(xmin + x) * 3 + 3];
+                    for c in 0..3 {
+                        acc[c] += i64::from(p[c]) * i64::from(kx);
+                    }
+                }
+                for c in 0..3 {
+                    dst[xx * 3 + c] = clip8(acc[c]);
+                }
+            }
+        }
+        RgbImage { width: out_w, height: img.height, data: out }
+    } else {
+        img.clone()
+    };
+    if out_h == img.height {
+        return horizontal;
+    }
+    let (bounds, kk, ksize) = coefficients(img.height, out_h);
+    let row = out_w as usize * 3;
+    let mut out = vec![0u8; row * out_h as usize];
+    for (yy, &(ymin, count)) in bounds.iter().enumerate() {
+        let k = &kk[yy * ksize..yy * ksize + count];
+        let dst = &mut out[yy * row..(yy + 1) * row];
+        for (i, d) in dst.iter_mut().enumerate() {
+            let mut acc = 1i64 << (PRECISION_BITS - 1);
+            for (y, &ky) in k.iter().enumerate() {
+                acc += i64::from(horizontal.data[(ymin + y) * row + i]) * i64::from(ky);
+            }
+            *d = clip8(acc);
+        }
+    }
+    RgbImage { width: out_w, height: out_h, data: out }
+}
+
+/// How an image becomes the network's input tensor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preprocessing {
+    /// The shorter side is resized to this many pixels first.
+    pub resize_shorter: u32,
+    /// Then a centred square of this side is cut out (the network's input size).
+    pub crop: u32,
+    /// Per-channel mean subtracted after scaling to [0, 1] (RGB).
+    pub mean: [f32; 3],
+    /// Per-channel standard deviation divided by (RGB).
+    pub std: [f32; 3],
+}
+
+impl Default for Preprocessing {
+    /// ImageNet: resize to 256, centre-crop 224, ImageNet mean and std.
+    fn default() -> Self {
+        Self {
+            resize_shorter: 256,
+            crop: 224,
+            mean: [0.485, 0.456, 0.406],
+            std: [0.229, 0.224, 0.225],
+        }
+    }
+}
+
+impl Preprocessing {
+    /// Resize, centre-crop and normalise `img` into a 1×3×crop×crop NCHW tensor.
+    pub fn tensor(&self, img: &RgbImage) -> Vec<f32> {
+        let (rw, rh) = shorter_side_size(img.width, img.height, self.resize_shorter);
+        let resized = resize_bilinear(img, rw, rh);
+        let crop = self.crop as usize;
+        // Pillow-style crop: out-of-range parts (a crop larger than the
+        // resized image) are black.
+        let left = (i64::from(rw) - crop as i64).div_euclid(2);
+        let top = (i64::from(rh) - crop as i64).div_euclid(2);
+        let plane = crop * crop;
+        let mut out = vec![0f32; 3 * plane];
+        for y in 0..crop {
+            for x in 0..crop {
+                let (sx, sy) = (left + x as i64, top + y as i64);
+                let inside = sx >= 0 && sy >= 0 && sx < i64::from(rw) && sy < i64::from(rh);
+                for c in 0..3 {
+                    let v = if inside {
+                        let i = (sy as usize * rw as usize + sx as usize) * 3 + c;
+                        f32::from(resized.data[i]) / 255.0
+                    } else {
+                        0.0
+                    };
+                    out[c * plane + y * crop + x] = (v - self.mean[c]) / self.std[c];
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shorter_side_rounds_like_python() {
+        assert_eq!(shorter_side_size(451, 300, 256), (385, 256));
+        assert_eq!(shorter_side_size(300, 451, 256), (256, 385));
+        assert_eq!(shorter_side_size(256, 256, 256), (256, 256));
+    }
+
+    #[test]
+    fn resize_keeps_flat_colour() {
+        let img = RgbImage { width: 7, height: 5, data: [10, 200, 30].repeat(35) };
+        let out = resize_bilinear(&img, 3, 11);
+        assert_eq!((out.width, out.height), (3, 11));
+        assert!(out.data.chunks(3).all(|p| p == [10, 200, 30]));
+    }
+
+    #[test]
+    fn rgba_length_is_checked() {
+        assert!(RgbImage::from_rgba(2, 2, &[0; 16]).is_ok());
+        assert_eq!(RgbImage::from_rgba(2, 2, &[0; 15]).unwrap_err().code(), "invalid_input");
+        assert_eq!(RgbImage::from_rgba(0, 2, &[]).unwrap_err().code(), "invalid_input");
+    }
+
+    #[test]
+    fn garbage_is_an_invalid_image() {
+        let err = decode(b"hello", DecodeLimits::default()).unwrap_err();
+        assert_eq!(err.code(), "invalid_image");
+    }
+}

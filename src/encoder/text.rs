@@ -1,0 +1,208 @@
+//! Sentence embeddings from a BERT-style ONNX encoder (e.g. all-MiniLM-L6-v2).
+
+use tract_onnx::prelude::*;
+
+use super::onnx::{self, Plan};
+use super::tokenizer::WordPieceTokenizer;
+use crate::error::{chain, Error, Result};
+
+/// Most padded tokens run through the network in one call of a batch; larger
+/// batches are split (sorted by length first so little padding is wasted).
+const MAX_TOKENS_PER_CALL: usize = 4096;
+
+/// A text encoder: WordPiece tokenizer + ONNX transformer + mean pooling + L2 norm.
+///
+/// Built from bytes (the ONNX model) and text (the `vocab.txt`), never from
+/// paths or URLs. Every embedding has [`TextEncoder::dim`] values and unit length.
+pub struct TextEncoder {
+    tokenizer: WordPieceTokenizer,
+    plan: Plan,
+    /// For each model input, what to feed it.
+    feeds: Vec<Feed>,
+    dim: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Feed {
+    Ids,
+    Mask,
+    TokenTypes,
+}
+
+/// The token ids of one text, as the encoder sees them.
+pub type TokenIds = Vec<u32>;
+
+impl TextEncoder {
+    /// Loads an ONNX text encoder and its vocabulary.
+    ///
+    /// The model must take `input_ids` and `attention_mask` (and optionally
+    /// `token_type_ids`), int64 `[batch, sequence]`, and output either token
+    /// states `[batch, sequence, dim]` (mean-pooled over the mask) or sentence
+    /// vectors `[batch, dim]`. int8 weights stored as `Cast → Mul(scale)` are
+    /// folded to f32 once here.
+    pub fn from_bytes(model: &[u8], vocab_txt: &str) -> Result<Self> {
+        let tokenizer = WordPieceTokenizer::from_vocab_txt(vocab_txt)?;
+        let mut proto = onnx::decode(model)?;
+        let feeds = onnx::input_names(&proto)
+            .iter()
+            .map(|name| match name.as_str() {
+                "input_ids" => Ok(Feed::Ids),
+                "attention_mask" => Ok(Feed::Mask),
+                "token_type_ids" => Ok(Feed::TokenTypes),
+                other => Err(Error::UnsupportedModel(format!(
+                    "text model input {other:?} is not one of input_ids, attention_mask, token_type_ids"
+                ))),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if !feeds.contains(&Feed::Ids) {
+            return Err(Error::UnsupportedModel("text model has no input_ids input".into()));
+        }
+        let outputs = onnx::output_names(&proto);
+        let output = outputs
+            .iter()
+            .find(|n| *n == "last_hidden_state" || *n == "sentence_embedding")
+            .or_else(|| outputs.first())
+            .cloned()
+            .ok_or_else(|| Error::UnsupportedModel("text model has no output".into()))?;
+        onnx::fold_quantized_weights(&mut proto)?;
+        let plan = onnx::plan(&proto, Vec::new(), &[output.as_str()])?;
+        let mut encoder = Self { tokenizer, plan, feeds, dim: 0 };
+        let probe = encoder.run(&[encoder.tokenizer.encode("probe")])?;
+        encoder.dim = probe.first().map_or(0, Vec::len);
+        if encoder.dim == 0 {
+            return Err(Error::UnsupportedModel("text model produced an empty embedding".into()));
+        }
+        Ok(encoder)
+    }
+
+    /// Dimension of the embeddings.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The tokenizer in front of the model.
+    pub fn tokenizer(&self) -> &WordPieceTokenizer {
+        &self.tokenizer
+    }
+
+    /// Token ids of `text` (`[CLS] … [SEP]`, truncated to the tokenizer's max length).
+    pub fn tokenize(&self, text: &str) -> TokenIds {
+        self.tokenizer.encode(text)
+    }
+
+    /// Unit-length embedding of one text. Texts longer than 256 tokens are
+    /// truncated (documented, not an error); any string is accepted.
+    pub fn embed(&self, text: &str) -> Result<Vec<f32>> {
+        let mut out = self.run(&[self.tokenize(text)])?;
+        out.pop().ok_or_else(|| Error::Inference("model returned no embedding".into()))
+    }
+
+    /// Unit-length embeddings of several texts, in input order. Batches are
+    /// padded (`[PAD]`, mask 0); an empty batch is [`Error::InvalidInput`].
+    pub fn embed_batch<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Vec<f32>>> {
+        self.embed_batch_with_progress(texts, &mut |_, _| {})
+    }
+
+    /// Like [`TextEncoder::embed_batch`], calling `progress(done, total)` after each chunk.
+    pub fn embed_batch_with_progress<S: AsRef<str>>(
+        &self,
+        texts: &[S],
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Vec<Vec<f32>>> {
+        if texts.is_empty() {
+            return Err(Error::InvalidInput("embed_batch needs at least one text".into()));
+        }
+        let ids: Vec<TokenIds> = texts.iter().map(|t| self.tokenize(t.as_ref())).collect();
+        let mut order: Vec<usize> = (0..ids.len()).collect();
+        order.sort_by_key(|&i| ids[i].len());
+        let mut out = vec![Vec::new(); ids.len()];
+        let mut start = 0;
+        while start < order.len() {
+            // Sorted by length: the last sequence of a chunk is its longest.
+            let mut end = start + 1;
+            while end < order.len() && (end + 1 - start) * ids[order[end]].len() <= MAX_TOKENS_PER_CALL
+            {
+                end += 1;
+            }
+            let chunk: Vec<TokenIds> = order[start..end].iter().map(|&i| ids[i].clone()).collect();
+            for (&i, e) in order[start..end].iter().zip(self.run(&chunk)?) {
+                out[i] = e;
+            }
+            start = end;
+            progress(start, order.len());
+        }
+        Ok(out)
+    }
+
+    fn run(&self, batch: &[TokenIds]) -> Result<Vec<Vec<f32>>> {
+        let b = batch.len();
+        let s = batch.iter().map(Vec::len).max().unwrap_or(0);
+        if b == 0 || s == 0 {
+            return Err(Error::InvalidInput("empty batch".into()));
+        }
+        let pad = i64::from(self.tokenizer.pad_id());
+        let mut ids = vec![pad; b * s];
+        let mut mask = vec![0i64; b * s];
+        for (row, seq) in batch.iter().enumerate() {
+            for (col, &id) in seq.iter().enumerate() {
+                ids[row * s + col] = i64::from(id);
+                mask[row * s + col] = 1;
+            }
+        }
+        let types = vec![0i64; b * s];
+        let inputs = self
+            .feeds
+            .iter()
+            .map(|feed| {
+                let data = match feed {
+                    Feed::Ids => &ids,
+                    Feed::Mask => &mask,
+                    Feed::TokenTypes => &types,
+                };
+                onnx::tensor(&[b, s], data).map(IntoTValue::into_tvalue)
+            })
+            .collect::<Result<TVec<_>>>()?;
+        let outputs = self.plan.run(inputs).map_err(|e| Error::Inference(chain(&e)))?;
+        let out = outputs
+            .first()
+            .ok_or_else(|| Error::Inference("model returned no output".into()))?
+            .to_plain_array_view::<f32>()
+            .map_err(|e| Error::Inference(chain(&e)))?;
+        let shape = out.shape().to_vec();
+        let data = out
+            .as_slice()
+            .ok_or_else(|| Error::Inference("model output is not contiguous".into()))?;
+        match shape.as_slice() {
+            [ob, os, d] if *ob == b && *os == s => Ok((0..b)
+                .map(|row| {
+                    let mut acc = vec![0f32; *d];
+                    let mut n = 0f32;
+                    for col in 0..s {
+                        if mask[row * s + col] == 1 {
+                            let t = &data[(row * s + col) * d..(row * s + col + 1) * d];
+                            acc.iter_mut().zip(t).for_each(|(a, v)| *a += v);
+                            n += 1.0;
+                        }
+                    }
+                    acc.iter_mut().for_each(|a| *a /= n.max(1.0));
+                    l2_normalized(acc)
+                })
+                .collect()),
+            [ob, d] if *ob == b => {
+                Ok(data.chunks_exact(*d).map(|r| l2_normalized(r.to_vec())).collect())
+            }
+            other => Err(Error::UnsupportedModel(format!(
+                "text model output has shape {other:?}, expected [{b}, {s}, dim] or [{b}, dim]"
+            ))),
+        }
+    }
+}
+
+/// `v` scaled to unit L2 norm (unchanged when its norm is 0).
+pub fn l2_normalized(mut v: Vec<f32>) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+    v
+}

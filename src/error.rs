@@ -1,0 +1,97 @@
+//! The one error type of recagent.
+//!
+//! Every fallible function returns [`Result<T>`]. Each variant has a stable
+//! machine-readable [`Error::code`]; the wasm layer turns an `Error` into a JS
+//! `Error` whose `name` is `RecagentError` and whose `code` is that string, so
+//! apps can branch on it. Codes never change meaning once released.
+
+use thiserror::Error as ThisError;
+
+/// Result with recagent's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in recagent.
+#[derive(Debug, ThisError)]
+#[non_exhaustive]
+pub enum Error {
+    /// The model bytes are not a valid ONNX model (truncated, corrupt, or not ONNX at all).
+    #[error("invalid model: {0}")]
+    InvalidModel(String),
+    /// The model is valid ONNX but does not fit what the encoder needs (wrong inputs, outputs or shapes).
+    #[error("unsupported model: {0}")]
+    UnsupportedModel(String),
+    /// The vocabulary text is not a usable BERT `vocab.txt`.
+    #[error("invalid vocabulary: {0}")]
+    InvalidVocab(String),
+    /// The image bytes could not be decoded (corrupt, truncated or an unsupported format).
+    #[error("invalid image: {0}")]
+    InvalidImage(String),
+    /// The image is larger than the configured decoding limits.
+    #[error("image too large: {0}")]
+    ImageTooLarge(String),
+    /// An argument is out of its documented range (an empty batch, a wrong tensor length, …).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// Inference failed inside the model runtime.
+    #[error("inference failed: {0}")]
+    Inference(String),
+    /// Reading or writing a file or stream failed (native CLI only).
+    #[error("i/o error: {0}")]
+    Io(String),
+    /// A storage backend (`KvStore`) failed.
+    #[error("storage error: {0}")]
+    Storage(String),
+}
+
+impl Error {
+    /// Stable, machine-readable code of this error (`snake_case`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidModel(_) => "invalid_model",
+            Error::UnsupportedModel(_) => "unsupported_model",
+            Error::InvalidVocab(_) => "invalid_vocab",
+            Error::InvalidImage(_) => "invalid_image",
+            Error::ImageTooLarge(_) => "image_too_large",
+            Error::InvalidInput(_) => "invalid_input",
+            Error::Inference(_) => "inference_failed",
+            Error::Io(_) => "io_error",
+            Error::Storage(_) => "storage_error",
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e.to_string())
+    }
+}
+
+/// Formats a tract/anyhow error with its whole chain of causes on one line.
+pub(crate) fn chain(e: &tract_onnx::prelude::TractError) -> String {
+    format!("{e:#}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_stable_and_distinct() {
+        let all = [
+            Error::InvalidModel(String::new()),
+            Error::UnsupportedModel(String::new()),
+            Error::InvalidVocab(String::new()),
+            Error::InvalidImage(String::new()),
+            Error::ImageTooLarge(String::new()),
+            Error::InvalidInput(String::new()),
+            Error::Inference(String::new()),
+            Error::Io(String::new()),
+            Error::Storage(String::new()),
+        ];
+        let mut codes: Vec<_> = all.iter().map(Error::code).collect();
+        assert_eq!(codes[0], "invalid_model");
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), all.len());
+    }
+}

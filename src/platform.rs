@@ -1,0 +1,273 @@
+//! Traits for the outside world, one per service, each with an in-memory
+//! implementation for tests.
+//!
+//! The core only talks to storage, the network, the clock and randomness
+//! through these traits; `src/wasm/` implements them over IndexedDB, `fetch`,
+//! `Date.now()` and `crypto.getRandomValues`, the native CLI over files and
+//! the OS. Futures are [`LocalBoxFuture`]s: in the browser nothing is `Send`.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+pub use futures::future::LocalBoxFuture;
+
+use crate::error::{Error, Result};
+
+/// A transactional-enough key-value store: single-key writes are atomic.
+pub trait KvStore {
+    /// The value stored under `key`, if any.
+    fn get(&self, key: &str) -> LocalBoxFuture<'_, Result<Option<Vec<u8>>>>;
+    /// Stores `value` under `key`, replacing any earlier value.
+    fn put(&self, key: &str, value: Vec<u8>) -> LocalBoxFuture<'_, Result<()>>;
+    /// Removes `key`; removing a missing key is not an error.
+    fn delete(&self, key: &str) -> LocalBoxFuture<'_, Result<()>>;
+    /// All `(key, value)` pairs whose key starts with `prefix`, in key order.
+    fn scan_prefix(&self, prefix: &str) -> LocalBoxFuture<'_, Result<Vec<(String, Vec<u8>)>>>;
+}
+
+/// [`KvStore`] in memory; clones share the same map. For tests and as the
+/// fallback when no persistent storage exists.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryKvStore {
+    map: Rc<RefCell<BTreeMap<String, Vec<u8>>>>,
+}
+
+impl MemoryKvStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of keys stored.
+    pub fn len(&self) -> usize {
+        self.map.borrow().len()
+    }
+
+    /// Whether the store holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.map.borrow().is_empty()
+    }
+}
+
+impl KvStore for MemoryKvStore {
+    fn get(&self, key: &str) -> LocalBoxFuture<'_, Result<Option<Vec<u8>>>> {
+        let value = self.map.borrow().get(key).cloned();
+        Box::pin(async move { Ok(value) })
+    }
+
+    fn put(&self, key: &str, value: Vec<u8>) -> LocalBoxFuture<'_, Result<()>> {
+        self.map.borrow_mut().insert(key.to_string(), value);
+        Box::pin(async { Ok(()) })
+    }
+
+    fn delete(&self, key: &str) -> LocalBoxFuture<'_, Result<()>> {
+        self.map.borrow_mut().remove(key);
+        Box::pin(async { Ok(()) })
+    }
+
+    fn scan_prefix(&self, prefix: &str) -> LocalBoxFuture<'_, Result<Vec<(String, Vec<u8>)>>> {
+        let found = self
+            .map
+            .borrow()
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Box::pin(async move { Ok(found) })
+    }
+}
+
+/// An outbound HTTP request. Bodies are bytes: exactly what leaves the device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// `GET`, `POST`, …
+    pub method: String,
+    /// Absolute URL.
+    pub url: String,
+    /// Header name/value pairs.
+    pub headers: Vec<(String, String)>,
+    /// Request body.
+    pub body: Vec<u8>,
+    /// Give up after this many milliseconds.
+    pub timeout_ms: u32,
+}
+
+/// A complete HTTP response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Header name/value pairs (names lower-cased).
+    pub headers: Vec<(String, String)>,
+    /// Response body.
+    pub body: Vec<u8>,
+}
+
+/// The network. The browser implementation is `fetch`.
+pub trait Http {
+    /// Sends `request` and waits for the whole response.
+    fn send(&self, request: HttpRequest) -> LocalBoxFuture<'_, Result<HttpResponse>>;
+}
+
+/// [`Http`] that answers from a script of responses, in order, and records
+/// every request. For tests.
+#[derive(Debug, Clone, Default)]
+pub struct ScriptedHttp {
+    responses: Rc<RefCell<Vec<Result<HttpResponse, String>>>>,
+    sent: Rc<RefCell<Vec<HttpRequest>>>,
+}
+
+impl ScriptedHttp {
+    /// A server that will answer with `responses` in order (`Err` = connection error).
+    pub fn new(responses: Vec<Result<HttpResponse, String>>) -> Self {
+        Self { responses: Rc::new(RefCell::new(responses)), sent: Rc::default() }
+    }
+
+    /// Every request sent so far.
+    pub fn sent(&self) -> Vec<HttpRequest> {
+        self.sent.borrow().clone()
+    }
+}
+
+impl Http for ScriptedHttp {
+    fn send(&self, request: HttpRequest) -> LocalBoxFuture<'_, Result<HttpResponse>> {
+        self.sent.borrow_mut().push(request);
+        let next = {
+            let mut r = self.responses.borrow_mut();
+            if r.is_empty() {
+                Err("script exhausted".to_string())
+            } else {
+                r.remove(0)
+            }
+        };
+        Box::pin(async move { next.map_err(Error::Io) })
+    }
+}
+
+/// Wall-clock time.
+pub trait Clock {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> f64;
+}
+
+/// A clock that only moves when told to. For tests.
+#[derive(Debug, Clone, Default)]
+pub struct ManualClock {
+    now: Rc<Cell<f64>>,
+}
+
+impl ManualClock {
+    /// A clock reading `now_ms`.
+    pub fn at(now_ms: f64) -> Self {
+        Self { now: Rc::new(Cell::new(now_ms)) }
+    }
+
+    /// Moves the clock forward by `ms`.
+    pub fn advance(&self, ms: f64) {
+        self.now.set(self.now.get() + ms);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> f64 {
+        self.now.get()
+    }
+}
+
+/// The operating system's clock (native only; the browser's is in `src/wasm/`).
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Clock for SystemClock {
+    fn now_ms(&self) -> f64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    }
+}
+
+/// A source of randomness; seeded implementations make tests reproducible.
+pub trait Rng {
+    /// The next 64 random bits.
+    fn next_u64(&mut self) -> u64;
+
+    /// A uniform float in `[0, 1)`.
+    fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// SplitMix64: small, fast, seedable. Not for secrets.
+#[derive(Debug, Clone)]
+pub struct SeededRng {
+    state: u64,
+}
+
+impl SeededRng {
+    /// A generator whose sequence is fixed by `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self { state: seed }
+    }
+}
+
+impl Rng for SeededRng {
+    fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::executor::block_on;
+
+    #[test]
+    fn memory_store_round_trips_and_scans_in_order() {
+        let store = MemoryKvStore::new();
+        block_on(async {
+            store.put("b/2", vec![2]).await.unwrap();
+            store.put("a/1", vec![1]).await.unwrap();
+            store.put("b/1", vec![3]).await.unwrap();
+            assert_eq!(store.get("a/1").await.unwrap(), Some(vec![1]));
+            let keys: Vec<_> =
+                store.scan_prefix("b/").await.unwrap().into_iter().map(|(k, _)| k).collect();
+            assert_eq!(keys, ["b/1", "b/2"]);
+            store.delete("a/1").await.unwrap();
+            assert_eq!(store.get("a/1").await.unwrap(), None);
+        });
+        assert_eq!(store.len(), 2);
+    }
+
+    #[test]
+    fn scripted_http_answers_in_order_and_records() {
+        let ok = HttpResponse { status: 200, headers: vec![], body: b"hi".to_vec() };
+        let http = ScriptedHttp::new(vec![Ok(ok.clone()), Err("reset".into())]);
+        let req = HttpRequest {
+            method: "POST".into(),
+            url: "http://127.0.0.1/x".into(),
+            headers: vec![],
+            body: b"{}".to_vec(),
+            timeout_ms: 1000,
+        };
+        assert_eq!(block_on(http.send(req.clone())).unwrap(), ok);
+        assert_eq!(block_on(http.send(req.clone())).unwrap_err().code(), "io_error");
+        assert_eq!(http.sent().len(), 2);
+    }
+
+    #[test]
+    fn seeded_rng_is_reproducible_and_clock_is_manual() {
+        let (mut a, mut b) = (SeededRng::new(7), SeededRng::new(7));
+        assert_eq!(a.next_u64(), b.next_u64());
+        assert!((0.0..1.0).contains(&a.next_f64()));
+        let clock = ManualClock::at(1000.0);
+        clock.advance(500.0);
+        assert_eq!(clock.now_ms(), 1500.0);
+    }
+}

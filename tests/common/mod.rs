@@ -1,0 +1,73 @@
+//! Shared helpers for the native integration tests: where the assets are and
+//! how to read the reference fixtures. The assets come from `scripts/setup.sh`;
+//! a missing asset fails the test with that hint (never a silent skip).
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// The assets folder (`$RECAGENT_ASSETS` or `<repo>/assets`).
+pub fn assets() -> PathBuf {
+    std::env::var_os("RECAGENT_ASSETS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets"))
+}
+
+/// Reads an asset, failing with a hint to run the set-up when it is missing.
+pub fn asset(name: &str) -> Vec<u8> {
+    let path = assets().join(name);
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!("{}: {e} (run scripts/setup.sh to fetch the assets)", path.display())
+    })
+}
+
+/// An asset as UTF-8 text.
+pub fn asset_text(name: &str) -> String {
+    String::from_utf8(asset(name)).expect("asset is UTF-8")
+}
+
+/// One row of `fixtures/text-encoder.jsonl`.
+#[derive(Deserialize)]
+pub struct TextFixture {
+    pub text: String,
+    pub ids: Vec<u32>,
+    pub embedding: Vec<f32>,
+}
+
+/// Every row of the text fixture (made with HF tokenizers + onnxruntime).
+pub fn text_fixtures() -> Vec<TextFixture> {
+    let rows: Vec<TextFixture> = asset_text("fixtures/text-encoder.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("fixture row"))
+        .collect();
+    assert!(rows.len() >= 20, "text fixture has only {} rows", rows.len());
+    rows
+}
+
+/// One row of `fixtures/image/image-encoder.jsonl`.
+#[derive(Deserialize)]
+pub struct ImageFixture {
+    pub file: String,
+    pub input: String,
+    pub top5: Vec<usize>,
+    pub embedding: Vec<f32>,
+}
+
+/// Every row of the image fixture (made with Pillow + onnxruntime).
+pub fn image_fixtures() -> Vec<ImageFixture> {
+    asset_text("fixtures/image/image-encoder.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("fixture row"))
+        .collect()
+}
+
+/// A raw little-endian f32 file as floats.
+pub fn f32_le(bytes: &[u8]) -> Vec<f32> {
+    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
+
+/// Path of the fixture folder for images.
+pub fn image_dir() -> PathBuf {
+    assets().join("fixtures/image")
+}

@@ -1,0 +1,82 @@
+//! The text encoder matches onnxruntime's embeddings of the int8 MiniLM.
+
+mod common;
+
+use recagent::encoder::cosine;
+use recagent::TextEncoder;
+
+fn encoder() -> TextEncoder {
+    TextEncoder::from_bytes(&common::asset("minilm-int8.onnx"), &common::asset_text("vocab.txt"))
+        .expect("MiniLM loads")
+}
+
+#[test]
+fn single_and_batch_embeddings_match_the_reference() {
+    let encoder = encoder();
+    assert_eq!(encoder.dim(), 384);
+    let rows = common::text_fixtures();
+    let texts: Vec<&str> = rows.iter().map(|r| r.text.as_str()).collect();
+    let batch = encoder.embed_batch(&texts).unwrap();
+    assert_eq!(batch.len(), rows.len());
+    let mut worst = (2.0f32, String::new());
+    for (row, from_batch) in rows.iter().zip(&batch) {
+        let single = encoder.embed(&row.text).unwrap();
+        let norm: f32 = single.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4, "{:?} has norm {norm}", row.text);
+        for (what, got) in [("single", &single), ("batch", from_batch)] {
+            let c = cosine(got, &row.embedding);
+            if c < worst.0 {
+                worst = (c, format!("{what} {:?}", row.text));
+            }
+        }
+    }
+    eprintln!("worst cosine to onnxruntime: {:.6} ({})", worst.0, worst.1);
+    assert!(worst.0 >= 0.999, "cosine {} < 0.999 for {}", worst.0, worst.1);
+}
+
+#[test]
+fn similar_texts_are_closer_than_unrelated_ones() {
+    let encoder = encoder();
+    let a = encoder.embed("a scary horror movie with ghosts").unwrap();
+    let b = encoder.embed("a frightening haunted house film").unwrap();
+    let c = encoder.embed("waterproof hiking boots for women").unwrap();
+    assert!(cosine(&a, &b) > cosine(&a, &c) + 0.2);
+}
+
+#[test]
+fn empty_batch_and_huge_text_behave() {
+    let encoder = encoder();
+    let empty: [&str; 0] = [];
+    assert_eq!(encoder.embed_batch(&empty).unwrap_err().code(), "invalid_input");
+    let huge = "word ".repeat(200_000); // 1 MB
+    let v = encoder.embed(&huge).unwrap();
+    assert_eq!(v.len(), 384);
+    assert!(v.iter().all(|x| x.is_finite()));
+}
+
+#[test]
+fn malformed_models_and_vocabularies_are_typed_errors() {
+    let model = common::asset("minilm-int8.onnx");
+    let vocab = common::asset_text("vocab.txt");
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", vec![]),
+        ("garbage", b"this is not an onnx model at all".to_vec()),
+        ("truncated", model[..model.len() / 3].to_vec()),
+        ("header only", model[..64].to_vec()),
+    ];
+    for (name, bytes) in cases {
+        match TextEncoder::from_bytes(&bytes, &vocab) {
+            Ok(_) => panic!("{name} model loaded"),
+            Err(e) => assert!(
+                ["invalid_model", "unsupported_model"].contains(&e.code()),
+                "{name}: {} ({e})",
+                e.code()
+            ),
+        }
+    }
+    let image_model = common::asset("mobilenetv2-embedding.onnx");
+    let e = TextEncoder::from_bytes(&image_model, &vocab).err().expect("image model rejected");
+    assert_eq!(e.code(), "unsupported_model");
+    let e = TextEncoder::from_bytes(&model, "not\na\nvocab\n").err().expect("bad vocab rejected");
+    assert_eq!(e.code(), "invalid_vocab");
+}
