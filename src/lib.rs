@@ -32,6 +32,8 @@ pub mod platform;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
+#[cfg(target_arch = "wasm32")]
+pub use wasm::{ImageEmbedder, TextEmbedder};
 
 pub use encoder::{ImageEmbedding, ImageEncoder, ImageEncoderOptions, TextEncoder};
 pub use error::{Error, Result};

@@ -1,0 +1,121 @@
+//! Browser tests (headless Chromium via `wasm-pack test --headless --chrome`):
+//! the encoders' parity with the reference inside Chromium, through the
+//! JS-facing API, and the JS error shape.
+#![cfg(target_arch = "wasm32")]
+
+use recagent::encoder::cosine;
+use recagent::{ImageEmbedder, TextEmbedder};
+use serde::Deserialize;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+static MINILM: &[u8] = include_bytes!("../assets/minilm-int8.onnx");
+static VOCAB: &str = include_str!("../assets/vocab.txt");
+static MOBILENET: &[u8] = include_bytes!("../assets/mobilenetv2-embedding.onnx");
+static TEXT_FIXTURES: &str = include_str!("../assets/fixtures/text-encoder.jsonl");
+static IMAGE_FIXTURES: &str = include_str!("../assets/fixtures/image/image-encoder.jsonl");
+static CHELSEA_PNG: &[u8] = include_bytes!("../assets/fixtures/image/chelsea.png");
+
+#[derive(Deserialize)]
+struct TextRow {
+    text: String,
+    ids: Vec<u32>,
+    embedding: Vec<f32>,
+}
+
+#[derive(Deserialize)]
+struct ImageRow {
+    file: String,
+    top5: Vec<u32>,
+    embedding: Vec<f32>,
+}
+
+fn text_rows() -> Vec<TextRow> {
+    TEXT_FIXTURES.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// `name` and `code` of a thrown value, asserting it is a JS `Error`.
+fn error_shape(err: JsValue) -> (String, String) {
+    assert!(err.is_instance_of::<js_sys::Error>(), "not an Error: {err:?}");
+    let get = |k: &str| {
+        js_sys::Reflect::get(&err, &JsValue::from_str(k)).unwrap().as_string().unwrap_or_default()
+    };
+    (get("name"), get("code"))
+}
+
+#[wasm_bindgen_test]
+async fn text_embeddings_match_onnxruntime_in_chromium() {
+    let embedder = TextEmbedder::create(MINILM.to_vec(), VOCAB.to_string()).await.unwrap();
+    assert_eq!(embedder.dim(), 384);
+    // A subset: short, accented, CJK, emoji, control characters, > 256 tokens.
+    let rows: Vec<TextRow> = text_rows().into_iter().step_by(3).collect();
+    assert!(rows.len() >= 8);
+    let texts: Vec<String> = rows.iter().map(|r| r.text.clone()).collect();
+    let batch = embedder.embed_batch(texts).unwrap();
+    for (row, from_batch) in rows.iter().zip(batch) {
+        assert_eq!(embedder.tokenize(&row.text), row.ids, "{:?}", row.text);
+        let single = embedder.embed(&row.text).unwrap();
+        let c = cosine(&single, &row.embedding);
+        assert!(c >= 0.999, "{:?}: cosine {c}", row.text);
+        let c = cosine(&from_batch.to_vec(), &row.embedding);
+        assert!(c >= 0.999, "{:?} in a batch: cosine {c}", row.text);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn image_embeddings_match_onnxruntime_in_chromium() {
+    let embedder = ImageEmbedder::create(MOBILENET.to_vec(), None).await.unwrap();
+    assert_eq!(embedder.dim(), 1280);
+    let row: ImageRow = IMAGE_FIXTURES
+        .lines()
+        .map(|l| serde_json::from_str::<ImageRow>(l).unwrap())
+        .find(|r| r.file == "chelsea.png")
+        .unwrap();
+    let embedding = embedder.embed_encoded(CHELSEA_PNG).unwrap();
+    let c = cosine(&embedding, &row.embedding);
+    assert!(c >= 0.99, "cosine {c}");
+    assert_eq!(embedder.top_classes(CHELSEA_PNG, 5).unwrap()[0], row.top5[0]);
+
+    // The same picture as a canvas ImageData gives the same embedding.
+    let img = recagent::encoder::preprocess::decode(CHELSEA_PNG, Default::default()).unwrap();
+    let mut rgba: Vec<u8> = img.data.chunks(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect();
+    let data = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+        wasm_bindgen::Clamped(&mut rgba),
+        img.width,
+        img.height,
+    )
+    .unwrap();
+    assert_eq!(embedder.embed_image_data(&data).unwrap(), embedding);
+}
+
+#[wasm_bindgen_test]
+async fn errors_are_recagent_errors_with_stable_codes() {
+    let err = TextEmbedder::create(b"not a model".to_vec(), VOCAB.to_string()).await.err().unwrap();
+    assert_eq!(error_shape(err), ("RecagentError".into(), "invalid_model".into()));
+
+    let err = TextEmbedder::create(MINILM[..MINILM.len() / 2].to_vec(), VOCAB.to_string())
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(error_shape(err).0, "RecagentError");
+
+    let err = TextEmbedder::create(MINILM.to_vec(), "no\nspecial\ntokens".into()).await.err().unwrap();
+    assert_eq!(error_shape(err), ("RecagentError".into(), "invalid_vocab".into()));
+
+    let embedder = ImageEmbedder::create(MOBILENET.to_vec(), None).await.unwrap();
+    let err = embedder.embed_encoded(&CHELSEA_PNG[..1000]).err().unwrap();
+    assert_eq!(error_shape(err), ("RecagentError".into(), "invalid_image".into()));
+
+    let bad_options = js_sys::JSON::parse(r#"{"cropp": 3}"#).unwrap();
+    let err = ImageEmbedder::create(MOBILENET.to_vec(), Some(bad_options)).await.err().unwrap();
+    assert_eq!(error_shape(err), ("RecagentError".into(), "invalid_input".into()));
+
+    // After all these errors the instance is still alive and working.
+    let text = TextEmbedder::create(MINILM.to_vec(), VOCAB.to_string()).await.unwrap();
+    assert_eq!(text.embed("still alive").unwrap().len(), 384);
+    let empty: Vec<String> = Vec::new();
+    let err = text.embed_batch(empty).err().unwrap();
+    assert_eq!(error_shape(err), ("RecagentError".into(), "invalid_input".into()));
+}
