@@ -109,7 +109,7 @@ async fn errors_are_recagent_errors_with_stable_codes() {
     assert_eq!(error_shape(err), ("RecagentError".into(), "invalid_image".into()));
 
     let bad_options = js_sys::JSON::parse(r#"{"cropp": 3}"#).unwrap();
-    let err = ImageEmbedder::create(MOBILENET.to_vec(), Some(bad_options)).await.err().unwrap();
+    let err = ImageEmbedder::create(MOBILENET.to_vec(), Some(bad_options.unchecked_into())).await.err().unwrap();
     assert_eq!(error_shape(err), ("RecagentError".into(), "invalid_input".into()));
 
     // After all these errors the instance is still alive and working.

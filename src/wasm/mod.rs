@@ -54,6 +54,13 @@ export interface ImageEmbedderOptions {
 }
 "#;
 
+#[wasm_bindgen]
+extern "C" {
+    /// The `ImageEmbedderOptions` object of the TypeScript section above.
+    #[wasm_bindgen(typescript_type = "ImageEmbedderOptions")]
+    pub type ImageEmbedderOptionsJs;
+}
+
 /// Converts a core error into a JS `Error` with `name` and `code` (the one place this happens).
 fn js_error(e: Error) -> JsValue {
     let err = js_sys::Error::new(&e.to_string());
@@ -169,9 +176,9 @@ impl ImageEmbedder {
     /// Rejects with a `RecagentError` (`invalid_model`, `unsupported_model`, `invalid_input`).
     pub async fn create(
         #[wasm_bindgen(js_name = modelBytes)] model_bytes: Vec<u8>,
-        #[wasm_bindgen(unchecked_param_type = "ImageEmbedderOptions")] options: Option<JsValue>,
+        options: Option<ImageEmbedderOptionsJs>,
     ) -> Result<ImageEmbedder, JsValue> {
-        let options: JsImageOptions = match options {
+        let options: JsImageOptions = match options.map(JsValue::from) {
             Some(v) if !v.is_undefined() && !v.is_null() => {
                 reject_unknown_keys(&v, "ImageEmbedderOptions", JsImageOptions::KEYS)?;
                 serde_wasm_bindgen::from_value(v).map_err(|e| {
