@@ -10,12 +10,29 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/setup.sh"
 setup_all
 
+# The wasm-opt flags of [package.metadata.wasm-pack.profile.release] in
+# Cargo.toml (what a plain `wasm-pack build` applies); keep the two equal.
+WASM_OPT_FLAGS=(-O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int
+  --enable-sign-ext --enable-mutable-globals)
+
 build_pkg() {
   log "building pkg/ (wasm-pack, release)"
-  (cd "$ROOT" && wasm-pack build --mode no-install --release --target web --out-dir pkg . )
+  (cd "$ROOT" && wasm-pack build --mode no-install --release --no-opt --target web --out-dir pkg . )
+  # wasm-opt takes minutes on this module: reuse its output when the input is unchanged.
+  local wasm="$ROOT/pkg/recagent_bg.wasm" key cached
+  key=$( { sha256sum < "$wasm"; echo "${WASM_OPT_FLAGS[*]} $BINARYEN_VERSION"; } | sha256sum | cut -c1-32)
+  cached="$CACHE/wasm-opt/$key.wasm"
+  if [ ! -f "$cached" ]; then
+    log "wasm-opt ${WASM_OPT_FLAGS[*]} (a few minutes; cached afterwards)"
+    mkdir -p "$CACHE/wasm-opt"
+    wasm-opt "$wasm" -o "$cached.tmp" "${WASM_OPT_FLAGS[@]}"
+    mv "$cached.tmp" "$cached"
+    # keep the cache small: the 5 newest outputs
+    ls -t "$CACHE/wasm-opt/"*.wasm | tail -n +6 | xargs -r rm -f
+  fi
+  cp "$cached" "$wasm"
   ln -sfn ../pkg "$ROOT/www/pkg"
   ln -sfn ../assets "$ROOT/www/assets"
-  local wasm="$ROOT/pkg/recagent_bg.wasm"
   log "pkg/recagent_bg.wasm: $(stat -c %s "$wasm") bytes, $(gzip -9 -c "$wasm" | wc -c) gzipped"
 }
 

@@ -53,7 +53,16 @@ async fn text_embeddings_match_onnxruntime_in_chromium() {
     let rows: Vec<TextRow> = text_rows().into_iter().step_by(3).collect();
     assert!(rows.len() >= 8);
     let texts: Vec<String> = rows.iter().map(|r| r.text.clone()).collect();
-    let batch = embedder.embed_batch(texts).unwrap();
+    let calls = std::rc::Rc::new(std::cell::RefCell::new(Vec::<(f64, f64)>::new()));
+    let seen = calls.clone();
+    let on_progress = wasm_bindgen::closure::Closure::<dyn FnMut(f64, f64)>::new(move |d, t| {
+        seen.borrow_mut().push((d, t));
+    });
+    let callback = on_progress.as_ref().clone().unchecked_into();
+    let batch = embedder.embed_batch(texts, Some(callback)).unwrap();
+    let calls = calls.borrow();
+    assert!(!calls.is_empty());
+    assert_eq!(*calls.last().unwrap(), (rows.len() as f64, rows.len() as f64));
     for (row, from_batch) in rows.iter().zip(batch) {
         assert_eq!(embedder.tokenize(&row.text), row.ids, "{:?}", row.text);
         let single = embedder.embed(&row.text).unwrap();
@@ -116,6 +125,6 @@ async fn errors_are_recagent_errors_with_stable_codes() {
     let text = TextEmbedder::create(MINILM.to_vec(), VOCAB.to_string()).await.unwrap();
     assert_eq!(text.embed("still alive").unwrap().len(), 384);
     let empty: Vec<String> = Vec::new();
-    let err = text.embed_batch(empty).err().unwrap();
+    let err = text.embed_batch(empty, None).err().unwrap();
     assert_eq!(error_shape(err), ("RecagentError".into(), "invalid_input".into()));
 }

@@ -95,6 +95,8 @@ pub(crate) fn fold_quantized_weights(proto: &mut ModelProto) -> Result<usize> {
     let Some(graph) = proto.graph.as_mut() else { return Ok(0) };
     let mut inits: HashMap<String, TensorProto> =
         graph.initializer.drain(..).map(|t| (t.name.clone(), t)).collect();
+    // Folded values stay as f32 until the end: no protobuf round trip between steps.
+    let mut values: HashMap<String, (Vec<i64>, Vec<f32>)> = HashMap::new();
     let mut folded = 0;
     let mut kept = Vec::with_capacity(graph.node.len());
     for node in graph.node.drain(..) {
@@ -107,20 +109,21 @@ pub(crate) fn fold_quantized_weights(proto: &mut ModelProto) -> Result<usize> {
                 }
             }
             "Mul" if node.input.len() == 2 && node.output.len() == 1 => {
-                match (inits.get(&node.input[0]), inits.get(&node.input[1])) {
-                    (Some(a), Some(b)) => mul_f32(a, b)?,
+                let a = f32_operand(&values, &inits, &node.input[0])?;
+                let b = f32_operand(&values, &inits, &node.input[1])?;
+                match (a, b) {
+                    (Some((ad, av)), Some((bd, bv))) => mul_f32(&ad, &av, &bd, &bv)?,
                     _ => None,
                 }
             }
             _ => None,
         };
         match fold {
-            Some((dims, data)) => {
-                let name = node.output[0].clone();
+            Some(value) => {
                 if node.op_type == "Mul" {
                     folded += 1;
                 }
-                inits.insert(name.clone(), f32_tensor(name, dims, data));
+                values.insert(node.output[0].clone(), value);
             }
             None => kept.push(node),
         }
@@ -133,11 +136,35 @@ pub(crate) fn fold_quantized_weights(proto: &mut ModelProto) -> Result<usize> {
         .chain(graph.output.iter().map(|o| &o.name))
         .map(String::as_str)
         .collect();
-    let mut inits: Vec<TensorProto> =
+    let mut out: Vec<TensorProto> =
         inits.into_values().filter(|t| used.contains(t.name.as_str())).collect();
-    inits.sort_by(|a, b| a.name.cmp(&b.name));
-    graph.initializer = inits;
+    out.extend(
+        values
+            .into_iter()
+            .filter(|(name, _)| used.contains(name.as_str()))
+            .map(|(name, (dims, data))| f32_tensor(name, dims, &data)),
+    );
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    graph.initializer = out;
     Ok(folded)
+}
+
+type Folded = Option<(Vec<i64>, Vec<f32>)>;
+
+/// An f32 constant by name: a value folded earlier, or an f32 initializer.
+fn f32_operand<'a>(
+    values: &'a HashMap<String, (Vec<i64>, Vec<f32>)>,
+    inits: &HashMap<String, TensorProto>,
+    name: &str,
+) -> Result<Option<(std::borrow::Cow<'a, [i64]>, std::borrow::Cow<'a, [f32]>)>> {
+    use std::borrow::Cow;
+    if let Some((dims, data)) = values.get(name) {
+        return Ok(Some((Cow::Borrowed(dims), Cow::Borrowed(data))));
+    }
+    match inits.get(name) {
+        Some(t) => Ok(f32_values(t)?.map(|v| (Cow::Owned(t.dims.clone()), Cow::Owned(v)))),
+        None => Ok(None),
+    }
 }
 
 fn element_count(dims: &[i64]) -> Result<usize> {
@@ -147,8 +174,6 @@ fn element_count(dims: &[i64]) -> Result<usize> {
         })
     })
 }
-
-type Folded = Option<(Vec<i64>, Vec<f32>)>;
 
 fn int_to_f32(t: &TensorProto) -> Result<Folded> {
     if t.data_type != ONNX_INT8 && t.data_type != ONNX_UINT8 {
@@ -199,17 +224,16 @@ fn f32_values(t: &TensorProto) -> Result<Option<Vec<f32>>> {
     Ok(Some(data))
 }
 
-/// Multiplies two f32 initializers with numpy broadcasting; `None` when a
-/// side is not f32 or the shapes do not broadcast.
-fn mul_f32(a: &TensorProto, b: &TensorProto) -> Result<Folded> {
-    let (Some(av), Some(bv)) = (f32_values(a)?, f32_values(b)?) else { return Ok(None) };
-    let rank = a.dims.len().max(b.dims.len());
+/// Multiplies two f32 constants with numpy broadcasting; `None` when the
+/// shapes do not broadcast.
+fn mul_f32(a_dims: &[i64], av: &[f32], b_dims: &[i64], bv: &[f32]) -> Result<Folded> {
+    let rank = a_dims.len().max(b_dims.len());
     let pad = |d: &[i64]| {
         let mut v = vec![1i64; rank - d.len()];
         v.extend_from_slice(d);
         v
     };
-    let (ad, bd) = (pad(&a.dims), pad(&b.dims));
+    let (ad, bd) = (pad(a_dims), pad(b_dims));
     let mut out_dims = Vec::with_capacity(rank);
     for (&x, &y) in ad.iter().zip(&bd) {
         out_dims.push(match (x, y) {
@@ -230,13 +254,21 @@ fn mul_f32(a: &TensorProto, b: &TensorProto) -> Result<Folded> {
         s
     };
     let (sa, sb) = (strides(&ad), strides(&bd));
+    if rank == 0 {
+        return Ok(Some((out_dims, vec![av[0] * bv[0]])));
+    }
+    // Row by row over the last axis, so the inner loop is a plain strided
+    // multiply (the word-embedding table alone has 11.7 M values).
+    let last = rank - 1;
+    let inner = out_dims[last] as usize;
+    let (step_a, step_b) = (sa[last], sb[last]);
     let mut out = Vec::with_capacity(n);
-    let mut index = vec![0usize; rank];
-    for _ in 0..n {
+    let mut index = vec![0usize; last];
+    for _ in 0..n / inner.max(1) {
         let ia: usize = index.iter().zip(&sa).map(|(i, s)| i * s).sum();
         let ib: usize = index.iter().zip(&sb).map(|(i, s)| i * s).sum();
-        out.push(av[ia] * bv[ib]);
-        for axis in (0..rank).rev() {
+        out.extend((0..inner).map(|k| av[ia + k * step_a] * bv[ib + k * step_b]));
+        for axis in (0..last).rev() {
             index[axis] += 1;
             if (index[axis] as i64) < out_dims[axis] {
                 break;
@@ -247,14 +279,12 @@ fn mul_f32(a: &TensorProto, b: &TensorProto) -> Result<Folded> {
     Ok(Some((out_dims, out)))
 }
 
-fn f32_tensor(name: String, dims: Vec<i64>, data: Vec<f32>) -> TensorProto {
-    TensorProto {
-        name,
-        dims,
-        data_type: ONNX_FLOAT,
-        raw_data: data.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        ..Default::default()
+fn f32_tensor(name: String, dims: Vec<i64>, data: &[f32]) -> TensorProto {
+    let mut raw_data = Vec::with_capacity(data.len() * 4);
+    for v in data {
+        raw_data.extend_from_slice(&v.to_le_bytes());
     }
+    TensorProto { name, dims, data_type: ONNX_FLOAT, raw_data, ..Default::default() }
 }
 
 /// A tract tensor from a shape and data, mapping tract's error to ours.
@@ -278,16 +308,14 @@ mod tests {
 
     #[test]
     fn broadcasting_mul_matches_numpy() {
-        let a = f32_tensor("a".into(), vec![2, 3], vec![1., 2., 3., 4., 5., 6.]);
-        let col = f32_tensor("b".into(), vec![2, 1], vec![10., 100.]);
-        let row = f32_tensor("c".into(), vec![1, 3], vec![1., 0., -1.]);
-        assert_eq!(
-            mul_f32(&a, &col).unwrap().unwrap().1,
-            vec![10., 20., 30., 400., 500., 600.]
-        );
-        assert_eq!(mul_f32(&a, &row).unwrap().unwrap().1, vec![1., 0., -3., 4., 0., -6.]);
-        let bad = f32_tensor("d".into(), vec![4], vec![0.; 4]);
-        assert!(mul_f32(&a, &bad).unwrap().is_none());
+        let a = [1., 2., 3., 4., 5., 6.];
+        let mul = |bd: &[i64], b: &[f32]| mul_f32(&[2, 3], &a, bd, b).unwrap();
+        assert_eq!(mul(&[2, 1], &[10., 100.]).unwrap().1, vec![10., 20., 30., 400., 500., 600.]);
+        assert_eq!(mul(&[1, 3], &[1., 0., -1.]).unwrap().1, vec![1., 0., -3., 4., 0., -6.]);
+        assert_eq!(mul(&[3], &[1., 0., -1.]).unwrap().0, vec![2, 3]);
+        assert_eq!(mul(&[], &[2.]).unwrap().1, vec![2., 4., 6., 8., 10., 12.]);
+        assert!(mul(&[4], &[0.; 4]).is_none());
+        assert_eq!(mul_f32(&[], &[3.], &[], &[2.]).unwrap().unwrap().1, vec![6.]);
     }
 
     #[test]

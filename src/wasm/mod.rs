@@ -59,6 +59,10 @@ extern "C" {
     /// The `ImageEmbedderOptions` object of the TypeScript section above.
     #[wasm_bindgen(typescript_type = "ImageEmbedderOptions")]
     pub type ImageEmbedderOptionsJs;
+
+    /// A `(done, total) => void` progress callback.
+    #[wasm_bindgen(typescript_type = "(done: number, total: number) => void")]
+    pub type ProgressCallback;
 }
 
 /// Converts a core error into a JS `Error` with `name` and `code` (the one place this happens).
@@ -119,9 +123,21 @@ impl TextEmbedder {
     }
 
     /// Unit-length embeddings of `texts`, in order. Throws `invalid_input` for an empty array.
+    /// `onProgress(done, total)` is called after each chunk of the batch is embedded.
     #[wasm_bindgen(js_name = embedBatch)]
-    pub fn embed_batch(&self, texts: Vec<String>) -> Result<Vec<js_sys::Float32Array>, JsValue> {
-        let out = self.inner.embed_batch(&texts).map_err(js_error)?;
+    pub fn embed_batch(
+        &self,
+        texts: Vec<String>,
+        #[wasm_bindgen(js_name = onProgress)] on_progress: Option<ProgressCallback>,
+    ) -> Result<Vec<js_sys::Float32Array>, JsValue> {
+        let callback = on_progress.map(|f| f.unchecked_into::<js_sys::Function>());
+        let mut progress = |done: usize, total: usize| {
+            if let Some(f) = &callback {
+                // A throwing callback must not abort the embedding; its error is dropped.
+                let _ = f.call2(&JsValue::NULL, &(done as f64).into(), &(total as f64).into());
+            }
+        };
+        let out = self.inner.embed_batch_with_progress(&texts, &mut progress).map_err(js_error)?;
         Ok(out.iter().map(|v| js_sys::Float32Array::from(v.as_slice())).collect())
     }
 

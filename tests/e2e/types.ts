@@ -13,6 +13,7 @@ export async function usage(model: Uint8Array, vocab: string, image: Uint8Array,
   const text: TextEmbedder = await TextEmbedder.create(model, vocab);
   const one: Float32Array = text.embed("a cozy mystery");
   const many: Float32Array[] = text.embedBatch(["a", "b"]);
+  const tracked: Float32Array[] = text.embedBatch(["c"], (done: number, total: number) => console.log(done / total));
   const ids: Uint32Array = text.tokenize("hello");
   const dim: number = text.dim;
 
@@ -23,7 +24,7 @@ export async function usage(model: Uint8Array, vocab: string, image: Uint8Array,
   const top: Uint32Array = images.topClasses(image, 5);
   text.free();
   images.free();
-  return { one, many, ids, dim, fromPixels, fromBytes, top };
+  return { one, many, tracked, ids, dim, fromPixels, fromBytes, top };
 }
 
 export function describe(e: unknown): string {
