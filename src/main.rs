@@ -89,7 +89,10 @@ mod cli {
                 continue;
             }
             let parsed: TextLine = serde_json::from_str(&line).map_err(|e| {
-                Error::InvalidInput(format!("stdin line {}: expected {{\"text\": \"...\"}}: {e}", n + 1))
+                Error::InvalidInput(format!(
+                    "stdin line {}: expected {{\"text\": \"...\"}}: {e}",
+                    n + 1
+                ))
             })?;
             pending.push(parsed.text);
             if pending.len() >= batch.max(1) {
@@ -151,10 +154,23 @@ mod cli {
     pub fn main() -> std::process::ExitCode {
         let cli = Cli::parse();
         let result = match cli.command {
-            Command::EmbedText { model, vocab, batch } => embed_text(&model, &vocab, batch),
-            Command::EmbedImage { model, preprocessed, embedding_output, logits_output, files } => {
-                let options =
-                    ImageEncoderOptions { embedding_output, logits_output, ..Default::default() };
+            Command::EmbedText {
+                model,
+                vocab,
+                batch,
+            } => embed_text(&model, &vocab, batch),
+            Command::EmbedImage {
+                model,
+                preprocessed,
+                embedding_output,
+                logits_output,
+                files,
+            } => {
+                let options = ImageEncoderOptions {
+                    embedding_output,
+                    logits_output,
+                    ..Default::default()
+                };
                 embed_image(&model, preprocessed, options, &files)
             }
         };

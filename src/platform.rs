@@ -121,7 +121,10 @@ pub struct ScriptedHttp {
 impl ScriptedHttp {
     /// A server that will answer with `responses` in order (`Err` = connection error).
     pub fn new(responses: Vec<Result<HttpResponse, String>>) -> Self {
-        Self { responses: Rc::new(RefCell::new(responses)), sent: Rc::default() }
+        Self {
+            responses: Rc::new(RefCell::new(responses)),
+            sent: Rc::default(),
+        }
     }
 
     /// Every request sent so far.
@@ -160,7 +163,9 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock reading `now_ms`.
     pub fn at(now_ms: f64) -> Self {
-        Self { now: Rc::new(Cell::new(now_ms)) }
+        Self {
+            now: Rc::new(Cell::new(now_ms)),
+        }
     }
 
     /// Moves the clock forward by `ms`.
@@ -236,8 +241,13 @@ mod tests {
             store.put("a/1", vec![1]).await.unwrap();
             store.put("b/1", vec![3]).await.unwrap();
             assert_eq!(store.get("a/1").await.unwrap(), Some(vec![1]));
-            let keys: Vec<_> =
-                store.scan_prefix("b/").await.unwrap().into_iter().map(|(k, _)| k).collect();
+            let keys: Vec<_> = store
+                .scan_prefix("b/")
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect();
             assert_eq!(keys, ["b/1", "b/2"]);
             store.delete("a/1").await.unwrap();
             assert_eq!(store.get("a/1").await.unwrap(), None);
@@ -247,7 +257,11 @@ mod tests {
 
     #[test]
     fn scripted_http_answers_in_order_and_records() {
-        let ok = HttpResponse { status: 200, headers: vec![], body: b"hi".to_vec() };
+        let ok = HttpResponse {
+            status: 200,
+            headers: vec![],
+            body: b"hi".to_vec(),
+        };
         let http = ScriptedHttp::new(vec![Ok(ok.clone()), Err("reset".into())]);
         let req = HttpRequest {
             method: "POST".into(),
@@ -257,7 +271,10 @@ mod tests {
             timeout_ms: 1000,
         };
         assert_eq!(block_on(http.send(req.clone())).unwrap(), ok);
-        assert_eq!(block_on(http.send(req.clone())).unwrap_err().code(), "io_error");
+        assert_eq!(
+            block_on(http.send(req.clone())).unwrap_err().code(),
+            "io_error"
+        );
         assert_eq!(http.sent().len(), 2);
     }
 

@@ -17,7 +17,12 @@ fn recagent(args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run recagent");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -26,7 +31,11 @@ fn path(name: &str) -> String {
 }
 
 fn floats(v: &Value) -> Vec<f32> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
 }
 
 #[test]
@@ -38,8 +47,15 @@ fn embed_text_reads_json_lines_and_matches_the_reference() {
         .collect();
     let model = path("minilm-int8.onnx");
     let vocab = path("vocab.txt");
-    let out = recagent(&["embed-text", "--model", &model, "--vocab", &vocab], &input);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = recagent(
+        &["embed-text", "--model", &model, "--vocab", &vocab],
+        &input,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -62,12 +78,22 @@ fn embed_image_from_png_and_from_preprocessed_tensors() {
         let tensor = common::image_dir().join(&row.input).display().to_string();
         for (args, min) in [
             (vec!["embed-image", "--model", &model, &png], 0.99),
-            (vec!["embed-image", "--model", &model, "--preprocessed", &tensor], 0.9999),
+            (
+                vec!["embed-image", "--model", &model, "--preprocessed", &tensor],
+                0.9999,
+            ),
         ] {
             let out = recagent(&args, "");
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             let line: Value = serde_json::from_slice(&out.stdout).unwrap();
-            assert!(line["file"].as_str().unwrap().ends_with(args.last().unwrap()));
+            assert!(line["file"]
+                .as_str()
+                .unwrap()
+                .ends_with(args.last().unwrap()));
             let top5: Vec<usize> = serde_json::from_value(line["top5"].clone()).unwrap();
             assert_eq!(top5.len(), 5);
             assert_eq!(top5[0], row.top5[0]);
@@ -84,13 +110,53 @@ fn bad_input_exits_non_zero_with_one_line() {
     let image_model = path("mobilenetv2-embedding.onnx");
     let png = common::image_dir().join("coffee.png").display().to_string();
     let cases: Vec<(Vec<&str>, &str, &str)> = vec![
-        (vec!["embed-text", "--model", &model, "--vocab", &vocab], "not json\n", "invalid_input"),
-        (vec!["embed-text", "--model", &model, "--vocab", &vocab], "{\"txt\": 1}\n", "invalid_input"),
-        (vec!["embed-text", "--model", &vocab, "--vocab", &vocab], "", "invalid_model"),
-        (vec!["embed-text", "--model", &model, "--vocab", &model], "", "invalid_vocab"),
-        (vec!["embed-text", "--model", "/nonexistent.onnx", "--vocab", &vocab], "", "io_error"),
-        (vec!["embed-image", "--model", &image_model, &vocab], "", "invalid_image"),
-        (vec!["embed-image", "--model", &image_model, "--preprocessed", &png], "", "invalid_input"),
+        (
+            vec!["embed-text", "--model", &model, "--vocab", &vocab],
+            "not json\n",
+            "invalid_input",
+        ),
+        (
+            vec!["embed-text", "--model", &model, "--vocab", &vocab],
+            "{\"txt\": 1}\n",
+            "invalid_input",
+        ),
+        (
+            vec!["embed-text", "--model", &vocab, "--vocab", &vocab],
+            "",
+            "invalid_model",
+        ),
+        (
+            vec!["embed-text", "--model", &model, "--vocab", &model],
+            "",
+            "invalid_vocab",
+        ),
+        (
+            vec![
+                "embed-text",
+                "--model",
+                "/nonexistent.onnx",
+                "--vocab",
+                &vocab,
+            ],
+            "",
+            "io_error",
+        ),
+        (
+            vec!["embed-image", "--model", &image_model, &vocab],
+            "",
+            "invalid_image",
+        ),
+        (
+            vec![
+                "embed-image",
+                "--model",
+                &image_model,
+                "--preprocessed",
+                &png,
+            ],
+            "",
+            "invalid_input",
+        ),
     ];
     for (args, stdin, code) in cases {
         let out = recagent(&args, stdin);

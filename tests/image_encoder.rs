@@ -6,8 +6,11 @@ use recagent::encoder::{cosine, preprocess, Preprocessing};
 use recagent::{ImageEncoder, ImageEncoderOptions};
 
 fn encoder() -> ImageEncoder {
-    ImageEncoder::from_bytes(&common::asset("mobilenetv2-embedding.onnx"), Default::default())
-        .expect("MobileNetV2 loads")
+    ImageEncoder::from_bytes(
+        &common::asset("mobilenetv2-embedding.onnx"),
+        Default::default(),
+    )
+    .expect("MobileNetV2 loads")
 }
 
 #[test]
@@ -18,7 +21,11 @@ fn exact_tensors_give_the_reference_embedding_and_class() {
         let input = common::f32_le(&std::fs::read(common::image_dir().join(&row.input)).unwrap());
         let out = encoder.embed_tensor(&input).unwrap();
         let c = cosine(&out.embedding, &row.embedding);
-        eprintln!("{}: tensor cosine {c:.6}, top5 {:?}", row.file, out.top_k(5));
+        eprintln!(
+            "{}: tensor cosine {c:.6}, top5 {:?}",
+            row.file,
+            out.top_k(5)
+        );
         assert!(c >= 0.9999, "{}: cosine {c}", row.file);
         assert_eq!(out.top_k(1)[0], row.top5[0], "{}", row.file);
     }
@@ -39,10 +46,17 @@ fn png_through_our_preprocessing_matches() {
             common::f32_le(&std::fs::read(common::image_dir().join(&row.input)).unwrap());
         let img = preprocess::decode(&png, Default::default()).unwrap();
         let ours = Preprocessing::default().tensor(&img);
-        let max_diff =
-            ours.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        let max_diff = ours
+            .iter()
+            .zip(&reference)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
         eprintln!("{}: preprocessing max |diff| {max_diff}", row.file);
-        assert!(max_diff < 0.05, "{}: preprocessing differs by {max_diff}", row.file);
+        assert!(
+            max_diff < 0.05,
+            "{}: preprocessing differs by {max_diff}",
+            row.file
+        );
     }
 }
 
@@ -51,7 +65,11 @@ fn rgba_pixels_embed_like_the_decoded_image() {
     let encoder = encoder();
     let png = std::fs::read(common::image_dir().join("coffee.png")).unwrap();
     let img = preprocess::decode(&png, Default::default()).unwrap();
-    let rgba: Vec<u8> = img.data.chunks(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect();
+    let rgba: Vec<u8> = img
+        .data
+        .chunks(3)
+        .flat_map(|p| [p[0], p[1], p[2], 255])
+        .collect();
     let a = encoder.embed_rgba(img.width, img.height, &rgba).unwrap();
     let b = encoder.embed_encoded(&png).unwrap();
     assert_eq!(a, b);
@@ -75,7 +93,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -89,9 +111,18 @@ fn bad_images_are_typed_errors() {
     let png = std::fs::read(common::image_dir().join("chelsea.png")).unwrap();
     let e = encoder.embed_encoded(&png[..png.len() / 2]).unwrap_err();
     assert_eq!(e.code(), "invalid_image", "{e}");
-    assert_eq!(encoder.embed_encoded(b"GIF89a....").unwrap_err().code(), "invalid_image");
-    assert_eq!(encoder.embed_tensor(&[0.0; 10]).unwrap_err().code(), "invalid_input");
-    assert_eq!(encoder.embed_rgba(2, 2, &[0; 3]).unwrap_err().code(), "invalid_input");
+    assert_eq!(
+        encoder.embed_encoded(b"GIF89a....").unwrap_err().code(),
+        "invalid_image"
+    );
+    assert_eq!(
+        encoder.embed_tensor(&[0.0; 10]).unwrap_err().code(),
+        "invalid_input"
+    );
+    assert_eq!(
+        encoder.embed_rgba(2, 2, &[0; 3]).unwrap_err().code(),
+        "invalid_input"
+    );
 }
 
 #[test]
@@ -104,16 +135,25 @@ fn options_name_outputs_and_bad_models_fail_cleanly() {
     };
     let e = ImageEncoder::from_bytes(&model, logits_as_embedding).unwrap();
     assert_eq!(e.dim(), 1000);
-    let missing = ImageEncoderOptions { embedding_output: Some("nope".into()), ..Default::default() };
+    let missing = ImageEncoderOptions {
+        embedding_output: Some("nope".into()),
+        ..Default::default()
+    };
     assert_eq!(
-        ImageEncoder::from_bytes(&model, missing).err().unwrap().code(),
+        ImageEncoder::from_bytes(&model, missing)
+            .err()
+            .unwrap()
+            .code(),
         "unsupported_model"
     );
     let truncated = &model[..model.len() / 2];
     assert!(ImageEncoder::from_bytes(truncated, Default::default()).is_err());
     let text_model = common::asset("minilm-int8.onnx");
     assert_eq!(
-        ImageEncoder::from_bytes(&text_model, Default::default()).err().unwrap().code(),
+        ImageEncoder::from_bytes(&text_model, Default::default())
+            .err()
+            .unwrap()
+            .code(),
         "unsupported_model"
     );
 }

@@ -6,8 +6,11 @@ use recagent::encoder::cosine;
 use recagent::TextEncoder;
 
 fn encoder() -> TextEncoder {
-    TextEncoder::from_bytes(&common::asset("minilm-int8.onnx"), &common::asset_text("vocab.txt"))
-        .expect("MiniLM loads")
+    TextEncoder::from_bytes(
+        &common::asset("minilm-int8.onnx"),
+        &common::asset_text("vocab.txt"),
+    )
+    .expect("MiniLM loads")
 }
 
 #[test]
@@ -31,7 +34,12 @@ fn single_and_batch_embeddings_match_the_reference() {
         }
     }
     eprintln!("worst cosine to onnxruntime: {:.6} ({})", worst.0, worst.1);
-    assert!(worst.0 >= 0.999, "cosine {} < 0.999 for {}", worst.0, worst.1);
+    assert!(
+        worst.0 >= 0.999,
+        "cosine {} < 0.999 for {}",
+        worst.0,
+        worst.1
+    );
 }
 
 #[test]
@@ -47,7 +55,10 @@ fn similar_texts_are_closer_than_unrelated_ones() {
 fn empty_batch_and_huge_text_behave() {
     let encoder = encoder();
     let empty: [&str; 0] = [];
-    assert_eq!(encoder.embed_batch(&empty).unwrap_err().code(), "invalid_input");
+    assert_eq!(
+        encoder.embed_batch(&empty).unwrap_err().code(),
+        "invalid_input"
+    );
     let huge = "word ".repeat(200_000); // 1 MB
     let v = encoder.embed(&huge).unwrap();
     assert_eq!(v.len(), 384);
@@ -75,8 +86,12 @@ fn malformed_models_and_vocabularies_are_typed_errors() {
         }
     }
     let image_model = common::asset("mobilenetv2-embedding.onnx");
-    let e = TextEncoder::from_bytes(&image_model, &vocab).err().expect("image model rejected");
+    let e = TextEncoder::from_bytes(&image_model, &vocab)
+        .err()
+        .expect("image model rejected");
     assert_eq!(e.code(), "unsupported_model");
-    let e = TextEncoder::from_bytes(&model, "not\na\nvocab\n").err().expect("bad vocab rejected");
+    let e = TextEncoder::from_bytes(&model, "not\na\nvocab\n")
+        .err()
+        .expect("bad vocab rejected");
     assert_eq!(e.code(), "invalid_vocab");
 }

@@ -12,10 +12,18 @@ fn every_fixture_row_tokenizes_exactly() {
     for row in common::text_fixtures() {
         let ids = tokenizer.encode(&row.text);
         if ids != row.ids {
-            mismatches.push(format!("{:?}\n  ours: {ids:?}\n  ref:  {:?}", row.text, row.ids));
+            mismatches.push(format!(
+                "{:?}\n  ours: {ids:?}\n  ref:  {:?}",
+                row.text, row.ids
+            ));
         }
     }
-    assert!(mismatches.is_empty(), "{} rows differ:\n{}", mismatches.len(), mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "{} rows differ:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
 }
 
 #[test]

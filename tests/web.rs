@@ -33,21 +33,32 @@ struct ImageRow {
 }
 
 fn text_rows() -> Vec<TextRow> {
-    TEXT_FIXTURES.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    TEXT_FIXTURES
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 /// `name` and `code` of a thrown value, asserting it is a JS `Error`.
 fn error_shape(err: JsValue) -> (String, String) {
-    assert!(err.is_instance_of::<js_sys::Error>(), "not an Error: {err:?}");
+    assert!(
+        err.is_instance_of::<js_sys::Error>(),
+        "not an Error: {err:?}"
+    );
     let get = |k: &str| {
-        js_sys::Reflect::get(&err, &JsValue::from_str(k)).unwrap().as_string().unwrap_or_default()
+        js_sys::Reflect::get(&err, &JsValue::from_str(k))
+            .unwrap()
+            .as_string()
+            .unwrap_or_default()
     };
     (get("name"), get("code"))
 }
 
 #[wasm_bindgen_test]
 async fn text_embeddings_match_onnxruntime_in_chromium() {
-    let embedder = TextEmbedder::create(MINILM.to_vec(), VOCAB.to_string()).await.unwrap();
+    let embedder = TextEmbedder::create(MINILM.to_vec(), VOCAB.to_string())
+        .await
+        .unwrap();
     assert_eq!(embedder.dim(), 384);
     // A subset: short, accented, CJK, emoji, control characters, > 256 tokens.
     let rows: Vec<TextRow> = text_rows().into_iter().step_by(3).collect();
@@ -62,7 +73,10 @@ async fn text_embeddings_match_onnxruntime_in_chromium() {
     let batch = embedder.embed_batch(texts, Some(callback)).unwrap();
     let calls = calls.borrow();
     assert!(!calls.is_empty());
-    assert_eq!(*calls.last().unwrap(), (rows.len() as f64, rows.len() as f64));
+    assert_eq!(
+        *calls.last().unwrap(),
+        (rows.len() as f64, rows.len() as f64)
+    );
     for (row, from_batch) in rows.iter().zip(batch) {
         assert_eq!(embedder.tokenize(&row.text), row.ids, "{:?}", row.text);
         let single = embedder.embed(&row.text).unwrap();
@@ -75,7 +89,9 @@ async fn text_embeddings_match_onnxruntime_in_chromium() {
 
 #[wasm_bindgen_test]
 async fn image_embeddings_match_onnxruntime_in_chromium() {
-    let embedder = ImageEmbedder::create(MOBILENET.to_vec(), None).await.unwrap();
+    let embedder = ImageEmbedder::create(MOBILENET.to_vec(), None)
+        .await
+        .unwrap();
     assert_eq!(embedder.dim(), 1280);
     let row: ImageRow = IMAGE_FIXTURES
         .lines()
@@ -85,11 +101,18 @@ async fn image_embeddings_match_onnxruntime_in_chromium() {
     let embedding = embedder.embed_encoded(CHELSEA_PNG).unwrap();
     let c = cosine(&embedding, &row.embedding);
     assert!(c >= 0.99, "cosine {c}");
-    assert_eq!(embedder.top_classes(CHELSEA_PNG, 5).unwrap()[0], row.top5[0]);
+    assert_eq!(
+        embedder.top_classes(CHELSEA_PNG, 5).unwrap()[0],
+        row.top5[0]
+    );
 
     // The same picture as a canvas ImageData gives the same embedding.
     let img = recagent::encoder::preprocess::decode(CHELSEA_PNG, Default::default()).unwrap();
-    let mut rgba: Vec<u8> = img.data.chunks(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect();
+    let mut rgba: Vec<u8> = img
+        .data
+        .chunks(3)
+        .flat_map(|p| [p[0], p[1], p[2], 255])
+        .collect();
     let data = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
         wasm_bindgen::Clamped(&mut rgba),
         img.width,
@@ -101,8 +124,14 @@ async fn image_embeddings_match_onnxruntime_in_chromium() {
 
 #[wasm_bindgen_test]
 async fn errors_are_recagent_errors_with_stable_codes() {
-    let err = TextEmbedder::create(b"not a model".to_vec(), VOCAB.to_string()).await.err().unwrap();
-    assert_eq!(error_shape(err), ("RecagentError".into(), "invalid_model".into()));
+    let err = TextEmbedder::create(b"not a model".to_vec(), VOCAB.to_string())
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        error_shape(err),
+        ("RecagentError".into(), "invalid_model".into())
+    );
 
     let err = TextEmbedder::create(MINILM[..MINILM.len() / 2].to_vec(), VOCAB.to_string())
         .await
@@ -110,21 +139,53 @@ async fn errors_are_recagent_errors_with_stable_codes() {
         .unwrap();
     assert_eq!(error_shape(err).0, "RecagentError");
 
-    let err = TextEmbedder::create(MINILM.to_vec(), "no\nspecial\ntokens".into()).await.err().unwrap();
-    assert_eq!(error_shape(err), ("RecagentError".into(), "invalid_vocab".into()));
+    let err = TextEmbedder::create(MINILM.to_vec(), "no\nspecial\ntokens".into())
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        error_shape(err),
+        ("RecagentError".into(), "invalid_vocab".into())
+    );
 
-    let embedder = ImageEmbedder::create(MOBILENET.to_vec(), None).await.unwrap();
+    let embedder = ImageEmbedder::create(MOBILENET.to_vec(), None)
+        .await
+        .unwrap();
     let err = embedder.embed_encoded(&CHELSEA_PNG[..1000]).err().unwrap();
-    assert_eq!(error_shape(err), ("RecagentError".into(), "invalid_image".into()));
+    assert_eq!(
+        error_shape(err),
+        ("RecagentError".into(), "invalid_image".into())
+    );
 
     let bad_options = js_sys::JSON::parse(r#"{"cropp": 3}"#).unwrap();
-    let err = ImageEmbedder::create(MOBILENET.to_vec(), Some(bad_options.unchecked_into())).await.err().unwrap();
-    assert_eq!(error_shape(err), ("RecagentError".into(), "invalid_input".into()));
+    let err = ImageEmbedder::create(MOBILENET.to_vec(), Some(bad_options.unchecked_into()))
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        error_shape(err),
+        ("RecagentError".into(), "invalid_input".into())
+    );
+
+    let degenerate = js_sys::JSON::parse(r#"{"resizeShorter": 0}"#).unwrap();
+    let err = ImageEmbedder::create(MOBILENET.to_vec(), Some(degenerate.unchecked_into()))
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        error_shape(err),
+        ("RecagentError".into(), "invalid_input".into())
+    );
 
     // After all these errors the instance is still alive and working.
-    let text = TextEmbedder::create(MINILM.to_vec(), VOCAB.to_string()).await.unwrap();
+    let text = TextEmbedder::create(MINILM.to_vec(), VOCAB.to_string())
+        .await
+        .unwrap();
     assert_eq!(text.embed("still alive").unwrap().len(), 384);
     let empty: Vec<String> = Vec::new();
     let err = text.embed_batch(empty, None).err().unwrap();
-    assert_eq!(error_shape(err), ("RecagentError".into(), "invalid_input".into()));
+    assert_eq!(
+        error_shape(err),
+        ("RecagentError".into(), "invalid_input".into())
+    );
 }

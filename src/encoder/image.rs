@@ -44,7 +44,9 @@ pub struct ImageEmbedding {
 impl ImageEmbedding {
     /// Indices of the `k` largest class scores, best first (empty without logits).
     pub fn top_k(&self, k: usize) -> Vec<usize> {
-        let Some(logits) = &self.logits else { return Vec::new() };
+        let Some(logits) = &self.logits else {
+            return Vec::new();
+        };
         let mut idx: Vec<usize> = (0..logits.len()).collect();
         idx.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]).then(a.cmp(&b)));
         idx.truncate(k);
@@ -64,6 +66,7 @@ impl ImageEncoder {
     /// Loads an ONNX image model taking one f32 `[batch, 3, H, W]` input
     /// (H = W = `options.preprocessing.crop`).
     pub fn from_bytes(model: &[u8], options: ImageEncoderOptions) -> Result<Self> {
+        options.preprocessing.validate()?;
         let mut proto = onnx::decode(model)?;
         let outputs = onnx::output_names(&proto);
         let has = |n: &str| outputs.iter().any(|o| o == n);
@@ -105,7 +108,12 @@ impl ImageEncoder {
         let mut names = vec![embedding.as_str()];
         names.extend(logits.as_deref());
         let plan = onnx::plan(&proto, vec![fact], &names)?;
-        let mut encoder = Self { plan, options, has_logits: logits.is_some(), dim: 0 };
+        let mut encoder = Self {
+            plan,
+            options,
+            has_logits: logits.is_some(),
+            dim: 0,
+        };
         let probe = encoder.embed_tensor(&vec![0.0; 3 * side * side])?;
         encoder.dim = probe.embedding.len();
         Ok(encoder)
@@ -147,8 +155,10 @@ impl ImageEncoder {
             )));
         }
         let tensor = onnx::tensor(&[1, 3, side, side], input)?;
-        let outputs =
-            self.plan.run(tvec![tensor.into_tvalue()]).map_err(|e| Error::Inference(chain(&e)))?;
+        let outputs = self
+            .plan
+            .run(tvec![tensor.into_tvalue()])
+            .map_err(|e| Error::Inference(chain(&e)))?;
         let flat = |ix: usize| -> Result<Vec<f32>> {
             let view = outputs
                 .get(ix)
@@ -159,7 +169,11 @@ impl ImageEncoder {
         };
         Ok(ImageEmbedding {
             embedding: flat(0)?,
-            logits: if self.has_logits { Some(flat(1)?) } else { None },
+            logits: if self.has_logits {
+                Some(flat(1)?)
+            } else {
+                None
+            },
         })
     }
 }

@@ -51,14 +51,25 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<ModelProto> {
 
 /// Names of the graph's outputs, in order.
 pub(crate) fn output_names(proto: &ModelProto) -> Vec<String> {
-    proto.graph.iter().flat_map(|g| g.output.iter().map(|o| o.name.clone())).collect()
+    proto
+        .graph
+        .iter()
+        .flat_map(|g| g.output.iter().map(|o| o.name.clone()))
+        .collect()
 }
 
 /// Names of the graph's real inputs (initializers listed as inputs excluded), in order.
 pub(crate) fn input_names(proto: &ModelProto) -> Vec<String> {
-    let Some(graph) = proto.graph.as_ref() else { return Vec::new() };
+    let Some(graph) = proto.graph.as_ref() else {
+        return Vec::new();
+    };
     let inits: HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
-    graph.input.iter().map(|i| i.name.clone()).filter(|n| !inits.contains(n.as_str())).collect()
+    graph
+        .input
+        .iter()
+        .map(|i| i.name.clone())
+        .filter(|n| !inits.contains(n.as_str()))
+        .collect()
 }
 
 /// Parses, types and optimizes `proto` with the given input facts, keeping
@@ -92,9 +103,14 @@ pub(crate) fn plan(
 /// drops the initializers nothing uses any more. Returns how many weight
 /// tensors were folded.
 pub(crate) fn fold_quantized_weights(proto: &mut ModelProto) -> Result<usize> {
-    let Some(graph) = proto.graph.as_mut() else { return Ok(0) };
-    let mut inits: HashMap<String, TensorProto> =
-        graph.initializer.drain(..).map(|t| (t.name.clone(), t)).collect();
+    let Some(graph) = proto.graph.as_mut() else {
+        return Ok(0);
+    };
+    let mut inits: HashMap<String, TensorProto> = graph
+        .initializer
+        .drain(..)
+        .map(|t| (t.name.clone(), t))
+        .collect();
     // Folded values stay as f32 until the end: no protobuf round trip between steps.
     let mut values: HashMap<String, (Vec<i64>, Vec<f32>)> = HashMap::new();
     let mut folded = 0;
@@ -136,8 +152,10 @@ pub(crate) fn fold_quantized_weights(proto: &mut ModelProto) -> Result<usize> {
         .chain(graph.output.iter().map(|o| &o.name))
         .map(String::as_str)
         .collect();
-    let mut out: Vec<TensorProto> =
-        inits.into_values().filter(|t| used.contains(t.name.as_str())).collect();
+    let mut out: Vec<TensorProto> = inits
+        .into_values()
+        .filter(|t| used.contains(t.name.as_str()))
+        .collect();
     out.extend(
         values
             .into_iter()
@@ -169,9 +187,12 @@ fn f32_operand<'a>(
 
 fn element_count(dims: &[i64]) -> Result<usize> {
     dims.iter().try_fold(1usize, |acc, &d| {
-        usize::try_from(d).ok().and_then(|d| acc.checked_mul(d)).ok_or_else(|| {
-            Error::InvalidModel(format!("initializer has an invalid shape {dims:?}"))
-        })
+        usize::try_from(d)
+            .ok()
+            .and_then(|d| acc.checked_mul(d))
+            .ok_or_else(|| {
+                Error::InvalidModel(format!("initializer has an invalid shape {dims:?}"))
+            })
     })
 }
 
@@ -284,7 +305,13 @@ fn f32_tensor(name: String, dims: Vec<i64>, data: &[f32]) -> TensorProto {
     for v in data {
         raw_data.extend_from_slice(&v.to_le_bytes());
     }
-    TensorProto { name, dims, data_type: ONNX_FLOAT, raw_data, ..Default::default() }
+    TensorProto {
+        name,
+        dims,
+        data_type: ONNX_FLOAT,
+        raw_data,
+        ..Default::default()
+    }
 }
 
 /// A tract tensor from a shape and data, mapping tract's error to ours.
@@ -310,12 +337,21 @@ mod tests {
     fn broadcasting_mul_matches_numpy() {
         let a = [1., 2., 3., 4., 5., 6.];
         let mul = |bd: &[i64], b: &[f32]| mul_f32(&[2, 3], &a, bd, b).unwrap();
-        assert_eq!(mul(&[2, 1], &[10., 100.]).unwrap().1, vec![10., 20., 30., 400., 500., 600.]);
-        assert_eq!(mul(&[1, 3], &[1., 0., -1.]).unwrap().1, vec![1., 0., -3., 4., 0., -6.]);
+        assert_eq!(
+            mul(&[2, 1], &[10., 100.]).unwrap().1,
+            vec![10., 20., 30., 400., 500., 600.]
+        );
+        assert_eq!(
+            mul(&[1, 3], &[1., 0., -1.]).unwrap().1,
+            vec![1., 0., -3., 4., 0., -6.]
+        );
         assert_eq!(mul(&[3], &[1., 0., -1.]).unwrap().0, vec![2, 3]);
         assert_eq!(mul(&[], &[2.]).unwrap().1, vec![2., 4., 6., 8., 10., 12.]);
         assert!(mul(&[4], &[0.; 4]).is_none());
-        assert_eq!(mul_f32(&[], &[3.], &[], &[2.]).unwrap().unwrap().1, vec![6.]);
+        assert_eq!(
+            mul_f32(&[], &[3.], &[], &[2.]).unwrap().unwrap().1,
+            vec![6.]
+        );
     }
 
     #[test]
@@ -329,6 +365,9 @@ mod tests {
     #[test]
     fn garbage_is_an_invalid_model() {
         assert_eq!(decode(&[]).unwrap_err().code(), "invalid_model");
-        assert_eq!(decode(b"definitely not onnx").unwrap_err().code(), "invalid_model");
+        assert_eq!(
+            decode(b"definitely not onnx").unwrap_err().code(),
+            "invalid_model"
+        );
     }
 }

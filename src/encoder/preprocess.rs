@@ -23,7 +23,10 @@ pub struct DecodeLimits {
 
 impl Default for DecodeLimits {
     fn default() -> Self {
-        Self { max_side: 12_000, max_alloc: 256 * 1024 * 1024 }
+        Self {
+            max_side: 12_000,
+            max_alloc: 256 * 1024 * 1024,
+        }
     }
 }
 
@@ -42,7 +45,9 @@ impl RgbImage {
     /// Builds an RGB image from RGBA pixels (what a canvas `ImageData`
     /// holds); alpha is dropped as Pillow's `convert("RGB")` does.
     pub fn from_rgba(width: u32, height: u32, rgba: &[u8]) -> Result<Self> {
-        let expected = (width as usize).checked_mul(height as usize).and_then(|n| n.checked_mul(4));
+        let expected = (width as usize)
+            .checked_mul(height as usize)
+            .and_then(|n| n.checked_mul(4));
         if width == 0 || height == 0 || expected != Some(rgba.len()) {
             return Err(Error::InvalidInput(format!(
                 "RGBA data of {} bytes does not match a {width}x{height} image ({} bytes expected)",
@@ -50,8 +55,15 @@ impl RgbImage {
                 expected.map_or_else(|| "too many".to_string(), |n| n.to_string())
             )));
         }
-        let data = rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
-        Ok(Self { width, height, data })
+        let data = rgba
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect();
+        Ok(Self {
+            width,
+            height,
+            data,
+        })
     }
 }
 
@@ -80,7 +92,11 @@ pub fn decode(bytes: &[u8], limits: DecodeLimits) -> Result<RgbImage> {
     })?;
     let rgb = image.to_rgb8();
     let (width, height) = rgb.dimensions();
-    Ok(RgbImage { width, height, data: rgb.into_raw() })
+    Ok(RgbImage {
+        width,
+        height,
+        data: rgb.into_raw(),
+    })
 }
 
 /// Python's `round()` (half to even), as the reference sizes were computed with it.
@@ -133,9 +149,17 @@ fn coefficients(in_size: u32, out_size: u32) -> (Vec<(usize, usize)>, Vec<i32>, 
         }
         let row = &mut kk[xx * ksize..(xx + 1) * ksize];
         for (x, k) in row.iter_mut().enumerate().take(count) {
-            let w = if ww != 0.0 { weights[x] / ww } else { weights[x] };
+            let w = if ww != 0.0 {
+                weights[x] / ww
+            } else {
+                weights[x]
+            };
             let scaled = w * f64::from(1u32 << PRECISION_BITS);
-            *k = if w < 0.0 { (scaled - 0.5) as i32 } else { (scaled + 0.5) as i32 };
+            *k = if w < 0.0 {
+                (scaled - 0.5) as i32
+            } else {
+                (scaled + 0.5) as i32
+            };
         }
         bounds.push((xmin, count));
     }
@@ -169,7 +193,11 @@ pub fn resize_bilinear(img: &RgbImage, out_w: u32, out_h: u32) -> RgbImage {
                 }
             }
         }
-        RgbImage { width: out_w, height: img.height, data: out }
+        RgbImage {
+            width: out_w,
+            height: img.height,
+            data: out,
+        }
     } else {
         img.clone()
     };
@@ -190,7 +218,11 @@ pub fn resize_bilinear(img: &RgbImage, out_w: u32, out_h: u32) -> RgbImage {
             *d = clip8(acc);
         }
     }
-    RgbImage { width: out_w, height: out_h, data: out }
+    RgbImage {
+        width: out_w,
+        height: out_h,
+        data: out,
+    }
 }
 
 /// How an image becomes the network's input tensor.
@@ -218,7 +250,33 @@ impl Default for Preprocessing {
     }
 }
 
+/// Largest accepted crop / resize side (a network input of 4096×4096 is already 200 MB of f32).
+pub const MAX_SIDE: u32 = 4096;
+
 impl Preprocessing {
+    /// Checks the sizes are in `1..=MAX_SIDE` and every mean and std is finite, every std
+    /// non-zero ([`Error::InvalidInput`] otherwise). A crop larger than the resized
+    /// image is allowed: the outside is black, as with Pillow.
+    pub fn validate(&self) -> Result<()> {
+        let sides_ok =
+            (1..=MAX_SIDE).contains(&self.resize_shorter) && (1..=MAX_SIDE).contains(&self.crop);
+        if !sides_ok {
+            return Err(Error::InvalidInput(format!(
+                "resize {} and crop {} must be between 1 and {MAX_SIDE}",
+                self.resize_shorter, self.crop
+            )));
+        }
+        let stats_ok = self.std.iter().all(|s| s.is_finite() && *s != 0.0)
+            && self.mean.iter().all(|m| m.is_finite());
+        if !stats_ok {
+            return Err(Error::InvalidInput(format!(
+                "mean {:?} and std {:?} must be finite, std non-zero",
+                self.mean, self.std
+            )));
+        }
+        Ok(())
+    }
+
     /// Resize, centre-crop and normalise `img` into a 1×3×crop×crop NCHW tensor.
     pub fn tensor(&self, img: &RgbImage) -> Vec<f32> {
         let (rw, rh) = shorter_side_size(img.width, img.height, self.resize_shorter);
@@ -262,17 +320,61 @@ mod tests {
 
     #[test]
     fn resize_keeps_flat_colour() {
-        let img = RgbImage { width: 7, height: 5, data: [10, 200, 30].repeat(35) };
+        let img = RgbImage {
+            width: 7,
+            height: 5,
+            data: [10, 200, 30].repeat(35),
+        };
         let out = resize_bilinear(&img, 3, 11);
         assert_eq!((out.width, out.height), (3, 11));
         assert!(out.data.chunks(3).all(|p| p == [10, 200, 30]));
     }
 
     #[test]
+    fn degenerate_preprocessing_is_rejected() {
+        let ok = Preprocessing::default();
+        assert!(ok.validate().is_ok());
+        for bad in [
+            Preprocessing {
+                resize_shorter: 0,
+                ..ok.clone()
+            },
+            Preprocessing {
+                crop: 0,
+                ..ok.clone()
+            },
+            Preprocessing {
+                crop: MAX_SIDE + 1,
+                ..ok.clone()
+            },
+            Preprocessing {
+                std: [1.0, 0.0, 1.0],
+                ..ok.clone()
+            },
+            Preprocessing {
+                mean: [f32::NAN, 0.0, 0.0],
+                ..ok.clone()
+            },
+        ] {
+            assert_eq!(
+                bad.validate().unwrap_err().code(),
+                "invalid_input",
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
     fn rgba_length_is_checked() {
         assert!(RgbImage::from_rgba(2, 2, &[0; 16]).is_ok());
-        assert_eq!(RgbImage::from_rgba(2, 2, &[0; 15]).unwrap_err().code(), "invalid_input");
-        assert_eq!(RgbImage::from_rgba(0, 2, &[]).unwrap_err().code(), "invalid_input");
+        assert_eq!(
+            RgbImage::from_rgba(2, 2, &[0; 15]).unwrap_err().code(),
+            "invalid_input"
+        );
+        assert_eq!(
+            RgbImage::from_rgba(0, 2, &[]).unwrap_err().code(),
+            "invalid_input"
+        );
     }
 
     #[test]

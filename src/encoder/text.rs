@@ -55,7 +55,9 @@ impl TextEncoder {
             })
             .collect::<Result<Vec<_>>>()?;
         if !feeds.contains(&Feed::Ids) {
-            return Err(Error::UnsupportedModel("text model has no input_ids input".into()));
+            return Err(Error::UnsupportedModel(
+                "text model has no input_ids input".into(),
+            ));
         }
         let outputs = onnx::output_names(&proto);
         let output = outputs
@@ -66,11 +68,18 @@ impl TextEncoder {
             .ok_or_else(|| Error::UnsupportedModel("text model has no output".into()))?;
         onnx::fold_quantized_weights(&mut proto)?;
         let plan = onnx::plan(&proto, Vec::new(), &[output.as_str()])?;
-        let mut encoder = Self { tokenizer, plan, feeds, dim: 0 };
+        let mut encoder = Self {
+            tokenizer,
+            plan,
+            feeds,
+            dim: 0,
+        };
         let probe = encoder.run(&[encoder.tokenizer.encode("probe")])?;
         encoder.dim = probe.first().map_or(0, Vec::len);
         if encoder.dim == 0 {
-            return Err(Error::UnsupportedModel("text model produced an empty embedding".into()));
+            return Err(Error::UnsupportedModel(
+                "text model produced an empty embedding".into(),
+            ));
         }
         Ok(encoder)
     }
@@ -94,7 +103,8 @@ impl TextEncoder {
     /// truncated (documented, not an error); any string is accepted.
     pub fn embed(&self, text: &str) -> Result<Vec<f32>> {
         let mut out = self.run(&[self.tokenize(text)])?;
-        out.pop().ok_or_else(|| Error::Inference("model returned no embedding".into()))
+        out.pop()
+            .ok_or_else(|| Error::Inference("model returned no embedding".into()))
     }
 
     /// Unit-length embeddings of several texts, in input order. Batches are
@@ -110,7 +120,9 @@ impl TextEncoder {
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Vec<Vec<f32>>> {
         if texts.is_empty() {
-            return Err(Error::InvalidInput("embed_batch needs at least one text".into()));
+            return Err(Error::InvalidInput(
+                "embed_batch needs at least one text".into(),
+            ));
         }
         let ids: Vec<TokenIds> = texts.iter().map(|t| self.tokenize(t.as_ref())).collect();
         let mut order: Vec<usize> = (0..ids.len()).collect();
@@ -120,7 +132,8 @@ impl TextEncoder {
         while start < order.len() {
             // Sorted by length: the last sequence of a chunk is its longest.
             let mut end = start + 1;
-            while end < order.len() && (end + 1 - start) * ids[order[end]].len() <= MAX_TOKENS_PER_CALL
+            while end < order.len()
+                && (end + 1 - start) * ids[order[end]].len() <= MAX_TOKENS_PER_CALL
             {
                 end += 1;
             }
@@ -162,7 +175,10 @@ impl TextEncoder {
                 onnx::tensor(&[b, s], data).map(IntoTValue::into_tvalue)
             })
             .collect::<Result<TVec<_>>>()?;
-        let outputs = self.plan.run(inputs).map_err(|e| Error::Inference(chain(&e)))?;
+        let outputs = self
+            .plan
+            .run(inputs)
+            .map_err(|e| Error::Inference(chain(&e)))?;
         let out = outputs
             .first()
             .ok_or_else(|| Error::Inference("model returned no output".into()))?
@@ -188,9 +204,10 @@ impl TextEncoder {
                     l2_normalized(acc)
                 })
                 .collect()),
-            [ob, d] if *ob == b => {
-                Ok(data.chunks_exact(*d).map(|r| l2_normalized(r.to_vec())).collect())
-            }
+            [ob, d] if *ob == b && *d > 0 => Ok(data
+                .chunks_exact(*d)
+                .map(|r| l2_normalized(r.to_vec()))
+                .collect()),
             other => Err(Error::UnsupportedModel(format!(
                 "text model output has shape {other:?}, expected [{b}, {s}, dim] or [{b}, dim]"
             ))),

@@ -127,7 +127,10 @@ impl WordPieceTokenizer {
                     found = Some(id);
                     break;
                 }
-                let last = word[start..end].chars().next_back().map_or(1, char::len_utf8);
+                let last = word[start..end]
+                    .chars()
+                    .next_back()
+                    .map_or(1, char::len_utf8);
                 end -= last;
             }
             match found {
@@ -192,7 +195,9 @@ pub fn normalize(text: &str) -> String {
 /// Splits normalised text into words: on whitespace (removed) and around
 /// every punctuation character (kept as its own word).
 pub fn pre_tokenize(text: &str) -> impl Iterator<Item = &str> {
-    text.split(char::is_whitespace).filter(|w| !w.is_empty()).flat_map(split_punctuation)
+    text.split(char::is_whitespace)
+        .filter(|w| !w.is_empty())
+        .flat_map(split_punctuation)
 }
 
 fn split_punctuation(word: &str) -> impl Iterator<Item = &str> {

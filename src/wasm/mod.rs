@@ -70,7 +70,11 @@ fn js_error(e: Error) -> JsValue {
     let err = js_sys::Error::new(&e.to_string());
     err.set_name("RecagentError");
     // Setting a property on a fresh Error object cannot fail.
-    let _ = js_sys::Reflect::set(&err, &JsValue::from_str("code"), &JsValue::from_str(e.code()));
+    let _ = js_sys::Reflect::set(
+        &err,
+        &JsValue::from_str("code"),
+        &JsValue::from_str(e.code()),
+    );
     err.into()
 }
 
@@ -78,9 +82,14 @@ fn js_error(e: Error) -> JsValue {
 /// not know (a typo would otherwise be silently ignored).
 fn reject_unknown_keys(value: &JsValue, what: &str, known: &[&str]) -> Result<(), JsValue> {
     let Some(object) = value.dyn_ref::<js_sys::Object>() else {
-        return Err(js_error(Error::InvalidInput(format!("{what} must be an object"))));
+        return Err(js_error(Error::InvalidInput(format!(
+            "{what} must be an object"
+        ))));
     };
-    for key in js_sys::Object::keys(object).iter().filter_map(|k| k.as_string()) {
+    for key in js_sys::Object::keys(object)
+        .iter()
+        .filter_map(|k| k.as_string())
+    {
         if !known.contains(&key.as_str()) {
             return Err(js_error(Error::InvalidInput(format!(
                 "{what} has no option {key:?} (known: {})",
@@ -108,7 +117,9 @@ impl TextEmbedder {
         vocab: String,
     ) -> Result<TextEmbedder, JsValue> {
         let inner = TextEncoder::from_bytes(&model_bytes, &vocab).map_err(js_error)?;
-        Ok(TextEmbedder { inner: Rc::new(inner) })
+        Ok(TextEmbedder {
+            inner: Rc::new(inner),
+        })
     }
 
     /// Length of every embedding (384 for MiniLM).
@@ -134,11 +145,21 @@ impl TextEmbedder {
         let mut progress = |done: usize, total: usize| {
             if let Some(f) = &callback {
                 // A throwing callback must not abort the embedding; its error is dropped.
-                let _ = f.call2(&JsValue::NULL, &(done as f64).into(), &(total as f64).into());
+                let _ = f.call2(
+                    &JsValue::NULL,
+                    &(done as f64).into(),
+                    &(total as f64).into(),
+                );
             }
         };
-        let out = self.inner.embed_batch_with_progress(&texts, &mut progress).map_err(js_error)?;
-        Ok(out.iter().map(|v| js_sys::Float32Array::from(v.as_slice())).collect())
+        let out = self
+            .inner
+            .embed_batch_with_progress(&texts, &mut progress)
+            .map_err(js_error)?;
+        Ok(out
+            .iter()
+            .map(|v| js_sys::Float32Array::from(v.as_slice()))
+            .collect())
     }
 
     /// Token ids the model sees for `text` (`[CLS] … [SEP]`).
@@ -160,8 +181,15 @@ struct JsImageOptions {
 }
 
 impl JsImageOptions {
-    const KEYS: &'static [&'static str] =
-        &["embeddingOutput", "logitsOutput", "resizeShorter", "crop", "mean", "std", "maxSide"];
+    const KEYS: &'static [&'static str] = &[
+        "embeddingOutput",
+        "logitsOutput",
+        "resizeShorter",
+        "crop",
+        "mean",
+        "std",
+        "maxSide",
+    ];
 
     fn into_core(self) -> ImageEncoderOptions {
         let pre = Preprocessing::default();
@@ -175,7 +203,10 @@ impl JsImageOptions {
             },
             embedding_output: self.embedding_output,
             logits_output: self.logits_output,
-            limits: DecodeLimits { max_side: self.max_side.unwrap_or(limits.max_side), ..limits },
+            limits: DecodeLimits {
+                max_side: self.max_side.unwrap_or(limits.max_side),
+                ..limits
+            },
         }
     }
 }
@@ -203,8 +234,11 @@ impl ImageEmbedder {
             }
             _ => JsImageOptions::default(),
         };
-        let inner = ImageEncoder::from_bytes(&model_bytes, options.into_core()).map_err(js_error)?;
-        Ok(ImageEmbedder { inner: Rc::new(inner) })
+        let inner =
+            ImageEncoder::from_bytes(&model_bytes, options.into_core()).map_err(js_error)?;
+        Ok(ImageEmbedder {
+            inner: Rc::new(inner),
+        })
     }
 
     /// Length of every embedding (1280 for MobileNetV2).
@@ -226,7 +260,10 @@ impl ImageEmbedder {
     /// Embeds PNG or JPEG bytes. Throws `invalid_image` or `image_too_large`.
     #[wasm_bindgen(js_name = embedEncoded)]
     pub fn embed_encoded(&self, bytes: &[u8]) -> Result<Vec<f32>, JsValue> {
-        self.inner.embed_encoded(bytes).map(|e| e.embedding).map_err(js_error)
+        self.inner
+            .embed_encoded(bytes)
+            .map(|e| e.embedding)
+            .map_err(js_error)
     }
 
     /// Indices of the `k` highest class scores of PNG/JPEG bytes, best first

@@ -18,7 +18,10 @@ pub fn assets() -> PathBuf {
 pub fn asset(name: &str) -> Vec<u8> {
     let path = assets().join(name);
     std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("{}: {e} (run scripts/setup.sh to fetch the assets)", path.display())
+        panic!(
+            "{}: {e} (run scripts/setup.sh to fetch the assets)",
+            path.display()
+        )
     })
 }
 
@@ -41,7 +44,11 @@ pub fn text_fixtures() -> Vec<TextFixture> {
         .lines()
         .map(|l| serde_json::from_str(l).expect("fixture row"))
         .collect();
-    assert!(rows.len() >= 20, "text fixture has only {} rows", rows.len());
+    assert!(
+        rows.len() >= 20,
+        "text fixture has only {} rows",
+        rows.len()
+    );
     rows
 }
 
@@ -64,7 +71,10 @@ pub fn image_fixtures() -> Vec<ImageFixture> {
 
 /// A raw little-endian f32 file as floats.
 pub fn f32_le(bytes: &[u8]) -> Vec<f32> {
-    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 /// Path of the fixture folder for images.
