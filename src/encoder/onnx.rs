@@ -106,7 +106,7 @@ pub(crate) fn fold_quantized_weights(proto: &mut ModelProto) -> Result<usize> {
     let Some(graph) = proto.graph.as_mut() else {
         return Ok(0);
     };
-    let mut inits: HashMap<String, TensorProto> = graph
+    let inits: HashMap<String, TensorProto> = graph
         .initializer
         .drain(..)
         .map(|t| (t.name.clone(), t))
