@@ -107,7 +107,7 @@ impl ImageEncoder {
         let fact = InferenceFact::dt_shape(f32::datum_type(), [1, 3, side, side]);
         let mut names = vec![embedding.as_str()];
         names.extend(logits.as_deref());
-        let plan = onnx::plan(&proto, vec![fact], &names)?;
+        let plan = onnx::plan(&proto, |_| Ok(vec![fact]), &names)?;
         let mut encoder = Self {
             plan,
             options,

@@ -72,11 +72,13 @@ pub(crate) fn input_names(proto: &ModelProto) -> Vec<String> {
         .collect()
 }
 
-/// Parses, types and optimizes `proto` with the given input facts, keeping
-/// only `outputs` (by name) as the model outputs, in that order.
+/// Parses, types and optimizes `proto`, keeping only `outputs` (by name) as
+/// the model outputs, in that order. `inputs` gives the input facts (one per
+/// model input, or none to keep the model's own); it gets the model's symbol
+/// scope to create symbols and state their bounds.
 pub(crate) fn plan(
     proto: &ModelProto,
-    inputs: Vec<InferenceFact>,
+    inputs: impl FnOnce(&SymbolScope) -> TractResult<Vec<InferenceFact>>,
     outputs: &[&str],
 ) -> Result<Plan> {
     let mut model = tract_onnx::onnx()
@@ -84,7 +86,8 @@ pub(crate) fn plan(
         .with_ignore_value_info(true)
         .model_for_proto_model(proto)
         .map_err(|e| Error::UnsupportedModel(chain(&e)))?;
-    for (ix, fact) in inputs.into_iter().enumerate() {
+    let facts = inputs(&model.symbols).map_err(|e| Error::UnsupportedModel(chain(&e)))?;
+    for (ix, fact) in facts.into_iter().enumerate() {
         model
             .set_input_fact(ix, fact)
             .map_err(|e| Error::UnsupportedModel(format!("input {ix}: {}", chain(&e))))?;

@@ -67,7 +67,25 @@ impl TextEncoder {
             .cloned()
             .ok_or_else(|| Error::UnsupportedModel("text model has no output".into()))?;
         onnx::fold_quantized_weights(&mut proto)?;
-        let plan = onnx::plan(&proto, Vec::new(), &[output.as_str()])?;
+        // Our own batch and sequence symbols, with their bounds stated: tract
+        // optimizes better with bounded symbols (measured natively on MiniLM:
+        // 10.8 ms instead of 12.3 ms per 20-token text).
+        let max_len = tokenizer.max_len();
+        let inputs = feeds.len();
+        let plan = onnx::plan(
+            &proto,
+            |symbols| {
+                let (b, s) = (symbols.sym("B"), symbols.sym("S"));
+                symbols.add_assertion("B>=1")?;
+                symbols.add_assertion(format!("B<={MAX_TOKENS_PER_CALL}"))?;
+                symbols.add_assertion("S>=1")?;
+                symbols.add_assertion(format!("S<={max_len}"))?;
+                let fact =
+                    InferenceFact::dt_shape(i64::datum_type(), tvec![b.to_dim(), s.to_dim()]);
+                Ok(vec![fact; inputs])
+            },
+            &[output.as_str()],
+        )?;
         let mut encoder = Self {
             tokenizer,
             plan,
