@@ -122,59 +122,49 @@ async fn image_embeddings_match_onnxruntime_in_chromium() {
     assert_eq!(embedder.embed_image_data(&data).unwrap(), embedding);
 }
 
-#[wasm_bindgen_test]
-async fn errors_are_recagent_errors_with_stable_codes() {
-    let err = TextEmbedder::create(b"not a model".to_vec(), VOCAB.to_string())
-        .await
-        .err()
-        .unwrap();
+/// Asserts `result` failed with a `RecagentError` carrying `code`.
+fn assert_code<T>(result: Result<T, JsValue>, code: &str) {
+    let err = result.err().expect("expected an error");
     assert_eq!(
         error_shape(err),
-        ("RecagentError".into(), "invalid_model".into())
+        ("RecagentError".to_string(), code.to_string())
     );
+}
 
-    let err = TextEmbedder::create(MINILM[..MINILM.len() / 2].to_vec(), VOCAB.to_string())
+/// `ImageEmbedder.create` with options given as JSON text.
+async fn image_with_options(json: &str) -> Result<ImageEmbedder, JsValue> {
+    let options = js_sys::JSON::parse(json).unwrap();
+    ImageEmbedder::create(MOBILENET.to_vec(), Some(options.unchecked_into())).await
+}
+
+#[wasm_bindgen_test]
+async fn errors_are_recagent_errors_with_stable_codes() {
+    assert_code(
+        TextEmbedder::create(b"not a model".to_vec(), VOCAB.to_string()).await,
+        "invalid_model",
+    );
+    let half = MINILM[..MINILM.len() / 2].to_vec();
+    let err = TextEmbedder::create(half, VOCAB.to_string())
         .await
         .err()
         .unwrap();
     assert_eq!(error_shape(err).0, "RecagentError");
-
-    let err = TextEmbedder::create(MINILM.to_vec(), "no\nspecial\ntokens".into())
-        .await
-        .err()
-        .unwrap();
-    assert_eq!(
-        error_shape(err),
-        ("RecagentError".into(), "invalid_vocab".into())
+    assert_code(
+        TextEmbedder::create(MINILM.to_vec(), "no\nspecial\ntokens".into()).await,
+        "invalid_vocab",
     );
 
     let embedder = ImageEmbedder::create(MOBILENET.to_vec(), None)
         .await
         .unwrap();
-    let err = embedder.embed_encoded(&CHELSEA_PNG[..1000]).err().unwrap();
-    assert_eq!(
-        error_shape(err),
-        ("RecagentError".into(), "invalid_image".into())
+    assert_code(
+        embedder.embed_encoded(&CHELSEA_PNG[..1000]),
+        "invalid_image",
     );
-
-    let bad_options = js_sys::JSON::parse(r#"{"cropp": 3}"#).unwrap();
-    let err = ImageEmbedder::create(MOBILENET.to_vec(), Some(bad_options.unchecked_into()))
-        .await
-        .err()
-        .unwrap();
-    assert_eq!(
-        error_shape(err),
-        ("RecagentError".into(), "invalid_input".into())
-    );
-
-    let degenerate = js_sys::JSON::parse(r#"{"resizeShorter": 0}"#).unwrap();
-    let err = ImageEmbedder::create(MOBILENET.to_vec(), Some(degenerate.unchecked_into()))
-        .await
-        .err()
-        .unwrap();
-    assert_eq!(
-        error_shape(err),
-        ("RecagentError".into(), "invalid_input".into())
+    assert_code(image_with_options(r#"{"cropp": 3}"#).await, "invalid_input");
+    assert_code(
+        image_with_options(r#"{"resizeShorter": 0}"#).await,
+        "invalid_input",
     );
 
     // After all these errors the instance is still alive and working.
@@ -182,10 +172,5 @@ async fn errors_are_recagent_errors_with_stable_codes() {
         .await
         .unwrap();
     assert_eq!(text.embed("still alive").unwrap().len(), 384);
-    let empty: Vec<String> = Vec::new();
-    let err = text.embed_batch(empty, None).err().unwrap();
-    assert_eq!(
-        error_shape(err),
-        ("RecagentError".into(), "invalid_input".into())
-    );
+    assert_code(text.embed_batch(Vec::new(), None), "invalid_input");
 }
