@@ -45,7 +45,7 @@ fn png_through_our_preprocessing_matches() {
         let reference =
             common::f32_le(&std::fs::read(common::image_dir().join(&row.input)).unwrap());
         let img = preprocess::decode(&png, Default::default()).unwrap();
-        let ours = Preprocessing::default().tensor(&img);
+        let ours = Preprocessing::default().tensor(&img).unwrap();
         let max_diff = ours
             .iter()
             .zip(&reference)

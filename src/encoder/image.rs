@@ -141,7 +141,7 @@ impl ImageEncoder {
 
     /// Embeds a decoded RGB image.
     pub fn embed_rgb(&self, image: &RgbImage) -> Result<ImageEmbedding> {
-        self.embed_tensor(&self.options.preprocessing.tensor(image))
+        self.embed_tensor(&self.options.preprocessing.tensor(image)?)
     }
 
     /// Runs the network on an already preprocessed 1×3×H×W tensor (NCHW).

@@ -278,8 +278,17 @@ impl Preprocessing {
     }
 
     /// Resize, centre-crop and normalise `img` into a 1×3×crop×crop NCHW tensor.
-    pub fn tensor(&self, img: &RgbImage) -> Vec<f32> {
+    /// An image so elongated that its resized long side would exceed
+    /// `4 * MAX_SIDE` pixels is [`Error::ImageTooLarge`] (a 1×12000 strip would
+    /// otherwise become a multi-gigabyte intermediate).
+    pub fn tensor(&self, img: &RgbImage) -> Result<Vec<f32>> {
         let (rw, rh) = shorter_side_size(img.width, img.height, self.resize_shorter);
+        if rw.max(rh) > 4 * MAX_SIDE {
+            return Err(Error::ImageTooLarge(format!(
+                "a {}x{} image is too elongated: resized it would be {rw}x{rh}",
+                img.width, img.height
+            )));
+        }
         let resized = resize_bilinear(img, rw, rh);
         let crop = self.crop as usize;
         // Pillow-style crop: out-of-range parts (a crop larger than the
@@ -303,7 +312,7 @@ impl Preprocessing {
                 }
             }
         }
-        out
+        Ok(out)
     }
 }
 
@@ -362,6 +371,17 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn elongated_images_are_refused_before_resizing() {
+        let strip = RgbImage {
+            width: 1,
+            height: 12_000,
+            data: vec![0; 36_000],
+        };
+        let err = Preprocessing::default().tensor(&strip).unwrap_err();
+        assert_eq!(err.code(), "image_too_large");
     }
 
     #[test]
