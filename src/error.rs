@@ -41,6 +41,16 @@ pub enum Error {
     /// A storage backend (`KvStore`) failed.
     #[error("storage error: {0}")]
     Storage(String),
+    /// The catalog bundle is not usable: wrong magic, unsupported version,
+    /// truncated, checksum mismatch or inconsistent sections.
+    #[error("invalid catalog: {0}")]
+    InvalidCatalog(String),
+    /// A profile snapshot is not usable: wrong magic, unsupported version or corrupt.
+    #[error("invalid profile: {0}")]
+    InvalidProfile(String),
+    /// An item id that the loaded catalog does not contain.
+    #[error("unknown item: {0}")]
+    UnknownItem(String),
 }
 
 impl Error {
@@ -56,6 +66,9 @@ impl Error {
             Error::Inference(_) => "inference_failed",
             Error::Io(_) => "io_error",
             Error::Storage(_) => "storage_error",
+            Error::InvalidCatalog(_) => "invalid_catalog",
+            Error::InvalidProfile(_) => "invalid_profile",
+            Error::UnknownItem(_) => "unknown_item",
         }
     }
 }
@@ -87,6 +100,9 @@ mod tests {
             Error::Inference(String::new()),
             Error::Io(String::new()),
             Error::Storage(String::new()),
+            Error::InvalidCatalog(String::new()),
+            Error::InvalidProfile(String::new()),
+            Error::UnknownItem(String::new()),
         ];
         let mut codes: Vec<_> = all.iter().map(Error::code).collect();
         assert_eq!(codes[0], "invalid_model");

@@ -11,6 +11,10 @@
 //! | [`error`] | the one [`Error`] enum and [`Result`]; every variant has a stable [`Error::code`] |
 //! | [`platform`] | traits for the outside world ([`platform::KvStore`], [`platform::Http`], [`platform::Clock`], [`platform::Rng`]) and in-memory implementations |
 //! | [`encoder`] | WordPiece tokenizer, [`TextEncoder`], [`ImageEncoder`] and image preprocessing (bytes in, never URLs) |
+//! | [`catalog`] | items, typed attributes, embedding matrices (f32 / int8), the learned sequence model; the checksummed bundle format; the offline builder and trainer (native) |
+//! | [`profile`] | the private user model: typed events, statements, decay, snapshot/restore |
+//! | [`ranking`] | scoring, filters, top-k, diversity (MMR), exploration, explanations; SIMD scan kernels |
+//! | [`recommender`] | catalog + encoders + profile: what the JS `Recommender` wraps |
 //! | `wasm` (wasm32 only) | the only code that knows JS: the wasm-bindgen API (`TextEmbedder`, `ImageEmbedder`) |
 //!
 //! ## Example (native)
@@ -26,14 +30,22 @@
 
 #![warn(missing_docs)]
 
+pub mod catalog;
 pub mod encoder;
 pub mod error;
 pub mod platform;
+pub mod profile;
+pub mod ranking;
+pub mod recommender;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 #[cfg(target_arch = "wasm32")]
 pub use wasm::{ImageEmbedder, TextEmbedder};
 
+pub use catalog::Catalog;
 pub use encoder::{ImageEmbedding, ImageEncoder, ImageEncoderOptions, TextEncoder};
 pub use error::{Error, Result};
+pub use profile::{Event, EventKind, Statement, UserProfile};
+pub use ranking::{Filters, Predicate, Recommendation};
+pub use recommender::{Observation, RecommendOptions, Recommender};

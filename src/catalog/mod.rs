@@ -1,0 +1,372 @@
+//! The item catalog: items with typed attributes, their embedding matrices
+//! (text, optionally image; f32 or int8 with a per-row scale), popularity
+//! counts and the learned [`SequenceModel`], loaded from one checksummed
+//! bundle ([`bundle`]) that `recagent build-catalog` writes.
+
+pub mod bundle;
+pub mod sequence;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod build;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod train;
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::ranking::kernels::{scores_f32, scores_i8, QuantizedMatrix, QuantizedQuery};
+pub use sequence::{ContextItem, SequenceModel};
+
+/// The type of an item attribute the app (or the dataset) declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttributeKind {
+    /// One string (a title, a brand, a genre string).
+    Text,
+    /// A set of strings (genres, categories).
+    Tags,
+    /// A number (year, price, rating).
+    Number,
+}
+
+/// One declared attribute: its name and kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttributeDef {
+    /// Attribute name, e.g. `genre`, `release_year`.
+    pub name: String,
+    /// What its values are.
+    pub kind: AttributeKind,
+}
+
+/// The value of one attribute for one item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AttributeValue {
+    /// No value.
+    Missing,
+    /// A number.
+    Number(f64),
+    /// A string.
+    Text(String),
+    /// A set of strings.
+    Tags(Vec<String>),
+}
+
+/// One catalog item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    /// The app's id for the item (unique in the catalog).
+    pub id: String,
+    /// Short display title.
+    pub title: String,
+    /// The text the text encoder embedded (title, categories, year, …).
+    pub text: String,
+    /// Optional image reference (URL or path) the app can display.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// One value per [`Catalog::attributes`] entry, same order.
+    pub values: Vec<AttributeValue>,
+}
+
+/// A dense embedding matrix, one row per item, stored as f32 or as int8 with
+/// a per-row scale (4× smaller, about 2.5× faster to scan, approximate).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Embeddings {
+    /// Row-major `rows × dim` f32.
+    F32 {
+        /// Row width.
+        dim: usize,
+        /// `rows × dim` values.
+        values: Vec<f32>,
+    },
+    /// Row-wise symmetric int8 quantization.
+    I8(QuantizedMatrix),
+}
+
+impl Embeddings {
+    /// Row width.
+    pub fn dim(&self) -> usize {
+        match self {
+            Embeddings::F32 { dim, .. } => *dim,
+            Embeddings::I8(q) => q.dim,
+        }
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        match self {
+            Embeddings::F32 { dim, values } => values.len() / (*dim).max(1),
+            Embeddings::I8(q) => q.rows(),
+        }
+    }
+
+    /// Bytes held in memory by the matrix.
+    pub fn memory_bytes(&self) -> usize {
+        match self {
+            Embeddings::F32 { values, .. } => values.len() * 4,
+            Embeddings::I8(q) => q.values.len() + q.scales.len() * 4,
+        }
+    }
+
+    /// The int8 form of this matrix (a copy when it is already int8).
+    pub fn quantized(&self) -> Result<Embeddings> {
+        match self {
+            Embeddings::F32 { dim, values } => Ok(Embeddings::I8(QuantizedMatrix::quantize(values, *dim)?)),
+            Embeddings::I8(q) => Ok(Embeddings::I8(q.clone())),
+        }
+    }
+
+    /// `out[i] = row_i · query` for every row (the int8 form quantizes the query).
+    pub fn scores(&self, query: &[f32], out: &mut [f32]) -> Result<()> {
+        if query.len() != self.dim() || out.len() != self.rows() {
+            return Err(Error::InvalidInput(format!(
+                "scoring {} rows of width {} with a query of width {} into {} slots",
+                self.rows(),
+                self.dim(),
+                query.len(),
+                out.len()
+            )));
+        }
+        match self {
+            Embeddings::F32 { dim, values } => scores_f32(values, *dim, query, out),
+            Embeddings::I8(q) => scores_i8(q, &QuantizedQuery::quantize(query), out),
+        }
+    }
+
+    /// Row `i` as f32 (dequantized for int8).
+    pub fn row(&self, i: usize) -> Option<Vec<f32>> {
+        match self {
+            Embeddings::F32 { dim, values } => values.get(i * dim..(i + 1) * dim).map(<[f32]>::to_vec),
+            Embeddings::I8(q) => {
+                let scale = *q.scales.get(i)?;
+                let row = q.values.get(i * q.dim..(i + 1) * q.dim)?;
+                Some(row.iter().map(|&v| f32::from(v) * scale).collect())
+            }
+        }
+    }
+}
+
+/// A loaded catalog (see the module docs).
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub(crate) name: String,
+    pub(crate) attributes: Vec<AttributeDef>,
+    pub(crate) items: Vec<Item>,
+    pub(crate) index: HashMap<String, u32>,
+    pub(crate) text: Option<Embeddings>,
+    pub(crate) text_model: Option<ModelFingerprint>,
+    pub(crate) image: Option<Embeddings>,
+    pub(crate) popularity: Vec<f32>,
+    pub(crate) sequence: Option<SequenceModel>,
+}
+
+/// Identifies the encoder a matrix was built with, so that a different model
+/// given at run time is caught instead of silently ranking nonsense.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelFingerprint {
+    /// Byte length of the model file.
+    pub bytes: u64,
+    /// CRC-32 of the model file.
+    pub crc32: u32,
+}
+
+impl ModelFingerprint {
+    /// The fingerprint of a model file.
+    pub fn of(model: &[u8]) -> Self {
+        Self {
+            bytes: model.len() as u64,
+            crc32: crc32fast::hash(model),
+        }
+    }
+}
+
+/// Everything a [`Catalog`] is made of; [`Catalog::new`] checks it.
+#[derive(Debug, Clone, Default)]
+pub struct CatalogParts {
+    /// Catalog name (the dataset name for built catalogs).
+    pub name: String,
+    /// Declared attributes.
+    pub attributes: Vec<AttributeDef>,
+    /// The items.
+    pub items: Vec<Item>,
+    /// Text embeddings (one row per item), if any.
+    pub text: Option<Embeddings>,
+    /// The text encoder those embeddings came from.
+    pub text_model: Option<ModelFingerprint>,
+    /// Image embeddings (one row per item; zero rows for items without image).
+    pub image: Option<Embeddings>,
+    /// Interaction counts per item from public/aggregate logs (empty = all zero).
+    pub popularity: Vec<f32>,
+    /// The learned next-item model, if interaction logs were available.
+    pub sequence: Option<SequenceModel>,
+}
+
+impl Catalog {
+    /// Builds a catalog from its parts after checking that ids are unique and
+    /// non-empty, every item has one value per attribute, and every matrix
+    /// has one row per item.
+    pub fn new(parts: CatalogParts) -> Result<Self> {
+        let n = parts.items.len();
+        let bad = |m: String| Err(Error::InvalidCatalog(m));
+        let mut index = HashMap::with_capacity(n);
+        for (i, item) in parts.items.iter().enumerate() {
+            if item.id.is_empty() {
+                return bad(format!("item {i} has an empty id"));
+            }
+            if index.insert(item.id.clone(), i as u32).is_some() {
+                return bad(format!("duplicate item id {:?}", item.id));
+            }
+            if item.values.len() != parts.attributes.len() {
+                return bad(format!(
+                    "item {:?} has {} attribute values, the catalog declares {}",
+                    item.id,
+                    item.values.len(),
+                    parts.attributes.len()
+                ));
+            }
+        }
+        for (what, m) in [("text", &parts.text), ("image", &parts.image)] {
+            if let Some(m) = m {
+                if m.rows() != n || m.dim() == 0 {
+                    return bad(format!("{what} embeddings have {} rows for {n} items", m.rows()));
+                }
+            }
+        }
+        let popularity = if parts.popularity.is_empty() { vec![0.0; n] } else { parts.popularity };
+        if popularity.len() != n || popularity.iter().any(|p| !p.is_finite()) {
+            return bad("popularity must hold one finite count per item".into());
+        }
+        if let Some(s) = &parts.sequence {
+            s.validate(n)?;
+        }
+        Ok(Self {
+            name: parts.name,
+            attributes: parts.attributes,
+            items: parts.items,
+            index,
+            text: parts.text,
+            text_model: parts.text_model,
+            image: parts.image,
+            popularity,
+            sequence: parts.sequence,
+        })
+    }
+
+    /// Catalog name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether the catalog has no item.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Declared attributes, in value order.
+    pub fn attributes(&self) -> &[AttributeDef] {
+        &self.attributes
+    }
+
+    /// All items, in index order.
+    pub fn items(&self) -> &[Item] {
+        &self.items
+    }
+
+    /// The item at `index`.
+    pub fn item(&self, index: u32) -> Option<&Item> {
+        self.items.get(index as usize)
+    }
+
+    /// The index of the item with this id.
+    pub fn index_of(&self, id: &str) -> Option<u32> {
+        self.index.get(id).copied()
+    }
+
+    /// Like [`Catalog::index_of`], but an unknown id is an
+    /// [`Error::UnknownItem`].
+    pub fn require(&self, id: &str) -> Result<u32> {
+        self.index_of(id).ok_or_else(|| Error::UnknownItem(id.to_string()))
+    }
+
+    /// Text embeddings, if the catalog has them.
+    pub fn text_embeddings(&self) -> Option<&Embeddings> {
+        self.text.as_ref()
+    }
+
+    /// Fingerprint of the text encoder the text embeddings came from.
+    pub fn text_model(&self) -> Option<&ModelFingerprint> {
+        self.text_model.as_ref()
+    }
+
+    /// Image embeddings, if the catalog has them.
+    pub fn image_embeddings(&self) -> Option<&Embeddings> {
+        self.image.as_ref()
+    }
+
+    /// Interaction counts per item (all zero when the builder had no logs).
+    pub fn popularity(&self) -> &[f32] {
+        &self.popularity
+    }
+
+    /// The learned next-item model, if any.
+    pub fn sequence_model(&self) -> Option<&SequenceModel> {
+        self.sequence.as_ref()
+    }
+
+    /// Converts the text and image matrices to int8 (4× less memory, faster
+    /// scans, scores within about 1 % of f32).
+    pub fn quantize(&mut self) -> Result<()> {
+        if let Some(t) = &self.text {
+            self.text = Some(t.quantized()?);
+        }
+        if let Some(t) = &self.image {
+            self.image = Some(t.quantized()?);
+        }
+        Ok(())
+    }
+
+    /// Approximate bytes the catalog holds in memory (matrices, item records, index).
+    pub fn memory_bytes(&self) -> usize {
+        let matrices = self.text.as_ref().map_or(0, Embeddings::memory_bytes)
+            + self.image.as_ref().map_or(0, Embeddings::memory_bytes);
+        let sequence = self
+            .sequence
+            .as_ref()
+            .map_or(0, |s| (s.input.len() + s.output.len() + s.bias.len()) * 4);
+        let records: usize = self
+            .items
+            .iter()
+            .map(|it| {
+                std::mem::size_of::<Item>()
+                    + it.id.len() * 2
+                    + it.title.len()
+                    + it.text.len()
+                    + it.image.as_ref().map_or(0, String::len)
+                    + it
+                        .values
+                        .iter()
+                        .map(|v| match v {
+                            AttributeValue::Text(s) => s.len() + 24,
+                            AttributeValue::Tags(t) => t.iter().map(|s| s.len() + 24).sum::<usize>() + 24,
+                            _ => 24,
+                        })
+                        .sum::<usize>()
+                    + 48
+            })
+            .sum();
+        matrices + sequence + records + self.popularity.len() * 4
+    }
+
+    /// The value of attribute `name` for item `index`.
+    pub fn value(&self, index: u32, name: &str) -> Option<&AttributeValue> {
+        let a = self.attributes.iter().position(|a| a.name == name)?;
+        self.item(index)?.values.get(a)
+    }
+}

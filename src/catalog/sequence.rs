@@ -1,0 +1,201 @@
+//! The collaborative sequence model stored in a catalog bundle.
+//!
+//! Learned offline from public or aggregate interaction logs (other users'
+//! histories, `recagent build-catalog`), used on the device: the user's own,
+//! private history is folded into one user vector
+//!
+//! ```text
+//! u = Σ_l  position_weight[l] · kind_weight[kind_l] · strength_l · input[item_l]
+//! ```
+//!
+//! over the `window` most recent history items (`l = 0` is the most recent),
+//! and every catalog item `j` scores `output[j] · u + bias[j]`: a next-item
+//! model (a softmax over the catalog during training). The score decomposes
+//! exactly into one term per history item, which is what explanations show.
+
+use crate::error::{Error, Result};
+
+/// Number of kind classes: 0 = implicit (no rating), 1..=5 = star ratings.
+pub const KIND_CLASSES: usize = 6;
+
+/// A learned next-item model over a catalog's items (see the module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SequenceModel {
+    /// Width of the item vectors.
+    pub dim: usize,
+    /// Number of most recent history items that shape the user vector.
+    pub window: usize,
+    /// Context ("input") vector of every item, row-major `items × dim`.
+    pub input: Vec<f32>,
+    /// Target ("output") vector of every item, row-major `items × dim`.
+    pub output: Vec<f32>,
+    /// Per-item prior (the softmax bias: roughly log-popularity).
+    pub bias: Vec<f32>,
+    /// Weight of the history item at each recency position (`window` values).
+    pub position_weights: Vec<f32>,
+    /// Weight of each kind class ([`KIND_CLASSES`] values).
+    pub kind_weights: Vec<f32>,
+}
+
+/// One history item as the model sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ContextItem {
+    /// Catalog index of the item.
+    pub item: u32,
+    /// Kind class: 0 implicit, 1..=5 star rating (clamped).
+    pub kind: u8,
+    /// Extra multiplier from the event (dwell time, time decay, …), usually in `[0, 1]`.
+    pub strength: f32,
+}
+
+impl SequenceModel {
+    /// Number of items the model covers.
+    pub fn items(&self) -> usize {
+        self.bias.len()
+    }
+
+    /// Checks that every array has the length its header promises and that
+    /// every value is finite.
+    pub fn validate(&self, items: usize) -> Result<()> {
+        let bad = |what: &str| Err(Error::InvalidCatalog(format!("sequence model: {what}")));
+        if self.dim == 0 || self.window == 0 {
+            return bad("dim and window must be positive");
+        }
+        if self.bias.len() != items {
+            return bad("bias length differs from the item count");
+        }
+        if self.input.len() != items * self.dim || self.output.len() != items * self.dim {
+            return bad("input/output matrices have the wrong size");
+        }
+        if self.position_weights.len() != self.window || self.kind_weights.len() != KIND_CLASSES
+        {
+            return bad("weight vectors have the wrong size");
+        }
+        let all = [
+            &self.input,
+            &self.output,
+            &self.bias,
+            &self.position_weights,
+            &self.kind_weights,
+        ];
+        if all.iter().any(|v| v.iter().any(|x| !x.is_finite())) {
+            return bad("non-finite value");
+        }
+        Ok(())
+    }
+
+    /// The weight the model gives the history item at recency `position`
+    /// (0 = most recent) with the given kind and strength.
+    pub fn context_weight(&self, position: usize, item: &ContextItem) -> f32 {
+        let pos = self.position_weights.get(position).copied().unwrap_or(0.0);
+        let kind = self
+            .kind_weights
+            .get(usize::from(item.kind).min(KIND_CLASSES - 1))
+            .copied()
+            .unwrap_or(0.0);
+        pos * kind * item.strength
+    }
+
+    /// Folds a chronological history (oldest first) into the user vector.
+    /// Items out of range are skipped. Returns `None` when nothing counted.
+    pub fn user_vector(&self, history: &[ContextItem]) -> Option<Vec<f32>> {
+        let mut u = vec![0.0f32; self.dim];
+        let mut any = false;
+        for (position, item) in history.iter().rev().take(self.window).enumerate() {
+            let w = self.context_weight(position, item);
+            let i = item.item as usize;
+            if w == 0.0 || i >= self.items() {
+                continue;
+            }
+            let row = &self.input[i * self.dim..(i + 1) * self.dim];
+            for (a, b) in u.iter_mut().zip(row) {
+                *a += w * b;
+            }
+            any = true;
+        }
+        any.then_some(u)
+    }
+
+    /// How much each of the last `window` history items adds to item
+    /// `target`'s score: `(index into history, contribution)`, largest first.
+    pub fn contributions(&self, history: &[ContextItem], target: u32) -> Vec<(usize, f32)> {
+        let t = target as usize;
+        if t >= self.items() {
+            return Vec::new();
+        }
+        let out = &self.output[t * self.dim..(t + 1) * self.dim];
+        let n = history.len();
+        let mut parts: Vec<(usize, f32)> = history
+            .iter()
+            .rev()
+            .take(self.window)
+            .enumerate()
+            .filter(|(_, item)| (item.item as usize) < self.items())
+            .map(|(position, item)| {
+                let i = item.item as usize;
+                let row = &self.input[i * self.dim..(i + 1) * self.dim];
+                let dot: f32 = row.iter().zip(out).map(|(a, b)| a * b).sum();
+                (n - 1 - position, self.context_weight(position, item) * dot)
+            })
+            .collect();
+        parts.sort_by(|a, b| b.1.total_cmp(&a.1));
+        parts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> SequenceModel {
+        SequenceModel {
+            dim: 2,
+            window: 2,
+            input: vec![1.0, 0.0, 0.0, 1.0, 1.0, 1.0],
+            output: vec![1.0, 0.0, 0.0, 1.0, 0.5, 0.5],
+            bias: vec![0.0, 0.1, 0.2],
+            position_weights: vec![1.0, 0.5],
+            kind_weights: vec![1.0; KIND_CLASSES],
+        }
+    }
+
+    fn item(i: u32) -> ContextItem {
+        ContextItem {
+            item: i,
+            kind: 0,
+            strength: 1.0,
+        }
+    }
+
+    #[test]
+    fn user_vector_weights_recent_items_and_respects_the_window() {
+        let m = tiny();
+        m.validate(3).unwrap();
+        // Oldest first: item 2 falls out of the window of 2.
+        let u = m.user_vector(&[item(2), item(0), item(1)]).unwrap();
+        assert_eq!(u, vec![0.5, 1.0]);
+        assert!(m.user_vector(&[]).is_none());
+    }
+
+    #[test]
+    fn contributions_sum_to_the_score_without_bias() {
+        let m = tiny();
+        let history = [item(0), item(1)];
+        let u = m.user_vector(&history).unwrap();
+        let score: f32 = u.iter().zip(&m.output[0..2]).map(|(a, b)| a * b).sum();
+        let parts = m.contributions(&history, 0);
+        let total: f32 = parts.iter().map(|p| p.1).sum();
+        assert!((total - score).abs() < 1e-6);
+        assert_eq!(parts[0].0, 0, "item 0 (history index 0) drives target 0");
+    }
+
+    #[test]
+    fn validate_rejects_inconsistent_models() {
+        let mut m = tiny();
+        m.bias.push(0.0);
+        assert_eq!(m.validate(3).unwrap_err().code(), "invalid_catalog");
+        let mut m = tiny();
+        m.input[0] = f32::NAN;
+        assert!(m.validate(3).is_err());
+    }
+}

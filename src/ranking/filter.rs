@@ -1,0 +1,168 @@
+//! Metadata predicates and the filters a ranking request applies.
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{AttributeValue, Catalog};
+use crate::error::{Error, Result};
+
+/// A condition on one attribute. Give exactly one of `has`, `not`, `equals`,
+/// `oneOf`, or a range (`min` and/or `max`).
+///
+/// Matching is case-insensitive. `has`/`not` test set membership for tag
+/// attributes and whole-word (or whole-value) match for text attributes;
+/// `min`/`max` are inclusive and apply to numbers (text that parses as a
+/// number counts). An item without the attribute fails every predicate
+/// except `not`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Predicate {
+    /// Attribute name (as declared by the catalog).
+    pub attribute: String,
+    /// The attribute contains this tag / word.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has: Option<String>,
+    /// The attribute does not contain this tag / word.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not: Option<String>,
+    /// The whole value equals this (text or number as text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<String>,
+    /// The attribute contains at least one of these tags / words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub one_of: Option<Vec<String>>,
+    /// Lower bound (inclusive) for numbers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// Upper bound (inclusive) for numbers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
+/// What a ranking request filters out.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Filters {
+    /// Every predicate must hold.
+    #[serde(default, rename = "where")]
+    pub predicates: Vec<Predicate>,
+    /// Item ids never to return.
+    #[serde(default)]
+    pub exclude_ids: Vec<String>,
+    /// Also return items the user already has events for (default: no).
+    #[serde(default)]
+    pub include_seen: bool,
+}
+
+/// Splits a text value into lower-case words (letters, digits, `-`, `'`).
+pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '\''))
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+}
+
+/// A [`Predicate`] resolved against a catalog (attribute index, lower-cased values).
+#[derive(Debug, Clone)]
+pub struct CompiledPredicate {
+    attribute: usize,
+    op: Op,
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Has(String),
+    Not(String),
+    Equals(String),
+    OneOf(Vec<String>),
+    Range(f64, f64),
+}
+
+impl Predicate {
+    /// Checks the predicate and resolves its attribute in `catalog`.
+    pub fn compile(&self, catalog: &Catalog) -> Result<CompiledPredicate> {
+        let attribute = catalog
+            .attributes()
+            .iter()
+            .position(|a| a.name == self.attribute)
+            .ok_or_else(|| {
+                let names: Vec<_> = catalog.attributes().iter().map(|a| a.name.as_str()).collect();
+                Error::InvalidInput(format!(
+                    "filter on unknown attribute {:?}; the catalog has {names:?}",
+                    self.attribute
+                ))
+            })?;
+        let lower = |s: &String| s.to_lowercase();
+        let mut ops = Vec::new();
+        if let Some(v) = &self.has {
+            ops.push(Op::Has(lower(v)));
+        }
+        if let Some(v) = &self.not {
+            ops.push(Op::Not(lower(v)));
+        }
+        if let Some(v) = &self.equals {
+            ops.push(Op::Equals(lower(v)));
+        }
+        if let Some(v) = &self.one_of {
+            ops.push(Op::OneOf(v.iter().map(lower).collect()));
+        }
+        if self.min.is_some() || self.max.is_some() {
+            let (lo, hi) = (self.min.unwrap_or(f64::NEG_INFINITY), self.max.unwrap_or(f64::INFINITY));
+            if lo.is_nan() || hi.is_nan() || lo > hi {
+                return Err(Error::InvalidInput(format!(
+                    "filter on {:?}: empty range {lo}..={hi}",
+                    self.attribute
+                )));
+            }
+            ops.push(Op::Range(lo, hi));
+        }
+        if ops.len() != 1 {
+            return Err(Error::InvalidInput(format!(
+                "filter on {:?} must give exactly one of has, not, equals, oneOf or min/max (got {})",
+                self.attribute,
+                ops.len()
+            )));
+        }
+        Ok(CompiledPredicate {
+            attribute,
+            op: ops.remove(0),
+        })
+    }
+}
+
+fn contains(value: &AttributeValue, needle: &str) -> bool {
+    match value {
+        AttributeValue::Tags(tags) => tags.iter().any(|t| t.to_lowercase() == needle),
+        AttributeValue::Text(t) => t.to_lowercase() == needle || words(t).any(|w| w == needle),
+        AttributeValue::Number(n) => needle.parse::<f64>().is_ok_and(|x| x == *n),
+        AttributeValue::Missing => false,
+    }
+}
+
+impl CompiledPredicate {
+    /// Whether item `index` of `catalog` passes.
+    pub fn matches(&self, catalog: &Catalog, index: u32) -> bool {
+        let missing = AttributeValue::Missing;
+        let value = catalog
+            .item(index)
+            .and_then(|it| it.values.get(self.attribute))
+            .unwrap_or(&missing);
+        match &self.op {
+            Op::Has(v) => contains(value, v),
+            Op::Not(v) => !contains(value, v),
+            Op::OneOf(vs) => vs.iter().any(|v| contains(value, v)),
+            Op::Equals(v) => match value {
+                AttributeValue::Text(t) => t.to_lowercase() == *v,
+                AttributeValue::Number(n) => v.parse::<f64>().is_ok_and(|x| x == *n),
+                AttributeValue::Tags(t) => t.len() == 1 && t[0].to_lowercase() == *v,
+                AttributeValue::Missing => false,
+            },
+            Op::Range(lo, hi) => {
+                let n = match value {
+                    AttributeValue::Number(n) => Some(*n),
+                    AttributeValue::Text(t) => t.trim().parse::<f64>().ok(),
+                    _ => None,
+                };
+                n.is_some_and(|n| n >= *lo && n <= *hi)
+            }
+        }
+    }
+}

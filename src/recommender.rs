@@ -1,0 +1,277 @@
+//! The on-device recommender: a [`Catalog`], the encoders, and one
+//! [`UserProfile`], with the operations the JS API exposes.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{AttributeKind, AttributeValue, Catalog, ModelFingerprint};
+use crate::encoder::TextEncoder;
+use crate::error::{Error, Result};
+use crate::profile::{Event, EventKind, Statement, UserProfile};
+use crate::ranking::explain::is_category;
+use crate::ranking::filter::words;
+use crate::ranking::{self, Filters, RankRequest, Recommendation, ScoreWeights};
+
+/// What `recommend` takes (the JS options object).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecommendOptions {
+    /// How many items (default 10, at most 1000).
+    #[serde(default)]
+    pub k: Option<usize>,
+    /// Free-text query, embedded on the device.
+    #[serde(default)]
+    pub query: Option<String>,
+    /// Filters.
+    #[serde(default)]
+    pub filters: Filters,
+    /// 0..=1, see [`RankRequest::diversity`].
+    #[serde(default)]
+    pub diversity: Option<f32>,
+    /// 0..=1, see [`RankRequest::explore`].
+    #[serde(default)]
+    pub explore: Option<f32>,
+    /// Seed for exploration (reproducible lists).
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+/// An event as the app reports it: an item id, what happened, when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Observation {
+    /// A typed event on an item.
+    Item {
+        /// Item id.
+        item: String,
+        /// What happened (`{"type": "like"}` flattened into the object).
+        #[serde(flatten)]
+        kind: EventKind,
+        /// Milliseconds since the Unix epoch (default: now).
+        #[serde(default)]
+        time: Option<f64>,
+    },
+    /// An explicit statement in the user's words, e.g. "no horror".
+    Statement {
+        /// Must be `"statement"`.
+        #[serde(rename = "type")]
+        kind: StatementTag,
+        /// The user's words.
+        text: String,
+    },
+}
+
+/// The tag of a statement observation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatementTag {
+    /// `"statement"`.
+    Statement,
+}
+
+/// The on-device recommender (see the module docs).
+pub struct Recommender {
+    catalog: Catalog,
+    text: Option<TextEncoder>,
+    profile: UserProfile,
+    weights: ScoreWeights,
+    /// Lower-cased categorical tags: (normalized tag, attribute, original tag).
+    tags: Vec<(String, String, String)>,
+}
+
+fn normalize(word: &str) -> String {
+    word.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+impl Recommender {
+    /// A recommender over `catalog`. When a text encoder is given and the
+    /// catalog records which model its text embeddings came from,
+    /// `text_model_bytes` must be that model.
+    pub fn new(catalog: Catalog, text: Option<(TextEncoder, &[u8])>) -> Result<Self> {
+        let text = match text {
+            Some((encoder, bytes)) => {
+                if let Some(expected) = catalog.text_model() {
+                    if *expected != ModelFingerprint::of(bytes) {
+                        return Err(Error::InvalidInput(
+                            "the text model differs from the one the catalog was built with; \
+                             queries would not match item embeddings"
+                                .into(),
+                        ));
+                    }
+                }
+                if let Some(t) = catalog.text_embeddings() {
+                    if t.dim() != encoder.dim() {
+                        return Err(Error::InvalidInput(format!(
+                            "text model width {} differs from the catalog's {}",
+                            encoder.dim(),
+                            t.dim()
+                        )));
+                    }
+                }
+                Some(encoder)
+            }
+            None => None,
+        };
+        let tags = categorical_tags(&catalog);
+        Ok(Self {
+            catalog,
+            text,
+            profile: UserProfile::new(),
+            weights: ScoreWeights::default(),
+            tags,
+        })
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The user profile.
+    pub fn profile(&self) -> &UserProfile {
+        &self.profile
+    }
+
+    /// Replaces the user profile (e.g. restored from a snapshot).
+    pub fn set_profile(&mut self, profile: UserProfile) {
+        self.profile = profile;
+    }
+
+    /// Blend weights in use.
+    pub fn weights_mut(&mut self) -> &mut ScoreWeights {
+        &mut self.weights
+    }
+
+    /// Records an observation; `now_ms` is used when it carries no time.
+    /// Items must exist in the catalog. Returns the statement recorded, if
+    /// the observation was one.
+    pub fn observe(&mut self, observation: Observation, now_ms: f64) -> Result<Option<Statement>> {
+        match observation {
+            Observation::Item { item, kind, time } => {
+                self.catalog.require(&item)?;
+                self.profile.observe(Event {
+                    item,
+                    kind,
+                    time_ms: time.unwrap_or(now_ms),
+                })?;
+                Ok(None)
+            }
+            Observation::Statement { text, .. } => {
+                let statement = self.parse_statement(&text)?;
+                self.profile.state(statement.clone());
+                Ok(Some(statement))
+            }
+        }
+    }
+
+    /// Turns the user's words into a [`Statement`]: "no horror", "not
+    /// horror", "without …", "avoid …", "hate …", "don't like …" name a
+    /// catalog tag → hard exclusion; a negative phrase about anything else →
+    /// soft avoid; any other text → soft prefer. Soft statements need the
+    /// text model.
+    pub fn parse_statement(&self, text: &str) -> Result<Statement> {
+        let lower = text.trim().to_lowercase();
+        if lower.is_empty() {
+            return Err(Error::InvalidInput("an empty statement".into()));
+        }
+        const NEGATIONS: &[&str] = &[
+            "no more ", "no ", "not ", "without ", "avoid ", "hate ", "i hate ", "don't like ",
+            "dont like ", "i don't like ", "i dont like ", "never ", "stop showing ", "less ",
+        ];
+        let negated = NEGATIONS.iter().find_map(|n| lower.strip_prefix(n)).map(str::trim);
+        if let Some(object) = negated {
+            let object_words: Vec<String> = words(object)
+                .filter(|w| !["movies", "movie", "films", "film", "please", "anymore", "stuff", "items"].contains(&w.as_str()))
+                .collect();
+            let phrase = normalize(&object_words.join(""));
+            for candidate in [phrase.clone(), singular(&phrase)] {
+                if let Some((_, attribute, tag)) = self.tags.iter().find(|(n, _, _)| *n == candidate) {
+                    return Ok(Statement::Exclude {
+                        attribute: attribute.clone(),
+                        value: tag.clone(),
+                        source: text.trim().to_string(),
+                    });
+                }
+            }
+            return Ok(Statement::Avoid {
+                text: object.to_string(),
+                embedding: self.embed_query(object)?,
+            });
+        }
+        Ok(Statement::Prefer {
+            text: text.trim().to_string(),
+            embedding: self.embed_query(text.trim())?,
+        })
+    }
+
+    /// Embeds a query with the text model.
+    pub fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
+        let encoder = self.text.as_ref().ok_or_else(|| {
+            Error::InvalidInput("text queries and statements need a text model (textModel and vocab)".into())
+        })?;
+        if self.catalog.text_embeddings().is_none() {
+            return Err(Error::InvalidInput("the catalog has no text embeddings to query".into()));
+        }
+        encoder.embed(text)
+    }
+
+    /// Ranks the catalog for the current profile.
+    pub fn recommend(&self, options: &RecommendOptions) -> Result<Vec<Recommendation>> {
+        let k = options.k.unwrap_or(10);
+        if k > 1000 {
+            return Err(Error::InvalidInput(format!("k = {k}; at most 1000 items per call")));
+        }
+        let query = match options.query.as_deref().map(str::trim) {
+            Some(q) if !q.is_empty() => Some(self.embed_query(q)?),
+            _ => None,
+        };
+        let request = RankRequest {
+            k,
+            query_text: options.query.clone().filter(|q| !q.trim().is_empty()),
+            query,
+            filters: options.filters.clone(),
+            diversity: options.diversity,
+            explore: options.explore.unwrap_or(0.0),
+            seed: options.seed,
+        };
+        ranking::rank(&self.catalog, &self.profile, &request, &self.weights)
+    }
+}
+
+fn singular(word: &str) -> String {
+    if let Some(stem) = word.strip_suffix("ies") {
+        format!("{stem}y")
+    } else if let Some(stem) = word.strip_suffix('s') {
+        stem.to_string()
+    } else {
+        word.to_string()
+    }
+}
+
+/// Tags of categorical attributes (tag sets, and text attributes whose name
+/// says they hold categories), normalized for matching statements.
+fn categorical_tags(catalog: &Catalog) -> Vec<(String, String, String)> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for (a, def) in catalog.attributes().iter().enumerate() {
+        let text_category = def.kind == AttributeKind::Text && is_category(&def.name);
+        if def.kind != AttributeKind::Tags && !text_category {
+            continue;
+        }
+        for item in catalog.items() {
+            let tags: Vec<&str> = match item.values.get(a) {
+                Some(AttributeValue::Tags(t)) => t.iter().map(String::as_str).collect(),
+                Some(AttributeValue::Text(t)) => t.split_whitespace().collect(),
+                _ => continue,
+            };
+            for t in tags {
+                let n = normalize(t);
+                if !n.is_empty() && seen.insert((n.clone(), def.name.clone())) {
+                    out.push((n, def.name.clone(), t.to_string()));
+                }
+            }
+        }
+    }
+    out
+}
