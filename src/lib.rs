@@ -11,6 +11,7 @@
 //! | [`error`] | the one [`Error`] enum and [`Result`]; every variant has a stable [`Error::code`] |
 //! | [`platform`] | traits for the outside world ([`platform::KvStore`], [`platform::Http`], [`platform::Clock`], [`platform::Rng`]) and in-memory implementations |
 //! | [`encoder`] | WordPiece tokenizer, [`TextEncoder`], [`ImageEncoder`] and image preprocessing (bytes in, never URLs) |
+//! | `eval` (native only) | offline evaluation: RecBole datasets, 5-core leave-one-out split, HR/NDCG/coverage, baselines (popularity, EASE, content) |
 //! | `wasm` (wasm32 only) | the only code that knows JS: the wasm-bindgen API (`TextEmbedder`, `ImageEmbedder`) |
 //!
 //! ## Example (native)
@@ -28,6 +29,8 @@
 
 pub mod encoder;
 pub mod error;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod eval;
 pub mod platform;
 
 #[cfg(target_arch = "wasm32")]
