@@ -447,6 +447,12 @@ fn cli_eval_on_movielens_100k() {
     assert!(stderr.contains("popularity: HR@10"), "{stderr}");
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(stdout.lines().count(), 1);
+    assert!(
+        stdout.starts_with(
+            r#"{"dataset":"ml-100k","users":943,"items":1349,"results":{"popularity":{"HR@10":"#
+        ),
+        "{stdout}"
+    );
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["dataset"], "ml-100k");
     assert_eq!(report["users"], 943);
@@ -582,6 +588,13 @@ fn run_reports_the_baselines_and_extra_models() {
     );
     let mut stages = Vec::new();
     let report = eval::run(&dir, &encoder, 3, |m| stages.push(m.to_string())).unwrap();
+    let line = report.to_string();
+    assert!(
+        line.starts_with(r#"{"dataset":"tiny","users":5,"items":5,"results":{"popularity":{"HR@3":1.0,"NDCG@3":1.0,"coverage":"#),
+        "{line}"
+    );
+    assert_eq!(report.get("ease").unwrap().hr, 1.0);
+    let report = report.to_json();
     assert_eq!(report["dataset"], "tiny");
     assert_eq!(
         (report["users"].as_u64(), report["items"].as_u64()),
@@ -607,7 +620,9 @@ fn run_reports_the_baselines_and_extra_models() {
         assert_eq!(split.n_items(), 5);
         Ok(Box::new(ByIndex))
     }));
-    let report = eval::run_models(&dir, 10, &models, |_| {}).unwrap();
+    let report = eval::run_models(&dir, 10, &models, |_| {})
+        .unwrap()
+        .to_json();
     assert!(report["results"]["recagent"]["coverage"].is_number());
     assert_eq!(
         eval::run_models(&dir, 0, &models, |_| {})

@@ -37,7 +37,8 @@ pub mod split;
 use std::path::Path;
 use std::time::Instant;
 
-use serde_json::{json, Map, Value};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::Value;
 
 pub use atomic::{load_dir, Column, ColumnType, Dataset, Interaction, ItemTable, Value as Cell};
 pub use baselines::{ContentOnly, Ease, ItemKnn, Popularity};
@@ -159,12 +160,13 @@ pub fn run(
     encoder: &TextEncoder,
     k: usize,
     progress: impl FnMut(&str),
-) -> Result<Value> {
+) -> Result<Report> {
     run_models(dir, k, &baselines(encoder), progress)
 }
 
 /// Loads the dataset in `dir`, splits it ([`CORE`]-core, leave-one-out) and
-/// evaluates every model on the test items. Returns
+/// evaluates every model on the test items (train + valid as history) at
+/// cut-off `k`, in order. The [`Report`] prints as
 /// `{"dataset", "users", "items", "results": {NAME: {"HR@k", "NDCG@k", "coverage"}}}`;
 /// stage names, timings and per-model figures go to `progress`.
 pub fn run_models(
@@ -172,7 +174,7 @@ pub fn run_models(
     k: usize,
     models: &[Model<'_>],
     mut progress: impl FnMut(&str),
-) -> Result<Value> {
+) -> Result<Report> {
     if k == 0 {
         return Err(Error::InvalidInput("k must be at least 1".into()));
     }
@@ -207,27 +209,80 @@ pub fn run_models(
         ));
         results.push((model.name.clone(), r));
     }
-    Ok(report(&dataset, &split, k, &results))
+    Ok(Report {
+        dataset: dataset.name.clone(),
+        users: split.n_users(),
+        items: split.n_items(),
+        k,
+        results,
+    })
 }
 
-/// The report object for `results` (see [`run_models`]).
-pub fn report(
-    dataset: &Dataset,
-    split: &Split,
-    k: usize,
-    results: &[(String, ModelResult)],
-) -> Value {
-    let mut map = Map::new();
-    for (name, r) in results {
-        map.insert(
-            name.clone(),
-            json!({ format!("HR@{k}"): r.hr, format!("NDCG@{k}"): r.ndcg, "coverage": r.coverage }),
-        );
+/// The outcome of [`run_models`].
+///
+/// Serializes (serde, and `Display` as one line of JSON) to
+/// `{"dataset": NAME, "users": N, "items": M, "results": {MODEL: {"HR@k": x, "NDCG@k": y, "coverage": z}}}`,
+/// keys in this order and models in the order they were run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// Dataset name (stem of the `.inter` file).
+    pub dataset: String,
+    /// Users after k-core filtering.
+    pub users: usize,
+    /// Items after k-core filtering.
+    pub items: usize,
+    /// The cut-off of the metrics.
+    pub k: usize,
+    /// `(model name, result)` in run order.
+    pub results: Vec<(String, ModelResult)>,
+}
+
+impl Report {
+    /// The result of the model called `name`.
+    pub fn get(&self, name: &str) -> Option<&ModelResult> {
+        self.results.iter().find(|(n, _)| n == name).map(|(_, r)| r)
     }
-    json!({
-        "dataset": dataset.name,
-        "users": split.n_users(),
-        "items": split.n_items(),
-        "results": Value::Object(map),
-    })
+
+    /// The report as a `serde_json::Value` (whose object keys are sorted).
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).expect("a report serializes")
+    }
+}
+
+impl Serialize for Report {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        struct Metrics<'a>(usize, &'a ModelResult);
+        impl Serialize for Metrics<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(3))?;
+                m.serialize_entry(&format!("HR@{}", self.0), &self.1.hr)?;
+                m.serialize_entry(&format!("NDCG@{}", self.0), &self.1.ndcg)?;
+                m.serialize_entry("coverage", &self.1.coverage)?;
+                m.end()
+            }
+        }
+        struct Results<'a>(&'a Report);
+        impl Serialize for Results<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(self.0.results.len()))?;
+                for (name, r) in &self.0.results {
+                    m.serialize_entry(name, &Metrics(self.0.k, r))?;
+                }
+                m.end()
+            }
+        }
+        let mut m = s.serialize_map(Some(4))?;
+        m.serialize_entry("dataset", &self.dataset)?;
+        m.serialize_entry("users", &self.users)?;
+        m.serialize_entry("items", &self.items)?;
+        m.serialize_entry("results", &Results(self))?;
+        m.end()
+    }
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let line = serde_json::to_string(self).map_err(|_| std::fmt::Error)?;
+        f.write_str(&line)
+    }
 }
