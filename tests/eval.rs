@@ -632,3 +632,32 @@ fn run_reports_the_baselines_and_extra_models() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The EASE linear algebra at ML-1M scale (3,416 items): timings and the
+/// residual of G·G⁻¹ = I on a few rows. `cargo test --test eval -- --ignored`.
+#[test]
+#[ignore = "timing at ML-1M scale (a few seconds)"]
+fn spd_inverse_at_movielens_1m_scale() {
+    let ds = atomic::load_dir(&common::assets().join("data/ml-1m")).unwrap();
+    let split = leave_one_out(&ds, 5).unwrap();
+    let n = split.n_items();
+    let t = Instant::now();
+    let mut g = eval::baselines::gram(n, &split.histories(false)).unwrap();
+    let gram_s = t.elapsed().as_secs_f64();
+    for i in 0..n {
+        g[i * n + i] += 200.0;
+    }
+    let original = g.clone();
+    let t = Instant::now();
+    spd_inverse(&mut g, n).unwrap();
+    let inverse_s = t.elapsed().as_secs_f64();
+    let mut worst = 0f64;
+    for i in (0..n).step_by(97) {
+        for j in 0..n {
+            let x: f64 = (0..n).map(|k| original[i * n + k] * g[k * n + j]).sum();
+            worst = worst.max((x - if i == j { 1.0 } else { 0.0 }).abs());
+        }
+    }
+    eprintln!("n = {n}: Gram {gram_s:.2} s, inverse {inverse_s:.2} s, max |G·P − I| {worst:.2e}");
+    assert!(worst < 1e-8, "{worst}");
+}
