@@ -15,6 +15,7 @@
 //! | [`profile`] | the private user model: typed events, statements, decay, snapshot/restore |
 //! | [`ranking`] | scoring, filters, top-k, diversity (MMR), exploration, explanations; SIMD scan kernels |
 //! | [`recommender`] | catalog + encoders + profile: what the JS `Recommender` wraps |
+//! | `eval` (native only) | offline evaluation: RecBole datasets, 5-core leave-one-out split, HR/NDCG/coverage, baselines (popularity, EASE, content) |
 //! | `wasm` (wasm32 only) | the only code that knows JS: the wasm-bindgen API (`TextEmbedder`, `ImageEmbedder`) |
 //!
 //! ## Example (native)
@@ -33,6 +34,8 @@
 pub mod catalog;
 pub mod encoder;
 pub mod error;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod eval;
 pub mod platform;
 pub mod profile;
 pub mod ranking;

@@ -53,6 +53,25 @@ mod cli {
             #[arg(required = true)]
             files: Vec<PathBuf>,
         },
+        /// Offline evaluation on a RecBole atomic dataset (5-core,
+        /// leave-one-out, full ranking): one JSON object on stdout.
+        Eval {
+            /// Directory holding NAME.inter (and optionally NAME.item).
+            #[arg(long)]
+            dataset: PathBuf,
+            /// ONNX text encoder for the content model.
+            #[arg(long)]
+            model: Option<PathBuf>,
+            /// BERT vocab.txt for the content model.
+            #[arg(long)]
+            vocab: Option<PathBuf>,
+            /// Cut-off of HR@k, NDCG@k and coverage.
+            #[arg(long, default_value_t = 10)]
+            k: usize,
+            /// Comma-separated models to evaluate: popularity, content, ease, itemknn.
+            #[arg(long, value_delimiter = ',', default_value = "popularity,content,ease")]
+            models: Vec<String>,
+        },
     }
 
     #[derive(Deserialize)]
@@ -141,6 +160,33 @@ mod cli {
         Ok(())
     }
 
+    fn eval(
+        dataset: &Path,
+        model: Option<&Path>,
+        vocab: Option<&Path>,
+        k: usize,
+        names: &[String],
+    ) -> Result<()> {
+        let encoder = match (names.iter().any(|n| n == "content"), model, vocab) {
+            (true, Some(model), Some(vocab)) => {
+                let vocab = String::from_utf8(read(vocab)?)
+                    .map_err(|_| Error::InvalidVocab("vocab file is not UTF-8".into()))?;
+                Some(TextEncoder::from_bytes(&read(model)?, &vocab)?)
+            }
+            _ => None,
+        };
+        let models = names
+            .iter()
+            .map(|n| recagent::eval::Model::baseline(n.trim(), encoder.as_ref()))
+            .collect::<Result<Vec<_>>>()?;
+        let start = std::time::Instant::now();
+        let report = recagent::eval::run_models(dataset, k, &models, |m| {
+            eprintln!("[{:7.2} s] {m}", start.elapsed().as_secs_f64())
+        })?;
+        println!("{report}");
+        Ok(())
+    }
+
     fn prefix(e: Error, file: &Path) -> Error {
         let f = file.display();
         match e {
@@ -173,6 +219,13 @@ mod cli {
                 };
                 embed_image(&model, preprocessed, options, &files)
             }
+            Command::Eval {
+                dataset,
+                model,
+                vocab,
+                k,
+                models,
+            } => eval(&dataset, model.as_deref(), vocab.as_deref(), k, &models),
         };
         match result {
             Ok(()) => std::process::ExitCode::SUCCESS,
