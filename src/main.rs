@@ -8,6 +8,7 @@ mod cli {
     use std::path::{Path, PathBuf};
 
     use clap::{Parser, Subcommand};
+    use recagent::catalog::train::TrainConfig;
     use recagent::{Error, ImageEncoder, ImageEncoderOptions, Result, TextEncoder};
     use serde::Deserialize;
     use serde_json::json;
@@ -68,10 +69,41 @@ mod cli {
             /// Cut-off of HR@k, NDCG@k and coverage.
             #[arg(long, default_value_t = 10)]
             k: usize,
-            /// Comma-separated models to evaluate: popularity, content, ease, itemknn.
-            #[arg(long, value_delimiter = ',', default_value = "popularity,content,ease")]
+            /// Comma-separated models to evaluate: recagent, popularity, content, ease, itemknn.
+            #[arg(long, value_delimiter = ',', default_value = "recagent,popularity,content,ease")]
             models: Vec<String>,
+            #[command(flatten)]
+            train: TrainArgs,
         },
+    }
+
+    /// Hyper-parameters of the sequence model (defaults: the README's figures).
+    #[derive(clap::Args, Clone)]
+    struct TrainArgs {
+        /// Width of the item vectors of the sequence model.
+        #[arg(long, default_value_t = TrainConfig::default().dim)]
+        dim: usize,
+        /// Training epochs of the sequence model.
+        #[arg(long, default_value_t = TrainConfig::default().epochs)]
+        epochs: usize,
+        /// History items the user vector looks at.
+        #[arg(long, default_value_t = TrainConfig::default().window)]
+        window: usize,
+        /// Seed of the sequence model's initialisation and shuffling.
+        #[arg(long, default_value_t = TrainConfig::default().seed)]
+        seed: u64,
+    }
+
+    impl TrainArgs {
+        fn config(&self) -> TrainConfig {
+            TrainConfig {
+                dim: self.dim,
+                epochs: self.epochs,
+                window: self.window,
+                seed: self.seed,
+                ..TrainConfig::default()
+            }
+        }
     }
 
     #[derive(Deserialize)]
@@ -166,18 +198,31 @@ mod cli {
         vocab: Option<&Path>,
         k: usize,
         names: &[String],
+        train: &TrainConfig,
     ) -> Result<()> {
-        let encoder = match (names.iter().any(|n| n == "content"), model, vocab) {
+        let needs_text = names.iter().any(|n| n == "content" || n == "recagent");
+        let (encoder, model_bytes) = match (needs_text, model, vocab) {
             (true, Some(model), Some(vocab)) => {
                 let vocab = String::from_utf8(read(vocab)?)
                     .map_err(|_| Error::InvalidVocab("vocab file is not UTF-8".into()))?;
-                Some(TextEncoder::from_bytes(&read(model)?, &vocab)?)
+                let bytes = read(model)?;
+                (Some(TextEncoder::from_bytes(&bytes, &vocab)?), bytes)
             }
-            _ => None,
+            _ => (None, Vec::new()),
         };
         let models = names
             .iter()
-            .map(|n| recagent::eval::Model::baseline(n.trim(), encoder.as_ref()))
+            .map(|n| match (n.trim(), encoder.as_ref()) {
+                ("recagent", Some(encoder)) => Ok(recagent::eval::Model::recagent(
+                    encoder,
+                    &model_bytes,
+                    train.clone(),
+                )),
+                ("recagent", None) => Err(Error::InvalidInput(
+                    "the recagent model needs the text encoder (--model, --vocab)".into(),
+                )),
+                (name, encoder) => recagent::eval::Model::baseline(name, encoder),
+            })
             .collect::<Result<Vec<_>>>()?;
         let start = std::time::Instant::now();
         let report = recagent::eval::run_models(dataset, k, &models, |m| {
@@ -225,7 +270,8 @@ mod cli {
                 vocab,
                 k,
                 models,
-            } => eval(&dataset, model.as_deref(), vocab.as_deref(), k, &models),
+                train,
+            } => eval(&dataset, model.as_deref(), vocab.as_deref(), k, &models, &train.config()),
         };
         match result {
             Ok(()) => std::process::ExitCode::SUCCESS,

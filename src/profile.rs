@@ -6,6 +6,8 @@
 //! valid when the catalog is rebuilt; events on ids the catalog does not
 //! know are kept and ignored by ranking. Nothing here ever leaves the device.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -233,8 +235,9 @@ impl UserProfile {
     /// per item at the time of its latest positive event. An item whose
     /// latest explicit feedback is a dislike is not in the sequence.
     pub fn consumed(&self) -> Vec<Consumed> {
-        let mut out: Vec<Consumed> = Vec::new();
-        for e in &self.events {
+        // item -> (position of its latest positive event, kind, strength, live)
+        let mut state: HashMap<&str, (usize, u8, f32, bool)> = HashMap::new();
+        for (n, e) in self.events.iter().enumerate() {
             let (kind, strength) = match e.kind {
                 EventKind::View { dwell_ms } => {
                     // Under ~2 s a view barely counts; a minute or more counts fully.
@@ -246,25 +249,42 @@ impl UserProfile {
                 EventKind::Like | EventKind::Purchase => (5, 1.0),
                 EventKind::Rating { value } => (value.round().clamp(1.0, 5.0) as u8, 1.0),
                 EventKind::Dislike => {
-                    out.retain(|c| c.item != e.item);
+                    if let Some(s) = state.get_mut(e.item.as_str()) {
+                        s.3 = false;
+                    }
                     continue;
                 }
                 EventKind::Skip => continue,
             };
             let strength = strength * self.decay(e.time_ms);
-            let previous = out.iter().position(|c| c.item == e.item);
-            let (kind, strength) = match previous.map(|p| out.remove(p)) {
-                // Keep the strongest signal seen for the item.
-                Some(p) => (kind.max(p.kind), strength.max(p.strength)),
-                None => (kind, strength),
-            };
-            out.push(Consumed {
-                item: e.item.clone(),
-                kind,
-                strength,
-            });
+            state
+                .entry(e.item.as_str())
+                .and_modify(|s| {
+                    // Keep the strongest signal seen since the last dislike.
+                    *s = if s.3 {
+                        (n, s.1.max(kind), s.2.max(strength), true)
+                    } else {
+                        (n, kind, strength, true)
+                    };
+                })
+                .or_insert((n, kind, strength, true));
         }
-        out
+        let mut out: Vec<(usize, Consumed)> = state
+            .into_iter()
+            .filter(|(_, s)| s.3)
+            .map(|(item, (n, kind, strength, _))| {
+                (
+                    n,
+                    Consumed {
+                        item: item.to_string(),
+                        kind,
+                        strength,
+                    },
+                )
+            })
+            .collect();
+        out.sort_by_key(|(n, _)| *n);
+        out.into_iter().map(|(_, c)| c).collect()
     }
 
     /// Items with negative feedback and how strongly (0..=1), decayed by

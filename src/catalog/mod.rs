@@ -9,6 +9,8 @@ pub mod sequence;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod build;
 #[cfg(not(target_arch = "wasm32"))]
+pub mod dataset;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod train;
 
 use std::collections::HashMap;

@@ -32,6 +32,7 @@ pub mod baselines;
 pub mod harness;
 pub mod linalg;
 pub mod metrics;
+pub mod recagent;
 pub mod split;
 
 use std::path::Path;

@@ -200,7 +200,8 @@ pub fn score(
     let context = context(catalog, profile);
     let space = similarity_space(catalog);
     let interests = match &space {
-        Some(space) if !context.is_empty() => interests(space, &context),
+        // Interests follow the most recent 100 consumed items.
+        Some(space) if !context.is_empty() => interests(space, &context[context.len().saturating_sub(100)..]),
         _ => Vec::new(),
     };
     // Interest match: max over interests of sqrt(share) · cosine.
