@@ -56,6 +56,35 @@ mod cli {
         },
         /// Offline evaluation on a RecBole atomic dataset (5-core,
         /// leave-one-out, full ranking): one JSON object on stdout.
+        /// Build a catalog bundle from a RecBole atomic dataset: item texts
+        /// embedded with the text encoder (and images with the image
+        /// encoder), popularity, and the sequence model trained on the
+        /// dataset's interaction logs.
+        BuildCatalog {
+            /// Directory holding NAME.item (and NAME.inter for popularity and the sequence model).
+            #[arg(long)]
+            dataset: PathBuf,
+            /// ONNX text encoder (the one the browser will run).
+            #[arg(long)]
+            model: PathBuf,
+            /// BERT vocab.txt of the text encoder.
+            #[arg(long)]
+            vocab: PathBuf,
+            /// ONNX image encoder; items' `image*` column holds file paths relative to DIR.
+            #[arg(long)]
+            image_model: Option<PathBuf>,
+            /// Where to write the bundle.
+            #[arg(long)]
+            out: PathBuf,
+            /// Store the text/image matrices as int8 (4x smaller; for big catalogs).
+            #[arg(long)]
+            quantize: bool,
+            /// Do not train the sequence model (content and popularity only).
+            #[arg(long)]
+            no_train: bool,
+            #[command(flatten)]
+            train: TrainArgs,
+        },
         Eval {
             /// Directory holding NAME.inter (and optionally NAME.item).
             #[arg(long)]
@@ -232,6 +261,84 @@ mod cli {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
+    fn build_catalog(
+        dir: &Path,
+        model: &Path,
+        vocab: &Path,
+        image_model: Option<&Path>,
+        out: &Path,
+        quantize: bool,
+        train: Option<TrainConfig>,
+    ) -> Result<()> {
+        use recagent::catalog::build::{build_catalog, BuildOptions, Encoders};
+        use recagent::catalog::dataset::{all_interactions, build_input};
+        let start = std::time::Instant::now();
+        let log = |m: &str| eprintln!("[{:7.2} s] {m}", start.elapsed().as_secs_f64());
+        let dataset = recagent::eval::load_dir(dir)?;
+        log(&format!(
+            "loaded {}: {} items, {} users, {} interactions",
+            dataset.name,
+            dataset.items.len(),
+            dataset.users.len(),
+            dataset.interactions.len()
+        ));
+        let vocab = String::from_utf8(read(vocab)?)
+            .map_err(|_| Error::InvalidVocab("vocab file is not UTF-8".into()))?;
+        let model_bytes = read(model)?;
+        let text = TextEncoder::from_bytes(&model_bytes, &vocab)?;
+        let mut input = build_input(&dataset, None, all_interactions(&dataset));
+        let image_encoder = match image_model {
+            Some(path) => {
+                let column = dataset
+                    .item_table
+                    .columns()
+                    .iter()
+                    .position(|c| c.name.to_ascii_lowercase().contains("image"))
+                    .ok_or_else(|| {
+                        Error::InvalidInput(
+                            "--image-model given, but the .item file has no image column".into(),
+                        )
+                    })?;
+                for (item, row) in input.items.iter_mut().zip(0u32..) {
+                    if let recagent::eval::Cell::Token(p) = dataset.item_table.value(row, column) {
+                        item.image = Some(p.clone());
+                    }
+                }
+                Some(ImageEncoder::from_bytes(&read(path)?, ImageEncoderOptions::default())?)
+            }
+            None => None,
+        };
+        let load = |p: &str| read(&dir.join(p));
+        let encoders = Encoders {
+            text: Some((&text, &model_bytes)),
+            image: image_encoder.as_ref().map(|e| (e, &load as &dyn Fn(&str) -> Result<Vec<u8>>)),
+        };
+        let options = BuildOptions { train, quantize };
+        let catalog = build_catalog(input, &encoders, &options, |m| log(m))?;
+        let bytes = catalog.to_bundle()?;
+        std::fs::write(out, &bytes).map_err(|e| Error::Io(format!("{}: {e}", out.display())))?;
+        log(&format!(
+            "wrote {}: {} items, {} bytes, {:.1} MB in memory once loaded",
+            out.display(),
+            catalog.len(),
+            bytes.len(),
+            catalog.memory_bytes() as f64 / 1e6
+        ));
+        let summary = json!({
+            "out": out.display().to_string(),
+            "items": catalog.len(),
+            "bytes": bytes.len(),
+            "memoryBytes": catalog.memory_bytes(),
+            "text": catalog.text_embeddings().map(|t| t.dim()),
+            "image": catalog.image_embeddings().map(|t| t.dim()),
+            "sequenceModel": catalog.sequence_model().map(|s| json!({"dim": s.dim, "window": s.window})),
+            "quantized": quantize,
+        });
+        println!("{summary}");
+        Ok(())
+    }
+
     fn prefix(e: Error, file: &Path) -> Error {
         let f = file.display();
         match e {
@@ -264,6 +371,24 @@ mod cli {
                 };
                 embed_image(&model, preprocessed, options, &files)
             }
+            Command::BuildCatalog {
+                dataset,
+                model,
+                vocab,
+                image_model,
+                out,
+                quantize,
+                no_train,
+                train,
+            } => build_catalog(
+                &dataset,
+                &model,
+                &vocab,
+                image_model.as_deref(),
+                &out,
+                quantize,
+                (!no_train).then(|| train.config()),
+            ),
             Command::Eval {
                 dataset,
                 model,
