@@ -54,12 +54,15 @@ impl Default for BuildOptions {
     }
 }
 
+/// Reads the bytes of an item's image from its `image` reference.
+pub type ImageLoader<'a> = &'a dyn Fn(&str) -> Result<Vec<u8>>;
+
 /// The encoders the builder may use.
 pub struct Encoders<'a> {
     /// Text encoder and the bytes of its model (for the fingerprint).
     pub text: Option<(&'a TextEncoder, &'a [u8])>,
     /// Image encoder and a loader from an item's `image` reference to bytes.
-    pub image: Option<(&'a ImageEncoder, &'a dyn Fn(&str) -> Result<Vec<u8>>)>,
+    pub image: Option<(&'a ImageEncoder, ImageLoader<'a>)>,
 }
 
 /// Groups interactions into chronological per-user sequences (stable: equal

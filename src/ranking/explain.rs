@@ -77,7 +77,7 @@ fn label(catalog: &Catalog, members: &[u32]) -> Option<String> {
             }
         }
     }
-    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
     counts.into_iter().next().map(|c| c.0)
 }
 
@@ -164,6 +164,11 @@ pub fn explain(catalog: &Catalog, scored: &Scored, index: u32, request: &RankReq
         } else {
             format!("Matches \u{201c}{}\u{201d}", query_terms.join(" "))
         }
+    } else if request.query.is_some() {
+        "Matches your search".to_string()
+    } else if !because.is_empty() {
+        let titles: Vec<&str> = because.iter().take(2).map(|b| b.title.as_str()).collect();
+        format!("Because you liked {}", titles.join(" and "))
     } else {
         "Popular with everyone".to_string()
     };

@@ -29,6 +29,9 @@ pub struct ScoreWeights {
     pub interests: f32,
     /// Weight of the query signal.
     pub query: f32,
+    /// Weight of the history signal when there is also a query: the query
+    /// says what the user wants now, the history orders within it.
+    pub history_with_query: f32,
     /// Weight of popularity when the user has no history.
     pub popularity_cold: f32,
     /// Weight of popularity next to a query or a history.
@@ -47,6 +50,7 @@ impl Default for ScoreWeights {
             history: 1.0,
             interests: 0.0,
             query: 1.0,
+            history_with_query: 0.5,
             popularity_cold: 1.0,
             popularity_warm: 0.1,
             negative: 1.0,
@@ -269,7 +273,8 @@ pub fn score(
         *t += pop_weight * p;
     }
     if let Some(h) = &history {
-        total.iter_mut().zip(h).for_each(|(t, h)| *t += weights.history * h);
+        let w = if query_scores.is_some() { weights.history_with_query } else { weights.history };
+        total.iter_mut().zip(h).for_each(|(t, h)| *t += w * h);
     }
     if let Some(q) = &query_scores {
         total.iter_mut().zip(q).for_each(|(t, q)| *t += weights.query * q);
