@@ -166,3 +166,101 @@ fn bad_input_exits_non_zero_with_one_line() {
         assert!(err.contains(&format!("error[{code}]")), "{args:?}: {err}");
     }
 }
+
+/// A tiny RecBole dataset with an image column: 12 items, 8 users.
+fn tiny_dataset(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let images = common::assets().join("fixtures/image");
+    std::fs::copy(images.join("chelsea.png"), dir.join("cat.png")).unwrap();
+    std::fs::copy(images.join("coffee.png"), dir.join("coffee.png")).unwrap();
+    let mut item = String::from("item_id:token\ttitle:token\tgenre:token_seq\tprice:float\timage:token\n");
+    for i in 0..12 {
+        let genre = if i % 2 == 0 { "pets cats" } else { "drinks" };
+        let image = match i {
+            0 => "cat.png",
+            1 => "coffee.png",
+            _ => "",
+        };
+        item.push_str(&format!("i{i}\tThing number {i}\t{genre}\t{}.5\t{image}\n", i + 1));
+    }
+    std::fs::write(dir.join("tiny.item"), item).unwrap();
+    let mut inter = String::from("user_id:token\titem_id:token\trating:float\ttimestamp:float\n");
+    for u in 0..8 {
+        for t in 0..6 {
+            inter.push_str(&format!("u{u}\ti{}\t4\t{}\n", (u + t) % 12, 1000 + t));
+        }
+    }
+    std::fs::write(dir.join("tiny.inter"), inter).unwrap();
+}
+
+#[test]
+fn build_catalog_writes_a_bundle_with_text_image_and_sequence_model() {
+    let dir = std::env::temp_dir().join(format!("recagent-build-{}", std::process::id()));
+    tiny_dataset(&dir);
+    let out = dir.join("tiny.rcat");
+    let args = [
+        "build-catalog",
+        "--dataset",
+        dir.to_str().unwrap(),
+        "--model",
+        &path("minilm-int8.onnx"),
+        "--vocab",
+        &path("vocab.txt"),
+        "--image-model",
+        &path("mobilenetv2-embedding.onnx"),
+        "--out",
+        out.to_str().unwrap(),
+        "--epochs",
+        "2",
+        "--dim",
+        "16",
+    ];
+    let o = recagent(&args, "");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["items"], 12);
+    assert_eq!(summary["text"], 384);
+    assert_eq!(summary["image"], 1280);
+    assert_eq!(summary["sequenceModel"]["dim"], 16);
+    let catalog = recagent::Catalog::from_bundle(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(catalog.len(), 12);
+    let first = catalog.item(0).unwrap();
+    assert_eq!(first.id, "i0");
+    assert_eq!(first.title, "Thing number 0");
+    assert_eq!(first.image.as_deref(), Some("cat.png"));
+    assert_eq!(catalog.value(0, "price"), Some(&recagent::catalog::AttributeValue::Number(1.5)));
+    assert_eq!(
+        catalog.value(0, "genre"),
+        Some(&recagent::catalog::AttributeValue::Tags(vec!["pets".into(), "cats".into()]))
+    );
+    let image = catalog.image_embeddings().unwrap();
+    assert!(image.row(0).unwrap().iter().any(|&x| x != 0.0));
+    assert!(image.row(5).unwrap().iter().all(|&x| x == 0.0), "no image → zero row");
+    assert_eq!(catalog.popularity()[0], 2.0, "u0 at t=0 and u7 at t=5");
+    // The text rows are exactly what the browser's encoder gives for the item text.
+    let encoder = recagent::TextEncoder::from_bytes(&common::asset("minilm-int8.onnx"), &common::asset_text("vocab.txt")).unwrap();
+    let expected = encoder.embed(&first.text).unwrap();
+    assert!(cosine(&expected, &catalog.text_embeddings().unwrap().row(0).unwrap()) > 0.99999);
+
+    // --quantize stores int8 and --no-train skips the sequence model.
+    let q = dir.join("tiny-q.rcat");
+    let mut args: Vec<&str> = args[..9].to_vec();
+    args.extend(["--out", q.to_str().unwrap(), "--quantize", "--no-train"]);
+    let o = recagent(&args, "");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let catalog = recagent::Catalog::from_bundle(&std::fs::read(&q).unwrap()).unwrap();
+    assert!(matches!(catalog.text_embeddings(), Some(recagent::catalog::Embeddings::I8(_))));
+    assert!(catalog.sequence_model().is_none());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn build_catalog_reports_a_missing_dataset() {
+    let o = recagent(
+        &["build-catalog", "--dataset", "/nonexistent/x", "--model", "m", "--vocab", "v", "--out", "/tmp/x.rcat"],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.starts_with("recagent: error[io_error]:"), "{err}");
+}
