@@ -111,8 +111,13 @@ async fn create(catalog: &[u8]) -> JsRecommender {
 }
 
 fn recommend(r: &JsRecommender, opts: &str) -> Vec<Rec> {
-    let list = r.recommend(json(opts)).unwrap();
+    let list = r.recommend(Some(json(opts).unchecked_into())).unwrap();
     serde_wasm_bindgen::from_value(list.into()).unwrap()
+}
+
+/// `RecommendOptions` from JSON text.
+fn opts(text: &str) -> Option<recagent::RecommendOptionsJs> {
+    Some(json(text).unchecked_into())
 }
 
 fn ids(list: &[Rec]) -> Vec<String> {
@@ -269,13 +274,13 @@ async fn recommender_errors_have_stable_codes() {
     let r = JsRecommender::create(options(ML100K, false, r#"{"namespace": "alice"}"#)).await.unwrap();
     assert_eq!(r.namespace(), "alice");
     assert_eq!(recommend(&r, "{}").len(), 10);
-    assert_code(r.recommend(json(r#"{"query": "space"}"#)), "invalid_input");
-    assert_code(r.recommend(json(r#"{"kk": 3}"#)), "invalid_input");
-    assert_code(r.recommend(json(r#"{"filters": {"exclude": ["1"]}}"#)), "invalid_input");
-    assert_code(r.recommend(json(r#"{"filters": {"where": [{"attribute": "class", "hass": "Drama"}]}}"#)), "invalid_input");
-    assert_code(r.recommend(json(r#"{"seed": 1.5}"#)), "invalid_input");
-    assert_code(r.recommend(json(r#"{"diversity": 2}"#)), "invalid_input");
-    assert_code(r.recommend(json(r#"{"filters": {"where": [{"attribute": "nope", "has": "x"}]}}"#)), "invalid_input");
+    assert_code(r.recommend(opts(r#"{"query": "space"}"#)), "invalid_input");
+    assert_code(r.recommend(opts(r#"{"kk": 3}"#)), "invalid_input");
+    assert_code(r.recommend(opts(r#"{"filters": {"exclude": ["1"]}}"#)), "invalid_input");
+    assert_code(r.recommend(opts(r#"{"filters": {"where": [{"attribute": "class", "hass": "Drama"}]}}"#)), "invalid_input");
+    assert_code(r.recommend(opts(r#"{"seed": 1.5}"#)), "invalid_input");
+    assert_code(r.recommend(opts(r#"{"diversity": 2}"#)), "invalid_input");
+    assert_code(r.recommend(opts(r#"{"filters": {"where": [{"attribute": "nope", "has": "x"}]}}"#)), "invalid_input");
     assert_code(r.restore_profile(b"garbage bytes that are no profile"), "invalid_profile");
     assert_code(r.observe(json(r#"{"item": "no-such-item", "type": "like"}"#)), "unknown_item");
     assert_code(r.observe(json(r#"{"item": "1", "type": "teleport"}"#)), "invalid_input");
@@ -284,7 +289,7 @@ async fn recommender_errors_have_stable_codes() {
     assert_code(r.observe(json(r#"{"item": "1", "type": "view", "dwellMs": -5}"#)), "invalid_input");
     assert!(item(&r, "no-such-item").is_none());
     // Still alive after all these errors.
-    assert!(r.recommend(JsValue::UNDEFINED).unwrap().length() == 10);
+    assert!(r.recommend(None).unwrap().length() == 10);
 }
 
 /// A synthetic catalog: `n` items, int8 text embeddings of width 384.

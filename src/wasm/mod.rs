@@ -17,7 +17,7 @@ use wasm_bindgen::JsCast;
 
 use crate::encoder::{DecodeLimits, ImageEncoder, ImageEncoderOptions, Preprocessing, TextEncoder};
 use crate::error::Error;
-pub use recommender::JsRecommender;
+pub use recommender::{JsRecommender, RecommendOptionsJs};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"

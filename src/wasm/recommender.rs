@@ -125,13 +125,7 @@ export interface AttributeInfo {
 
 #[wasm_bindgen]
 extern "C" {
-    /// The `RecommenderOptions` object of the TypeScript section.
-    #[wasm_bindgen(typescript_type = "RecommenderOptions")]
-    pub type RecommenderOptionsJs;
-    /// The `RecagentEvent` object of the TypeScript section.
-    #[wasm_bindgen(typescript_type = "RecagentEvent")]
-    pub type RecagentEventJs;
-    /// The `RecommendOptions` object of the TypeScript section.
+    /// The `RecommendOptions` object of the TypeScript section (optional argument).
     #[wasm_bindgen(typescript_type = "RecommendOptions")]
     pub type RecommendOptionsJs;
 }
@@ -340,10 +334,9 @@ impl JsRecommender {
 
     /// Ranks the catalog for the current profile, best first, each with its
     /// title and explanation. Throws `invalid_input` for bad options.
-    pub fn recommend(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "RecommendOptions | undefined")] options: JsValue,
-    ) -> Result<js_sys::Array, JsValue> {
+    #[wasm_bindgen(unchecked_return_type = "Recommendation[]")]
+    pub fn recommend(&self, options: Option<RecommendOptionsJs>) -> Result<js_sys::Array, JsValue> {
+        let options = options.map(JsValue::from).unwrap_or(JsValue::UNDEFINED);
         let options: RecommendOptions = if options.is_undefined() || options.is_null() {
             RecommendOptions::default()
         } else {
