@@ -2,7 +2,8 @@
 # Runs every test: installs what is missing first (scripts/setup.sh), then
 #   1. native: cargo test (tokenizer, encoders, CLI, against the shared fixtures)
 #   2. cargo check of the library for wasm32-unknown-unknown
-#   3. browser: wasm-pack test --headless --chrome (Debian chromium + chromedriver)
+#   3. browser: the ML-100K catalog (recagent build-catalog, cached), then
+#      wasm-pack test --headless --chrome (Debian chromium + chromedriver)
 #   4. the npm package: wasm-pack build (release), its .d.ts type-checked by tsc,
 #      and the demo page driven in headless Chromium (tests/e2e, node:test)
 set -euo pipefail
@@ -22,9 +23,25 @@ cargo test --doc
 step "wasm32 check (cargo check --target wasm32-unknown-unknown)"
 cargo check --lib --target wasm32-unknown-unknown
 
+step "ML-100K catalog for the browser tests (recagent build-catalog, cached)"
+# Rebuilt only when the recagent binary (just built by cargo test) or the
+# dataset changed; the key is stored next to the bundle (assets/ is git-ignored).
+CATALOG="$ROOT/assets/catalog/ml-100k.rcat"
+catalog_key=$( { sha256sum < "$ROOT/target/debug/recagent"; cat "$ROOT"/assets/data/ml-100k/* | sha256sum; } | sha256sum | cut -c1-32)
+if [ ! -f "$CATALOG" ] || [ "$(cat "$CATALOG.key" 2>/dev/null)" != "$catalog_key" ]; then
+  mkdir -p "$(dirname "$CATALOG")"
+  "$ROOT/target/debug/recagent" build-catalog --dataset "$ROOT/assets/data/ml-100k" \
+    --model "$ROOT/assets/minilm-int8.onnx" --vocab "$ROOT/assets/vocab.txt" --out "$CATALOG.tmp"
+  mv "$CATALOG.tmp" "$CATALOG"
+  echo "$catalog_key" > "$CATALOG.key"
+else
+  log "reusing $CATALOG (key $catalog_key)"
+fi
+
 step "browser tests (wasm-pack test --headless --chrome)"
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-600}"
-wasm-pack test --mode no-install --headless --chrome --chromedriver "$CHROMEDRIVER" . --test web
+wasm-pack test --mode no-install --headless --chrome --chromedriver "$CHROMEDRIVER" . \
+  --test web --test web_recommender -- --nocapture
 
 step "npm package and demo (wasm-pack build, tsc, headless Chromium)"
 "$ROOT/scripts/serve.sh" --build

@@ -16,7 +16,7 @@
 //! | [`ranking`] | scoring, filters, top-k, diversity (MMR), exploration, explanations; SIMD scan kernels |
 //! | [`recommender`] | catalog + encoders + profile: what the JS `Recommender` wraps |
 //! | `eval` (native only) | offline evaluation: RecBole datasets, 5-core leave-one-out split, HR/NDCG/coverage, baselines (popularity, EASE, content) |
-//! | `wasm` (wasm32 only) | the only code that knows JS: the wasm-bindgen API (`TextEmbedder`, `ImageEmbedder`) |
+//! | `wasm` (wasm32 only) | the only code that knows JS: the wasm-bindgen API (`TextEmbedder`, `ImageEmbedder`, `Recommender`) |
 //!
 //! ## Example (native)
 //! ```no_run
@@ -44,7 +44,7 @@ pub mod recommender;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 #[cfg(target_arch = "wasm32")]
-pub use wasm::{ImageEmbedder, TextEmbedder};
+pub use wasm::{ImageEmbedder, JsRecommender, RecommendOptionsJs, TextEmbedder};
 
 pub use catalog::Catalog;
 pub use encoder::{ImageEmbedding, ImageEncoder, ImageEncoderOptions, TextEncoder};

@@ -254,7 +254,11 @@ fn singular(word: &str) -> String {
 fn categorical_tags(catalog: &Catalog) -> Vec<(String, String, String)> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
-    for (a, def) in catalog.attributes().iter().enumerate() {
+    // Category-named attributes first, so "no horror" excludes the genre
+    // Horror rather than a title word (ML-100K's titles are tag lists too).
+    let mut order: Vec<(usize, &crate::catalog::AttributeDef)> = catalog.attributes().iter().enumerate().collect();
+    order.sort_by_key(|(_, def)| !is_category(&def.name));
+    for (a, def) in order {
         let text_category = def.kind == AttributeKind::Text && is_category(&def.name);
         if def.kind != AttributeKind::Tags && !text_category {
             continue;
@@ -274,4 +278,41 @@ fn categorical_tags(catalog: &Catalog) -> Vec<(String, String, String)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{AttributeDef, CatalogParts, Item};
+
+    #[test]
+    fn statements_prefer_category_attributes_over_title_words() {
+        let tags = |t: &[&str]| AttributeValue::Tags(t.iter().map(|s| s.to_string()).collect());
+        let item = |id: &str, title: &[&str], class: &[&str]| Item {
+            id: id.into(),
+            title: title.join(" "),
+            text: title.join(" "),
+            image: None,
+            values: vec![tags(title), tags(class)],
+        };
+        let catalog = Catalog::new(CatalogParts {
+            attributes: vec![
+                AttributeDef { name: "movie_title".into(), kind: AttributeKind::Tags },
+                AttributeDef { name: "class".into(), kind: AttributeKind::Tags },
+            ],
+            items: vec![
+                item("1", &["Rocky", "Horror", "Picture", "Show"], &["Comedy"]),
+                item("2", &["Scream"], &["Horror"]),
+            ],
+            ..Default::default()
+        })
+        .unwrap();
+        let r = Recommender::new(catalog, None).unwrap();
+        match r.parse_statement("no horror").unwrap() {
+            Statement::Exclude { attribute, value, .. } => {
+                assert_eq!((attribute.as_str(), value.as_str()), ("class", "Horror"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

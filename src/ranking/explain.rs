@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::filter::words;
 use super::score::Scored;
 use super::RankRequest;
-use crate::catalog::{AttributeKind, AttributeValue, Catalog};
+use crate::catalog::{AttributeKind, AttributeValue, Catalog, Embeddings};
 
 /// A history item that drove a recommendation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -89,8 +89,16 @@ pub fn is_category(name: &str) -> bool {
         .any(|k| n.contains(k))
 }
 
-/// Explains item `index` of a ranking.
-pub fn explain(catalog: &Catalog, scored: &Scored, index: u32, request: &RankRequest, explored: bool) -> Explanation {
+/// Explains item `index` of a ranking; `space` is
+/// [`super::score::similarity_space`] of `catalog` (computed once per ranking).
+pub fn explain(
+    catalog: &Catalog,
+    space: Option<&Embeddings>,
+    scored: &Scored,
+    index: u32,
+    request: &RankRequest,
+    explored: bool,
+) -> Explanation {
     let i = index as usize;
     let get = |v: &Option<Vec<f32>>| v.as_ref().and_then(|v| v.get(i)).copied().unwrap_or(0.0);
     let signals = Signals {
@@ -119,7 +127,7 @@ pub fn explain(catalog: &Catalog, scored: &Scored, index: u32, request: &RankReq
         .interests
         .iter()
         .filter_map(|it| {
-            let v = super::score::similarity_space(catalog)?.row(i)?;
+            let v = space?.row(i)?;
             let s: f32 = v.iter().zip(&it.centroid).map(|(a, b)| a * b).sum();
             Some((it, s))
         })

@@ -99,7 +99,7 @@ pub fn rank(
     let pool_size = if diversity > 0.0 || request.explore > 0.0 { (k * 10).max(100) } else { k };
     let pool = topk::top_k(&scored.total, pool_size, |i| allowed[i]);
     let space = score::similarity_space(catalog);
-    let mut chosen = mmr(&pool, k, diversity, space.as_ref());
+    let mut chosen = mmr(&pool, k, diversity, space.as_deref());
     let mut explored = vec![false; chosen.len()];
     if request.explore > 0.0 && pool.len() > chosen.len() {
         let seed = match request.seed {
@@ -134,7 +134,7 @@ pub fn rank(
                 index,
                 id: item.id.clone(),
                 score,
-                explanation: explain::explain(catalog, &scored, index, request, explored),
+                explanation: explain::explain(catalog, space.as_deref(), &scored, index, request, explored),
             })
         })
         .collect()

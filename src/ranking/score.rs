@@ -15,6 +15,8 @@
 //! - **negatives**: items similar to disliked ones, and to "avoid"
 //!   statements, are pushed down; "prefer" statements pull up.
 
+use std::borrow::Cow;
+
 use crate::catalog::{Catalog, ContextItem, Embeddings};
 use crate::error::Result;
 use crate::profile::{Statement, UserProfile};
@@ -112,10 +114,11 @@ fn normalized(mut v: Vec<f32>) -> Vec<f32> {
 }
 
 /// The vectors used for item-to-item similarity: text embeddings, or the
-/// sequence model's output vectors when the catalog has no text.
-pub fn similarity_space(catalog: &Catalog) -> Option<Embeddings> {
+/// sequence model's output vectors when the catalog has no text (borrowed,
+/// not copied, in the text case: at 100k items a copy costs ~40 MB).
+pub fn similarity_space(catalog: &Catalog) -> Option<Cow<'_, Embeddings>> {
     if let Some(t) = catalog.text_embeddings() {
-        return Some(t.clone());
+        return Some(Cow::Borrowed(t));
     }
     let s = catalog.sequence_model()?;
     let mut values = s.output.clone();
@@ -125,7 +128,7 @@ pub fn similarity_space(catalog: &Catalog) -> Option<Embeddings> {
             row.iter_mut().for_each(|x| *x /= norm);
         }
     }
-    Some(Embeddings::F32 { dim: s.dim, values })
+    Some(Cow::Owned(Embeddings::F32 { dim: s.dim, values }))
 }
 
 /// Clusters the consumed items (most recent first) greedily: an item joins
@@ -205,7 +208,7 @@ pub fn score(
     let space = similarity_space(catalog);
     let interests = match &space {
         // Interests follow the most recent 100 consumed items.
-        Some(space) if !context.is_empty() => interests(space, &context[context.len().saturating_sub(100)..]),
+        Some(space) if !context.is_empty() => interests(space.as_ref(), &context[context.len().saturating_sub(100)..]),
         _ => Vec::new(),
     };
     // Interest match: max over interests of sqrt(share) · cosine.
@@ -232,7 +235,7 @@ pub fn score(
             logits.iter_mut().zip(&model.bias).for_each(|(l, b)| *l += b);
             standardize(&mut logits);
             if weights.interests != 0.0 {
-                if let Some(space) = &space {
+                if let Some(space) = space.as_deref() {
                     if let Some(extra) = interest_scores(space)? {
                         logits
                             .iter_mut()
@@ -245,7 +248,7 @@ pub fn score(
         }
     }
     if history.is_none() {
-        if let Some(space) = &space {
+        if let Some(space) = space.as_deref() {
             history = interest_scores(space)?;
         }
     }
@@ -279,7 +282,7 @@ pub fn score(
     if let Some(q) = &query_scores {
         total.iter_mut().zip(q).for_each(|(t, q)| *t += weights.query * q);
     }
-    let penalty = penalties(catalog, profile, space.as_ref(), weights)?;
+    let penalty = penalties(catalog, profile, space.as_deref(), weights)?;
     total.iter_mut().zip(&penalty).for_each(|(t, p)| *t -= p);
     Ok(Scored {
         total,

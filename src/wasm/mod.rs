@@ -4,7 +4,10 @@
 //! error leaves as a JS `Error` whose `name` is `"RecagentError"` and whose
 //! `code` is [`crate::Error::code`]. Big state (the models) stays in wasm
 //! memory behind the opaque `TextEmbedder` / `ImageEmbedder` handles; only
-//! strings, bytes and embeddings cross.
+//! strings, bytes and embeddings cross. The `Recommender` class lives in
+//! [`recommender`].
+
+mod recommender;
 
 use std::rc::Rc;
 
@@ -14,6 +17,7 @@ use wasm_bindgen::JsCast;
 
 use crate::encoder::{DecodeLimits, ImageEncoder, ImageEncoderOptions, Preprocessing, TextEncoder};
 use crate::error::Error;
+pub use recommender::{JsRecommender, RecommendOptionsJs};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -27,7 +31,10 @@ export type RecagentErrorCode =
   | "invalid_input"
   | "inference_failed"
   | "io_error"
-  | "storage_error";
+  | "storage_error"
+  | "invalid_catalog"
+  | "invalid_profile"
+  | "unknown_item";
 
 /** Every error recagent throws or rejects with: a JS `Error` with a stable `code`. */
 export interface RecagentError extends Error {
