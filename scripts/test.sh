@@ -24,7 +24,7 @@ cargo check --lib --target wasm32-unknown-unknown
 
 step "browser tests (wasm-pack test --headless --chrome)"
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-600}"
-wasm-pack test --mode no-install --headless --chrome --chromedriver "$CHROMEDRIVER" . --test web
+wasm-pack test --mode no-install --headless --chrome --chromedriver "$CHROMEDRIVER" . --test web --test ranking_kernels
 
 step "npm package and demo (wasm-pack build, tsc, headless Chromium)"
 "$ROOT/scripts/serve.sh" --build

@@ -11,6 +11,7 @@
 //! | [`error`] | the one [`Error`] enum and [`Result`]; every variant has a stable [`Error::code`] |
 //! | [`platform`] | traits for the outside world ([`platform::KvStore`], [`platform::Http`], [`platform::Clock`], [`platform::Rng`]) and in-memory implementations |
 //! | [`encoder`] | WordPiece tokenizer, [`TextEncoder`], [`ImageEncoder`] and image preprocessing (bytes in, never URLs) |
+//! | [`ranking`] | the ranking fast path: f32 and int8 scoring kernels (wasm `simd128`, AVX2, portable) and top-k selection |
 //! | `wasm` (wasm32 only) | the only code that knows JS: the wasm-bindgen API (`TextEmbedder`, `ImageEmbedder`) |
 //!
 //! ## Example (native)
@@ -29,6 +30,7 @@
 pub mod encoder;
 pub mod error;
 pub mod platform;
+pub mod ranking;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
