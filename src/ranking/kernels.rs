@@ -257,7 +257,10 @@ impl QuantizedQuery {
 ///
 /// Against the f32 dot product of the original vectors the error is at most
 /// `Σ_j (|q_j|·s_r/2 + |r_j|·s_q/2 + s_r·s_q/4)` (half a quantization step on
-/// each side), e.g. about 1 % of `|row|·|query|` for typical 384-d embeddings.
+/// each side); that is a worst case (about 2 % of `|row|·|query|` for
+/// 384-d unit vectors), rounding errors mostly cancel in practice. Ranking
+/// by these scores can therefore swap near-ties: for exact top-k, re-score
+/// the int8 top `c·k` with [`rescore_f32`].
 ///
 /// Requires `query.values.len() == matrix.dim`, `out.len() == matrix.rows()`
 /// and consistent matrix lengths; otherwise [`Error::InvalidInput`].

@@ -61,36 +61,25 @@ pub fn top_k(scores: &[f32], k: usize, keep: impl Fn(usize) -> bool) -> Vec<(u32
         return Vec::new();
     }
     let mut heap: BinaryHeap<Worst> = BinaryHeap::with_capacity(k);
-    // Score of the worst kept candidate once the heap is full: anything not
-    // strictly above it loses (an equal score has a higher index, since we
-    // scan in increasing index order).
-    let mut threshold = f32::NEG_INFINITY;
-    let mut full = false;
-    for (i, &s) in scores[..n].iter().enumerate() {
-        if full {
-            // Only strictly greater scores enter; NaN compares as None.
-            if s.partial_cmp(&threshold) != Some(Ordering::Greater) || !keep(i) {
-                continue;
-            }
+    // Fill phase: the first k kept, non-NaN scores.
+    let mut next = 0;
+    while next < n && heap.len() < k {
+        let s = scores[next];
+        if !s.is_nan() && keep(next) {
+            heap.push(Worst { score: s, index: next as u32 });
+        }
+        next += 1;
+    }
+    // Hot loop: a score enters only if strictly above the worst kept one (an
+    // equal score has a higher index, since indices increase; NaN compares
+    // false), so most scores cost one comparison.
+    let mut threshold = heap.peek().map_or(f32::INFINITY, |w| w.score);
+    for (i, &s) in scores[..n].iter().enumerate().skip(next) {
+        if s > threshold && keep(i) {
             if let Some(mut worst) = heap.peek_mut() {
-                *worst = Worst {
-                    score: s,
-                    index: i as u32,
-                };
+                *worst = Worst { score: s, index: i as u32 };
             }
-            threshold = heap.peek().map_or(f32::NEG_INFINITY, |w| w.score);
-        } else {
-            if s.is_nan() || !keep(i) {
-                continue;
-            }
-            heap.push(Worst {
-                score: s,
-                index: i as u32,
-            });
-            if heap.len() == k {
-                full = true;
-                threshold = heap.peek().map_or(f32::NEG_INFINITY, |w| w.score);
-            }
+            threshold = heap.peek().map_or(f32::INFINITY, |w| w.score);
         }
     }
     // Ascending by `rank_below` = best first.
