@@ -66,7 +66,10 @@ pub fn top_k(scores: &[f32], k: usize, keep: impl Fn(usize) -> bool) -> Vec<(u32
     while next < n && heap.len() < k {
         let s = scores[next];
         if !s.is_nan() && keep(next) {
-            heap.push(Worst { score: s, index: next as u32 });
+            heap.push(Worst {
+                score: s,
+                index: next as u32,
+            });
         }
         next += 1;
     }
@@ -77,7 +80,10 @@ pub fn top_k(scores: &[f32], k: usize, keep: impl Fn(usize) -> bool) -> Vec<(u32
     for (i, &s) in scores[..n].iter().enumerate().skip(next) {
         if s > threshold && keep(i) {
             if let Some(mut worst) = heap.peek_mut() {
-                *worst = Worst { score: s, index: i as u32 };
+                *worst = Worst {
+                    score: s,
+                    index: i as u32,
+                };
             }
             threshold = heap.peek().map_or(f32::INFINITY, |w| w.score);
         }
