@@ -130,7 +130,7 @@ status('loaded');
 async function variants({ warmup, runs }) {
   setUser(0);
   const out = {};
-  for (const [kind, n] of [['f32', 5], ['i8', 11]]) {
+  for (const [kind, n] of [['f32', 6], ['i8', 12]]) {
     const fn = kind === 'f32' ? (v) => state.bench.expF32(v) : (v) => state.bench.expI8(v);
     for (let v = 0; v < n; v++) for (let i = 0; i < warmup; i++) fn(v);
     const samples = Array.from({ length: n }, () => []);

@@ -300,3 +300,106 @@ pub fn i8_rows1_ext_sep<const U: usize>(
         *o = hsum_i32(s) as f32 * scales[r] * qs;
     }
 }
+
+/// Transposed horizontal sums: lane i = sum of the lanes of the i-th vector.
+#[inline(always)]
+fn hsum4(a: v128, b: v128, c: v128, d: v128, int: bool) -> v128 {
+    let add = |x, y| {
+        if int {
+            i32x4_add(x, y)
+        } else {
+            f32x4_add(x, y)
+        }
+    };
+    let ab = add(
+        i32x4_shuffle::<0, 4, 1, 5>(a, b),
+        i32x4_shuffle::<2, 6, 3, 7>(a, b),
+    );
+    let cd = add(
+        i32x4_shuffle::<0, 4, 1, 5>(c, d),
+        i32x4_shuffle::<2, 6, 3, 7>(c, d),
+    );
+    add(
+        i32x4_shuffle::<0, 1, 4, 5>(ab, cd),
+        i32x4_shuffle::<2, 3, 6, 7>(ab, cd),
+    )
+}
+
+#[inline(always)]
+unsafe fn row_f32x4(row: *const f32, qp: *const f32, dim: usize) -> v128 {
+    let mut acc = [f32x4_splat(0.0); 8];
+    let mut j = 0;
+    while j + 32 <= dim {
+        for (k, a) in acc.iter_mut().enumerate() {
+            *a = f32x4_add(*a, f32x4_mul(ld(row.add(j + 4 * k)), ld(qp.add(j + 4 * k))));
+        }
+        j += 32;
+    }
+    let s0 = f32x4_add(f32x4_add(acc[0], acc[4]), f32x4_add(acc[1], acc[5]));
+    let s1 = f32x4_add(f32x4_add(acc[2], acc[6]), f32x4_add(acc[3], acc[7]));
+    f32x4_add(s0, s1)
+}
+
+/// f32, rows read one after the other (8 accumulators), the horizontal
+/// reduction deferred and done for 4 rows at once (dim multiple of 32).
+pub fn f32_rows1_defer(m: &[f32], dim: usize, q: &[f32], out: &mut [f32]) {
+    let qp = q.as_ptr();
+    for (r, o) in out.chunks_exact_mut(4).enumerate() {
+        let base = m[4 * r * dim..].as_ptr();
+        unsafe {
+            let v0 = row_f32x4(base, qp, dim);
+            let v1 = row_f32x4(base.add(dim), qp, dim);
+            let v2 = row_f32x4(base.add(2 * dim), qp, dim);
+            let v3 = row_f32x4(base.add(3 * dim), qp, dim);
+            v128_store(o.as_mut_ptr() as *mut v128, hsum4(v0, v1, v2, v3, false));
+        }
+    }
+}
+
+#[inline(always)]
+unsafe fn row_i8_shift(row: *const i8, qe: *const i16, qo: *const i16, dim: usize) -> v128 {
+    let mask = i16x8_splat(-256);
+    let (mut a, mut b) = (i32x4_splat(0), i32x4_splat(0));
+    let mut j = 0;
+    while j + 32 <= dim {
+        let v = ld(row.add(j));
+        let w = ld(row.add(j + 16));
+        let h = j / 2;
+        a = i32x4_add(a, i32x4_dot_i16x8(v128_and(v, mask), ld(qo.add(h))));
+        b = i32x4_add(b, i32x4_dot_i16x8(i16x8_shl(v, 8), ld(qe.add(h))));
+        a = i32x4_add(a, i32x4_dot_i16x8(v128_and(w, mask), ld(qo.add(h + 8))));
+        b = i32x4_add(b, i32x4_dot_i16x8(i16x8_shl(w, 8), ld(qe.add(h + 8))));
+        j += 32;
+    }
+    i32x4_add(i32x4_shr(a, 8), i32x4_shr(b, 8))
+}
+
+/// int8 shift trick, rows one after the other, reduction and scaling of 4
+/// rows at once (dim multiple of 32, ≤ 2048).
+pub fn i8_rows1_shift_defer(
+    m: &[i8],
+    dim: usize,
+    q_even: &[i16],
+    q_odd: &[i16],
+    scales: &[f32],
+    qs: f32,
+    out: &mut [f32],
+) {
+    let (qe, qo) = (q_even.as_ptr(), q_odd.as_ptr());
+    let qsv = f32x4_splat(qs);
+    for (r, o) in out.chunks_exact_mut(4).enumerate() {
+        let base = m[4 * r * dim..].as_ptr();
+        unsafe {
+            let v0 = row_i8_shift(base, qe, qo, dim);
+            let v1 = row_i8_shift(base.add(dim), qe, qo, dim);
+            let v2 = row_i8_shift(base.add(2 * dim), qe, qo, dim);
+            let v3 = row_i8_shift(base.add(3 * dim), qe, qo, dim);
+            let dots = f32x4_convert_i32x4(hsum4(v0, v1, v2, v3, true));
+            let s = ld(scales.as_ptr().add(4 * r));
+            v128_store(
+                o.as_mut_ptr() as *mut v128,
+                f32x4_mul(f32x4_mul(dots, s), qsv),
+            );
+        }
+    }
+}

@@ -159,6 +159,7 @@ impl RankBench {
             2 => exp::f32_rows1::<2>(m, d, q, o),
             3 => exp::f32_rows1::<8>(m, d, q, o),
             4 => exp::f32_rows2(m, d, q, o),
+            5 => exp::f32_rows1_defer(m, d, q, o),
             _ => {
                 scores_f32(m, d, q, o).ok();
             }
@@ -193,6 +194,11 @@ impl RankBench {
             }
             9 => exp::i8_rows1_ext_sep::<2>(m, d, &q16, s, q.scale, o),
             10 => exp::i8_rows1_ext_sep::<4>(m, d, &q16, s, q.scale, o),
+            11 => {
+                let qe: Vec<i16> = q16.iter().step_by(2).copied().collect();
+                let qo: Vec<i16> = q16.iter().skip(1).step_by(2).copied().collect();
+                exp::i8_rows1_shift_defer(m, d, &qe, &qo, s, q.scale, o)
+            }
             _ => {
                 scores_i8(&self.i8m, &q, o).ok();
             }
