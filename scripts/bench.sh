@@ -8,6 +8,14 @@
 #   RECAGENT_BENCH_KEEP_PKG=1 scripts/bench.sh   # measure pkg/ as it is (e.g. a variant build)
 #
 # Prints a table to stdout and writes bench/out/latest.json; see bench/README.md.
+#
+#   scripts/bench.sh rank [--quick] [--variants]
+#
+# The ranking kernels instead (src/ranking): natively (examples/bench_rank.rs,
+# release) and in headless Chromium (bench/rank-wasm, a separate wasm crate
+# built with the pinned wasm-pack, release, simd128): 100k x 384 f32 and int8,
+# 1M x 384 int8, the streaming-read roofline, a plain JS peer, recall of int8.
+# Prints both tables and writes bench/out/rank-latest.json (figures, not asserts).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,20 +25,54 @@ setup_all
 
 bench_log() { printf '\033[1;34m[bench]\033[0m %s\n' "$*" >&2; }
 
+npm_deps() {
+  cd "$ROOT/bench"
+  if [ -f package-lock.json ]; then
+    bench_log "npm ci (bench/)"
+    npm ci --silent --no-audit --no-fund >&2
+  else
+    bench_log "npm install (bench/, no lockfile)"
+    npm install --silent --no-audit --no-fund >&2
+  fi
+  cd "$ROOT"
+}
+
+if [ "${1:-}" = rank ]; then
+  shift
+  mkdir -p "$ROOT/bench/out"
+  # Run from bench/rank-wasm (inside the repository) so .cargo/config.toml's
+  # +simd128 applies; the shared target folder reuses the release dependencies
+  # of pkg/. The page checks that the module was compiled with simd128.
+  bench_log "building bench/rank-wasm (wasm-pack, release, simd128)"
+  (cd "$ROOT/bench/rank-wasm" && CARGO_TARGET_DIR="$ROOT/target" \
+    wasm-pack build --mode no-install --release --no-opt --target web --out-dir pkg . >&2)
+  # wasm-opt -O3 like pkg/ (scripts/serve.sh): ~3 minutes (the module carries
+  # tract through recagent's wasm API), so cached by input hash.
+  rank_wasm="$ROOT/bench/rank-wasm/pkg/recagent_rank_bench_bg.wasm"
+  rank_flags=(-O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int
+    --enable-sign-ext --enable-mutable-globals)
+  rank_key=$( { sha256sum < "$rank_wasm"; echo "${rank_flags[*]} $BINARYEN_VERSION"; } | sha256sum | cut -c1-32)
+  rank_cached="$CACHE/wasm-opt-rank/$rank_key.wasm"
+  if [ ! -f "$rank_cached" ]; then
+    bench_log "wasm-opt ${rank_flags[*]} (about 3 minutes; cached afterwards)"
+    mkdir -p "$CACHE/wasm-opt-rank"
+    wasm-opt "$rank_wasm" -o "$rank_cached.tmp" "${rank_flags[@]}"
+    mv "$rank_cached.tmp" "$rank_cached"
+    ls -t "$CACHE/wasm-opt-rank/"*.wasm | tail -n +4 | xargs -r rm -f
+  fi
+  cp "$rank_cached" "$rank_wasm"
+  bench_log "native: cargo run --release --example bench_rank"
+  (cd "$ROOT" && cargo run --quiet --release --example bench_rank -- \
+    --json "$ROOT/bench/out/rank-native.json" "$@" >&2)
+  npm_deps
+  exec node bench/rank-run.mjs --native "$ROOT/bench/out/rank-native.json" "$@"
+fi
+
 cd "$ROOT"
 if [ "${RECAGENT_BENCH_KEEP_PKG:-}" != 1 ]; then
   # The same build as the main command (cached: seconds when nothing changed).
   "$ROOT/scripts/serve.sh" --build >&2
 fi
 
-cd "$ROOT/bench"
-if [ -f package-lock.json ]; then
-  bench_log "npm ci (bench/)"
-  npm ci --silent --no-audit --no-fund >&2
-else
-  bench_log "npm install (bench/, no lockfile)"
-  npm install --silent --no-audit --no-fund >&2
-fi
-
-cd "$ROOT"
+npm_deps
 exec node bench/run.mjs "$@"
