@@ -1,6 +1,8 @@
 //! Catalog bundles, the user profile and ranking on small synthetic catalogs
 //! whose answers are known by construction.
 
+#![cfg(not(target_arch = "wasm32"))]
+
 use recagent::catalog::train::{train_sequence_model, TrainConfig, TrainEvent};
 use recagent::catalog::{AttributeDef, AttributeKind, AttributeValue, Catalog, CatalogParts, Embeddings, Item};
 use recagent::profile::{Event, EventKind, Statement, UserProfile};
