@@ -96,7 +96,7 @@ pub fn rank(
     }
     let cold = scored.history.is_none() && scored.query.is_none();
     let diversity = request.diversity.unwrap_or(if cold { 0.3 } else { 0.0 });
-    let pool_size = if diversity > 0.0 || request.explore > 0.0 { (k * 10).max(100) } else { k };
+    let pool_size = if diversity > 0.0 || request.explore > 0.0 { k.saturating_mul(10).max(100) } else { k };
     let pool = topk::top_k(&scored.total, pool_size, |i| allowed[i]);
     let space = score::similarity_space(catalog);
     let mut chosen = mmr(&pool, k, diversity, space.as_deref());
