@@ -14,6 +14,7 @@
 //! | [`catalog`] | items, typed attributes, embedding matrices (f32 / int8), the learned sequence model; the checksummed bundle format; the offline builder and trainer (native) |
 //! | [`profile`] | the private user model: typed events, statements, decay, snapshot/restore |
 //! | [`ranking`] | scoring, filters, top-k, diversity (MMR), exploration, explanations; SIMD scan kernels |
+//! | [`memory`] | long-term memory: working, episodic and semantic records over a [`platform::KvStore`], recall, consolidation, export/import, forget; the redb file store (native) |
 //! | [`recommender`] | catalog + encoders + profile: what the JS `Recommender` wraps |
 //! | `eval` (native only) | offline evaluation: RecBole datasets, 5-core leave-one-out split, HR/NDCG/coverage, baselines (popularity, EASE, content) |
 //! | `wasm` (wasm32 only) | the only code that knows JS: the wasm-bindgen API (`TextEmbedder`, `ImageEmbedder`, `Recommender`) |
@@ -34,6 +35,7 @@
 pub mod catalog;
 pub mod encoder;
 pub mod error;
+pub mod memory;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod eval;
 pub mod platform;
@@ -49,6 +51,7 @@ pub use wasm::{ImageEmbedder, JsRecommender, RecommendOptionsJs, TextEmbedder};
 pub use catalog::Catalog;
 pub use encoder::{ImageEmbedding, ImageEncoder, ImageEncoderOptions, TextEncoder};
 pub use error::{Error, Result};
+pub use memory::Memory;
 pub use profile::{Event, EventKind, Statement, UserProfile};
 pub use ranking::{Filters, Predicate, Recommendation};
 pub use recommender::{Observation, RecommendOptions, Recommender};

@@ -14,7 +14,55 @@ pub use futures::future::LocalBoxFuture;
 
 use crate::error::{Error, Result};
 
-/// A transactional-enough key-value store: single-key writes are atomic.
+/// One write of an atomic batch ([`KvStore::write`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOp {
+    /// Store `value` under `key`, replacing any earlier value.
+    Put {
+        /// The key (non-empty, at most [`MAX_KEY_LEN`] bytes).
+        key: String,
+        /// The value.
+        value: Vec<u8>,
+    },
+    /// Remove `key` (a missing key is not an error).
+    Delete {
+        /// The key (non-empty, at most [`MAX_KEY_LEN`] bytes).
+        key: String,
+    },
+}
+
+impl WriteOp {
+    /// The key this operation writes.
+    pub fn key(&self) -> &str {
+        match self {
+            WriteOp::Put { key, .. } | WriteOp::Delete { key } => key,
+        }
+    }
+}
+
+/// Longest key a [`KvStore`] must accept, in bytes.
+pub const MAX_KEY_LEN: usize = 1024;
+
+/// Checks every key of a batch before anything is written: an empty key or
+/// one longer than [`MAX_KEY_LEN`] rejects the whole batch with
+/// [`Error::InvalidInput`]. Every [`KvStore::write`] implementation calls it
+/// first, so an invalid batch writes nothing on any backend.
+pub fn check_batch(ops: &[WriteOp]) -> Result<()> {
+    for op in ops {
+        let key = op.key();
+        if key.is_empty() || key.len() > MAX_KEY_LEN {
+            return Err(Error::InvalidInput(format!(
+                "storage key must be 1..={MAX_KEY_LEN} bytes, got {} bytes",
+                key.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A key-value store: single-key writes are atomic, and [`KvStore::write`]
+/// applies a batch all or nothing (IndexedDB: one transaction; the native
+/// file store: one write transaction).
 pub trait KvStore {
     /// The value stored under `key`, if any.
     fn get(&self, key: &str) -> LocalBoxFuture<'_, Result<Option<Vec<u8>>>>;
@@ -24,6 +72,12 @@ pub trait KvStore {
     fn delete(&self, key: &str) -> LocalBoxFuture<'_, Result<()>>;
     /// All `(key, value)` pairs whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, prefix: &str) -> LocalBoxFuture<'_, Result<Vec<(String, Vec<u8>)>>>;
+    /// Applies `ops` in order, atomically: after an error nothing of the
+    /// batch is visible. Implementations reject invalid keys first with
+    /// [`check_batch`].
+    fn write(&self, ops: Vec<WriteOp>) -> LocalBoxFuture<'_, Result<()>>;
+    /// Removes every key of this store (the store itself may remain, empty).
+    fn clear(&self) -> LocalBoxFuture<'_, Result<()>>;
 }
 
 /// [`KvStore`] in memory; clones share the same map. For tests and as the
@@ -75,6 +129,28 @@ impl KvStore for MemoryKvStore {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         Box::pin(async move { Ok(found) })
+    }
+
+    fn write(&self, ops: Vec<WriteOp>) -> LocalBoxFuture<'_, Result<()>> {
+        let result = check_batch(&ops).map(|()| {
+            let mut map = self.map.borrow_mut();
+            for op in ops {
+                match op {
+                    WriteOp::Put { key, value } => {
+                        map.insert(key, value);
+                    }
+                    WriteOp::Delete { key } => {
+                        map.remove(&key);
+                    }
+                }
+            }
+        });
+        Box::pin(async move { result })
+    }
+
+    fn clear(&self) -> LocalBoxFuture<'_, Result<()>> {
+        self.map.borrow_mut().clear();
+        Box::pin(async { Ok(()) })
     }
 }
 
@@ -253,6 +329,29 @@ mod tests {
             assert_eq!(store.get("a/1").await.unwrap(), None);
         });
         assert_eq!(store.len(), 2);
+    }
+
+    #[test]
+    fn memory_store_batches_are_all_or_nothing() {
+        let store = MemoryKvStore::new();
+        let put = |k: &str| WriteOp::Put {
+            key: k.into(),
+            value: vec![1],
+        };
+        block_on(async {
+            store.put("old", vec![0]).await.unwrap();
+            let bad = vec![put("a"), WriteOp::Delete { key: "old".into() }, put("")];
+            assert_eq!(store.write(bad).await.unwrap_err().code(), "invalid_input");
+            assert_eq!(store.len(), 1);
+            store
+                .write(vec![put("a"), put("b"), WriteOp::Delete { key: "old".into() }])
+                .await
+                .unwrap();
+            assert_eq!(store.get("old").await.unwrap(), None);
+            assert_eq!(store.len(), 2);
+            store.clear().await.unwrap();
+        });
+        assert!(store.is_empty());
     }
 
     #[test]
