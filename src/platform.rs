@@ -344,7 +344,11 @@ mod tests {
             assert_eq!(store.write(bad).await.unwrap_err().code(), "invalid_input");
             assert_eq!(store.len(), 1);
             store
-                .write(vec![put("a"), put("b"), WriteOp::Delete { key: "old".into() }])
+                .write(vec![
+                    put("a"),
+                    put("b"),
+                    WriteOp::Delete { key: "old".into() },
+                ])
                 .await
                 .unwrap();
             assert_eq!(store.get("old").await.unwrap(), None);

@@ -59,9 +59,13 @@ fn recall_orders_by_similarity_and_minutes_do_not_matter() {
         let clock = ManualClock::at(T0);
         let mem = memory_over(store, &clock);
         block_on(async {
-            mem.remember("favourite food: food with lentils").await.unwrap();
+            mem.remember("favourite food: food with lentils")
+                .await
+                .unwrap();
             clock.advance(10.0 * 60_000.0); // ten minutes later
-            mem.remember("likes movie nights with a movie").await.unwrap();
+            mem.remember("likes movie nights with a movie")
+                .await
+                .unwrap();
             clock.advance(5.0 * 60_000.0);
             mem.remember("shoe size 8").await.unwrap();
             let r = mem.recall("which food to cook", 3).await.unwrap();
@@ -129,7 +133,13 @@ fn remember_records_provenance_kind_and_validates() {
             let e = mem.remember("   ").await.unwrap_err();
             assert_eq!(e.code(), "invalid_input");
             let e = mem
-                .remember_with("x", RememberOptions { importance: Some(2.0), ..Default::default() })
+                .remember_with(
+                    "x",
+                    RememberOptions {
+                        importance: Some(2.0),
+                        ..Default::default()
+                    },
+                )
                 .await
                 .unwrap_err();
             assert_eq!(e.code(), "invalid_input");
@@ -146,7 +156,10 @@ fn recall_without_an_embedder_is_refused_and_facts_embed_later() {
     block_on(async {
         let f = plain.remember("book club on fridays").await.unwrap();
         assert!(f.embedding.is_empty());
-        assert_eq!(plain.recall("book", 1).await.unwrap_err().code(), "invalid_input");
+        assert_eq!(
+            plain.recall("book", 1).await.unwrap_err().code(),
+            "invalid_input"
+        );
         let r = mem.recall("book", 1).await.unwrap();
         assert_eq!(r[0].fact.id, f.id);
         assert!(r[0].similarity > 0.9);
@@ -160,7 +173,10 @@ fn consolidation_turns_repeated_likes_into_one_fact_with_provenance() {
         let mem = memory_over(store, &clock);
         block_on(async {
             let mut comedy = Vec::new();
-            for (i, kind) in [EpisodeKind::Like, EpisodeKind::Purchase].iter().enumerate() {
+            for (i, kind) in [EpisodeKind::Like, EpisodeKind::Purchase]
+                .iter()
+                .enumerate()
+            {
                 let e = mem
                     .record(Episode::new(*kind).item(&format!("m{i}"), &["Comedy", "Drama"]))
                     .await
@@ -169,7 +185,11 @@ fn consolidation_turns_repeated_likes_into_one_fact_with_provenance() {
                 clock.advance(60_000.0);
             }
             let e = mem
-                .record(Episode::new(EpisodeKind::Rating).item("m9", &["comedy"]).value(5.0))
+                .record(
+                    Episode::new(EpisodeKind::Rating)
+                        .item("m9", &["comedy"])
+                        .value(5.0),
+                )
                 .await
                 .unwrap();
             comedy.push(e.id);
@@ -195,7 +215,10 @@ fn consolidation_turns_repeated_likes_into_one_fact_with_provenance() {
             assert_eq!(dislikes.kind, FactKind::Aversion);
             // idempotent
             let again = mem.consolidate().await.unwrap();
-            assert!(again.created.is_empty() && again.updated.is_empty(), "{again:?}");
+            assert!(
+                again.created.is_empty() && again.updated.is_empty(),
+                "{again:?}"
+            );
             // more evidence reinforces the same fact; compaction never lowers it
             for i in 0..2 {
                 mem.record(Episode::new(EpisodeKind::Like).item(&format!("c{i}"), &["Comedy"]))
@@ -256,7 +279,10 @@ fn facts_can_be_corrected_and_forgotten_with_their_evidence() {
             assert_eq!(c.updated_ms, T0 + DAY);
             assert_eq!(c.created_ms, T0);
             assert_eq!(mem.fact(&f.id).await.unwrap().unwrap().text, "shoe size 9");
-            assert_eq!(mem.correct("f999", "x").await.unwrap_err().code(), "invalid_input");
+            assert_eq!(
+                mem.correct("f999", "x").await.unwrap_err().code(),
+                "invalid_input"
+            );
             let other = mem.remember("food: no mushrooms").await.unwrap();
             // forgetting a fact removes the fact and its message episode
             assert_eq!(mem.forget(&f.id).await.unwrap(), 2);
@@ -281,11 +307,16 @@ fn working_memory_is_bounded() {
         });
         block_on(async {
             for i in 0..5 {
-                mem.push_turn(if i % 2 == 0 { Role::User } else { Role::Agent }, &format!("t{i}"))
-                    .await
-                    .unwrap();
+                mem.push_turn(
+                    if i % 2 == 0 { Role::User } else { Role::Agent },
+                    &format!("t{i}"),
+                )
+                .await
+                .unwrap();
             }
-            mem.set_task(Some(serde_json::json!({"step": "compare"}))).await.unwrap();
+            mem.set_task(Some(serde_json::json!({"step": "compare"})))
+                .await
+                .unwrap();
             let w = mem.working().await.unwrap();
             let texts: Vec<_> = w.turns.iter().map(|t| t.text.as_str()).collect();
             assert_eq!(texts, ["t2", "t3", "t4"]);
@@ -298,7 +329,12 @@ fn working_memory_is_bounded() {
 
 fn profile_snapshot() -> Vec<u8> {
     let mut p = UserProfile::new();
-    p.observe(Event { item: "1".into(), kind: EventKind::Like, time_ms: T0 }).unwrap();
+    p.observe(Event {
+        item: "1".into(),
+        kind: EventKind::Like,
+        time_ms: T0,
+    })
+    .unwrap();
     p.snapshot().unwrap()
 }
 
@@ -318,7 +354,10 @@ fn export_import_round_trip_and_validation() {
             mem.consolidate().await.unwrap();
             mem.push_turn(Role::User, "hello").await.unwrap();
             mem.save_profile(&profile_snapshot()).await.unwrap();
-            assert_eq!(mem.save_profile(b"nope").await.unwrap_err().code(), "invalid_profile");
+            assert_eq!(
+                mem.save_profile(b"nope").await.unwrap_err().code(),
+                "invalid_profile"
+            );
             let doc = mem.export().await.unwrap();
             let v: serde_json::Value = serde_json::from_str(&doc).unwrap();
             assert_eq!(v["format"], "recagent-memory");
@@ -346,7 +385,10 @@ fn export_import_round_trip_and_validation() {
             ] {
                 let before = mem.export().await.unwrap();
                 let e = mem.import(bad).await.unwrap_err();
-                assert!(["invalid_input", "invalid_profile"].contains(&e.code()), "{bad}: {e}");
+                assert!(
+                    ["invalid_input", "invalid_profile"].contains(&e.code()),
+                    "{bad}: {e}"
+                );
                 assert_eq!(mem.export().await.unwrap(), before);
             }
             // importing replaces: an empty document empties the memory
@@ -369,7 +411,9 @@ fn forget_everything_leaves_zero_keys() {
             mem.remember("I am vegetarian").await.unwrap();
             mem.push_turn(Role::User, "hi").await.unwrap();
             mem.save_profile(&profile_snapshot()).await.unwrap();
-            mem.record(Episode::new(EpisodeKind::View).item("1", &[])).await.unwrap();
+            mem.record(Episode::new(EpisodeKind::View).item("1", &[]))
+                .await
+                .unwrap();
             assert!(mem.forget_everything().await.unwrap() >= 6);
             assert!(store.scan_prefix("").await.unwrap().is_empty());
             // and it is usable again afterwards
@@ -385,9 +429,15 @@ fn a_failing_batch_writes_nothing() {
         block_on(async {
             store.put("keep", vec![1]).await.unwrap();
             let ops = vec![
-                WriteOp::Put { key: "a".into(), value: vec![1] },
+                WriteOp::Put {
+                    key: "a".into(),
+                    value: vec![1],
+                },
                 WriteOp::Delete { key: "keep".into() },
-                WriteOp::Put { key: "x".repeat(5000), value: vec![2] },
+                WriteOp::Put {
+                    key: "x".repeat(5000),
+                    value: vec![2],
+                },
             ];
             assert_eq!(store.write(ops).await.unwrap_err().code(), "invalid_input");
             let all = store.scan_prefix("").await.unwrap();
@@ -433,11 +483,19 @@ fn recall_with_the_real_minilm() {
     )
     .unwrap();
     let clock = ManualClock::at(T0);
-    let mem = block_on(Memory::open(Rc::new(MemoryKvStore::new()), Rc::new(clock.clone())))
-        .unwrap()
-        .with_embedder(Rc::new(encoder));
+    let mem = block_on(Memory::open(
+        Rc::new(MemoryKvStore::new()),
+        Rc::new(clock.clone()),
+    ))
+    .unwrap()
+    .with_embedder(Rc::new(encoder));
     block_on(async {
-        for text in ["I am vegetarian", "dislikes horror films", "shoe size 8", "lives in Lyon"] {
+        for text in [
+            "I am vegetarian",
+            "dislikes horror films",
+            "shoe size 8",
+            "lives in Lyon",
+        ] {
             mem.remember(text).await.unwrap();
             clock.advance(60_000.0);
         }
@@ -445,8 +503,31 @@ fn recall_with_the_real_minilm() {
             let mem = &mem;
             async move { mem.recall(q, 1).await.unwrap()[0].fact.text.clone() }
         };
-        assert_eq!(top("what should I cook, any meat dishes?").await, "I am vegetarian");
-        assert_eq!(top("recommend a scary movie").await, "dislikes horror films");
+        assert_eq!(
+            top("what should I cook, any meat dishes?").await,
+            "I am vegetarian"
+        );
+        assert_eq!(
+            top("recommend a scary movie").await,
+            "dislikes horror films"
+        );
         assert_eq!(top("buy new sneakers").await, "shoe size 8");
+    });
+}
+
+#[test]
+fn forget_everything_shrinks_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Rc::new(FileKvStore::open(dir.path()).unwrap());
+    let file = store.path().to_path_buf();
+    let mem = memory_over(store, &ManualClock::at(T0));
+    block_on(async {
+        for i in 0..100 {
+            mem.remember(&format!("fact {i} {}", "x".repeat(4000))).await.unwrap();
+        }
+        let full = std::fs::metadata(&file).unwrap().len();
+        mem.forget_everything().await.unwrap();
+        let empty = std::fs::metadata(&file).unwrap().len();
+        assert!(empty < full / 4, "{full} -> {empty} bytes");
     });
 }

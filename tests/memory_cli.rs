@@ -22,7 +22,12 @@ fn run(args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run recagent");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -66,22 +71,48 @@ fn memory_cli_remember_recall_forget_export_import_and_forget_everything() {
     let m = ["--model", model.as_str(), "--vocab", vocab.as_str()];
 
     // options before the action word ...
-    let a = ok(&[&["memory", "--dir", d], &m[..], &["remember", "I am vegetarian"]].concat());
+    let a = ok(&[
+        &["memory", "--dir", d],
+        &m[..],
+        &["remember", "I am vegetarian"],
+    ]
+    .concat());
     assert_eq!(a["remembered"]["text"], "I am vegetarian");
     assert!(a["remembered"].get("embedding").is_none());
     let veg = a["remembered"]["id"].as_str().unwrap().to_string();
     // ... after it ...
-    let b = ok(&[&["memory", "remember", "dislikes horror films", "--dir", d], &m[..]].concat());
+    let b = ok(&[
+        &["memory", "remember", "dislikes horror films", "--dir", d],
+        &m[..],
+    ]
+    .concat());
     assert_eq!(b["remembered"]["kind"], "aversion");
     // ... and mixed
     ok(&[&["memory", "--dir", d, "remember", "shoe size 8"], &m[..]].concat());
 
-    let r = ok(&[&["memory", "recall", "recommend a scary movie", "--k", "2", "--dir", d], &m[..]].concat());
+    let r = ok(&[
+        &[
+            "memory",
+            "recall",
+            "recommend a scary movie",
+            "--k",
+            "2",
+            "--dir",
+            d,
+        ],
+        &m[..],
+    ]
+    .concat());
     let results = r["results"].as_array().unwrap();
     assert_eq!(results.len(), 2);
     assert_eq!(results[0]["text"], "dislikes horror films");
     assert!(results[0]["score"].as_f64().unwrap() >= results[1]["score"].as_f64().unwrap());
-    let r = ok(&[&["memory", "--dir", d], &m[..], &["recall", "what should I cook tonight"]].concat());
+    let r = ok(&[
+        &["memory", "--dir", d],
+        &m[..],
+        &["recall", "what should I cook tonight"],
+    ]
+    .concat());
     assert_eq!(r["results"][0]["id"], veg.as_str());
     assert_eq!(r["results"].as_array().unwrap().len(), 3); // default k 5, 3 facts
 
@@ -93,7 +124,9 @@ fn memory_cli_remember_recall_forget_export_import_and_forget_everything() {
     let f = ok(&["memory", "--dir", d, "forget", &veg]);
     assert_eq!(f["forgotten"], veg.as_str());
     assert_eq!(f["removed"], 2); // the fact and its message episode
-    assert!(err(&["memory", "forget", &veg, "--dir", d]).starts_with("recagent: error[invalid_input]:"));
+    assert!(
+        err(&["memory", "forget", &veg, "--dir", d]).starts_with("recagent: error[invalid_input]:")
+    );
 
     // export -> forget everything -> import restores it
     let out = run(&["memory", "export", "--dir", d], "");
@@ -118,13 +151,25 @@ fn memory_cli_remember_recall_forget_export_import_and_forget_everything() {
     assert_eq!(again["semantic"], doc["semantic"]);
     assert_eq!(again["episodic"], doc["episodic"]);
     // import from stdin too
-    let imp = ok_with(&["memory", "import", "-", "--dir", d], &String::from_utf8(out.stdout).unwrap());
+    let imp = ok_with(
+        &["memory", "import", "-", "--dir", d],
+        &String::from_utf8(out.stdout).unwrap(),
+    );
     assert_eq!(imp["imported"]["facts"], 2);
-    let r = ok(&[&["memory", "recall", "horror", "--k", "1", "--dir", d], &m[..]].concat());
+    let r = ok(&[
+        &["memory", "recall", "horror", "--k", "1", "--dir", d],
+        &m[..],
+    ]
+    .concat());
     assert_eq!(r["results"][0]["text"], "dislikes horror films");
 
     // consolidation of two identical statements
-    ok(&[&["memory", "--dir", d], &m[..], &["remember", "Shoe size 8."]].concat());
+    ok(&[
+        &["memory", "--dir", d],
+        &m[..],
+        &["remember", "Shoe size 8."],
+    ]
+    .concat());
     let c = ok(&["memory", "consolidate", "--dir", d]);
     assert_eq!(c["removed"].as_array().unwrap().len(), 1);
 }
@@ -134,15 +179,28 @@ fn memory_cli_errors_are_one_line_with_a_code() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path().to_str().unwrap();
     let e = err(&["memory", "remember", "x", "--dir", d]);
-    assert!(e.starts_with("recagent: error[invalid_input]:") && e.contains("--model"), "{e}");
+    assert!(
+        e.starts_with("recagent: error[invalid_input]:") && e.contains("--model"),
+        "{e}"
+    );
     let e = err(&["memory", "recall", "x", "--dir", d, "--model", "m.onnx"]);
     assert!(e.starts_with("recagent: error[invalid_input]:"), "{e}");
     let e = err(&["memory", "list"]);
-    assert!(e.starts_with("recagent: error[invalid_input]:") && e.contains("--dir"), "{e}");
+    assert!(
+        e.starts_with("recagent: error[invalid_input]:") && e.contains("--dir"),
+        "{e}"
+    );
     let bad = tmp.path().join("bad.json");
-    std::fs::write(&bad, r#"{"format":"recagent-memory","version":7,"exportedAt":0}"#).unwrap();
+    std::fs::write(
+        &bad,
+        r#"{"format":"recagent-memory","version":7,"exportedAt":0}"#,
+    )
+    .unwrap();
     let e = err(&["memory", "import", bad.to_str().unwrap(), "--dir", d]);
-    assert!(e.starts_with("recagent: error[invalid_input]:") && e.contains("version"), "{e}");
+    assert!(
+        e.starts_with("recagent: error[invalid_input]:") && e.contains("version"),
+        "{e}"
+    );
     let e = err(&["memory", "import", "/nonexistent/x.json", "--dir", d]);
     assert!(e.starts_with("recagent: error[io_error]:"), "{e}");
     assert_eq!(e.lines().count(), 1);

@@ -119,7 +119,11 @@ impl Memory {
                 if ev.tag.is_empty() {
                     ev.tag = tag.to_string();
                 }
-                let side = if p > 0 { &mut ev.positive } else { &mut ev.negative };
+                let side = if p > 0 {
+                    &mut ev.positive
+                } else {
+                    &mut ev.negative
+                };
                 side.push((e.id, e.time_ms));
             }
         }
@@ -128,9 +132,19 @@ impl Memory {
         for (lower, ev) in by_tag {
             let (p, n) = (ev.positive.len(), ev.negative.len());
             let (rule, text, kind, evidence) = if p >= min && p >= 2 * n {
-                (format!("like:{lower}"), format!("likes {}", ev.tag), FactKind::Preference, ev.positive)
+                (
+                    format!("like:{lower}"),
+                    format!("likes {}", ev.tag),
+                    FactKind::Preference,
+                    ev.positive,
+                )
             } else if n >= min && n >= 2 * p {
-                (format!("dislike:{lower}"), format!("dislikes {}", ev.tag), FactKind::Aversion, ev.negative)
+                (
+                    format!("dislike:{lower}"),
+                    format!("dislikes {}", ev.tag),
+                    FactKind::Aversion,
+                    ev.negative,
+                )
             } else {
                 continue;
             };

@@ -114,7 +114,9 @@ impl Memory {
         for f in &doc.semantic {
             let ok_id = !f.id.is_empty()
                 && f.id.len() <= 64
-                && f.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                && f.id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
             if !ok_id {
                 return Err(bad(format!("invalid fact id {:?}", f.id)));
             }
@@ -148,7 +150,10 @@ impl Memory {
             .into_iter()
             .map(|(key, _)| WriteOp::Delete { key })
             .collect();
-        ops.push(put(NEXT_ID_KEY.into(), (max_id + 1).to_string().into_bytes()));
+        ops.push(put(
+            NEXT_ID_KEY.into(),
+            (max_id + 1).to_string().into_bytes(),
+        ));
         if doc.working != WorkingMemory::default() {
             ops.push(put(WORK_KEY.into(), json(&doc.working)));
         }

@@ -1,6 +1,7 @@
 //! [`KvStore`] in one file on disk, for the native CLI: a
 //! [redb](https://docs.rs/redb) database (ACID, crash-safe, pure Rust).
 
+use std::cell::RefCell;
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
 
@@ -21,9 +22,10 @@ fn storage<E: Display>(e: E) -> Error {
 /// A [`KvStore`] in `DIR/memory.redb`: every `put`, `delete` and batch
 /// [`KvStore::write`] is one durable write transaction, so a batch is all or
 /// nothing even if the process dies half-way. One process at a time may
-/// open a directory (another gets [`Error::Storage`]).
+/// open a directory (another gets [`Error::Storage`]). [`KvStore::clear`]
+/// also compacts the file.
 pub struct FileKvStore {
-    db: Database,
+    db: RefCell<Database>,
     path: PathBuf,
 }
 
@@ -31,15 +33,17 @@ impl FileKvStore {
     /// Opens the store in `dir`, creating the directory and the database
     /// when missing.
     pub fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::Io(format!("{}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::Io(format!("{}: {e}", dir.display())))?;
         let path = dir.join(FILE_NAME);
         let db = Database::create(&path)
             .map_err(|e| Error::Storage(format!("{}: {e}", path.display())))?;
         let txn = db.begin_write().map_err(storage)?;
         txn.open_table(TABLE).map_err(storage)?;
         txn.commit().map_err(storage)?;
-        Ok(Self { db, path })
+        Ok(Self {
+            db: RefCell::new(db),
+            path,
+        })
     }
 
     /// The database file.
@@ -49,13 +53,15 @@ impl FileKvStore {
 
     fn apply(&self, ops: Vec<WriteOp>) -> Result<()> {
         check_batch(&ops)?;
-        let txn = self.db.begin_write().map_err(storage)?;
+        let txn = self.db.borrow().begin_write().map_err(storage)?;
         {
             let mut table = txn.open_table(TABLE).map_err(storage)?;
             for op in &ops {
                 match op {
                     WriteOp::Put { key, value } => {
-                        table.insert(key.as_str(), value.as_slice()).map_err(storage)?;
+                        table
+                            .insert(key.as_str(), value.as_slice())
+                            .map_err(storage)?;
                     }
                     WriteOp::Delete { key } => {
                         table.remove(key.as_str()).map_err(storage)?;
@@ -68,13 +74,13 @@ impl FileKvStore {
     }
 
     fn get_now(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        let txn = self.db.begin_read().map_err(storage)?;
+        let txn = self.db.borrow().begin_read().map_err(storage)?;
         let table = txn.open_table(TABLE).map_err(storage)?;
         Ok(table.get(key).map_err(storage)?.map(|v| v.value().to_vec()))
     }
 
     fn scan_now(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
-        let txn = self.db.begin_read().map_err(storage)?;
+        let txn = self.db.borrow().begin_read().map_err(storage)?;
         let table = txn.open_table(TABLE).map_err(storage)?;
         let mut out = Vec::new();
         for entry in table.range(prefix..).map_err(storage)? {
@@ -88,10 +94,13 @@ impl FileKvStore {
     }
 
     fn clear_now(&self) -> Result<()> {
-        let txn = self.db.begin_write().map_err(storage)?;
+        let txn = self.db.borrow().begin_write().map_err(storage)?;
         txn.delete_table(TABLE).map_err(storage)?;
         txn.open_table(TABLE).map_err(storage)?;
-        txn.commit().map_err(storage)
+        txn.commit().map_err(storage)?;
+        // Give the freed pages back: the file shrinks to an empty database.
+        while self.db.borrow_mut().compact().map_err(storage)? {}
+        Ok(())
     }
 }
 

@@ -139,7 +139,9 @@ fn check_unit(name: &str, v: f32) -> Result<()> {
     if (0.0..=1.0).contains(&v) {
         Ok(())
     } else {
-        Err(Error::InvalidInput(format!("{name} must be in 0..=1, got {v}")))
+        Err(Error::InvalidInput(format!(
+            "{name} must be in 0..=1, got {v}"
+        )))
     }
 }
 
@@ -197,12 +199,10 @@ impl Memory {
 
     /// Writes `ops` and then the schema record, atomically.
     async fn commit(&self, mut ops: Vec<WriteOp>) -> Result<()> {
-        ops.push(
-            put(
-                SCHEMA_KEY.into(),
-                json(&serde_json::json!({ "version": SCHEMA_VERSION })),
-            ),
-        );
+        ops.push(put(
+            SCHEMA_KEY.into(),
+            json(&serde_json::json!({ "version": SCHEMA_VERSION })),
+        ));
         self.store.write(ops).await
     }
 
@@ -215,7 +215,10 @@ impl Memory {
                 .ok_or_else(|| Error::Storage("corrupt record meta/next_id".into()))?,
             None => 1,
         };
-        Ok((next, put(NEXT_ID_KEY.into(), (next + n).to_string().into_bytes())))
+        Ok((
+            next,
+            put(NEXT_ID_KEY.into(), (next + n).to_string().into_bytes()),
+        ))
     }
 
     fn embed(&self, text: &str) -> Result<Vec<f32>> {
@@ -268,7 +271,9 @@ impl Memory {
     pub async fn record(&self, mut episode: Episode) -> Result<Episode> {
         if let Some(v) = episode.value {
             if !(1.0..=5.0).contains(&v) {
-                return Err(Error::InvalidInput(format!("rating must be 1..=5, got {v}")));
+                return Err(Error::InvalidInput(format!(
+                    "rating must be 1..=5, got {v}"
+                )));
             }
         }
         let (id, next) = self.reserve_ids(1).await?;
@@ -321,7 +326,9 @@ impl Memory {
     pub async fn remember_with(&self, text: &str, options: RememberOptions) -> Result<Fact> {
         let text = text.trim();
         if text.is_empty() {
-            return Err(Error::InvalidInput("nothing to remember: empty text".into()));
+            return Err(Error::InvalidInput(
+                "nothing to remember: empty text".into(),
+            ));
         }
         let importance = options.importance.unwrap_or(0.5);
         check_unit("importance", importance)?;
@@ -412,7 +419,9 @@ impl Memory {
         if let Some(n) = id.strip_prefix('e').and_then(|n| n.parse::<u64>().ok()) {
             let key = episode_key(n);
             if self.store.get(&key).await?.is_none() {
-                return Err(Error::InvalidInput(format!("no memory episode with id {id:?}")));
+                return Err(Error::InvalidInput(format!(
+                    "no memory episode with id {id:?}"
+                )));
             }
             self.commit(vec![WriteOp::Delete { key }]).await?;
             return Ok(1);

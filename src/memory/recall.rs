@@ -19,7 +19,7 @@ const DAY_MS: f64 = 86_400_000.0;
 /// `age_days` is the time elapsed since the fact was last stated, corrected
 /// or reinforced (`updated_ms`), measured by the clock, never by rank: facts
 /// stored minutes apart weigh the same (with the default 30-day half-life,
-/// ten minutes change the recency term by 3·10⁻⁵). A fact from the future
+/// ten minutes change the recency term by 1.6·10⁻⁴, the score by 3·10⁻⁵). A fact from the future
 /// (clock skew) counts as age 0. Defaults: 0.6 / 0.2 / 0.2, half-life 30
 /// days — similarity leads, recency and importance break near-ties and let
 /// stale, unimportant facts sink.
@@ -73,9 +73,10 @@ impl Memory {
     /// id first). Needs an embedder ([`Error::InvalidInput`] without one);
     /// a fact stored without an embedding is embedded on the fly.
     pub async fn recall(&self, query: &str, k: usize) -> Result<Vec<Recalled>> {
-        let embedder = self.embedder.as_ref().ok_or_else(|| {
-            Error::InvalidInput("recall needs a text model (an embedder)".into())
-        })?;
+        let embedder = self
+            .embedder
+            .as_ref()
+            .ok_or_else(|| Error::InvalidInput("recall needs a text model (an embedder)".into()))?;
         if k == 0 {
             return Ok(Vec::new());
         }

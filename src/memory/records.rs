@@ -165,7 +165,18 @@ impl FactKind {
             "doesn't", "without", "allergic",
         ]) {
             FactKind::Aversion
-        } else if has(&["like", "likes", "love", "loves", "prefer", "prefers", "enjoy", "enjoys", "favourite", "favorite"]) {
+        } else if has(&[
+            "like",
+            "likes",
+            "love",
+            "loves",
+            "prefer",
+            "prefers",
+            "enjoy",
+            "enjoys",
+            "favourite",
+            "favorite",
+        ]) {
             FactKind::Preference
         } else {
             FactKind::Fact
