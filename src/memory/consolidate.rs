@@ -128,7 +128,9 @@ impl Memory {
             }
         }
         let min = self.config.min_evidence.max(1);
-        let mut new_facts: Vec<(String, String, FactKind, Vec<(u64, f64)>)> = Vec::new();
+        // (rule, text, kind, evidence) of the facts to create
+        type NewFact = (String, String, FactKind, Vec<(u64, f64)>);
+        let mut new_facts: Vec<NewFact> = Vec::new();
         for (lower, ev) in by_tag {
             let (p, n) = (ev.positive.len(), ev.negative.len());
             let (rule, text, kind, evidence) = if p >= min && p >= 2 * n {
