@@ -41,7 +41,7 @@ fi
 step "browser tests (wasm-pack test --headless --chrome)"
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-600}"
 wasm-pack test --mode no-install --headless --chrome --chromedriver "$CHROMEDRIVER" . \
-  --test web --test web_recommender --test ranking_kernels -- --nocapture
+  --test web --test web_recommender --test web_memory --test ranking_kernels -- --nocapture
 
 step "npm package and demo (wasm-pack build, tsc, headless Chromium)"
 "$ROOT/scripts/serve.sh" --build

@@ -51,6 +51,10 @@ pub enum Error {
     /// An item id that the loaded catalog does not contain.
     #[error("unknown item: {0}")]
     UnknownItem(String),
+    /// The storage quota is exhausted (IndexedDB `QuotaExceededError`); the
+    /// write was refused as a whole and earlier data is intact.
+    #[error("storage quota exceeded: {0}")]
+    QuotaExceeded(String),
 }
 
 impl Error {
@@ -69,6 +73,7 @@ impl Error {
             Error::InvalidCatalog(_) => "invalid_catalog",
             Error::InvalidProfile(_) => "invalid_profile",
             Error::UnknownItem(_) => "unknown_item",
+            Error::QuotaExceeded(_) => "quota_exceeded",
         }
     }
 }
@@ -103,6 +108,7 @@ mod tests {
             Error::InvalidCatalog(String::new()),
             Error::InvalidProfile(String::new()),
             Error::UnknownItem(String::new()),
+            Error::QuotaExceeded(String::new()),
         ];
         let mut codes: Vec<_> = all.iter().map(Error::code).collect();
         assert_eq!(codes[0], "invalid_model");

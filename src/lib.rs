@@ -46,7 +46,7 @@ pub mod recommender;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 #[cfg(target_arch = "wasm32")]
-pub use wasm::{ImageEmbedder, JsRecommender, RecommendOptionsJs, TextEmbedder};
+pub use wasm::{idb, ImageEmbedder, JsMemory, JsRecommender, RecommendOptionsJs, TextEmbedder};
 
 pub use catalog::Catalog;
 pub use encoder::{ImageEmbedding, ImageEncoder, ImageEncoderOptions, TextEncoder};

@@ -205,6 +205,11 @@ impl Recommender {
         })
     }
 
+    /// The text encoder, when one was given.
+    pub fn text_encoder(&self) -> Option<&TextEncoder> {
+        self.text.as_ref()
+    }
+
     /// Embeds a query with the text model.
     pub fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
         let encoder = self.text.as_ref().ok_or_else(|| {

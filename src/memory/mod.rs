@@ -103,6 +103,8 @@ pub struct RememberOptions {
     pub kind: Option<FactKind>,
     /// Importance 0..=1; `None` is 0.5.
     pub importance: Option<f32>,
+    /// Confidence 0..=1; `None` is 1 (the user said it).
+    pub confidence: Option<f32>,
 }
 
 /// The user's long-term memory over one [`KvStore`]. Holds no cache: every
@@ -321,7 +323,7 @@ impl Memory {
     }
 
     /// Stores what the user said: a [`EpisodeKind::Message`] episode and a
-    /// [`Fact`] (confidence 1, source [`Source::User`]) whose provenance is
+    /// [`Fact`] (confidence 1 unless given, source [`Source::User`]) whose provenance is
     /// that episode, in one batch. The text is embedded when an embedder is set.
     pub async fn remember_with(&self, text: &str, options: RememberOptions) -> Result<Fact> {
         let text = text.trim();
@@ -332,6 +334,8 @@ impl Memory {
         }
         let importance = options.importance.unwrap_or(0.5);
         check_unit("importance", importance)?;
+        let confidence = options.confidence.unwrap_or(1.0);
+        check_unit("confidence", confidence)?;
         let embedding = self.embed(text)?;
         let (id, next) = self.reserve_ids(2).await?;
         let now = self.now();
@@ -342,7 +346,7 @@ impl Memory {
             id: format!("f{}", id + 1),
             text: text.to_string(),
             kind: options.kind.unwrap_or_else(|| FactKind::guess(text)),
-            confidence: 1.0,
+            confidence,
             importance,
             created_ms: now,
             updated_ms: now,

@@ -7,6 +7,10 @@
 //! strings, bytes and embeddings cross. The `Recommender` class lives in
 //! [`recommender`].
 
+pub mod idb;
+mod idb_open;
+mod idb_util;
+mod memory;
 mod recommender;
 
 use std::rc::Rc;
@@ -17,6 +21,7 @@ use wasm_bindgen::JsCast;
 
 use crate::encoder::{DecodeLimits, ImageEncoder, ImageEncoderOptions, Preprocessing, TextEncoder};
 use crate::error::Error;
+pub use memory::JsMemory;
 pub use recommender::{JsRecommender, RecommendOptionsJs};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -34,7 +39,8 @@ export type RecagentErrorCode =
   | "storage_error"
   | "invalid_catalog"
   | "invalid_profile"
-  | "unknown_item";
+  | "unknown_item"
+  | "quota_exceeded";
 
 /** Every error recagent throws or rejects with: a JS `Error` with a stable `code`. */
 export interface RecagentError extends Error {

@@ -13,10 +13,12 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::memory::{JsMemory, MemoryShared};
 use super::{js_error, reject_unknown_keys};
 use crate::catalog::{AttributeDef, AttributeValue, Catalog};
 use crate::encoder::{ImageEncoder, ImageEncoderOptions, TextEncoder};
 use crate::error::Error;
+use crate::memory::Embedder;
 use crate::profile::{Statement, UserProfile};
 use crate::ranking::Explanation;
 use crate::recommender::{Observation, RecommendOptions, Recommender};
@@ -33,8 +35,12 @@ export interface RecommenderOptions {
   vocab?: string;
   /** Image encoder ONNX bytes (optional). */
   imageModel?: Uint8Array;
-  /** Name separating this recommender's state from others' (default `"default"`). */
+  /** Name separating this recommender's state from others' (default `"default"`);
+   *  the memory lives in IndexedDB database `recagent:<namespace>`. */
   namespace?: string;
+  /** Receives memory storage events fired while `create` opens the store
+   *  (`"blocked"`) and later (`"versionchange"`); see also `memory.on`. */
+  onMemoryEvent?: (type: MemoryEventType) => void;
 }
 
 /** Event kinds on an item other than `view` and `rating`. */
@@ -130,7 +136,7 @@ extern "C" {
     pub type RecommendOptionsJs;
 }
 
-const OPTION_KEYS: &[&str] = &["catalog", "textModel", "vocab", "imageModel", "namespace"];
+const OPTION_KEYS: &[&str] = &["catalog", "textModel", "vocab", "imageModel", "namespace", "onMemoryEvent"];
 
 fn invalid(m: String) -> JsValue {
     js_error(Error::InvalidInput(m))
@@ -204,7 +210,7 @@ fn check_event_keys(event: &JsValue) -> Result<(), JsValue> {
 }
 
 /// Plain JS objects (not `Map`s) out.
-fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
+pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| invalid(format!("internal: cannot convert a result: {e}")))
@@ -249,13 +255,31 @@ struct ItemRecord<'a> {
     attributes: BTreeMap<&'a str, &'a AttributeValue>,
 }
 
-/// The on-device recommender: a catalog, the encoders and one private user
-/// profile. Named `Recommender` in JS.
+/// The memory's [`Embedder`]: the recommender's text encoder (borrowed only
+/// for the synchronous embedding, never across an `await`).
+struct RecommenderEmbedder(Rc<RefCell<Recommender>>);
+
+impl Embedder for RecommenderEmbedder {
+    fn embed(&self, text: &str) -> crate::error::Result<Vec<f32>> {
+        let core = self
+            .0
+            .try_borrow()
+            .map_err(|_| Error::InvalidInput("the recommender is busy (re-entrant call)".into()))?;
+        let encoder = core
+            .text_encoder()
+            .ok_or_else(|| Error::InvalidInput("memory needs the text model".into()))?;
+        encoder.embed(text)
+    }
+}
+
+/// The on-device recommender: a catalog, the encoders, one private user
+/// profile and its long-term memory. Named `Recommender` in JS.
 #[wasm_bindgen(js_name = Recommender)]
 pub struct JsRecommender {
     inner: Rc<RefCell<Recommender>>,
     image: Option<Rc<ImageEncoder>>,
     namespace: String,
+    memory: Rc<MemoryShared>,
 }
 
 impl JsRecommender {
@@ -291,6 +315,13 @@ impl JsRecommender {
         if namespace.is_empty() {
             return Err(invalid("RecommenderOptions.namespace must not be empty".into()));
         }
+        let on_event = match field(&options, "onMemoryEvent") {
+            Some(f) => Some(
+                f.dyn_into::<js_sys::Function>()
+                    .map_err(|_| invalid("RecommenderOptions.onMemoryEvent must be a function".into()))?,
+            ),
+            None => None,
+        };
         let catalog = Catalog::from_bundle(&catalog).map_err(js_error)?;
         let inner = match (model, vocab) {
             (Some(model), Some(vocab)) => {
@@ -306,11 +337,35 @@ impl JsRecommender {
             )),
             None => None,
         };
-        Ok(JsRecommender {
-            inner: Rc::new(RefCell::new(inner)),
-            image,
-            namespace,
-        })
+        let has_text = inner.text_encoder().is_some();
+        let inner = Rc::new(RefCell::new(inner));
+        let embedder: Option<Rc<dyn Embedder>> =
+            has_text.then(|| Rc::new(RecommenderEmbedder(inner.clone())) as Rc<dyn Embedder>);
+        let memory = MemoryShared::open(&namespace, embedder, on_event).await;
+        if let Some(profile) = memory.stored_profile().await.and_then(|b| UserProfile::restore(&b).ok()) {
+            inner.borrow_mut().set_profile(profile);
+        }
+        Ok(JsRecommender { inner, image, namespace, memory })
+    }
+
+    /// The user's long-term memory (IndexedDB database `recagent:<namespace>`,
+    /// opened by `create`; an in-memory fallback when IndexedDB is unusable).
+    /// Every call returns a new wrapper over the same store.
+    #[wasm_bindgen(getter)]
+    pub fn memory(&self) -> JsMemory {
+        JsMemory::new(self.memory.clone())
+    }
+
+    /// Stores the profile snapshot in the memory store; `create` restores it
+    /// next time (same namespace).
+    #[wasm_bindgen(js_name = saveProfile, unchecked_return_type = "Promise<void>")]
+    pub fn save_profile(&self) -> Result<js_sys::Promise, JsValue> {
+        let snapshot = self.core()?.profile().snapshot().map_err(js_error)?;
+        let memory = self.memory.clone();
+        Ok(wasm_bindgen_futures::future_to_promise(async move {
+            memory.save_profile(&snapshot).await.map_err(js_error)?;
+            Ok(JsValue::UNDEFINED)
+        }))
     }
 
     /// Records what the user did (`time` defaults to now) or said. Throws
