@@ -175,7 +175,7 @@ impl Memory {
             report.updated.push(id.clone());
         }
         for fact in changed.into_values() {
-            ops.push(put(fact_key(&fact.id), json(&fact)));
+            ops.push(put(fact_key(&fact.id), json(&fact)?));
         }
 
         if !new_facts.is_empty() {
@@ -202,7 +202,7 @@ impl Memory {
                     },
                 };
                 report.created.push(fact.id.clone());
-                ops.push(put(fact_key(&fact.id), json(&fact)));
+                ops.push(put(fact_key(&fact.id), json(&fact)?));
             }
         }
         if !ops.is_empty() {

@@ -71,7 +71,7 @@ impl Memory {
             semantic: self.facts().await?,
             profile,
         };
-        Ok(String::from_utf8(json(&doc)).expect("JSON is UTF-8"))
+        String::from_utf8(json(&doc)?).map_err(|e| Error::Storage(format!("export is not UTF-8: {e}")))
     }
 
     /// Replaces the whole memory with an export document, atomically (one
@@ -155,13 +155,13 @@ impl Memory {
             (max_id + 1).to_string().into_bytes(),
         ));
         if doc.working != WorkingMemory::default() {
-            ops.push(put(WORK_KEY.into(), json(&doc.working)));
+            ops.push(put(WORK_KEY.into(), json(&doc.working)?));
         }
         for e in &doc.episodic {
-            ops.push(put(episode_key(e.id), json(e)));
+            ops.push(put(episode_key(e.id), json(e)?));
         }
         for f in &doc.semantic {
-            ops.push(put(fact_key(&f.id), json(f)));
+            ops.push(put(fact_key(&f.id), json(f)?));
         }
         if let Some(bytes) = profile {
             ops.push(put(PROFILE_KEY.into(), bytes));

@@ -117,8 +117,8 @@ pub struct Memory {
     config: MemoryConfig,
 }
 
-fn json<T: serde::Serialize>(value: &T) -> Vec<u8> {
-    serde_json::to_vec(value).expect("memory records serialize")
+fn json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| Error::Storage(format!("cannot serialize a memory record: {e}")))
 }
 
 fn parse<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T> {
@@ -203,7 +203,7 @@ impl Memory {
     async fn commit(&self, mut ops: Vec<WriteOp>) -> Result<()> {
         ops.push(put(
             SCHEMA_KEY.into(),
-            json(&serde_json::json!({ "version": SCHEMA_VERSION })),
+            json(&serde_json::json!({ "version": SCHEMA_VERSION }))?,
         ));
         self.store.write(ops).await
     }
@@ -250,7 +250,7 @@ impl Memory {
         });
         let excess = w.turns.len().saturating_sub(self.config.working_turns);
         w.turns.drain(..excess);
-        self.commit(vec![put(WORK_KEY.into(), json(&w))]).await?;
+        self.commit(vec![put(WORK_KEY.into(), json(&w)?)]).await?;
         Ok(w)
     }
 
@@ -258,7 +258,7 @@ impl Memory {
     pub async fn set_task(&self, task: Option<serde_json::Value>) -> Result<()> {
         let mut w = self.working().await?;
         w.task = task;
-        self.commit(vec![put(WORK_KEY.into(), json(&w))]).await
+        self.commit(vec![put(WORK_KEY.into(), json(&w)?)]).await
     }
 
     /// Ends the conversation: working memory becomes empty.
@@ -283,7 +283,7 @@ impl Memory {
         if episode.time_ms == 0.0 {
             episode.time_ms = self.now();
         }
-        self.commit(vec![next, put(episode_key(id), json(&episode))])
+        self.commit(vec![next, put(episode_key(id), json(&episode)?)])
             .await?;
         Ok(episode)
     }
@@ -359,8 +359,8 @@ impl Memory {
         };
         self.commit(vec![
             next,
-            put(episode_key(id), json(&episode)),
-            put(fact_key(&fact.id), json(&fact)),
+            put(episode_key(id), json(&episode)?),
+            put(fact_key(&fact.id), json(&fact)?),
         ])
         .await?;
         Ok(fact)
@@ -411,7 +411,7 @@ impl Memory {
         fact.confidence = 1.0;
         fact.updated_ms = self.now();
         fact.provenance.source = Source::User;
-        self.commit(vec![put(fact_key(id), json(&fact))]).await?;
+        self.commit(vec![put(fact_key(id), json(&fact)?)]).await?;
         Ok(fact)
     }
 
