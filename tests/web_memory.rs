@@ -518,7 +518,7 @@ async fn js_memory_api_with_minilm() {
         .await
         .unwrap();
     assert_eq!(found[0]["fact"]["id"], "f2", "{found}");
-    let aversions = done(memory.list(json(r#"{"kind":"aversion"}"#)))
+    let aversions = done(memory.list(Some(json(r#"{"kind":"aversion"}"#).unchecked_into())))
         .await
         .unwrap();
     assert_eq!(aversions.as_array().unwrap().len(), 1);
@@ -547,7 +547,7 @@ async fn js_memory_api_with_minilm() {
             > 0.0
     );
     assert_eq!(
-        done(memory.list(JsValue::UNDEFINED))
+        done(memory.list(None))
             .await
             .unwrap()
             .as_array()
@@ -568,7 +568,7 @@ async fn js_memory_api_with_minilm() {
     let imported = done(memory.import_doc(doc)).await.unwrap();
     assert_eq!(imported, serde_json::json!({"episodes": 2, "facts": 2}));
     assert_eq!(
-        done(rec.memory().list(JsValue::UNDEFINED))
+        done(rec.memory().list(None))
             .await
             .unwrap()
             .as_array()
@@ -604,7 +604,7 @@ async fn js_memory_api_with_minilm() {
         "invalid_input"
     );
     assert_eq!(
-        done(plain.list(JsValue::UNDEFINED))
+        done(plain.list(None))
             .await
             .unwrap()
             .as_array()

@@ -82,9 +82,21 @@ export interface MemoryEstimate {
   persisted: boolean;
 }
 
+/** What {@link Memory.list} takes. */
+export interface MemoryListOptions {
+  kind?: MemoryFactKind;
+}
+
 /** Events of {@link Memory.on}. */
 export type MemoryEventType = "versionchange" | "blocked";
 "#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The `{ kind? }` argument of `Memory.list` (optional).
+    #[wasm_bindgen(typescript_type = "MemoryListOptions")]
+    pub type MemoryListOptionsJs;
+}
 
 /// The browser clock (`Date.now()`).
 struct JsClock;
@@ -286,10 +298,8 @@ impl JsMemory {
 
     /// Every fact in id order, optionally only those of one `kind`.
     #[wasm_bindgen(unchecked_return_type = "Promise<MemoryFact[]>")]
-    pub fn list(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "{ kind?: MemoryFactKind }")] options: JsValue,
-    ) -> js_sys::Promise {
+    pub fn list(&self, options: Option<MemoryListOptionsJs>) -> js_sys::Promise {
+        let options = options.map(JsValue::from).unwrap_or(JsValue::UNDEFINED);
         let s = self.shared.clone();
         promise(async move {
             let mut kind = None;

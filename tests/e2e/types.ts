@@ -5,6 +5,14 @@ import init, {
   Recommender,
   TextEmbedder,
   type AttributeInfo,
+  type ConsolidationReport,
+  Memory,
+  type MemoryEstimate,
+  type MemoryEventType,
+  type MemoryExport,
+  type MemoryFact,
+  type RecalledFact,
+  type RememberInput,
   type Explanation,
   type ImageEmbedderOptions,
   type ItemRecord,
@@ -77,4 +85,33 @@ export async function recommenderUsage(catalog: Uint8Array, textModel: Uint8Arra
   const codes: RecagentErrorCode[] = ["invalid_catalog", "invalid_profile", "unknown_item"];
   rec.free();
   return { first, summary, titles, signals, item, genres, size, bytes, ns, attrs, image, codes };
+}
+
+export async function memoryUsage(catalog: Uint8Array, textModel: Uint8Array, vocab: string) {
+  await init();
+  const onMemoryEvent = (type: MemoryEventType) => console.log("memory event", type);
+  const rec: Recommender = await Recommender.create({ catalog, textModel, vocab, namespace: "alice", onMemoryEvent });
+  const memory: Memory = rec.memory;
+  memory.on("versionchange", () => location.reload());
+  memory.on("blocked", (type: MemoryEventType) => console.warn(type));
+  const fact: MemoryFact = await memory.remember("I am vegetarian");
+  const input: RememberInput = { text: "I hate horror movies", kind: "aversion", importance: 0.9, confidence: 0.8 };
+  await memory.remember(input);
+  const found: RecalledFact[] = await memory.recall("what should I cook", 3);
+  const top: string | undefined = found[0]?.fact.text;
+  const aversions: MemoryFact[] = await memory.list({ kind: "aversion" });
+  const all: MemoryFact[] = await memory.list();
+  const fixed: MemoryFact = await memory.correct(fact.id, "I am vegan");
+  const removed: number = await memory.forget(fixed.id);
+  const report: ConsolidationReport = await memory.consolidate();
+  const doc: MemoryExport = await memory.export();
+  const counts: { episodes: number; facts: number } = await memory.import(doc);
+  const estimate: MemoryEstimate = await memory.estimate();
+  const persistent: boolean = memory.persistent && estimate.persistent;
+  const why: string | undefined = memory.fallbackReason;
+  const db: string | undefined = memory.databaseName;
+  await rec.saveProfile();
+  const left: number = await memory.forgetEverything();
+  const codes: RecagentErrorCode[] = ["quota_exceeded", "storage_error"];
+  return { top, aversions, all, removed, report, counts, estimate, persistent, why, db, left, codes };
 }
