@@ -179,6 +179,10 @@ mod cli {
         /// Seed of the sequence model's initialisation and shuffling.
         #[arg(long, default_value_t = TrainConfig::default().seed)]
         seed: u64,
+        /// Hidden width of the sequence model's residual MLP: a number (0:
+        /// plain pooling) or `auto` (0 or 256, chosen by held-out validation).
+        #[arg(long, default_value = "auto")]
+        hidden: String,
     }
 
     impl TrainArgs {
@@ -188,7 +192,18 @@ mod cli {
                 epochs: self.epochs,
                 window: self.window,
                 seed: self.seed,
+                hidden: self.hidden.parse().unwrap_or(TrainConfig::default().hidden),
                 ..TrainConfig::default()
+            }
+        }
+
+        /// The MLP widths to choose from (`auto`), or none (a fixed width).
+        fn candidates(&self) -> Result<Vec<usize>> {
+            match self.hidden.as_str() {
+                "auto" => Ok(vec![0, 256]),
+                n => n.parse::<usize>().map(|_| Vec::new()).map_err(|_| {
+                    Error::InvalidInput(format!("--hidden {n:?}: expected a number or auto"))
+                }),
             }
         }
     }
@@ -286,6 +301,7 @@ mod cli {
         k: usize,
         names: &[String],
         train: &TrainConfig,
+        select_hidden: Vec<usize>,
     ) -> Result<()> {
         let needs_text = names.iter().any(|n| n == "content" || n == "recagent");
         let (encoder, model_bytes) = match (needs_text, model, vocab) {
@@ -304,6 +320,7 @@ mod cli {
                     encoder,
                     &model_bytes,
                     train.clone(),
+                    select_hidden.clone(),
                 )),
                 ("recagent", None) => Err(Error::InvalidInput(
                     "the recagent model needs the text encoder (--model, --vocab)".into(),
@@ -328,6 +345,7 @@ mod cli {
         out: &Path,
         quantize: bool,
         train: Option<TrainConfig>,
+        select_hidden: Vec<usize>,
     ) -> Result<()> {
         use recagent::catalog::build::{build_catalog, BuildOptions, Encoders};
         use recagent::catalog::dataset::{all_interactions, build_input};
@@ -372,7 +390,11 @@ mod cli {
             text: Some((&text, &model_bytes)),
             image: image_encoder.as_ref().map(|e| (e, &load as &dyn Fn(&str) -> Result<Vec<u8>>)),
         };
-        let options = BuildOptions { train, quantize };
+        let options = BuildOptions {
+            train,
+            select_hidden,
+            quantize,
+        };
         let catalog = build_catalog(input, &encoders, &options, |m| log(m))?;
         let bytes = catalog.to_bundle()?;
         std::fs::write(out, &bytes).map_err(|e| Error::Io(format!("{}: {e}", out.display())))?;
@@ -542,15 +564,18 @@ mod cli {
                 quantize,
                 no_train,
                 train,
-            } => build_catalog(
-                &dataset,
-                &model,
-                &vocab,
-                image_model.as_deref(),
-                &out,
-                quantize,
-                (!no_train).then(|| train.config()),
-            ),
+            } => train.candidates().and_then(|select| {
+                build_catalog(
+                    &dataset,
+                    &model,
+                    &vocab,
+                    image_model.as_deref(),
+                    &out,
+                    quantize,
+                    (!no_train).then(|| train.config()),
+                    select,
+                )
+            }),
             Command::Eval {
                 dataset,
                 model,
@@ -558,7 +583,9 @@ mod cli {
                 k,
                 models,
                 train,
-            } => eval(&dataset, model.as_deref(), vocab.as_deref(), k, &models, &train.config()),
+            } => train.candidates().and_then(|select| {
+                eval(&dataset, model.as_deref(), vocab.as_deref(), k, &models, &train.config(), select)
+            }),
             Command::Memory(args) => memory(args),
         };
         match result {

@@ -136,9 +136,9 @@ fn corrupt_truncated_and_foreign_bundles_are_typed_errors() {
         assert_eq!(code(&bytes[..len]), "invalid_catalog", "truncated to {len}");
     }
     let mut newer = bytes.clone();
-    newer[8] = 2;
+    newer[8] = 9;
     let err = Catalog::from_bundle(&newer).unwrap_err();
-    assert!(err.to_string().contains("version 2"), "{err}");
+    assert!(err.to_string().contains("version 9"), "{err}");
     assert_eq!(code(b"PK\x03\x04 this is a zip file, not a bundle"), "invalid_catalog");
 }
 
@@ -353,4 +353,36 @@ fn the_sequence_model_predicts_the_next_item_and_explains_it() {
     assert_eq!(r[0].id, "m14", "{r:?}");
     assert_eq!(r[0].explanation.because[0].id, "m12");
     assert!(r[0].explanation.summary.starts_with("Because you liked Movie 12"), "{}", r[0].explanation.summary);
+}
+
+#[test]
+fn version_1_bundles_without_the_mlp_still_load() {
+    let mut c = two_cluster_catalog(true);
+    assert!(c.sequence_model().unwrap().hidden > 0, "the default trains the residual MLP");
+    // A version-1 bundle: no MLP sections, version field 1, checksum redone.
+    let plain = {
+        let mut parts_model = c.sequence_model().unwrap().clone();
+        parts_model.hidden = 0;
+        parts_model.w1.clear();
+        parts_model.b1.clear();
+        parts_model.w2.clear();
+        parts_model
+    };
+    c = Catalog::new(CatalogParts {
+        name: c.name().into(),
+        attributes: c.attributes().to_vec(),
+        items: c.items().to_vec(),
+        text: c.text_embeddings().cloned(),
+        popularity: c.popularity().to_vec(),
+        sequence: Some(plain.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut bytes = c.to_bundle().unwrap();
+    bytes[8] = 1;
+    let n = bytes.len();
+    let crc = crc32fast::hash(&bytes[..n - 4]).to_le_bytes();
+    bytes[n - 4..].copy_from_slice(&crc);
+    let back = Catalog::from_bundle(&bytes).unwrap();
+    assert_eq!(back.sequence_model(), Some(&plain));
 }

@@ -3,7 +3,7 @@
 //! ```text
 //! offset  size  what
 //! 0       8     magic  b"RCATALOG"
-//! 8       4     format version (u32 LE), currently 1
+//! 8       4     format version (u32 LE), currently 2 (1 still reads)
 //! 12      4     meta length M (u32 LE)
 //! 16      M     meta: UTF-8 JSON (name, attributes, items, section table)
 //! 16+M    …     sections, each starting at a 16-byte aligned offset
@@ -25,8 +25,10 @@ use crate::ranking::kernels::QuantizedMatrix;
 
 /// The first eight bytes of every bundle.
 pub const MAGIC: &[u8; 8] = b"RCATALOG";
-/// The bundle format version this build writes and reads.
-pub const VERSION: u32 = 1;
+/// The bundle format version this build writes. Version 2 added the
+/// sequence model's residual MLP (`sequence.w1`, `.b1`, `.w2`); version 1
+/// bundles (no MLP) still load.
+pub const VERSION: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct Meta {
@@ -44,6 +46,8 @@ struct Meta {
 struct SequenceMeta {
     dim: usize,
     window: usize,
+    #[serde(default)]
+    hidden: usize,
 }
 
 #[derive(Serialize, Deserialize, Clone)]
@@ -84,6 +88,11 @@ pub fn encode(catalog: &Catalog) -> Result<Vec<u8>> {
         payloads.push(("sequence.bias".into(), n, 1, Payload::F32(&s.bias)));
         payloads.push(("sequence.position".into(), s.window, 1, Payload::F32(&s.position_weights)));
         payloads.push(("sequence.kind".into(), s.kind_weights.len(), 1, Payload::F32(&s.kind_weights)));
+        if s.hidden > 0 {
+            payloads.push(("sequence.w1".into(), s.dim, s.hidden, Payload::F32(&s.w1)));
+            payloads.push(("sequence.b1".into(), s.hidden, 1, Payload::F32(&s.b1)));
+            payloads.push(("sequence.w2".into(), s.hidden, s.dim, Payload::F32(&s.w2)));
+        }
     }
     // Offsets are relative to the start of the section area (16-byte aligned).
     let mut sections = Vec::with_capacity(payloads.len());
@@ -111,6 +120,7 @@ pub fn encode(catalog: &Catalog) -> Result<Vec<u8>> {
         sequence: catalog.sequence.as_ref().map(|s| SequenceMeta {
             dim: s.dim,
             window: s.window,
+            hidden: s.hidden,
         }),
         sections,
     };
@@ -149,9 +159,9 @@ pub fn decode(bytes: &[u8]) -> Result<Catalog> {
         return Err(corrupt("not a recagent catalog bundle (bad magic)"));
     }
     let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-    if version != VERSION {
+    if version != VERSION && version != 1 {
         return Err(corrupt(format!(
-            "bundle format version {version}; this build reads version {VERSION}"
+            "bundle format version {version}; this build reads versions 1 to {VERSION}"
         )));
     }
     let body = &bytes[..bytes.len() - 4];
@@ -223,6 +233,10 @@ pub fn decode(bytes: &[u8]) -> Result<Catalog> {
                 bias: need("sequence.bias", n, 1)?,
                 position_weights: need("sequence.position", sm.window, 1)?,
                 kind_weights: need("sequence.kind", super::sequence::KIND_CLASSES, 1)?,
+                hidden: sm.hidden,
+                w1: if sm.hidden > 0 { need("sequence.w1", sm.dim, sm.hidden)? } else { Vec::new() },
+                b1: if sm.hidden > 0 { need("sequence.b1", sm.hidden, 1)? } else { Vec::new() },
+                w2: if sm.hidden > 0 { need("sequence.w2", sm.hidden, sm.dim)? } else { Vec::new() },
             })
         }
     };

@@ -9,9 +9,11 @@
 //! ```
 //!
 //! over the `window` most recent history items (`l = 0` is the most recent),
-//! and every catalog item `j` scores `output[j] · u + bias[j]`: a next-item
-//! model (a softmax over the catalog during training). The score decomposes
-//! exactly into one term per history item, which is what explanations show.
+//! refined by a small residual MLP when the model has one
+//! (`u ← u + relu(u·W1 + b1)·W2`), and every catalog item `j` scores
+//! `output[j] · u + bias[j]`: a next-item model (a softmax over the catalog
+//! during training). Explanations attribute the score to the history items
+//! by gradient × input (exact when there is no MLP).
 
 use crate::error::{Error, Result};
 
@@ -35,6 +37,14 @@ pub struct SequenceModel {
     pub position_weights: Vec<f32>,
     /// Weight of each kind class ([`KIND_CLASSES`] values).
     pub kind_weights: Vec<f32>,
+    /// Width of the residual MLP's hidden layer (0: no MLP).
+    pub hidden: usize,
+    /// MLP input weights, row-major `dim × hidden`.
+    pub w1: Vec<f32>,
+    /// MLP hidden bias (`hidden` values).
+    pub b1: Vec<f32>,
+    /// MLP output weights, row-major `hidden × dim`.
+    pub w2: Vec<f32>,
 }
 
 /// One history item as the model sees it.
@@ -71,12 +81,19 @@ impl SequenceModel {
         {
             return bad("weight vectors have the wrong size");
         }
+        let h = self.hidden;
+        if self.w1.len() != self.dim * h || self.b1.len() != h || self.w2.len() != h * self.dim {
+            return bad("MLP weights have the wrong size");
+        }
         let all = [
             &self.input,
             &self.output,
             &self.bias,
             &self.position_weights,
             &self.kind_weights,
+            &self.w1,
+            &self.b1,
+            &self.w2,
         ];
         if all.iter().any(|v| v.iter().any(|x| !x.is_finite())) {
             return bad("non-finite value");
@@ -96,9 +113,43 @@ impl SequenceModel {
         pos * kind * item.strength
     }
 
-    /// Folds a chronological history (oldest first) into the user vector.
-    /// Items out of range are skipped. Returns `None` when nothing counted.
+    /// Folds a chronological history (oldest first) into the user vector
+    /// (pooling, then the MLP). Items out of range are skipped. Returns
+    /// `None` when nothing counted.
     pub fn user_vector(&self, history: &[ContextItem]) -> Option<Vec<f32>> {
+        let pooled = self.pooled(history)?;
+        Some(self.refine(&pooled).0)
+    }
+
+    /// The MLP's pre-activation `z = u·W1 + b1` for a pooled vector.
+    fn pre_activation(&self, pooled: &[f32]) -> Vec<f32> {
+        let mut z = self.b1.clone();
+        for (x, row) in pooled.iter().zip(self.w1.chunks_exact(self.hidden.max(1))) {
+            if self.hidden == 0 {
+                break;
+            }
+            z.iter_mut().zip(row).for_each(|(z, w)| *z += x * w);
+        }
+        z
+    }
+
+    /// The refined user vector `u + relu(z)·W2` and the pre-activation `z`.
+    pub fn refine(&self, pooled: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        let mut u = pooled.to_vec();
+        if self.hidden == 0 {
+            return (u, Vec::new());
+        }
+        let z = self.pre_activation(pooled);
+        for (zk, row) in z.iter().zip(self.w2.chunks_exact(self.dim)) {
+            if *zk > 0.0 {
+                u.iter_mut().zip(row).for_each(|(u, w)| *u += zk * w);
+            }
+        }
+        (u, z)
+    }
+
+    /// The position- and kind-weighted sum of the history's input vectors.
+    pub fn pooled(&self, history: &[ContextItem]) -> Option<Vec<f32>> {
         let mut u = vec![0.0f32; self.dim];
         let mut any = false;
         for (position, item) in history.iter().rev().take(self.window).enumerate() {
@@ -123,7 +174,24 @@ impl SequenceModel {
         if t >= self.items() {
             return Vec::new();
         }
-        let out = &self.output[t * self.dim..(t + 1) * self.dim];
+        let mut out = self.output[t * self.dim..(t + 1) * self.dim].to_vec();
+        // Through the MLP: d score / d pooled = q + W1 · diag(z > 0) · W2 · q.
+        if self.hidden > 0 {
+            if let Some(pooled) = self.pooled(history) {
+                let (_, z) = self.refine(&pooled);
+                let q = out.clone();
+                for (k, zk) in z.iter().enumerate() {
+                    if *zk <= 0.0 {
+                        continue;
+                    }
+                    let w2q: f32 = self.w2[k * self.dim..(k + 1) * self.dim].iter().zip(&q).map(|(a, b)| a * b).sum();
+                    for (i, o) in out.iter_mut().enumerate() {
+                        *o += self.w1[i * self.hidden + k] * w2q;
+                    }
+                }
+            }
+        }
+        let out = &out;
         let n = history.len();
         let mut parts: Vec<(usize, f32)> = history
             .iter()
@@ -156,6 +224,10 @@ mod tests {
             bias: vec![0.0, 0.1, 0.2],
             position_weights: vec![1.0, 0.5],
             kind_weights: vec![1.0; KIND_CLASSES],
+            hidden: 0,
+            w1: Vec::new(),
+            b1: Vec::new(),
+            w2: Vec::new(),
         }
     }
 

@@ -30,6 +30,8 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Worker threads (0 = all available cores).
     pub threads: usize,
+    /// Hidden width of the residual MLP over the pooled history (0: none).
+    pub hidden: usize,
 }
 
 impl Default for TrainConfig {
@@ -42,6 +44,7 @@ impl Default for TrainConfig {
             learning_rate: 2e-3,
             seed: 7,
             threads: 0,
+            hidden: 256,
         }
     }
 }
@@ -146,7 +149,16 @@ pub fn train_sequence_model(
         bias: vec![0.0; n_items],
         position_weights: (0..window).map(|l| (-(l as f32) / 10.0).exp()).collect(),
         kind_weights: vec![1.0; KIND_CLASSES],
+        hidden: config.hidden,
+        w1: (0..d * config.hidden).map(|_| gaussian(0.05)).collect(),
+        b1: vec![0.0; config.hidden],
+        // Zero output weights: training starts from the plain pooling.
+        w2: vec![0.0; config.hidden * d],
     };
+    let hidden = config.hidden;
+    let mut adam_w1 = Adam::new(model.w1.len());
+    let mut adam_b1 = Adam::new(hidden);
+    let mut adam_w2 = Adam::new(model.w2.len());
     let mut examples: Vec<(u32, u32)> = sequences
         .iter()
         .enumerate()
@@ -182,7 +194,7 @@ pub fn train_sequence_model(
                 .iter()
                 .map(|&(s, t)| sequences[s as usize][t as usize].item)
                 .collect();
-            let mut users = vec![0.0f32; b * d];
+            let mut pooled = vec![0.0f32; b * d];
             for (e, ctx) in contexts.iter().enumerate() {
                 let history: Vec<ContextItem> = ctx
                     .iter()
@@ -192,9 +204,21 @@ pub fn train_sequence_model(
                         strength: 1.0,
                     })
                     .collect();
-                if let Some(u) = model.user_vector(&history) {
-                    users[e * d..(e + 1) * d].copy_from_slice(&u);
+                if let Some(u) = model.pooled(&history) {
+                    pooled[e * d..(e + 1) * d].copy_from_slice(&u);
                 }
+            }
+            // The residual MLP: z = pooled·W1 + b1, users = pooled + relu(z)·W2.
+            let mut z = vec![0.0f32; b * hidden];
+            let mut act = vec![0.0f32; b * hidden];
+            let mut users = pooled.clone();
+            if hidden > 0 {
+                for row in z.chunks_exact_mut(hidden) {
+                    row.copy_from_slice(&model.b1);
+                }
+                gemm(b, d, hidden, &pooled, (d, 1), &model.w1, (hidden, 1), &mut z, 1.0);
+                act.iter_mut().zip(&z).for_each(|(a, z)| *a = z.max(0.0));
+                gemm(b, hidden, d, &act, (hidden, 1), &model.w2, (d, 1), &mut users, 1.0);
             }
             // Forward + softmax + output-side gradients, split over threads.
             let share = b.div_ceil(threads);
@@ -223,6 +247,26 @@ pub fn train_sequence_model(
                 add(&mut grad_bias, &part.grad_bias);
                 grad_user.extend_from_slice(&part.grad_user);
             }
+            // Back through the MLP.
+            let mut grad_w1 = vec![0.0f32; model.w1.len()];
+            let mut grad_b1 = vec![0.0f32; hidden];
+            let mut grad_w2 = vec![0.0f32; model.w2.len()];
+            if hidden > 0 {
+                gemm(hidden, b, d, &act, (1, hidden), &grad_user, (d, 1), &mut grad_w2, 0.0);
+                let mut grad_z = vec![0.0f32; b * hidden];
+                gemm(b, d, hidden, &grad_user, (d, 1), &model.w2, (1, d), &mut grad_z, 0.0);
+                grad_z.iter_mut().zip(&z).for_each(|(g, z)| {
+                    if *z <= 0.0 {
+                        *g = 0.0;
+                    }
+                });
+                for row in grad_z.chunks_exact(hidden) {
+                    add(&mut grad_b1, row);
+                }
+                gemm(d, b, hidden, &pooled, (1, d), &grad_z, (hidden, 1), &mut grad_w1, 0.0);
+                // grad_user becomes the gradient with respect to the pooled vector.
+                gemm(b, hidden, d, &grad_z, (hidden, 1), &model.w1, (1, hidden), &mut grad_user, 1.0);
+            }
             // Back through the pooling: input rows, position and kind weights.
             grad_in.iter_mut().for_each(|g| *g = 0.0);
             let mut grad_pos = vec![0.0f32; window];
@@ -250,6 +294,11 @@ pub fn train_sequence_model(
             adam_bias.step(&mut model.bias, &grad_bias, lr, step);
             adam_pos.step(&mut model.position_weights, &grad_pos, lr, step);
             adam_kind.step(&mut model.kind_weights, &grad_kind, lr, step);
+            if hidden > 0 {
+                adam_w1.step(&mut model.w1, &grad_w1, lr, step);
+                adam_b1.step(&mut model.b1, &grad_b1, lr, step);
+                adam_w2.step(&mut model.w2, &grad_w2, lr, step);
+            }
         }
         progress(&TrainProgress {
             epoch: epoch + 1,
@@ -273,6 +322,24 @@ pub fn train_sequence_model(
     }
     model.validate(n_items)?;
     Ok(model)
+}
+
+/// `c = a · b + beta · c` for row-major-with-strides matrices: `a` is
+/// `m × k` with strides `(row, col)`, `b` is `k × n`, `c` is `m × n` dense.
+#[allow(clippy::too_many_arguments)]
+fn gemm(m: usize, k: usize, n: usize, a: &[f32], sa: (usize, usize), b: &[f32], sb: (usize, usize), c: &mut [f32], beta: f32) {
+    let max_index = |rows: usize, cols: usize, s: (usize, usize)| (rows - 1) * s.0 + (cols - 1) * s.1;
+    if m == 0 || k == 0 || n == 0 {
+        return;
+    }
+    assert!(max_index(m, k, sa) < a.len() && max_index(k, n, sb) < b.len() && m * n <= c.len());
+    // SAFETY: the assertion above bounds every element matrixmultiply reads or writes.
+    unsafe {
+        matrixmultiply::sgemm(
+            m, k, n, 1.0, a.as_ptr(), sa.0 as isize, sa.1 as isize, b.as_ptr(), sb.0 as isize, sb.1 as isize, beta,
+            c.as_mut_ptr(), n as isize, 1,
+        );
+    }
 }
 
 fn add(acc: &mut [f32], x: &[f32]) {

@@ -73,6 +73,7 @@ pub fn build_split_catalog(
     split: &Split,
     text: Option<(&TextEncoder, &[u8])>,
     train: &TrainConfig,
+    select_hidden: &[usize],
     progress: &mut dyn FnMut(&str),
 ) -> crate::Result<Catalog> {
     let mut interactions = Vec::new();
@@ -89,6 +90,7 @@ pub fn build_split_catalog(
     let input = build_input(dataset, Some(&split.item_orig), interactions);
     let options = BuildOptions {
         train: Some(train.clone()),
+        select_hidden: select_hidden.to_vec(),
         quantize: false,
     };
     build_catalog(input, &Encoders { text, image: None }, &options, |m| progress(m))
@@ -96,9 +98,12 @@ pub fn build_split_catalog(
 
 impl<'a> Model<'a> {
     /// `"recagent"`: the on-device recommender (see the module docs).
-    pub fn recagent(encoder: &'a TextEncoder, model_bytes: &'a [u8], train: TrainConfig) -> Self {
+    /// `select_hidden`: MLP widths to choose from by held-out validation
+    /// (empty: `train.hidden` as given).
+    pub fn recagent(encoder: &'a TextEncoder, model_bytes: &'a [u8], train: TrainConfig, select_hidden: Vec<usize>) -> Self {
         Model::new("recagent", move |dataset, split, progress| {
-            let catalog = build_split_catalog(dataset, split, Some((encoder, model_bytes)), &train, progress)?;
+            let catalog =
+                build_split_catalog(dataset, split, Some((encoder, model_bytes)), &train, &select_hidden, progress)?;
             Ok(Box::new(RecagentScorer::new(
                 catalog,
                 ScoreWeights::default(),
