@@ -412,7 +412,7 @@ mod cli {
             "memoryBytes": catalog.memory_bytes(),
             "text": catalog.text_embeddings().map(|t| t.dim()),
             "image": catalog.image_embeddings().map(|t| t.dim()),
-            "sequenceModel": catalog.sequence_model().map(|s| json!({"dim": s.dim, "window": s.window})),
+            "sequenceModel": catalog.sequence_model().map(|s| json!({"dim": s.dim, "window": s.window, "hidden": s.hidden})),
             "quantized": quantize,
         });
         println!("{summary}");
