@@ -5,31 +5,14 @@
 
 mod common;
 
-use std::io::Write;
+use common::recagent as run;
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
 use futures::executor::block_on;
 use recagent::memory::FileKvStore;
 use recagent::platform::KvStore;
 use serde_json::Value;
-
-fn run(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_recagent"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run recagent");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
 
 /// Runs a command that must succeed and print one JSON value.
 fn ok(args: &[&str]) -> Value {

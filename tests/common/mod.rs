@@ -3,7 +3,9 @@
 //! a missing asset fails the test with that hint (never a silent skip).
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
 
 use serde::Deserialize;
 
@@ -80,4 +82,22 @@ pub fn f32_le(bytes: &[u8]) -> Vec<f32> {
 /// Path of the fixture folder for images.
 pub fn image_dir() -> PathBuf {
     assets().join("fixtures/image")
+}
+
+/// Runs the `recagent` binary with `args`, feeding `stdin`, and collects its output.
+pub fn recagent(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_recagent"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run recagent");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
 }
