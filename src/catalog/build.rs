@@ -8,6 +8,7 @@ use super::train::{train_sequence_model, TrainConfig, TrainEvent};
 use super::{AttributeDef, Catalog, CatalogParts, ContextItem, Embeddings, Item, ModelFingerprint, SequenceModel};
 use crate::encoder::{ImageEncoder, TextEncoder};
 use crate::error::{Error, Result};
+use crate::ranking::kernels::scores_f32;
 
 /// One logged interaction (another user's, or aggregate; never the target
 /// user's private history at serving time).
@@ -107,10 +108,10 @@ pub fn validation_hit_rate(model: &SequenceModel, sequences: &[Vec<TrainEvent>],
             .map(|e| ContextItem { item: e.item, kind: e.kind, strength: 1.0 })
             .collect();
         let Some(u) = model.user_vector(&history) else { continue };
-        for (j, out) in scores.iter_mut().enumerate() {
-            let row = &model.output[j * model.dim..(j + 1) * model.dim];
-            *out = row.iter().zip(&u).map(|(a, b)| a * b).sum::<f32>() + model.bias[j];
+        if scores_f32(&model.output, model.dim, &u, &mut scores).is_err() {
+            continue;
         }
+        scores.iter_mut().zip(&model.bias).for_each(|(s, b)| *s += b);
         let mut seen = vec![false; n];
         sequences[s].iter().for_each(|e| seen[e.item as usize] = true);
         let t = scores[target as usize];

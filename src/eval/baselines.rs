@@ -163,17 +163,22 @@ pub fn gram(n: usize, user_histories: &[Vec<u32>]) -> Result<Vec<f64>> {
     Ok(g)
 }
 
+/// `out` = the sum of the rows of the row-major `n × n` item-item `matrix`
+/// for the distinct items of `history` (EASE and item-kNN scoring).
+fn sum_history_rows(matrix: &[f32], n: usize, history: &[Event], out: &mut [f32]) {
+    out.fill(0.0);
+    let mut items: Vec<u32> = history.iter().map(|e| e.item).collect();
+    items.sort_unstable();
+    items.dedup();
+    for i in items {
+        let row = &matrix[i as usize * n..(i as usize + 1) * n];
+        out.iter_mut().zip(row).for_each(|(o, w)| *o += w);
+    }
+}
+
 impl Scorer for Ease {
     fn score(&self, history: &[Event], out: &mut [f32]) {
-        let n = self.n_items;
-        out.fill(0.0);
-        let mut items: Vec<u32> = history.iter().map(|e| e.item).collect();
-        items.sort_unstable();
-        items.dedup();
-        for i in items {
-            let row = &self.weights[i as usize * n..(i as usize + 1) * n];
-            out.iter_mut().zip(row).for_each(|(o, w)| *o += w);
-        }
+        sum_history_rows(&self.weights, self.n_items, history, out);
     }
 }
 
@@ -231,15 +236,7 @@ impl ItemKnn {
 
 impl Scorer for ItemKnn {
     fn score(&self, history: &[Event], out: &mut [f32]) {
-        let n = self.n_items;
-        out.fill(0.0);
-        let mut items: Vec<u32> = history.iter().map(|e| e.item).collect();
-        items.sort_unstable();
-        items.dedup();
-        for i in items {
-            let row = &self.similarities[i as usize * n..(i as usize + 1) * n];
-            out.iter_mut().zip(row).for_each(|(o, w)| *o += w);
-        }
+        sum_history_rows(&self.similarities, self.n_items, history, out);
     }
 }
 

@@ -35,7 +35,7 @@ use web_sys::{
 
 pub use super::idb_open::{delete_database, open_or_memory, OpenedStore};
 use super::idb_open::{js_err, open_database};
-use super::idb_util::wait_event;
+use super::idb_util::{request_error, wait_event};
 pub use super::idb_util::{
     estimate, map_idb_error, persisted, request_persist, StoreEvent, StoreEvents,
 };
@@ -342,12 +342,7 @@ async fn request(req: &IdbRequest, tx: &IdbTransaction, context: &'static str) -
     if wait_event(req.as_ref(), &["success"], &["error"]).await {
         req.result().map_err(js_err(context))
     } else {
-        let err = req
-            .error()
-            .ok()
-            .flatten()
-            .map(JsValue::from)
-            .unwrap_or(JsValue::NULL);
+        let err = request_error(&req);
         let tx_err = tx.error().map(JsValue::from);
         Err(map_idb_error(&err, tx_err.as_ref(), context))
     }

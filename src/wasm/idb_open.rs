@@ -12,7 +12,7 @@ use web_sys::{Event, IdbDatabase, IdbVersionChangeEvent};
 
 use super::idb::{IdbKvStore, IdbOptions, OPEN_TIMEOUT_MS};
 use super::idb_util::{
-    global_factory, map_idb_error, request_persist, sleep, wait_event, StoreEvent,
+    global_factory, map_idb_error, request_error, request_persist, sleep, wait_event, StoreEvent,
 };
 use crate::error::{Error, Result};
 use crate::platform::{KvStore, MemoryKvStore};
@@ -144,12 +144,7 @@ pub(super) async fn open_database(options: &IdbOptions) -> Result<IdbDatabase> {
         if let Some(msg) = failure.borrow_mut().take() {
             return Err(Error::Storage(format!("{}: {msg}", options.name)));
         }
-        let err = request
-            .error()
-            .ok()
-            .flatten()
-            .map(JsValue::from)
-            .unwrap_or(JsValue::NULL);
+        let err = request_error(&request);
         return Err(map_idb_error(&err, None, "indexedDB.open"));
     }
     request
@@ -204,12 +199,7 @@ pub async fn delete_database(name: &str) -> Result<()> {
     match select(Box::pin(done), Box::pin(sleep(OPEN_TIMEOUT_MS))).await {
         Either::Left((true, _)) => Ok(()),
         Either::Left((false, _)) => {
-            let err = req
-                .error()
-                .ok()
-                .flatten()
-                .map(JsValue::from)
-                .unwrap_or(JsValue::NULL);
+            let err = request_error(&req);
             Err(map_idb_error(&err, None, "deleteDatabase"))
         }
         Either::Right(_) => Err(Error::Storage(format!(

@@ -64,6 +64,11 @@ impl StoreEvents {
     }
 }
 
+/// The `error` of a failed IndexedDB request (`null` when it has none).
+pub fn request_error(request: &web_sys::IdbRequest) -> JsValue {
+    request.error().ok().flatten().map(JsValue::from).unwrap_or(JsValue::NULL)
+}
+
 /// Maps a failure of IndexedDB to a recagent error. `error` is what the
 /// request or transaction reported (usually a `DOMException`);
 /// `transaction_error` is the transaction's `error`, consulted when `error`
