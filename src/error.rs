@@ -55,6 +55,28 @@ pub enum Error {
     /// write was refused as a whole and earlier data is intact.
     #[error("storage quota exceeded: {0}")]
     QuotaExceeded(String),
+    /// The network request did not get an HTTP response: connection refused
+    /// or reset, DNS failure, a CORS refusal in the browser, a body cut short.
+    #[error("network error: {0}")]
+    Network(String),
+    /// A request (or a whole `ask`) ran past its time limit and was aborted.
+    #[error("timed out: {0}")]
+    Timeout(String),
+    /// The app cancelled the operation (an `AbortSignal`).
+    #[error("aborted: {0}")]
+    Aborted(String),
+    /// The LLM endpoint answered, but not usefully: an HTTP error status after
+    /// the retries, malformed JSON, no choices, an unusable tool call.
+    #[error("llm endpoint error: {0}")]
+    Llm(String),
+    /// The circuit breaker is open after repeated failures of this endpoint;
+    /// no request was sent.
+    #[error("circuit open: {0}")]
+    CircuitOpen(String),
+    /// The privacy policy forbids what was asked (e.g. sending to an endpoint
+    /// it does not allow); nothing was sent.
+    #[error("denied by privacy policy: {0}")]
+    PolicyDenied(String),
 }
 
 impl Error {
@@ -74,6 +96,12 @@ impl Error {
             Error::InvalidProfile(_) => "invalid_profile",
             Error::UnknownItem(_) => "unknown_item",
             Error::QuotaExceeded(_) => "quota_exceeded",
+            Error::Network(_) => "network_error",
+            Error::Timeout(_) => "timeout",
+            Error::Aborted(_) => "aborted",
+            Error::Llm(_) => "llm_error",
+            Error::CircuitOpen(_) => "circuit_open",
+            Error::PolicyDenied(_) => "policy_denied",
         }
     }
 }
@@ -109,6 +137,12 @@ mod tests {
             Error::InvalidProfile(String::new()),
             Error::UnknownItem(String::new()),
             Error::QuotaExceeded(String::new()),
+            Error::Network(String::new()),
+            Error::Timeout(String::new()),
+            Error::Aborted(String::new()),
+            Error::Llm(String::new()),
+            Error::CircuitOpen(String::new()),
+            Error::PolicyDenied(String::new()),
         ];
         let mut codes: Vec<_> = all.iter().map(Error::code).collect();
         assert_eq!(codes[0], "invalid_model");

@@ -32,6 +32,7 @@
 
 #![warn(missing_docs)]
 
+pub mod agent;
 pub mod catalog;
 pub mod encoder;
 pub mod error;

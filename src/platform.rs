@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 pub use futures::future::LocalBoxFuture;
+pub use futures::stream::LocalBoxStream;
 
 use crate::error::{Error, Result};
 
@@ -180,10 +181,70 @@ pub struct HttpResponse {
     pub body: Vec<u8>,
 }
 
-/// The network. The browser implementation is `fetch`.
+/// The chunks of a response body as they arrive (server-sent events are
+/// parsed from these incrementally). An `Err` item ends the body early
+/// ([`Error::Network`] for a connection cut short, [`Error::Timeout`]).
+pub type ByteStream = LocalBoxStream<'static, Result<Vec<u8>>>;
+
+/// A response whose head has arrived and whose body is still streaming.
+pub struct HttpStreamingResponse {
+    /// Status code.
+    pub status: u16,
+    /// Header name/value pairs (names lower-cased).
+    pub headers: Vec<(String, String)>,
+    /// The body, chunk by chunk.
+    pub body: ByteStream,
+}
+
+impl std::fmt::Debug for HttpStreamingResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpStreamingResponse")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The network. The browser implementation is `fetch`; the native CLI's is
+/// a blocking HTTP/1.1 client.
+///
+/// Contract for implementations:
+/// - `request.timeout_ms` bounds the whole exchange, body included; running
+///   past it fails with [`Error::Timeout`] (the browser aborts the `fetch`).
+/// - No HTTP response at all (refused, reset, DNS, CORS) is [`Error::Network`].
+///   Any HTTP status, 4xx and 5xx included, is a response, not an error.
+/// - Dropping the returned future or body stream cancels the request.
 pub trait Http {
+    /// Sends `request` and returns once the response head has arrived; the
+    /// body streams.
+    fn send_streaming(
+        &self,
+        request: HttpRequest,
+    ) -> LocalBoxFuture<'_, Result<HttpStreamingResponse>>;
+
     /// Sends `request` and waits for the whole response.
-    fn send(&self, request: HttpRequest) -> LocalBoxFuture<'_, Result<HttpResponse>>;
+    fn send(&self, request: HttpRequest) -> LocalBoxFuture<'_, Result<HttpResponse>> {
+        Box::pin(async move {
+            use futures::StreamExt;
+            let mut response = self.send_streaming(request).await?;
+            let mut body = Vec::new();
+            while let Some(chunk) = response.body.next().await {
+                body.extend_from_slice(&chunk?);
+            }
+            Ok(HttpResponse {
+                status: response.status,
+                headers: response.headers,
+                body,
+            })
+        })
+    }
+}
+
+/// Waiting (retry backoff). The browser's is `setTimeout`; tests use
+/// [`ManualClock`], which only moves its clock forward.
+pub trait Sleeper {
+    /// Resolves after `ms` milliseconds.
+    fn sleep(&self, ms: u32) -> LocalBoxFuture<'static, ()>;
 }
 
 /// [`Http`] that answers from a script of responses, in order, and records
@@ -210,7 +271,10 @@ impl ScriptedHttp {
 }
 
 impl Http for ScriptedHttp {
-    fn send(&self, request: HttpRequest) -> LocalBoxFuture<'_, Result<HttpResponse>> {
+    fn send_streaming(
+        &self,
+        request: HttpRequest,
+    ) -> LocalBoxFuture<'_, Result<HttpStreamingResponse>> {
         self.sent.borrow_mut().push(request);
         let next = {
             let mut r = self.responses.borrow_mut();
@@ -220,7 +284,15 @@ impl Http for ScriptedHttp {
                 r.remove(0)
             }
         };
-        Box::pin(async move { next.map_err(Error::Io) })
+        Box::pin(async move {
+            let response = next.map_err(Error::Network)?;
+            let body: ByteStream = Box::pin(futures::stream::iter([Ok(response.body)]));
+            Ok(HttpStreamingResponse {
+                status: response.status,
+                headers: response.headers,
+                body,
+            })
+        })
     }
 }
 
@@ -253,6 +325,15 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now_ms(&self) -> f64 {
         self.now.get()
+    }
+}
+
+/// Sleeping on a manual clock moves it forward at once: tests of backoff
+/// take no real time and can check how long the code would have waited.
+impl Sleeper for ManualClock {
+    fn sleep(&self, ms: u32) -> LocalBoxFuture<'static, ()> {
+        self.advance(f64::from(ms));
+        Box::pin(async {})
     }
 }
 
@@ -376,7 +457,7 @@ mod tests {
         assert_eq!(block_on(http.send(req.clone())).unwrap(), ok);
         assert_eq!(
             block_on(http.send(req.clone())).unwrap_err().code(),
-            "io_error"
+            "network_error"
         );
         assert_eq!(http.sent().len(), 2);
     }

@@ -40,7 +40,13 @@ export type RecagentErrorCode =
   | "invalid_catalog"
   | "invalid_profile"
   | "unknown_item"
-  | "quota_exceeded";
+  | "quota_exceeded"
+  | "network_error"
+  | "timeout"
+  | "aborted"
+  | "llm_error"
+  | "circuit_open"
+  | "policy_denied";
 
 /** Every error recagent throws or rejects with: a JS `Error` with a stable `code`. */
 export interface RecagentError extends Error {
