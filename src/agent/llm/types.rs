@@ -103,6 +103,11 @@ pub struct ChatRequest {
     pub max_tokens: Option<u32>,
     /// Sampling temperature.
     pub temperature: Option<f32>,
+    /// Absolute time (milliseconds since the epoch, by the client's clock)
+    /// past which the client must neither start an attempt nor keep waiting:
+    /// each attempt's timeout is the smaller of the per-request timeout and
+    /// what is left until this deadline (the whole-`ask` budget).
+    pub deadline_ms: Option<f64>,
 }
 
 /// Why generation stopped.
