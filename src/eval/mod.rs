@@ -33,6 +33,7 @@ pub mod harness;
 pub mod linalg;
 pub mod metrics;
 pub mod recagent;
+pub mod simulate;
 pub mod split;
 
 use std::path::Path;
