@@ -4,28 +4,24 @@
 //! breaker, incremental SSE, every server dialect we know, and tool calls
 //! recovered from the text. Every attempt goes through a [`LedgeredHttp`].
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::ledger::{origin_of, Ledger, LedgeredHttp};
+use super::response::{read_answer, status_message, Failure};
 use super::retry::{backoff_ms, retry_after_ms, retryable_status, Breaker};
-use super::sse::{SseParser, StreamAccumulator};
 use super::textcalls::tool_calls_from_text;
 use super::types::{ChatModel, ChatRequest, ChatResponse};
 use super::wire;
 use crate::error::{Error, Result};
-use crate::platform::{
-    Clock, Http, HttpRequest, HttpStreamingResponse, LocalBoxFuture, Rng, SeededRng, Sleeper,
-};
+use crate::platform::{Clock, Http, HttpRequest, LocalBoxFuture, Rng, SeededRng, Sleeper};
 
 /// A `Retry-After` longer than this ends the retries at once (the endpoint
 /// is not coming back within an `ask`).
 const MAX_RETRY_AFTER_MS: f64 = 60_000.0;
-/// How much of an error body is kept in an error message.
-const MAX_ERROR_CHARS: usize = 300;
 
 /// How tools are offered to the endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -116,35 +112,6 @@ impl LlmConfig {
     }
 }
 
-/// Why one attempt failed, and whether another may help.
-struct Failure {
-    error: Error,
-    retryable: bool,
-    retry_after_ms: Option<f64>,
-}
-
-impl Failure {
-    fn fatal(error: Error) -> Self {
-        Self {
-            error,
-            retryable: false,
-            retry_after_ms: None,
-        }
-    }
-
-    /// An error of the transport: no response, or a body cut short. A
-    /// network error or a timeout may be retried, unless streamed text was
-    /// already handed to `on_token` (a retry would repeat it); an abort never.
-    fn transport(error: Error, tokens_emitted: bool) -> Self {
-        let retryable = matches!(error, Error::Network(_) | Error::Timeout(_)) && !tokens_emitted;
-        Self {
-            error,
-            retryable,
-            retry_after_ms: None,
-        }
-    }
-}
-
 /// Gives a half-open trial slot back if a request future is dropped before
 /// it settles (the app stopped waiting).
 struct TrialGuard<'a> {
@@ -163,6 +130,24 @@ impl Drop for TrialGuard<'_> {
 }
 
 /// The chat-completions client. One per endpoint: the circuit breaker is its state.
+///
+/// What [`ChatModel::chat`] promises:
+/// - at most `1 + max_retries` attempts, each one ledgered; a retry only
+///   after 408/409/429/5xx, a connection error or a timeout, waiting
+///   `Retry-After` when given (a wait past the deadline, or over 60 s, ends
+///   the retries at once) and 500 ms × 2^n ± 50 % (at most 8 s) otherwise;
+///   an abort is never retried; a stream cut short after text reached
+///   `on_token` is not retried either (its text would be repeated);
+/// - no attempt once `deadline_ms` has passed ([`Error::Timeout`]); each
+///   attempt's timeout is `min(request_timeout_ms, deadline − now)`;
+/// - [`Error::CircuitOpen`] without sending anything while the breaker is open;
+/// - other statuses: [`Error::Llm`] `"HTTP <status>: <server message>"` at
+///   once; the API key never appears in an error;
+/// - when tools were offered (native mode) and the answer has no native
+///   tool calls, calls written as JSON in the text are recovered
+///   ([`super::tool_calls_from_text`], `calls_from_text = true`) and taken
+///   out of `content`. When streaming, the text already handed to
+///   `on_token` may include that JSON: tokens are passed on as they arrive.
 pub struct LlmClient {
     config: LlmConfig,
     url: String,
@@ -428,93 +413,15 @@ impl LlmClient {
             }
         }
         Err(Failure {
-            error: Error::Llm(self.describe_status(status, &bytes)),
+            error: Error::Llm(status_message(
+                status,
+                &bytes,
+                self.config.api_key.as_deref(),
+            )),
             retryable: retryable_status(status),
             retry_after_ms: retry_after,
         })
     }
-
-    /// "HTTP 503: <the server's message>", without the API key in it.
-    fn describe_status(&self, status: u16, body: &[u8]) -> String {
-        let message = match serde_json::from_slice::<serde_json::Value>(body) {
-            Ok(value) => wire::error_message(&value).unwrap_or_default(),
-            Err(_) => String::from_utf8_lossy(body).trim().to_string(),
-        };
-        let mut message: String = message.chars().take(MAX_ERROR_CHARS).collect();
-        if let Some(key) = self.config.api_key.as_deref().filter(|k| !k.is_empty()) {
-            message = message.replace(key, "***");
-        }
-        let lead = match (status, self.config.api_key.is_some()) {
-            (401 | 403, true) => format!("HTTP {status}: the endpoint refused the API key"),
-            (401 | 403, false) => format!("HTTP {status}: the endpoint needs an API key"),
-            _ => format!("HTTP {status}"),
-        };
-        if message.is_empty() {
-            lead
-        } else {
-            format!("{lead}: {message}")
-        }
-    }
-}
-
-/// Reads a 2xx answer: server-sent events (parsed as they arrive, text to
-/// `on_token`) or, whatever was asked for, a whole JSON body — told apart by
-/// the first byte that is not white space.
-async fn read_answer(
-    response: HttpStreamingResponse,
-    on_token: &mut dyn FnMut(&str),
-) -> std::result::Result<ChatResponse, Failure> {
-    let emitted = Cell::new(false);
-    let mut counting = |text: &str| {
-        emitted.set(true);
-        on_token(text);
-    };
-    let mut body = response.body;
-    let mut parser = SseParser::new();
-    let mut accumulator = StreamAccumulator::new();
-    let mut is_sse: Option<bool> = None;
-    let mut raw = Vec::new();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| Failure::transport(e, emitted.get()))?;
-        let data = match is_sse {
-            Some(false) => {
-                raw.extend_from_slice(&chunk);
-                continue;
-            }
-            Some(true) => parser.feed(&chunk),
-            None => {
-                raw.extend_from_slice(&chunk);
-                let Some(first) = raw.iter().find(|b| !b.is_ascii_whitespace()) else {
-                    continue;
-                };
-                let sse = *first != b'{' && *first != b'[';
-                is_sse = Some(sse);
-                if !sse {
-                    continue;
-                }
-                parser.feed(&std::mem::take(&mut raw))
-            }
-        };
-        for event in data {
-            accumulator
-                .push(&event, &mut counting)
-                .map_err(Failure::fatal)?;
-        }
-        if accumulator.is_done() {
-            break;
-        }
-    }
-    if is_sse == Some(true) {
-        for event in parser.finish() {
-            accumulator
-                .push(&event, &mut counting)
-                .map_err(Failure::fatal)?;
-        }
-        return accumulator
-            .finish()
-            .map_err(|e| Failure::transport(e, emitted.get()));
-    }
-    wire::parse_response(&raw).map_err(Failure::fatal)
 }
 
 impl ChatModel for LlmClient {

@@ -11,6 +11,7 @@
 
 mod client;
 mod ledger;
+mod response;
 mod retry;
 mod sse;
 mod textcalls;

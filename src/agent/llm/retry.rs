@@ -19,7 +19,7 @@ pub(crate) fn retryable_status(status: u16) -> bool {
 pub(crate) fn backoff_ms(retry: u32, rng: &mut dyn Rng) -> u32 {
     let base = BACKOFF_BASE_MS * 2f64.powi(retry.min(16) as i32);
     let jittered = base * (0.5 + rng.next_f64());
-    jittered.min(BACKOFF_CAP_MS).max(0.0) as u32
+    jittered.clamp(0.0, BACKOFF_CAP_MS) as u32
 }
 
 /// Milliseconds a `Retry-After` value asks to wait, from `now_ms`: a number
