@@ -296,6 +296,50 @@ fn the_breaker_opens_sends_nothing_then_half_opens() {
     assert_eq!(http.sent().len(), 6);
 }
 
+#[test]
+fn a_dropped_half_open_trial_gives_its_slot_back() {
+    use futures::FutureExt;
+    let fail = || {
+        Scripted::Answer(
+            503,
+            vec![],
+            vec![br#"{"error":{"message":"down"}}"#.to_vec()],
+            None,
+        )
+    };
+    let ok = Scripted::Answer(
+        200,
+        vec![],
+        vec![br#"{"choices":[{"message":{"content":"up"}}]}"#.to_vec()],
+        None,
+    );
+    let http = ChunkedHttp::new(vec![fail(), Scripted::Hang, ok]);
+    let s = setup_with(
+        http.clone(),
+        config(|c| {
+            c.max_retries = 0;
+            c.breaker_threshold = 1;
+        }),
+    );
+    assert_eq!(ask(&s, tool_request()).unwrap_err().code(), "llm_error");
+    assert!(s.client.circuit_open());
+    s.clock.advance(30_000.0);
+    {
+        // The trial hangs; the app stops waiting (drops the future).
+        let mut ignore = |_: &str| {};
+        let trial = s.client.chat(tool_request(), &mut ignore);
+        assert!(trial.now_or_never().is_none());
+    }
+    assert!(!s.client.circuit_open(), "the trial slot is free again");
+    let dropped = &s.ledger.entries()[1];
+    assert_eq!(
+        (dropped.status, dropped.error.as_deref()),
+        (None, Some("aborted"))
+    );
+    assert_eq!(ask(&s, tool_request()).unwrap().content, "up");
+    assert_eq!(http.sent.borrow().len(), 3);
+}
+
 // ---------------------------------------------------------------- ledger and wire
 
 #[test]

@@ -28,6 +28,8 @@ pub enum Scripted {
     Answer(u16, Vec<(String, String)>, Vec<Vec<u8>>, Option<Error>),
     /// No response at all.
     Fail(Error),
+    /// A server that never answers (the future stays pending).
+    Hang,
 }
 
 /// An Http double that yields bodies in the chunks it is given (e.g. one
@@ -59,6 +61,7 @@ impl Http for ChunkedHttp {
             match next {
                 None => Err(Error::Network("script exhausted".into())),
                 Some(Scripted::Fail(e)) => Err(e),
+                Some(Scripted::Hang) => futures::future::pending().await,
                 Some(Scripted::Answer(status, headers, chunks, tail)) => {
                     let items: Vec<Result<Vec<u8>>> =
                         chunks.into_iter().map(Ok).chain(tail.map(Err)).collect();

@@ -34,7 +34,8 @@ pub struct LedgerEntry {
     /// The HTTP status, `None` when no response came.
     pub status: Option<u16>,
     /// The error code (`network_error`, `timeout`, `aborted`, …) when no
-    /// response came or its body failed; `None` otherwise.
+    /// response came or its body failed (`aborted` also when the caller
+    /// stopped waiting before the response head); `None` otherwise.
     pub error: Option<String>,
     /// From the start of the attempt to the end of its response body (or its
     /// failure); while the body is still streaming, to the response head.
@@ -94,8 +95,11 @@ impl Ledger {
     }
 
     fn update(&self, seq: u64, change: impl FnOnce(&mut LedgerEntry)) {
-        if let Some(entry) = self.entries.borrow_mut().iter_mut().find(|e| e.seq == seq) {
-            change(entry);
+        // try_borrow_mut: this also runs from Drop impls, which must never panic.
+        if let Ok(mut entries) = self.entries.try_borrow_mut() {
+            if let Some(entry) = entries.iter_mut().find(|e| e.seq == seq) {
+                change(entry);
+            }
         }
     }
 }
@@ -202,7 +206,14 @@ impl LedgeredHttp {
             bytes: request.body.len(),
         });
         Box::pin(async move {
+            let mut unanswered = Unanswered {
+                http: self,
+                seq,
+                started,
+                settled: false,
+            };
             let result = self.inner.send_streaming(request).await;
+            unanswered.settled = true;
             let elapsed = self.clock.now_ms() - started;
             match result {
                 Ok(response) => {
@@ -242,6 +253,27 @@ impl Http for LedgeredHttp {
         request: HttpRequest,
     ) -> LocalBoxFuture<'_, Result<HttpStreamingResponse>> {
         self.send_attempt(request, 1)
+    }
+}
+
+/// Marks an entry `aborted` if the request future is dropped before the
+/// response head arrived (the caller stopped waiting).
+struct Unanswered<'a> {
+    http: &'a LedgeredHttp,
+    seq: u64,
+    started: f64,
+    settled: bool,
+}
+
+impl Drop for Unanswered<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            let elapsed = self.http.clock.now_ms() - self.started;
+            self.http.ledger.update(self.seq, |e| {
+                e.error = Some(Error::Aborted(String::new()).code().to_string());
+                e.duration_ms = elapsed;
+            });
+        }
     }
 }
 
