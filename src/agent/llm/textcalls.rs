@@ -93,11 +93,21 @@ fn take_fenced(text: &str, calls: &mut Vec<(String, String)>) -> String {
     out
 }
 
+/// Bare JSON is looked for from at most this many `{` / `[` that do not start
+/// a call: each try scans to the matching bracket, so a text full of
+/// unclosed brackets would otherwise cost quadratic time.
+const MAX_BARE_TRIES: usize = 256;
+
 fn take_bare(text: &str, calls: &mut Vec<(String, String)>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
     let mut search = 0;
+    let mut tries = 0;
     while let Some(offset) = text[search..].find(['{', '[']) {
+        tries += 1;
+        if tries > MAX_BARE_TRIES {
+            break;
+        }
         let start = search + offset;
         match balanced_end(&text[start..])
             .and_then(|len| parse_calls(&text[start..start + len]).map(|c| (len, c)))
@@ -245,6 +255,15 @@ mod tests {
             names(&calls),
             [("call_text_1", "a", "{}"), ("call_text_2", "b", "{}")]
         );
+    }
+
+    #[test]
+    fn unclosed_brackets_cost_bounded_time() {
+        let text = format!("{}{}", "{[".repeat(50_000), r#"{"name":"a","arguments":{}}"#);
+        let started = std::time::Instant::now();
+        let (rest, calls) = tool_calls_from_text(&text);
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        assert_eq!((rest.len(), calls.len()), (text.len(), 0));
     }
 
     #[test]
