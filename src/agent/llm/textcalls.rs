@@ -259,7 +259,11 @@ mod tests {
 
     #[test]
     fn unclosed_brackets_cost_bounded_time() {
-        let text = format!("{}{}", "{[".repeat(50_000), r#"{"name":"a","arguments":{}}"#);
+        let text = format!(
+            "{}{}",
+            "{[".repeat(50_000),
+            r#"{"name":"a","arguments":{}}"#
+        );
         let started = std::time::Instant::now();
         let (rest, calls) = tool_calls_from_text(&text);
         assert!(started.elapsed() < std::time::Duration::from_secs(2));
