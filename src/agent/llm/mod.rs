@@ -1,7 +1,26 @@
 //! The LLM client: OpenAI-compatible chat completions over [`crate::platform::Http`].
+//!
+//! - [`LlmClient`] implements [`ChatModel`]: per-attempt timeouts bounded by
+//!   the request's deadline, retries with jittered backoff on 408/409/429/5xx
+//!   and connection errors (honouring `Retry-After`), a circuit breaker,
+//!   server-sent events parsed as they arrive, and the dialects of OpenAI,
+//!   vLLM, llama.cpp's `llama-server` and Ollama.
+//! - [`Ledger`] / [`LedgeredHttp`]: one entry per HTTP attempt with the exact
+//!   bytes sent; every byte the client sends goes through it.
+//! - [`tool_calls_from_text`]: tool calls small models write as JSON in the text.
 
+mod client;
+mod ledger;
+mod response;
+mod retry;
+mod sse;
+mod textcalls;
 mod types;
+mod wire;
 
+pub use client::{LlmClient, LlmConfig, ToolMode};
+pub use ledger::{Ledger, LedgerEntry, LedgeredHttp};
+pub use textcalls::tool_calls_from_text;
 pub use types::{
     ChatMessage, ChatModel, ChatRequest, ChatResponse, ChatRole, FinishReason, ToolCall,
     ToolChoice, ToolSpec, Usage,
