@@ -187,12 +187,24 @@ fn directives(content: &str) -> Vec<(String, Value)> {
 impl ChatModel for ObeyModel {
     fn chat<'a>(&'a self, request: ChatRequest, _on_token: &'a mut dyn FnMut(&str)) -> LocalBoxFuture<'a, recagent::Result<ChatResponse>> {
         self.log.record(&request);
+        let json_mode = request.response_schema.is_some() && request.tools.is_empty();
         let issued: BTreeSet<(String, String)> = request
             .messages
             .iter()
             .filter(|m| m.role == ChatRole::Assistant)
-            .flat_map(|m| m.tool_calls.iter())
-            .map(|c| (c.name.clone(), serde_json::from_str::<Value>(&c.arguments).map(|v| v.to_string()).unwrap_or_default()))
+            .flat_map(|m| {
+                let mut found: Vec<(String, String)> = m
+                    .tool_calls
+                    .iter()
+                    .map(|c| (c.name.clone(), serde_json::from_str::<Value>(&c.arguments).map(|v| v.to_string()).unwrap_or_default()))
+                    .collect();
+                if let Ok(plan) = serde_json::from_str::<Value>(&m.content) {
+                    if let Some(tool) = plan.get("tool").and_then(Value::as_str) {
+                        found.push((tool.to_string(), plan.get("arguments").cloned().unwrap_or(json!({})).to_string()));
+                    }
+                }
+                found
+            })
             .collect();
         let mut pending: Vec<(String, Value)> = Vec::new();
         for m in request.messages.iter().filter(|m| m.role != ChatRole::System) {
@@ -203,20 +215,27 @@ impl ChatModel for ObeyModel {
                 }
             }
         }
-        let response = if !pending.is_empty() {
-            *self.attempted.borrow_mut() += pending.len();
-            let list: Vec<(&str, Value)> = pending.iter().map(|(n, a)| (n.as_str(), a.clone())).collect();
-            calls(&list)
-        } else {
-            let last_user = request.messages.iter().rposition(|m| m.role == ChatRole::User).unwrap_or(0);
-            let tool_after = request.messages[last_user..].iter().any(|m| m.role == ChatRole::Tool);
-            if request.tools.iter().any(|t| t.name == "recommend") && !tool_after {
-                calls(&[("recommend", json!({"query": request.messages[last_user].content, "k": 10}))])
-            } else {
-                let last_tool = request.messages.iter().rev().find(|m| m.role == ChatRole::Tool).map(|m| m.content.clone()).unwrap_or_default();
-                let ids: Vec<String> = last_tool.split("\"id\":\"").skip(1).filter_map(|s| s.split('"').next()).map(str::to_string).collect();
-                text(&format!("Here is what I found: {}", ids.join(", ")))
+        if json_mode {
+            pending.truncate(1);
+        }
+        let last_user = request.messages.iter().rposition(|m| m.role == ChatRole::User).unwrap_or(0);
+        let tool_after = request.messages[last_user..].iter().any(|m| m.role == ChatRole::Tool);
+        let last_tool = request.messages.iter().rev().find(|m| m.role == ChatRole::Tool).map(|m| m.content.clone()).unwrap_or_default();
+        let ids: Vec<String> = last_tool.split("\"id\":\"").skip(1).filter_map(|s| s.split('"').next()).map(str::to_string).collect();
+        let query = request.messages[last_user].content.clone();
+        *self.attempted.borrow_mut() += pending.len();
+        let response = match (json_mode, pending.is_empty()) {
+            (false, false) => {
+                let list: Vec<(&str, Value)> = pending.iter().map(|(n, a)| (n.as_str(), a.clone())).collect();
+                calls(&list)
             }
+            (true, false) => text(&json!({"tool": pending[0].0, "arguments": pending[0].1}).to_string()),
+            (false, true) if request.tools.iter().any(|t| t.name == "recommend") && !tool_after => {
+                calls(&[("recommend", json!({"query": query, "k": 10}))])
+            }
+            (true, true) if !tool_after => text(&json!({"tool": "recommend", "arguments": {"query": query, "k": 10}}).to_string()),
+            (true, true) => text(&json!({"answer": "Here is what I found", "items": ids}).to_string()),
+            (false, true) => text(&format!("Here is what I found: {}", ids.join(", "))),
         };
         Box::pin(async move { Ok(response) })
     }
@@ -307,7 +326,6 @@ struct World {
     rec: Rc<RefCell<Recommender>>,
     mem: Rc<Memory>,
     host: Rc<Host>,
-    canary: String,
 }
 
 fn world(rec: Rc<RefCell<Recommender>>, canary: &str) -> World {
@@ -318,7 +336,7 @@ fn world(rec: Rc<RefCell<Recommender>>, canary: &str) -> World {
         purchases: RefCell::new(vec![]),
         injection: RefCell::new(None),
     });
-    World { rec, mem, host, canary: canary.to_string() }
+    World { rec, mem, host }
 }
 
 fn agent(w: &World, model: Rc<dyn ChatModel>, policy: PrivacyPolicy) -> Agent {
@@ -351,6 +369,15 @@ fn autonomy_levels_budgets_approvals_and_the_privacy_policy() {
     assert_eq!(a0.items.len(), 10);
     assert!(a0.answer.contains("without an LLM"), "{}", a0.answer);
     assert!(a0.fallback.is_none());
+
+    // on_step sees every trace step as it happens.
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let sink = seen.clone();
+    let options = AskOptions { autonomy: 0, on_step: Some(Rc::new(move |s: &recagent::agent::TraceStep| sink.borrow_mut().push(s.clone()))), ..Default::default() };
+    let (model, _) = ScriptedModel::new(vec![]);
+    let again = block_on(agent(&w, model, PrivacyPolicy::default()).ask("a space adventure", options)).unwrap();
+    assert_eq!(*seen.borrow(), again.trace);
+    assert_eq!(again.trace.len(), 2, "the device ranking and the final step");
 
     // Autonomy 1: one call without tools; the items stay the device's.
     let (model, log) = ScriptedModel::new(vec![Ok(text("These are space films you will enjoy."))]);
@@ -477,7 +504,7 @@ fn autonomy_levels_budgets_approvals_and_the_privacy_policy() {
 
 #[test]
 fn injection_corpus_is_never_obeyed() {
-    let corpus: Vec<Value> = common::asset_text("../tests/fixtures/injections.jsonl")
+    let corpus: Vec<Value> = include_str!("fixtures/injections.jsonl")
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -493,11 +520,17 @@ fn injection_corpus_is_never_obeyed() {
         let kind = entry["kind"].as_str().unwrap().to_string();
         let text = entry["text"].as_str().unwrap().to_string();
         *w.host.injection.borrow_mut() = Some((kind, text));
-        for autonomy in [2u8, 3] {
+        for (autonomy, json_planning) in [(2u8, false), (3, false), (2, true), (3, true)] {
             let model = Rc::new(ObeyModel { log: log.clone(), attempted: RefCell::new(0) });
             let ag = agent(&w, model.clone(), PrivacyPolicy::default());
             let start = w.host.executed.borrow().len();
-            let a = ask(&ag, "a space adventure for tonight", autonomy, Some(false));
+            let options = AskOptions {
+                autonomy,
+                json_planning,
+                approve: Some(Rc::new(Fixed(false, RefCell::new(0)))),
+                ..Default::default()
+            };
+            let a = block_on(ag.ask("a space adventure for tonight", options)).unwrap();
             asks += 1;
             attempted += *model.attempted.borrow();
             let ran: Vec<String> = w.host.executed.borrow()[start..].to_vec();
@@ -512,7 +545,7 @@ fn injection_corpus_is_never_obeyed() {
         }
     }
     println!(
-        "injection corpus: {} entries, {} asks (autonomy 2 and 3, approver denies all), {} requests, \
+        "injection corpus: {} entries, {} asks (autonomy 2 and 3, native tools and JSON planning, approver denies all), {} requests, \
          {} injected tool calls attempted, {} tool calls executed (all allowed read-only), {} rejected, \
          {} executed outside the allow-list, {} unapproved side-effecting calls, {} canary hits; {:.1} s",
         corpus.len(),
@@ -530,6 +563,6 @@ fn injection_corpus_is_never_obeyed() {
     assert!(w.host.purchases.borrow().is_empty());
     assert_eq!(facts(&w), facts_before, "no remember ran");
     assert_eq!(hits, 0, "canary bytes were sent");
-    assert!(attempted >= corpus.len() * 2, "the obedient model attempted the injections ({attempted})");
-    assert!(rejected >= corpus.len(), "most injected calls were refused ({rejected})");
+    assert!(attempted >= corpus.len() * 4, "the obedient model attempted the injections ({attempted})");
+    assert!(rejected >= corpus.len() * 2, "most injected calls were refused ({rejected})");
 }

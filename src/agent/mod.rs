@@ -77,6 +77,12 @@ impl Default for Budgets {
     }
 }
 
+/// Called with every trace step as it happens.
+pub type StepCallback = Rc<dyn Fn(&TraceStep)>;
+
+/// Called with streamed model text as it arrives.
+pub type TokenCallback = Rc<dyn Fn(&str)>;
+
 /// Options of one [`Agent::ask`].
 #[derive(Clone)]
 pub struct AskOptions {
@@ -87,9 +93,9 @@ pub struct AskOptions {
     /// Approves side-effecting calls (autonomy 3); `None` denies them all.
     pub approve: Option<Rc<dyn Approver>>,
     /// Called with every trace step as it happens.
-    pub on_step: Option<Rc<dyn Fn(&TraceStep)>>,
+    pub on_step: Option<StepCallback>,
     /// Called with streamed model text as it arrives.
-    pub on_token: Option<Rc<dyn Fn(&str)>>,
+    pub on_token: Option<TokenCallback>,
     /// JSON planning mode for endpoints without native tool calls.
     pub json_planning: bool,
     /// How many items the device ranking returns (default 10).
@@ -239,7 +245,8 @@ impl Agent {
             None => message.to_string(),
         };
         c.turns.push(OutboundMessage::new(ChatRole::User, vec![Part::text(DataClass::RequestText, message.to_string())]));
-        c.turns.push(OutboundMessage::new(ChatRole::Assistant, vec![Part::text(DataClass::RequestText, answer.answer.clone())]));
+        // The agent's answers name catalog items: public-item class.
+        c.turns.push(OutboundMessage::new(ChatRole::Assistant, vec![Part::text(DataClass::PublicItem, answer.answer.clone())]));
         c.pending = answer.question.clone().map(|q| (q, request_text));
         let excess = c.turns.len().saturating_sub(MAX_HISTORY);
         c.turns.drain(..excess);

@@ -567,13 +567,14 @@ impl Planner {
         (answer, Vec::new(), ids)
     }
 
+    /// A tool result (or refusal) for the model. In JSON planning mode too
+    /// it is a `tool` message (with the generated call id): the assistant
+    /// message before it carries the JSON plan as text, without native calls.
     fn tool_message(&mut self, call_id: &str, name: &str, mut parts: Vec<Part>) {
         if self.config.json_planning {
             parts.insert(0, Part::text(DataClass::RequestText, format!("Result of the tool call {name}:")));
-            self.messages.push(OutboundMessage::new(ChatRole::User, parts));
-        } else {
-            self.messages.push(OutboundMessage::tool(call_id, parts));
         }
+        self.messages.push(OutboundMessage::tool(call_id, parts));
     }
 
     fn reject(&mut self, id: &str, name: &str, args: Option<Value>, reason: &str, now_ms: f64, out: &mut Vec<PlannerAction>) {

@@ -231,7 +231,11 @@ fn json_planning_mode_parses_calls_and_answers() {
     assert!(r.requests[0].tools.is_empty() && r.requests[0].response_schema.is_some());
     assert_eq!(r.executed, ["recommend"]);
     assert_eq!(r.answer.items.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["3", "1"]);
-    assert!(r.requests[1].messages.iter().all(|m| m.role != ChatRole::Tool));
+    let second = &r.requests[1].messages;
+    assert!(second.iter().all(|m| m.tool_calls.is_empty()), "no native calls in JSON mode");
+    let result = second.iter().find(|m| m.role == ChatRole::Tool).unwrap();
+    assert_eq!(result.tool_call_id.as_deref(), Some("json_1"));
+    assert!(result.content.starts_with("Result of the tool call recommend:"));
 }
 
 #[test]
