@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use super::*;
-use crate::agent::llm::Usage;
+use crate::agent::llm::{ChatRequest, Usage};
 use crate::agent::tools::{builtin_tools, AppToolRegistration};
 
 fn registry() -> Vec<ToolDef> {
