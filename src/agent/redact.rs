@@ -325,6 +325,8 @@ mod tests {
         assert_eq!(redact("+1 (555) 123-4567"), "[phone]");
         assert_eq!(redact("555-123-4567 555-987-6543"), "[phone] [phone]");
         assert_eq!(redact("+44 20 7946 0958."), "[phone].");
+        assert_eq!(redact("ring 555 123 4567 tonight"), "ring [phone] tonight");
+        assert_eq!(redact("tel:+14155552671"), "tel:[phone]");
     }
 
     #[test]
@@ -362,6 +364,9 @@ mod tests {
             "item 1234567890123 is not a card",
             "call <tool> with {\"k\": 5}",
             "[email] [phone] [card]",
+            "Rated 4.5/5, top 10 of 1999, ML-100K, 943 users",
+            "between 19:00 and 21:30 on 12.05.2024",
+            "Se7en (1995) and 2001: A Space Odyssey (1968)",
         ] {
             assert_eq!(redact(s), s, "{s}");
         }

@@ -365,7 +365,17 @@ impl Planner {
             return self.fallback("budget_time", "the time budget is spent", now_ms, out);
         }
         let cut = response.finish_reason == FinishReason::Length;
-        if self.config.autonomy <= 1 || calls.is_empty() {
+        // Calls the model may not make here (autonomy 1 offers no tools), or
+        // cut off mid-arguments, are traced as refused and never run.
+        let unusable = cut && !calls.is_empty() && calls.iter().all(|c| parse_arguments(&c.arguments).is_none());
+        if self.config.autonomy <= 1 || unusable {
+            let reason = if unusable { "cut off before its arguments were complete".to_string() } else { format!("no tools are offered at autonomy {}", self.config.autonomy) };
+            for c in &calls {
+                let args = parse_arguments(&c.arguments).unwrap_or_else(|| Value::String(c.arguments.clone()));
+                self.step(StepKind::Tool, Some(&c.name), Some(args), StepStatus::Rejected, Some(reason.clone()), None, now_ms, now_ms, out);
+            }
+        }
+        if self.config.autonomy <= 1 || calls.is_empty() || unusable {
             let mut answer = text.trim().to_string();
             if answer.is_empty() {
                 let reason = if cut { "the model's answer was cut off before any text" } else { "the model gave an empty answer" };

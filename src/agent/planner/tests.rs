@@ -125,6 +125,9 @@ fn autonomy_1_words_the_device_list_in_one_call_without_tools() {
     assert_eq!(r.executed, ["recommend"], "only the device ranking ran");
     assert_eq!(r.answer.items.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["1", "2", "3"]);
     assert_eq!(r.answer.answer, "Title 3 is lovely");
+    let refused: Vec<_> = r.answer.trace.iter().filter(|s| s.status == StepStatus::Rejected).collect();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].reason.as_deref(), Some("no tools are offered at autonomy 1"));
 }
 
 #[test]
@@ -210,6 +213,12 @@ fn a_cut_off_answer_keeps_its_text_with_a_note() {
     cut.finish_reason = FinishReason::Length;
     let r = run(config(2), vec![Ok(cut)], true, 1.0);
     assert!(r.answer.answer.starts_with("Title 1 is a") && r.answer.answer.contains("cut off"));
+    let mut truncated = reply("I will look up Title 2", vec![call("t", "recommend", "{\"query\": \"light co")]);
+    truncated.finish_reason = FinishReason::Length;
+    let r = run(config(2), vec![Ok(truncated)], true, 1.0);
+    assert_eq!(r.model_calls, 1);
+    assert!(r.answer.answer.contains("cut off"));
+    assert_eq!(rejected(&r.answer)[0].1, "cut off before its arguments were complete");
     let mut empty = reply("", vec![]);
     empty.finish_reason = FinishReason::Length;
     let r = run(config(2), vec![Ok(empty)], true, 1.0);
