@@ -24,17 +24,21 @@ pub enum ShareLevel {
 }
 
 /// The class of one piece of outbound content; each needs a minimum
-/// [`ShareLevel`] ([`DataClass::required_level`]).
+/// [`ShareLevel`] ([`DataClass::required_level`]). In JSON each class also
+/// accepts the name of the level it needs (`public_items`, `full_memory`, …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DataClass {
     /// The user's own words.
     RequestText,
     /// Catalog ids, titles, public attributes and descriptions.
+    #[serde(alias = "public_items")]
     PublicItem,
     /// A summary of the profile: interest tags, statements such as "no horror".
+    #[serde(alias = "preference_summary")]
     Preferences,
     /// Memory facts, episodes, the user's history items, explanations citing history.
+    #[serde(alias = "full_memory")]
     Memory,
 }
 

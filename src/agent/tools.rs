@@ -391,3 +391,40 @@ impl ToolHost for LocalTools {
         (!said.is_empty()).then(|| format!("The user said: {}", said.join("; ")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reg(v: Value) -> Result<ToolDef> {
+        ToolDef::app(serde_json::from_value(v).map_err(|e| Error::InvalidInput(e.to_string()))?)
+    }
+
+    #[test]
+    fn app_tools_are_checked_at_registration() {
+        let params = json!({"type": "object", "properties": {"id": {"type": "string"}}});
+        let t = reg(json!({"name": "purchase", "description": "Buys.", "parameters": params, "sideEffects": true})).unwrap();
+        assert!(t.side_effects && t.source == ToolSource::App && t.result_class == DataClass::PublicItem);
+        let t = reg(json!({"name": "notes", "description": "", "parameters": params, "resultClass": "full_memory"})).unwrap();
+        assert!(!t.side_effects && t.result_class == DataClass::Memory);
+        for bad in [
+            json!({"name": "recommend", "description": "", "parameters": params}),
+            json!({"name": "has space", "description": "", "parameters": params}),
+            json!({"name": "x", "description": "", "parameters": {"type": "string"}}),
+            json!({"name": "x", "description": "", "parameters": params, "sideEffect": true}),
+        ] {
+            assert_eq!(reg(bad).unwrap_err().code(), "invalid_input");
+        }
+    }
+
+    #[test]
+    fn builtin_schemas_are_closed_objects_and_only_remember_has_side_effects() {
+        let tools = builtin_tools();
+        assert_eq!(tools.len(), 7);
+        for t in &tools {
+            assert_eq!(t.spec.parameters["type"], "object");
+            assert_eq!(t.spec.parameters["additionalProperties"], false);
+            assert_eq!(t.side_effects, t.spec.name == "remember", "{}", t.spec.name);
+        }
+    }
+}
