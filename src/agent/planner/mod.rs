@@ -495,6 +495,9 @@ impl Planner {
             if self.tool_calls >= self.config.max_tool_calls {
                 return self.fallback("budget_tool_calls", "the tool-call budget is spent", now_ms, out);
             }
+            if now_ms - self.start_ms >= self.config.max_wall_ms {
+                return self.fallback("budget_time", "the time budget is spent", now_ms, out);
+            }
             let pending = Pending { id: call.id.clone(), name: call.name.clone(), args: args.clone(), def: def.clone(), started_ms: now_ms };
             if def.side_effects {
                 out.push(PlannerAction::RequestApproval { call_id: call.id, name: call.name, args });

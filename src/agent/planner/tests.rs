@@ -262,3 +262,21 @@ fn a_text_answer_naming_nothing_gets_the_device_list() {
     assert_eq!(r.answer.answer, "Enjoy!");
     let _: Value = serde_json::to_value(&r.answer).unwrap();
 }
+
+#[test]
+fn events_that_do_not_fit_are_ignored() {
+    let mut p = Planner::new(config(2), "x".into(), PlannerContext { registry: registry(), ..Default::default() });
+    assert!(p.handle(PlannerEvent::ToolDone { now_ms: 0.0, call_id: "nope".into(), output: ToolOutput { value: json!({}), class: DataClass::PublicItem, details: vec![], items: vec![], summary: String::new() } }).is_empty());
+    let first = p.handle(PlannerEvent::Start { now_ms: 0.0 });
+    assert!(matches!(first.last(), Some(PlannerAction::CallModel(_))));
+    let after_call = p.handle(PlannerEvent::ModelAnswered { now_ms: 1.0, response: reply("", vec![call("c1", "get_item", "{\"id\":\"1\"}")]) });
+    assert!(matches!(after_call.last(), Some(PlannerAction::CallTool { call_id, .. }) if call_id == "c1"));
+    // a stale id, an approval nobody asked for and a second start change nothing
+    assert!(p.handle(PlannerEvent::ToolFailed { now_ms: 2.0, call_id: "c0".into(), code: "x".into(), message: "y".into() }).is_empty());
+    assert!(p.handle(PlannerEvent::Approval { now_ms: 2.0, call_id: "c1".into(), granted: true }).is_empty());
+    assert!(p.handle(PlannerEvent::Start { now_ms: 2.0 }).is_empty());
+    let next = p.handle(PlannerEvent::ToolFailed { now_ms: 3.0, call_id: "c1".into(), code: "unknown_item".into(), message: "1".into() });
+    assert!(matches!(next.last(), Some(PlannerAction::CallModel(_))));
+    assert_eq!(p.model_calls(), 2);
+    assert!(!p.is_done());
+}
