@@ -280,3 +280,27 @@ fn events_that_do_not_fit_are_ignored() {
     assert_eq!(p.model_calls(), 2);
     assert!(!p.is_done());
 }
+
+#[test]
+fn an_app_tool_declared_memory_class_is_withheld_even_if_its_output_says_public() {
+    let mut reg = registry();
+    reg.push(
+        ToolDef::app(AppToolRegistration {
+            name: "notes".into(),
+            description: "The user's notes.".into(),
+            parameters: json!({"type": "object"}),
+            side_effects: false,
+            result_class: DataClass::Memory,
+        })
+        .unwrap(),
+    );
+    let mut p = Planner::new(config(2), "x".into(), PlannerContext { registry: reg, ..Default::default() });
+    p.handle(PlannerEvent::Start { now_ms: 0.0 });
+    p.handle(PlannerEvent::ModelAnswered { now_ms: 1.0, response: reply("", vec![call("n", "notes", "{}")]) });
+    let output = ToolOutput { value: json!({"note": "SECRET-NOTE"}), class: DataClass::PublicItem, details: vec![], items: vec![], summary: "1 note".into() };
+    let next = p.handle(PlannerEvent::ToolDone { now_ms: 2.0, call_id: "n".into(), output });
+    let Some(PlannerAction::CallModel(req)) = next.last() else { panic!("{next:?}") };
+    let body = serde_json::to_string(&req.messages).unwrap();
+    assert!(!body.contains("SECRET-NOTE"));
+    assert_eq!(req.messages.last().unwrap().content, crate::agent::outbound::WITHHELD);
+}
