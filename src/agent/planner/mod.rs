@@ -1,0 +1,529 @@
+//! The planner: a pure state machine, `(state, event) → actions`. It does
+//! no I/O and reads no clock (every event carries `now_ms`); the driver
+//! ([`super::Agent`]) runs its actions and feeds the results back.
+//!
+//! Autonomy: 0 ranks on the device only; 1 ranks on the device, then one
+//! model call (no tools) words the answer; 2 lets the model plan over
+//! read-only tools; 3 also offers side-effecting tools, each gated by an
+//! approval. A call to a tool not offered, an unknown tool, or invalid
+//! arguments (after repair) is never executed: it is traced as `rejected`
+//! and the model is told so. When a budget runs out, the model fails, or
+//! the policy allows nothing for the endpoint, the answer is the
+//! on-device ranking with a [`Fallback`] saying why.
+
+mod events;
+
+use std::collections::VecDeque;
+
+use serde_json::{json, Value};
+
+use super::answer::{mentioned_items, AgentAnswer, Fallback, StepKind, StepStatus, TraceStep};
+use super::outbound::{build_request, OutboundMessage, Part, Planning};
+use super::policy::{DataClass, ShareLevel};
+use super::schema::{check_arguments, parse_arguments};
+use super::tools::{AnswerItem, ToolDef, ToolOutput};
+use crate::agent::llm::{ChatResponse, ChatRole, FinishReason, ToolCall};
+pub use events::{PlannerAction, PlannerConfig, PlannerContext, PlannerEvent};
+
+/// Why the device ranking runs.
+#[derive(Debug, Clone, PartialEq)]
+enum DeviceFor {
+    /// Autonomy 0: it is the answer.
+    Answer,
+    /// Autonomy 1: the model words it next.
+    Prelude,
+    /// The fallback answer.
+    Fallback(Fallback),
+    /// Items for a model answer that named none.
+    Items(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Pending {
+    id: String,
+    name: String,
+    args: Value,
+    def: ToolDef,
+    started_ms: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Phase {
+    Idle,
+    Device(DeviceFor, f64),
+    Model(f64),
+    Tool(Pending),
+    Approval(Pending),
+    Done,
+}
+
+/// The planner (see the module docs).
+#[derive(Debug, Clone)]
+pub struct Planner {
+    config: PlannerConfig,
+    request: String,
+    context: PlannerContext,
+    offered: Vec<ToolDef>,
+    messages: Vec<OutboundMessage>,
+    queue: VecDeque<ToolCall>,
+    trace: Vec<TraceStep>,
+    phase: Phase,
+    start_ms: f64,
+    model_calls: u32,
+    tool_calls: u32,
+    tokens: u64,
+    last_request_bytes: usize,
+    device: Option<ToolOutput>,
+    last_list: Option<Vec<AnswerItem>>,
+    known: Vec<AnswerItem>,
+    json_calls: u32,
+}
+
+/// The device ranking's call id.
+pub const DEVICE_CALL_ID: &str = "device_rank";
+
+impl Planner {
+    /// A planner for `request` under `config`.
+    pub fn new(config: PlannerConfig, request: String, context: PlannerContext) -> Self {
+        let offered: Vec<ToolDef> = match config.autonomy {
+            0 | 1 => Vec::new(),
+            2 => context.registry.iter().filter(|t| !t.side_effects).cloned().collect(),
+            _ => context.registry.clone(),
+        };
+        let mut messages = context.history.clone();
+        let mut parts = vec![Part::text(DataClass::RequestText, request.clone())];
+        if let Some(p) = &context.preferences {
+            parts.push(Part::text(DataClass::Preferences, format!("(The user's stated preferences: {p})")));
+        }
+        messages.push(OutboundMessage::new(ChatRole::User, parts));
+        Self {
+            config,
+            request,
+            context,
+            offered,
+            messages,
+            queue: VecDeque::new(),
+            trace: Vec::new(),
+            phase: Phase::Idle,
+            start_ms: 0.0,
+            model_calls: 0,
+            tool_calls: 0,
+            tokens: 0,
+            last_request_bytes: 0,
+            device: None,
+            last_list: None,
+            known: Vec::new(),
+            json_calls: 0,
+        }
+    }
+
+    /// The tools offered to the model at this autonomy.
+    pub fn offered(&self) -> &[ToolDef] {
+        &self.offered
+    }
+
+    /// Whether the planner has finished.
+    pub fn is_done(&self) -> bool {
+        self.phase == Phase::Done
+    }
+
+    /// Model calls made so far.
+    pub fn model_calls(&self) -> u32 {
+        self.model_calls
+    }
+
+    /// Handles one event; returns what to do next. Events that do not fit
+    /// the current state (a stale call id, anything after `Finish`) are ignored.
+    pub fn handle(&mut self, event: PlannerEvent) -> Vec<PlannerAction> {
+        let mut out = Vec::new();
+        let phase = std::mem::replace(&mut self.phase, Phase::Idle);
+        match (phase, event) {
+            (Phase::Idle, PlannerEvent::Start { now_ms }) => {
+                self.start_ms = now_ms;
+                if self.config.autonomy == 0 {
+                    self.device_rank(DeviceFor::Answer, now_ms, &mut out);
+                } else if !self.config.has_model {
+                    self.fallback("no_endpoint", "no model endpoint is configured", now_ms, &mut out);
+                } else if self.config.share == ShareLevel::Nothing {
+                    self.fallback("policy", "the privacy policy allows nothing to be sent to this endpoint", now_ms, &mut out);
+                } else if self.config.autonomy == 1 {
+                    self.device_rank(DeviceFor::Prelude, now_ms, &mut out);
+                } else {
+                    self.call_model(now_ms, &mut out);
+                }
+            }
+            (Phase::Device(purpose, started), PlannerEvent::ToolDone { now_ms, call_id, output }) if call_id == DEVICE_CALL_ID => {
+                self.step(StepKind::Tool, Some("recommend"), None, StepStatus::Ok, None, Some(output.summary.clone()), started, now_ms, &mut out);
+                self.last_list.get_or_insert_with(|| output.items.clone());
+                self.known.extend(output.items.iter().cloned());
+                self.device = Some(output);
+                self.after_device(purpose, now_ms, &mut out);
+            }
+            (Phase::Device(purpose, started), PlannerEvent::ToolFailed { now_ms, call_id, code, message }) if call_id == DEVICE_CALL_ID => {
+                self.step(StepKind::Tool, Some("recommend"), None, StepStatus::Failed, Some(format!("{code}: {message}")), None, started, now_ms, &mut out);
+                self.device = Some(ToolOutput { value: json!({"items": []}), class: DataClass::PublicItem, details: Vec::new(), items: Vec::new(), summary: String::new() });
+                let purpose = match purpose {
+                    DeviceFor::Prelude => DeviceFor::Fallback(Fallback { code: code.clone(), reason: format!("the device ranking failed: {message}") }),
+                    other => other,
+                };
+                self.after_device(purpose, now_ms, &mut out);
+            }
+            (Phase::Model(started), PlannerEvent::ModelAnswered { now_ms, response }) => {
+                self.model_answered(started, now_ms, response, &mut out);
+            }
+            (Phase::Model(started), PlannerEvent::ModelFailed { now_ms, code, message }) => {
+                self.step(StepKind::Model, None, None, StepStatus::Failed, Some(format!("{code}: {message}")), None, started, now_ms, &mut out);
+                let code = match code.as_str() {
+                    "timeout" | "circuit_open" | "aborted" | "network_error" => code,
+                    "policy_denied" => "policy".to_string(),
+                    _ => "llm_error".to_string(),
+                };
+                self.fallback(&code, &format!("the model endpoint failed: {message}"), now_ms, &mut out);
+            }
+            (Phase::Tool(p), PlannerEvent::ToolDone { now_ms, call_id, output }) if call_id == p.id => {
+                self.step(StepKind::Tool, Some(&p.name), Some(p.args.clone()), StepStatus::Ok, None, Some(output.summary.clone()), p.started_ms, now_ms, &mut out);
+                if matches!(p.name.as_str(), "recommend" | "search_catalog") {
+                    self.last_list = Some(output.items.clone());
+                }
+                self.known.extend(output.items.iter().cloned());
+                let class = output.class.max(p.def.result_class);
+                let source = format!("tool:{}", p.name);
+                let mut parts = vec![Part::data(class, &source, output.value.to_string())];
+                parts.extend(output.details.iter().map(|(c, v)| Part::data(*c, &source, v.to_string())));
+                self.tool_message(&p.id, &p.name, parts);
+                self.advance(now_ms, &mut out);
+            }
+            (Phase::Tool(p), PlannerEvent::ToolFailed { now_ms, call_id, code, message }) if call_id == p.id => {
+                let reason = format!("{code}: {message}");
+                self.step(StepKind::Tool, Some(&p.name), Some(p.args.clone()), StepStatus::Failed, Some(reason.clone()), None, p.started_ms, now_ms, &mut out);
+                self.tool_message(&p.id, &p.name, vec![Part::text(DataClass::RequestText, format!("The tool failed: {reason}"))]);
+                self.advance(now_ms, &mut out);
+            }
+            (Phase::Approval(p), PlannerEvent::Approval { now_ms, call_id, granted }) if call_id == p.id => {
+                let status = if granted { StepStatus::Ok } else { StepStatus::Rejected };
+                let reason = (!granted).then(|| "not approved".to_string());
+                self.step(StepKind::Approval, Some(&p.name), Some(p.args.clone()), status, reason, None, p.started_ms, now_ms, &mut out);
+                if granted {
+                    if self.tool_calls >= self.config.max_tool_calls {
+                        self.fallback("budget_tool_calls", "the tool-call budget is spent", now_ms, &mut out);
+                    } else {
+                        self.execute(Pending { started_ms: now_ms, ..p }, &mut out);
+                    }
+                } else {
+                    self.reject(&p.id, &p.name, Some(p.args.clone()), "not approved", now_ms, &mut out);
+                    self.advance(now_ms, &mut out);
+                }
+            }
+            (phase, _) => self.phase = phase,
+        }
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn step(
+        &mut self,
+        kind: StepKind,
+        tool: Option<&str>,
+        arguments: Option<Value>,
+        status: StepStatus,
+        reason: Option<String>,
+        result_summary: Option<String>,
+        started_ms: f64,
+        now_ms: f64,
+        out: &mut Vec<PlannerAction>,
+    ) {
+        self.step_with(TraceStep {
+            index: self.trace.len(),
+            kind,
+            thought: None,
+            tool: tool.map(str::to_string),
+            arguments,
+            status,
+            reason,
+            result_summary,
+            started_ms,
+            duration_ms: (now_ms - started_ms).max(0.0),
+        }, out);
+    }
+
+    fn step_with(&mut self, step: TraceStep, out: &mut Vec<PlannerAction>) {
+        self.trace.push(step.clone());
+        out.push(PlannerAction::Step(step));
+    }
+
+    fn device_rank(&mut self, purpose: DeviceFor, now_ms: f64, out: &mut Vec<PlannerAction>) {
+        if self.device.is_some() {
+            self.after_device(purpose, now_ms, out);
+            return;
+        }
+        let mut args = json!({"k": self.config.device_k});
+        let query = self.context.device_query.clone().unwrap_or_else(|| self.request.clone());
+        if !query.trim().is_empty() {
+            args["query"] = Value::String(query);
+        }
+        self.phase = Phase::Device(purpose, now_ms);
+        out.push(PlannerAction::CallTool { call_id: DEVICE_CALL_ID.to_string(), name: "recommend".to_string(), args });
+    }
+
+    fn device_items(&self) -> Vec<AnswerItem> {
+        self.device.as_ref().map(|d| d.items.clone()).unwrap_or_default()
+    }
+
+    fn device_sentence(&self) -> String {
+        let items = self.device_items();
+        if items.is_empty() {
+            return "Ranked on this device without an LLM: nothing matched.".to_string();
+        }
+        let titles: Vec<&str> = items.iter().take(3).map(|i| i.title.as_str()).collect();
+        format!("Ranked on this device without an LLM: {} items, led by {}.", items.len(), titles.join(", "))
+    }
+
+    fn after_device(&mut self, purpose: DeviceFor, now_ms: f64, out: &mut Vec<PlannerAction>) {
+        match purpose {
+            DeviceFor::Answer => {
+                let answer = self.device_sentence();
+                self.finish(answer, self.device_items(), None, None, now_ms, out);
+            }
+            DeviceFor::Fallback(f) => {
+                let answer = self.device_sentence();
+                self.finish(answer, self.device_items(), None, Some(f), now_ms, out);
+            }
+            DeviceFor::Items(text) => {
+                self.finish(text, self.device_items(), None, None, now_ms, out);
+            }
+            DeviceFor::Prelude => {
+                let device = self.device.clone();
+                if let (Some(d), Some(user)) = (device, self.messages.last_mut()) {
+                    user.parts.push(Part::text(
+                        DataClass::RequestText,
+                        "The device ranked the items below for this request. Describe them briefly for the user, in this order; do not add other items.",
+                    ));
+                    user.parts.push(Part::data(DataClass::PublicItem, "tool:recommend", d.value.to_string()));
+                    user.parts.extend(d.details.iter().map(|(c, v)| Part::data(*c, "tool:recommend", v.to_string())));
+                }
+                self.call_model(now_ms, out);
+            }
+        }
+    }
+
+    fn fallback(&mut self, code: &str, reason: &str, now_ms: f64, out: &mut Vec<PlannerAction>) {
+        self.queue.clear();
+        self.step(StepKind::Fallback, None, None, StepStatus::Ok, Some(format!("{code}: {reason}")), None, now_ms, now_ms, out);
+        let f = Fallback { code: code.to_string(), reason: reason.to_string() };
+        self.device_rank(DeviceFor::Fallback(f), now_ms, out);
+    }
+
+    fn call_model(&mut self, now_ms: f64, out: &mut Vec<PlannerAction>) {
+        if now_ms - self.start_ms >= self.config.max_wall_ms {
+            return self.fallback("budget_time", "the time budget is spent", now_ms, out);
+        }
+        if self.model_calls >= self.config.max_steps {
+            return self.fallback("budget_steps", "the step budget is spent", now_ms, out);
+        }
+        if self.tokens >= u64::from(self.config.max_tokens) {
+            return self.fallback("budget_tokens", "the token budget is spent", now_ms, out);
+        }
+        let specs = self.offered.iter().map(|t| t.spec.clone()).collect::<Vec<_>>();
+        let planning = if self.config.autonomy <= 1 || specs.is_empty() {
+            Planning::NoTools
+        } else if self.config.json_planning {
+            Planning::Json(specs)
+        } else {
+            Planning::Native(specs)
+        };
+        let request = build_request(self.config.share, &self.messages, &planning, Some(self.start_ms + self.config.max_wall_ms));
+        self.last_request_bytes = serde_json::to_string(&request.messages).map(|s| s.len()).unwrap_or(0);
+        self.model_calls += 1;
+        self.phase = Phase::Model(now_ms);
+        out.push(PlannerAction::CallModel(request));
+    }
+
+    fn model_answered(&mut self, started: f64, now_ms: f64, response: ChatResponse, out: &mut Vec<PlannerAction>) {
+        self.tokens += match response.usage {
+            Some(u) => u64::from(u.prompt_tokens) + u64::from(u.completion_tokens),
+            None => {
+                let args: usize = response.tool_calls.iter().map(|c| c.arguments.len() + c.name.len()).sum();
+                ((self.last_request_bytes + response.content.len() + args) / 4) as u64
+            }
+        };
+        let (text, calls, answer_ids) = self.read_response(&response);
+        let summary = if calls.is_empty() { "answer".to_string() } else { format!("{} tool call(s)", calls.len()) };
+        let thought = (!calls.is_empty() && !text.trim().is_empty()).then(|| text.trim().to_string());
+        self.step_with(TraceStep {
+            index: self.trace.len(),
+            kind: StepKind::Model,
+            thought,
+            tool: None,
+            arguments: None,
+            status: StepStatus::Ok,
+            reason: None,
+            result_summary: Some(summary),
+            started_ms: started,
+            duration_ms: (now_ms - started).max(0.0),
+        }, out);
+        if now_ms - self.start_ms >= self.config.max_wall_ms {
+            return self.fallback("budget_time", "the time budget is spent", now_ms, out);
+        }
+        let cut = response.finish_reason == FinishReason::Length;
+        // Calls the model may not make here (autonomy 1 offers no tools), or
+        // cut off mid-arguments, are traced as refused and never run.
+        let unusable = cut && !calls.is_empty() && calls.iter().all(|c| parse_arguments(&c.arguments).is_none());
+        if self.config.autonomy <= 1 || unusable {
+            let reason = if unusable { "cut off before its arguments were complete".to_string() } else { format!("no tools are offered at autonomy {}", self.config.autonomy) };
+            for c in &calls {
+                let args = parse_arguments(&c.arguments).unwrap_or_else(|| Value::String(c.arguments.clone()));
+                self.step(StepKind::Tool, Some(&c.name), Some(args), StepStatus::Rejected, Some(reason.clone()), None, now_ms, now_ms, out);
+            }
+        }
+        if self.config.autonomy <= 1 || calls.is_empty() || unusable {
+            let mut answer = text.trim().to_string();
+            if answer.is_empty() {
+                let reason = if cut { "the model's answer was cut off before any text" } else { "the model gave an empty answer" };
+                return self.fallback("empty_answer", reason, now_ms, out);
+            }
+            if cut {
+                answer.push_str(" (the model's answer was cut off)");
+            }
+            if self.config.autonomy <= 1 {
+                return self.finish(answer, self.device_items(), None, None, now_ms, out);
+            }
+            let named: Vec<AnswerItem> = answer_ids
+                .iter()
+                .filter_map(|id| self.known.iter().find(|k| &k.id == id).cloned())
+                .collect();
+            let items = if !named.is_empty() { named } else { mentioned_items(&answer, &self.known) };
+            if !items.is_empty() {
+                return self.finish(answer, items, None, None, now_ms, out);
+            }
+            if let Some(list) = self.last_list.clone() {
+                return self.finish(answer, list, None, None, now_ms, out);
+            }
+            return self.device_rank(DeviceFor::Items(answer), now_ms, out);
+        }
+        let mut assistant = OutboundMessage::new(ChatRole::Assistant, Vec::new());
+        if self.config.json_planning {
+            assistant.parts.push(Part::text(DataClass::RequestText, response.content.clone()));
+        } else {
+            if !text.trim().is_empty() {
+                assistant.parts.push(Part::text(DataClass::RequestText, text.clone()));
+            }
+            assistant.tool_calls = calls.clone();
+        }
+        self.messages.push(assistant);
+        self.queue.extend(calls);
+        self.advance(now_ms, out);
+    }
+
+    /// The text, the tool calls and (JSON mode) the answer's item ids.
+    fn read_response(&mut self, response: &ChatResponse) -> (String, Vec<ToolCall>, Vec<String>) {
+        if !self.config.json_planning || !response.tool_calls.is_empty() {
+            return (response.content.clone(), response.tool_calls.clone(), Vec::new());
+        }
+        let Some(v) = parse_arguments(&response.content).filter(Value::is_object) else {
+            return (response.content.clone(), Vec::new(), Vec::new());
+        };
+        if let Some(name) = v.get("tool").and_then(Value::as_str) {
+            self.json_calls += 1;
+            let arguments = v.get("arguments").cloned().unwrap_or_else(|| json!({}));
+            let arguments = match arguments {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            let call = ToolCall { id: format!("json_{}", self.json_calls), name: name.to_string(), arguments };
+            return (String::new(), vec![call], Vec::new());
+        }
+        let answer = v.get("answer").and_then(Value::as_str).unwrap_or_default().to_string();
+        let ids = v
+            .get("items")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string).or_else(|| x.as_u64().map(|n| n.to_string()))).collect())
+            .unwrap_or_default();
+        (answer, Vec::new(), ids)
+    }
+
+    /// A tool result (or refusal) for the model. In JSON planning mode too
+    /// it is a `tool` message (with the generated call id): the assistant
+    /// message before it carries the JSON plan as text, without native calls.
+    fn tool_message(&mut self, call_id: &str, name: &str, mut parts: Vec<Part>) {
+        if self.config.json_planning {
+            parts.insert(0, Part::text(DataClass::RequestText, format!("Result of the tool call {name}:")));
+        }
+        self.messages.push(OutboundMessage::tool(call_id, parts));
+    }
+
+    fn reject(&mut self, id: &str, name: &str, args: Option<Value>, reason: &str, now_ms: f64, out: &mut Vec<PlannerAction>) {
+        self.step(StepKind::Tool, Some(name), args, StepStatus::Rejected, Some(reason.to_string()), None, now_ms, now_ms, out);
+        self.tool_message(id, name, vec![Part::text(
+            DataClass::RequestText,
+            format!("The call to {name} was rejected and not executed: {reason}."),
+        )]);
+    }
+
+    fn execute(&mut self, p: Pending, out: &mut Vec<PlannerAction>) {
+        self.tool_calls += 1;
+        out.push(PlannerAction::CallTool { call_id: p.id.clone(), name: p.name.clone(), args: p.args.clone() });
+        self.phase = Phase::Tool(p);
+    }
+
+    /// Takes the next queued call: rejects it, asks for approval, runs it,
+    /// or — when none is left — asks the model again.
+    fn advance(&mut self, now_ms: f64, out: &mut Vec<PlannerAction>) {
+        while let Some(call) = self.queue.pop_front() {
+            let raw_args = parse_arguments(&call.arguments).unwrap_or_else(|| Value::String(call.arguments.clone()));
+            let Some(def) = self.offered.iter().find(|t| t.spec.name == call.name).cloned() else {
+                let reason = match self.context.registry.iter().find(|t| t.spec.name == call.name) {
+                    Some(t) if t.side_effects => format!("{} has side effects; not allowed at autonomy {}", call.name, self.config.autonomy),
+                    Some(_) => format!("not allowed at autonomy {}", self.config.autonomy),
+                    None => "unknown tool".to_string(),
+                };
+                self.reject(&call.id, &call.name, Some(raw_args), &reason, now_ms, out);
+                continue;
+            };
+            let args = match check_arguments(&def.spec.parameters, &call.arguments) {
+                Ok(a) => a,
+                Err(reason) => {
+                    self.reject(&call.id, &call.name, Some(raw_args), &reason, now_ms, out);
+                    continue;
+                }
+            };
+            if call.name == "ask_user" {
+                let question = args.get("question").and_then(Value::as_str).unwrap_or_default().to_string();
+                self.step(StepKind::Tool, Some("ask_user"), Some(args.clone()), StepStatus::Ok, None, Some("a question for the user".into()), now_ms, now_ms, out);
+                let items = self.last_list.clone().unwrap_or_default();
+                return self.finish(question.clone(), items, Some(question), None, now_ms, out);
+            }
+            if self.tool_calls >= self.config.max_tool_calls {
+                return self.fallback("budget_tool_calls", "the tool-call budget is spent", now_ms, out);
+            }
+            if now_ms - self.start_ms >= self.config.max_wall_ms {
+                return self.fallback("budget_time", "the time budget is spent", now_ms, out);
+            }
+            let pending = Pending { id: call.id.clone(), name: call.name.clone(), args: args.clone(), def: def.clone(), started_ms: now_ms };
+            if def.side_effects {
+                out.push(PlannerAction::RequestApproval { call_id: call.id, name: call.name, args });
+                self.phase = Phase::Approval(pending);
+            } else {
+                self.execute(pending, out);
+            }
+            return;
+        }
+        self.call_model(now_ms, out);
+    }
+
+    fn finish(&mut self, answer: String, items: Vec<AnswerItem>, question: Option<String>, fallback: Option<Fallback>, now_ms: f64, out: &mut Vec<PlannerAction>) {
+        let summary = format!("{} items", items.len());
+        self.step(StepKind::Final, None, None, StepStatus::Ok, None, Some(summary), now_ms, now_ms, out);
+        self.phase = Phase::Done;
+        out.push(PlannerAction::Finish(AgentAnswer {
+            answer,
+            items,
+            trace: self.trace.clone(),
+            question,
+            fallback,
+            autonomy: self.config.autonomy.min(3),
+        }));
+    }
+}
+
+#[cfg(test)]
+mod tests;
