@@ -16,8 +16,9 @@
 //! | [`ranking`] | scoring, filters, top-k, diversity (MMR), exploration, explanations; SIMD scan kernels |
 //! | [`memory`] | long-term memory: working, episodic and semantic records over a [`platform::KvStore`], recall, consolidation, export/import, forget; the redb file store (native) |
 //! | [`recommender`] | catalog + encoders + profile: what the JS `Recommender` wraps |
+//! | `native_http` (native only) | the CLI's [`platform::Http`] (ureq, rustls) and `ThreadSleeper` |
 //! | `eval` (native only) | offline evaluation: RecBole datasets, 5-core leave-one-out split, HR/NDCG/coverage, baselines (popularity, EASE, content) |
-//! | `wasm` (wasm32 only) | the only code that knows JS: the wasm-bindgen API (`TextEmbedder`, `ImageEmbedder`, `Recommender`) |
+//! | `wasm` (wasm32 only) | the only code that knows JS: the wasm-bindgen API (`TextEmbedder`, `ImageEmbedder`, `Recommender`); `fetch`: the browser's [`platform::Http`] (`FetchHttp`), `JsSleeper`, `JsClock` |
 //!
 //! ## Example (native)
 //! ```no_run
@@ -39,6 +40,8 @@ pub mod error;
 pub mod memory;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod eval;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod native_http;
 pub mod platform;
 pub mod profile;
 pub mod ranking;
@@ -47,7 +50,7 @@ pub mod recommender;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 #[cfg(target_arch = "wasm32")]
-pub use wasm::{idb, ImageEmbedder, JsMemory, JsRecommender, RecommendOptionsJs, TextEmbedder};
+pub use wasm::{fetch, idb, ImageEmbedder, JsMemory, JsRecommender, RecommendOptionsJs, TextEmbedder};
 
 pub use catalog::Catalog;
 pub use encoder::{ImageEmbedding, ImageEncoder, ImageEncoderOptions, TextEncoder};
