@@ -3,7 +3,12 @@
 //! Its interface is relied on by scripts and tests: keep it stable.
 
 #[cfg(not(target_arch = "wasm32"))]
+#[path = "cli/agent.rs"]
+mod cli_agent;
+
+#[cfg(not(target_arch = "wasm32"))]
 mod cli {
+    use crate::cli_agent::{self, CatalogArgs, EndpointArgs};
     use std::io::{BufRead, BufWriter, Write};
     use std::path::{Path, PathBuf};
 
@@ -108,6 +113,48 @@ mod cli {
         /// recall, list, forget, export, import, forget-everything. JSON on
         /// stdout. Options go before or after the action word.
         Memory(MemoryArgs),
+        /// Ask the agent: one JSON object `{"answer", "items", "trace",
+        /// "sent"}` on stdout, where `sent` is the ledger of every request
+        /// that left the machine (exact bytes).
+        Ask {
+            #[command(flatten)]
+            endpoint: EndpointArgs,
+            #[command(flatten)]
+            catalog: CatalogArgs,
+            /// Long-term memory directory (`recagent memory --dir`): recall,
+            /// remember and the saved profile.
+            #[arg(long)]
+            memory: Option<PathBuf>,
+            /// Privacy policy JSON (default: the request text and public item
+            /// text only).
+            #[arg(long)]
+            policy: Option<PathBuf>,
+            /// Approve every side-effecting tool call (autonomy 3); without
+            /// it they are all refused.
+            #[arg(long)]
+            approve: bool,
+            /// What the user asks for.
+            request: String,
+        },
+        /// Conversational evaluation: simulated users with a hidden target
+        /// (their held-out last item) talk to the on-device baseline
+        /// (autonomy 0) and to the agent; hit rate within the turns and
+        /// average turns, one JSON object on stdout.
+        Simulate {
+            #[command(flatten)]
+            endpoint: EndpointArgs,
+            #[command(flatten)]
+            catalog: CatalogArgs,
+            /// RecBole dataset directory whose item ids the catalog uses.
+            #[arg(long)]
+            dataset: PathBuf,
+            /// Simulated users (spread evenly over the dataset's users).
+            #[arg(long, default_value_t = 50)]
+            users: usize,
+            /// Most turns per conversation.
+            #[arg(long, default_value_t = 5)]
+            turns: usize,
+        },
     }
 
     /// `recagent memory [--dir DIR] [--model PATH --vocab PATH] ACTION`.
@@ -587,6 +634,21 @@ mod cli {
                 eval(&dataset, model.as_deref(), vocab.as_deref(), k, &models, &train.config(), select)
             }),
             Command::Memory(args) => memory(args),
+            Command::Ask {
+                endpoint,
+                catalog,
+                memory,
+                policy,
+                approve,
+                request,
+            } => cli_agent::ask(endpoint, catalog, memory, policy, approve, request),
+            Command::Simulate {
+                endpoint,
+                catalog,
+                dataset,
+                users,
+                turns,
+            } => cli_agent::simulate_cmd(endpoint, catalog, dataset, users, turns),
         };
         match result {
             Ok(()) => std::process::ExitCode::SUCCESS,

@@ -225,6 +225,7 @@ pub trait Conversation {
 
 /// The result of one system over all simulated users.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SimulationResult {
     /// Users simulated.
     pub users: usize,

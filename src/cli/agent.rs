@@ -1,0 +1,277 @@
+//! `recagent ask` and `recagent simulate`: the agent from a terminal, against
+//! a real OpenAI-compatible endpoint (or none: on-device only).
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::Instant;
+
+use recagent::agent::llm::{Ledger, LlmClient, LlmConfig, ToolMode};
+use recagent::agent::{builtin_tools, Agent, AgentAnswer, AskOptions, LocalTools, PrivacyPolicy};
+use recagent::eval::simulate::{simulate, users_from_split, Conversation, SimulatedUser, TurnReply};
+use recagent::memory::{FileKvStore, Memory};
+use recagent::native_http::{NativeHttp, ThreadSleeper};
+use recagent::platform::SystemClock;
+use recagent::{Catalog, Error, Recommender, Result, TextEncoder, UserProfile};
+use serde_json::json;
+
+/// The endpoint options shared by `ask` and `simulate`.
+#[derive(clap::Args, Clone)]
+pub struct EndpointArgs {
+    /// Base URL of an OpenAI-compatible endpoint (`{URL}/v1/chat/completions`).
+    /// Without it the agent answers on the device (autonomy 0).
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// Model name sent to the endpoint.
+    #[arg(long, default_value = "default")]
+    pub llm_model: String,
+    /// Name of the environment variable holding the API key (never a key on
+    /// the command line).
+    #[arg(long)]
+    pub api_key_env: Option<String>,
+    /// Autonomy 0..=3: 0 on-device only; 1 the LLM rephrases the device's
+    /// list; 2 it plans over read-only tools; 3 also side-effecting tools
+    /// (approved by --approve).
+    #[arg(long, default_value_t = 2)]
+    pub autonomy: u8,
+    /// Plan with a JSON schema (`response_format`) instead of native tool
+    /// calls, for endpoints without tool calling.
+    #[arg(long)]
+    pub json_planning: bool,
+    /// Do not stream the model's answer.
+    #[arg(long)]
+    pub no_stream: bool,
+    /// Per-request timeout in milliseconds.
+    #[arg(long, default_value_t = 15_000)]
+    pub timeout_ms: u32,
+}
+
+/// The encoder and catalog options shared by `ask` and `simulate`.
+#[derive(clap::Args, Clone)]
+pub struct CatalogArgs {
+    /// Catalog bundle (`recagent build-catalog`).
+    #[arg(long)]
+    pub catalog: PathBuf,
+    /// ONNX text encoder the catalog was built with.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// BERT vocab.txt of the text encoder.
+    #[arg(long)]
+    pub vocab: PathBuf,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))
+}
+
+fn load(args: &CatalogArgs) -> Result<(Recommender, TextEncoder)> {
+    let catalog = Catalog::from_bundle(&read(&args.catalog)?)?;
+    let model = read(&args.model)?;
+    let vocab = String::from_utf8(read(&args.vocab)?)
+        .map_err(|e| Error::InvalidVocab(format!("{}: {e}", args.vocab.display())))?;
+    let encoder = TextEncoder::from_bytes(&model, &vocab)?;
+    let for_memory = TextEncoder::from_bytes(&model, &vocab)?;
+    Ok((Recommender::new(catalog, Some((encoder, &model)))?, for_memory))
+}
+
+/// The LLM client over the native HTTP client, logging into `ledger`.
+fn client(args: &EndpointArgs, url: &str, ledger: &Ledger) -> Result<LlmClient> {
+    let api_key = match &args.api_key_env {
+        Some(var) => Some(std::env::var(var).map_err(|_| {
+            Error::InvalidInput(format!("--api-key-env {var}: the variable is not set"))
+        })?),
+        None => None,
+    };
+    let config = LlmConfig {
+        base_url: url.to_string(),
+        model: args.llm_model.clone(),
+        api_key,
+        request_timeout_ms: args.timeout_ms,
+        stream: !args.no_stream,
+        tool_mode: if args.json_planning { ToolMode::JsonPlanning } else { ToolMode::Native },
+        ..LlmConfig::default()
+    };
+    LlmClient::new(
+        config,
+        Rc::new(NativeHttp::new()),
+        Rc::new(SystemClock),
+        Rc::new(ThreadSleeper),
+        ledger.clone(),
+    )
+}
+
+/// An agent over `recommender` (and `memory`), talking to the endpoint of
+/// `args` when there is one.
+fn agent(
+    args: &EndpointArgs,
+    recommender: Rc<RefCell<Recommender>>,
+    memory: Option<Rc<Memory>>,
+    policy: PrivacyPolicy,
+    ledger: &Ledger,
+) -> Result<Agent> {
+    let (model, origin) = match &args.endpoint {
+        Some(url) => {
+            let client = client(args, url, ledger)?;
+            let origin = client.config().origin()?;
+            (Some(Rc::new(client) as Rc<dyn recagent::agent::llm::ChatModel>), Some(origin))
+        }
+        None => (None, None),
+    };
+    let tools = Rc::new(LocalTools::new(recommender, memory));
+    Ok(Agent::new(model, origin, tools, builtin_tools(), policy, Rc::new(SystemClock)))
+}
+
+fn options(args: &EndpointArgs) -> AskOptions {
+    AskOptions {
+        autonomy: if args.endpoint.is_some() { args.autonomy.min(3) } else { 0 },
+        json_planning: args.json_planning,
+        ..AskOptions::default()
+    }
+}
+
+/// `recagent ask`: one request, one JSON object on stdout.
+pub fn ask(
+    endpoint: EndpointArgs,
+    catalog: CatalogArgs,
+    memory_dir: Option<PathBuf>,
+    policy: Option<PathBuf>,
+    approve: bool,
+    request: String,
+) -> Result<()> {
+    let policy: PrivacyPolicy = match &policy {
+        Some(path) => serde_json::from_slice(&read(path)?)
+            .map_err(|e| Error::InvalidInput(format!("{}: {e}", path.display())))?,
+        None => PrivacyPolicy::default(),
+    };
+    let (recommender, encoder) = load(&catalog)?;
+    let recommender = Rc::new(RefCell::new(recommender));
+    futures::executor::block_on(async {
+        let memory = match &memory_dir {
+            Some(dir) => {
+                let store = Rc::new(FileKvStore::open(dir)?);
+                let mem = Memory::open(store, Rc::new(SystemClock)).await?.with_embedder(Rc::new(encoder));
+                if let Some(snapshot) = mem.profile().await? {
+                    recommender.borrow_mut().set_profile(UserProfile::restore(&snapshot)?);
+                }
+                Some(Rc::new(mem))
+            }
+            None => None,
+        };
+        let ledger = Ledger::new();
+        let agent = agent(&endpoint, recommender.clone(), memory, policy, &ledger)?;
+        let mut opts = options(&endpoint);
+        if approve {
+            opts.approve = Some(Rc::new(ApproveAll));
+        }
+        let answer = agent.ask(&request, opts).await?;
+        println!("{}", answer_json(&answer, &ledger));
+        Ok(())
+    })
+}
+
+/// Approves every side-effecting call (`recagent ask --approve`).
+struct ApproveAll;
+
+impl recagent::agent::Approver for ApproveAll {
+    fn approve(
+        &self,
+        request: &recagent::agent::ApprovalRequest,
+    ) -> recagent::platform::LocalBoxFuture<'_, bool> {
+        eprintln!("recagent: approved {} {}", request.tool, request.arguments);
+        Box::pin(async { true })
+    }
+}
+
+fn answer_json(answer: &AgentAnswer, ledger: &Ledger) -> serde_json::Value {
+    let mut v = serde_json::to_value(answer).unwrap_or_else(|e| json!({ "error": e.to_string() }));
+    v["sent"] = serde_json::to_value(ledger.entries()).unwrap_or_default();
+    v
+}
+
+/// One simulated conversation system: the agent at a fixed autonomy, the
+/// user's history applied to the profile at the start of each conversation.
+struct AgentConversation {
+    agent: Agent,
+    recommender: Rc<RefCell<Recommender>>,
+    options: AskOptions,
+}
+
+impl Conversation for AgentConversation {
+    fn start(&mut self, user: &SimulatedUser) -> Result<()> {
+        let mut profile = UserProfile::new();
+        for event in &user.history {
+            profile.observe(event.clone())?;
+        }
+        self.recommender.borrow_mut().set_profile(profile);
+        self.agent.reset();
+        Ok(())
+    }
+
+    fn reply(&mut self, message: &str) -> Result<TurnReply> {
+        let answer = futures::executor::block_on(self.agent.ask(message, self.options.clone()))?;
+        Ok(TurnReply {
+            items: answer.items.into_iter().map(|i| i.id).collect(),
+            question: answer.question,
+            fallback: answer.fallback.map(|f| f.code),
+        })
+    }
+}
+
+/// `recagent simulate`: the on-device baseline (autonomy 0) and the agent
+/// over the same simulated users; one JSON object on stdout.
+pub fn simulate_cmd(
+    endpoint: EndpointArgs,
+    catalog: CatalogArgs,
+    dataset: PathBuf,
+    users: usize,
+    turns: usize,
+) -> Result<()> {
+    let started = Instant::now();
+    let data = recagent::eval::load_dir(&dataset)?;
+    let split = recagent::eval::leave_one_out(&data, recagent::eval::CORE)?;
+    let (recommender, _) = load(&catalog)?;
+    let sims = users_from_split(&split, recommender.catalog(), users);
+    if sims.is_empty() {
+        return Err(Error::InvalidInput(
+            "no simulated user: the catalog's item ids do not match the dataset's".into(),
+        ));
+    }
+    let recommender = Rc::new(RefCell::new(recommender));
+    let ledger = Ledger::new();
+    let run = |args: &EndpointArgs, label: &str| -> Result<serde_json::Value> {
+        let mut system = AgentConversation {
+            agent: agent(args, recommender.clone(), None, PrivacyPolicy::default(), &ledger)?,
+            recommender: recommender.clone(),
+            options: options(args),
+        };
+        let t = Instant::now();
+        let result = simulate(&sims, turns, &mut system, &mut |done, total| {
+            if done % 10 == 0 || done == total {
+                eprintln!("[simulate] {label}: {done}/{total} users");
+            }
+        })?;
+        let mut v = serde_json::to_value(&result).unwrap_or_default();
+        v["autonomy"] = json!(system.options.autonomy);
+        v["seconds"] = json!((t.elapsed().as_secs_f64() * 10.0).round() / 10.0);
+        Ok(v)
+    };
+    let baseline_args = EndpointArgs { endpoint: None, ..endpoint.clone() };
+    let baseline = run(&baseline_args, "on-device (autonomy 0)")?;
+    let agent_result = match &endpoint.endpoint {
+        Some(_) => run(&endpoint, &format!("agent (autonomy {})", endpoint.autonomy.min(3)))?,
+        None => serde_json::Value::Null,
+    };
+    let out = json!({
+        "dataset": dataset.display().to_string(),
+        "users": sims.len(),
+        "turns": turns,
+        "endpoint": endpoint.endpoint,
+        "llmModel": endpoint.llm_model,
+        "baseline": baseline,
+        "agent": agent_result,
+        "llmRequests": ledger.len(),
+        "seconds": (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+    });
+    println!("{out}");
+    Ok(())
+}
