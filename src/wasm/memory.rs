@@ -12,6 +12,7 @@ use wasm_bindgen_futures::future_to_promise;
 
 use super::idb::{self, IdbKvStore, IdbOptions, StoreEvent, StoreEvents};
 use super::recommender::to_js;
+use super::time::JsClock;
 use super::{js_error, reject_unknown_keys};
 use crate::error::Error;
 use crate::memory::{Embedder, Fact, FactKind, Memory, RememberOptions};
@@ -96,15 +97,6 @@ extern "C" {
     /// The `{ kind? }` argument of `Memory.list` (optional).
     #[wasm_bindgen(typescript_type = "MemoryListOptions")]
     pub type MemoryListOptionsJs;
-}
-
-/// The browser clock (`Date.now()`).
-struct JsClock;
-
-impl Clock for JsClock {
-    fn now_ms(&self) -> f64 {
-        js_sys::Date::now()
-    }
 }
 
 /// What the `Recommender` and every `Memory` wrapper of it share.

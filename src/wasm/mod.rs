@@ -7,11 +7,13 @@
 //! strings, bytes and embeddings cross. The `Recommender` class lives in
 //! [`recommender`].
 
+pub mod fetch;
 pub mod idb;
 mod idb_open;
 mod idb_util;
 mod memory;
 mod recommender;
+mod time;
 
 use std::rc::Rc;
 
