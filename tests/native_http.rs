@@ -182,3 +182,26 @@ fn thread_sleeper_waits() {
     block_on(ThreadSleeper.sleep(50));
     assert!(start.elapsed() >= Duration::from_millis(50));
 }
+
+#[test]
+fn dropping_the_body_stream_stops_reading_at_once() {
+    let server = ScriptedLlmServer::start();
+    let events: Vec<Value> = (0..10).map(|i| json!({"n": i})).collect();
+    server.script(
+        "drop",
+        json!({"steps": [{"sse": events, "chunk_delay_ms": 300}]}),
+    );
+    let http = NativeHttp::new();
+    let mut response =
+        block_on(http.send_streaming(post(completions(&server, "drop"), "{}", 10_000))).unwrap();
+    let first = block_on(response.body.next()).unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&first).starts_with("data: {\"n\":0}"));
+    // The other nine events would take 2.7 s; dropping does not wait for them.
+    let start = Instant::now();
+    drop(response);
+    assert!(
+        start.elapsed() < Duration::from_millis(250),
+        "{:?}",
+        start.elapsed()
+    );
+}
