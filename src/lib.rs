@@ -50,7 +50,9 @@ pub mod recommender;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 #[cfg(target_arch = "wasm32")]
-pub use wasm::{fetch, idb, ImageEmbedder, JsMemory, JsRecommender, RecommendOptionsJs, TextEmbedder};
+pub use wasm::{
+    fetch, idb, ImageEmbedder, JsMemory, JsRecommender, RecommendOptionsJs, TextEmbedder,
+};
 
 pub use catalog::Catalog;
 pub use encoder::{ImageEmbedding, ImageEncoder, ImageEncoderOptions, TextEncoder};

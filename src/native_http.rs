@@ -50,8 +50,9 @@ impl NativeHttp {
     fn start(&self, request: HttpRequest) -> Result<HttpStreamingResponse> {
         let timeout = Duration::from_millis(u64::from(request.timeout_ms));
         let deadline = Instant::now() + timeout;
-        let method = ureq::http::Method::from_bytes(request.method.as_bytes())
-            .map_err(|_| Error::InvalidInput(format!("invalid HTTP method {:?}", request.method)))?;
+        let method = ureq::http::Method::from_bytes(request.method.as_bytes()).map_err(|_| {
+            Error::InvalidInput(format!("invalid HTTP method {:?}", request.method))
+        })?;
         let mut builder = ureq::http::Request::builder()
             .method(method)
             .uri(request.url.as_str());
@@ -118,7 +119,10 @@ fn body_stream(reader: impl Read + 'static, url: String, deadline: Instant) -> B
 
 /// Whether `e` (possibly wrapping a ureq error) says a time limit ran out.
 fn is_timeout_io(e: &io::Error) -> bool {
-    if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) {
+    if matches!(
+        e.kind(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+    ) {
         return true;
     }
     e.get_ref()

@@ -49,8 +49,16 @@ fn statuses_pass_through_and_headers_are_lower_case() {
     let body = r#"{"model":"m", "messages":[]}"#;
     let r = block_on(http.send(post(completions(&server, "st"), body, 5000))).unwrap();
     assert_eq!(r.status, 200);
-    assert_eq!(serde_json::from_slice::<Value>(&r.body).unwrap(), json!({"ok": true}));
-    let header = |name: &str| r.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    assert_eq!(
+        serde_json::from_slice::<Value>(&r.body).unwrap(),
+        json!({"ok": true})
+    );
+    let header = |name: &str| {
+        r.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
     assert_eq!(header("x-request-id").as_deref(), Some("abc"));
     assert_eq!(header("content-type").as_deref(), Some("application/json"));
     assert!(r.headers.iter().all(|(n, _)| *n == n.to_ascii_lowercase()));
@@ -60,7 +68,9 @@ fn statuses_pass_through_and_headers_are_lower_case() {
     assert!(String::from_utf8(r.body).unwrap().contains("boom"));
     let r = block_on(http.send(post(completions(&server, "st"), body, 5000))).unwrap();
     assert_eq!(r.status, 429);
-    assert!(r.headers.contains(&("retry-after".to_string(), "3".to_string())));
+    assert!(r
+        .headers
+        .contains(&("retry-after".to_string(), "3".to_string())));
     let r = block_on(http.send(post(completions(&server, "st"), body, 5000))).unwrap();
     assert_eq!((r.status, r.body), (401, b"no".to_vec()));
 
@@ -76,9 +86,13 @@ fn statuses_pass_through_and_headers_are_lower_case() {
 fn sse_arrives_as_several_chunks() {
     let server = ScriptedLlmServer::start();
     let events: Vec<Value> = (0..5).map(|i| json!({"n": i})).collect();
-    server.script("sse", json!({"steps": [{"sse": events, "chunk_delay_ms": 40}]}));
+    server.script(
+        "sse",
+        json!({"steps": [{"sse": events, "chunk_delay_ms": 40}]}),
+    );
     let http = NativeHttp::new();
-    let mut response = block_on(http.send_streaming(post(completions(&server, "sse"), "{}", 5000))).unwrap();
+    let mut response =
+        block_on(http.send_streaming(post(completions(&server, "sse"), "{}", 5000))).unwrap();
     assert_eq!(response.status, 200);
     let mut chunks = Vec::new();
     block_on(async {
@@ -114,9 +128,18 @@ fn a_hang_times_out_within_the_limit() {
 #[test]
 fn a_refused_port_is_a_network_error() {
     // Bind, learn a free port, close it: nothing listens there now.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let http = NativeHttp::new();
-    let err = block_on(http.send(post(format!("http://127.0.0.1:{port}/v1/chat/completions"), "{}", 2000))).unwrap_err();
+    let err = block_on(http.send(post(
+        format!("http://127.0.0.1:{port}/v1/chat/completions"),
+        "{}",
+        2000,
+    )))
+    .unwrap_err();
     assert_eq!(err.code(), "network_error", "{err}");
     let err = block_on(http.send(post("not a url".into(), "{}", 2000))).unwrap_err();
     assert_eq!(err.code(), "invalid_input", "{err}");
@@ -133,7 +156,8 @@ fn truncated_bodies_end_with_a_network_error() {
         ]}),
     );
     let http = NativeHttp::new();
-    let mut response = block_on(http.send_streaming(post(completions(&server, "t"), "{}", 5000))).unwrap();
+    let mut response =
+        block_on(http.send_streaming(post(completions(&server, "t"), "{}", 5000))).unwrap();
     let (mut received, mut error) = (Vec::new(), None);
     block_on(async {
         while let Some(chunk) = response.body.next().await {
@@ -157,4 +181,27 @@ fn thread_sleeper_waits() {
     let start = Instant::now();
     block_on(ThreadSleeper.sleep(50));
     assert!(start.elapsed() >= Duration::from_millis(50));
+}
+
+#[test]
+fn dropping_the_body_stream_stops_reading_at_once() {
+    let server = ScriptedLlmServer::start();
+    let events: Vec<Value> = (0..10).map(|i| json!({"n": i})).collect();
+    server.script(
+        "drop",
+        json!({"steps": [{"sse": events, "chunk_delay_ms": 300}]}),
+    );
+    let http = NativeHttp::new();
+    let mut response =
+        block_on(http.send_streaming(post(completions(&server, "drop"), "{}", 10_000))).unwrap();
+    let first = block_on(response.body.next()).unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&first).starts_with("data: {\"n\":0}"));
+    // The other nine events would take 2.7 s; dropping does not wait for them.
+    let start = Instant::now();
+    drop(response);
+    assert!(
+        start.elapsed() < Duration::from_millis(250),
+        "{:?}",
+        start.elapsed()
+    );
 }

@@ -14,7 +14,9 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, AbortSignal, Headers, ReadableStreamDefaultReader, RequestInit, Response};
+use web_sys::{
+    AbortController, AbortSignal, Headers, ReadableStreamDefaultReader, RequestInit, Response,
+};
 
 pub use super::time::{JsClock, JsSleeper};
 use crate::error::{Error, Result};
@@ -88,8 +90,9 @@ struct AbortGuard {
 
 impl AbortGuard {
     fn new(url: &str, timeout_ms: u32, app_signal: Option<AbortSignal>) -> Result<Self> {
-        let controller = AbortController::new()
-            .map_err(|e| Error::Network(format!("AbortController unavailable: {}", describe(&e))))?;
+        let controller = AbortController::new().map_err(|e| {
+            Error::Network(format!("AbortController unavailable: {}", describe(&e)))
+        })?;
         let cause = Rc::new(Cell::new(Cause::Running));
         let mut guard = Self {
             controller,
@@ -108,11 +111,15 @@ impl AbortGuard {
             let on_abort = aborter(&guard.controller, &guard.cause, Cause::AppAborted);
             // If adding the listener fails, the request simply is not tied to
             // the signal; there is nothing better to do.
-            let _ = signal.add_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
+            let _ =
+                signal.add_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
             guard.app = Some((signal, on_abort));
         }
         let on_timeout = aborter(&guard.controller, &guard.cause, Cause::TimedOut);
-        guard.timer = global_call("setTimeout", &[on_timeout.as_ref().clone(), JsValue::from(timeout_ms)]);
+        guard.timer = global_call(
+            "setTimeout",
+            &[on_timeout.as_ref().clone(), JsValue::from(timeout_ms)],
+        );
         guard._on_timeout = Some(on_timeout);
         Ok(guard)
     }
@@ -123,9 +130,14 @@ impl AbortGuard {
 
     fn error_for_cause(&self, cause: Cause) -> Error {
         match cause {
-            Cause::TimedOut => Error::Timeout(format!("{}: no complete answer within {} ms", self.url, self.timeout_ms)),
+            Cause::TimedOut => Error::Timeout(format!(
+                "{}: no complete answer within {} ms",
+                self.url, self.timeout_ms
+            )),
             Cause::AppAborted => Error::Aborted(format!("{}: cancelled by the app", self.url)),
-            Cause::Running | Cause::Finished => Error::Network(format!("{}: request aborted", self.url)),
+            Cause::Running | Cause::Finished => {
+                Error::Network(format!("{}: request aborted", self.url))
+            }
         }
     }
 
@@ -150,7 +162,8 @@ impl Drop for AbortGuard {
             global_call("clearTimeout", &[timer]);
         }
         if let Some((signal, on_abort)) = self.app.take() {
-            let _ = signal.remove_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
+            let _ = signal
+                .remove_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
         }
         if self.cause.get() == Cause::Running {
             self.controller.abort();
@@ -159,7 +172,11 @@ impl Drop for AbortGuard {
 }
 
 /// A callback that records `why` and aborts `controller` (if nothing else did first).
-fn aborter(controller: &AbortController, cause: &Rc<Cell<Cause>>, why: Cause) -> Closure<dyn FnMut()> {
+fn aborter(
+    controller: &AbortController,
+    cause: &Rc<Cell<Cause>>,
+    why: Cause,
+) -> Closure<dyn FnMut()> {
     let (controller, cause) = (controller.clone(), cause.clone());
     Closure::wrap(Box::new(move || {
         if cause.get() == Cause::Running {
@@ -175,7 +192,8 @@ fn global_call(name: &str, args: &[JsValue]) -> Option<JsValue> {
     let global = js_sys::global();
     let f = js_sys::Reflect::get(&global, &JsValue::from_str(name)).ok()?;
     let f = f.dyn_ref::<js_sys::Function>()?;
-    f.apply(&global, &args.iter().collect::<js_sys::Array>()).ok()
+    f.apply(&global, &args.iter().collect::<js_sys::Array>())
+        .ok()
 }
 
 /// `name: message` of a JS error (or its string form).
@@ -208,7 +226,10 @@ fn build_init(request: &HttpRequest, signal: &AbortSignal) -> Result<RequestInit
     Ok(init)
 }
 
-async fn start(request: HttpRequest, app_signal: Option<AbortSignal>) -> Result<HttpStreamingResponse> {
+async fn start(
+    request: HttpRequest,
+    app_signal: Option<AbortSignal>,
+) -> Result<HttpStreamingResponse> {
     let guard = AbortGuard::new(&request.url, request.timeout_ms, app_signal)?;
     let init = build_init(&request, &guard.signal())?;
     let promise = global_call("fetch", &[JsValue::from_str(&request.url), init.into()])
@@ -231,7 +252,11 @@ async fn start(request: HttpRequest, app_signal: Option<AbortSignal>) -> Result<
             body_stream(reader, guard)
         }
     };
-    Ok(HttpStreamingResponse { status, headers, body })
+    Ok(HttpStreamingResponse {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// Every `(name, value)` of `headers`, names lower-cased.
@@ -269,7 +294,8 @@ fn body_stream(reader: ReadableStreamDefaultReader, guard: AbortGuard) -> ByteSt
                     guard.finish();
                     return None;
                 }
-                let value = js_sys::Reflect::get(&result, &JsValue::from_str("value")).unwrap_or(JsValue::UNDEFINED);
+                let value = js_sys::Reflect::get(&result, &JsValue::from_str("value"))
+                    .unwrap_or(JsValue::UNDEFINED);
                 let bytes = value
                     .dyn_ref::<js_sys::Uint8Array>()
                     .map(js_sys::Uint8Array::to_vec)

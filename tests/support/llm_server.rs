@@ -11,19 +11,24 @@
 
 #![allow(dead_code)]
 
+#[path = "llm_server_http.rs"]
+mod http;
+#[path = "llm_server_modes.rs"]
+mod modes;
 #[path = "llm_server_replies.rs"]
 mod replies;
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::io::{self, Read};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use http::{sleep_unless_stopping, Response};
 pub use replies::Dialect;
 
 /// Longest request head accepted, in bytes.
@@ -203,7 +208,10 @@ fn read_request(stream: &mut TcpStream) -> io::Result<Option<Request>> {
     while body.len() < length {
         let n = stream.read(&mut chunk)?;
         if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "body cut short"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "body cut short",
+            ));
         }
         body.extend_from_slice(&chunk[..n]);
     }
@@ -255,7 +263,11 @@ fn serve_connection(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
         ("POST", ["s", session, "v1", "chat", "completions"]) => {
             completion(out, shared, session, &request)
         }
-        _ => out.json(404, &[], &error_body(&format!("no route {} {path}", request.method))),
+        _ => out.json(
+            404,
+            &[],
+            &error_body(&format!("no route {} {path}", request.method)),
+        ),
     }
 }
 
@@ -295,7 +307,12 @@ fn set_script(shared: &Shared, session: &str, script: &Value) -> Result<(), Stri
 }
 
 /// Answers one completion request: the session's next step, else its mode.
-fn completion(mut out: Response<'_>, shared: &Shared, session: &str, request: &Request) -> io::Result<()> {
+fn completion(
+    mut out: Response<'_>,
+    shared: &Shared,
+    session: &str,
+    request: &Request,
+) -> io::Result<()> {
     let body_text = String::from_utf8_lossy(&request.body).into_owned();
     let headers: serde_json::Map<String, Value> = {
         let mut map = serde_json::Map::new();
@@ -310,10 +327,12 @@ fn completion(mut out: Response<'_>, shared: &Shared, session: &str, request: &R
     };
     let (step, mode, dialect) = {
         let mut sessions = shared.sessions();
-        let s = sessions.entry(session.to_string()).or_insert_with(|| Session {
-            mode: "planner".into(),
-            ..Session::default()
-        });
+        let s = sessions
+            .entry(session.to_string())
+            .or_insert_with(|| Session {
+                mode: "planner".into(),
+                ..Session::default()
+            });
         s.log.push(json!({
             "method": request.method,
             "path": request.path,
@@ -336,16 +355,20 @@ fn completion(mut out: Response<'_>, shared: &Shared, session: &str, request: &R
             return out.json(500, &[], &json!({"error": {"message": "scripted failure"}}));
         }
         let reply = if mode == "obey" {
-            replies::obey(&body)
+            modes::obey(&body)
         } else {
-            replies::planner(&body)
+            modes::planner(&body)
         };
-        let model = replies::model_of(&body);
+        let model = modes::model_of(&body);
         return if streaming {
             let events = replies::stream_events(&reply, &dialect, &model);
             out.sse(200, &[], &events, 0, false, shared)
         } else {
-            out.json(200, &[], &replies::completion_json(&reply, &dialect, &model))
+            out.json(
+                200,
+                &[],
+                &replies::completion_json(&reply, &dialect, &model),
+            )
         };
     };
     run_step(out, shared, &step, &dialect, parsed.as_ref(), streaming)
@@ -369,25 +392,40 @@ fn run_step(
     let mut headers: Vec<(String, String)> = Vec::new();
     if let Some(Value::Object(h)) = step.get("headers") {
         for (name, value) in h {
-            let value = value.as_str().map_or_else(|| value.to_string(), str::to_string);
+            let value = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_string);
             headers.push((name.clone(), value));
         }
     }
     if let Some(retry) = step.get("retry_after") {
-        let value = retry.as_str().map_or_else(|| retry.to_string(), str::to_string);
+        let value = retry
+            .as_str()
+            .map_or_else(|| retry.to_string(), str::to_string);
         headers.push(("Retry-After".into(), value));
     }
     let truncate = step.get("truncate").and_then(Value::as_bool) == Some(true);
-    let chunk_delay = step.get("chunk_delay_ms").and_then(Value::as_u64).unwrap_or(0);
+    let chunk_delay = step
+        .get("chunk_delay_ms")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
     if let Some(reply) = step.get("reply") {
         let reply = replies::Reply::from_json(reply);
-        let model = request.map(replies::model_of).unwrap_or_else(|| "scripted".into());
+        let model = request
+            .map(modes::model_of)
+            .unwrap_or_else(|| "scripted".into());
         return if streaming {
             let events = replies::stream_events(&reply, dialect, &model);
             out.sse(status, &headers, &events, chunk_delay, truncate, shared)
         } else {
             let body = replies::completion_json(&reply, dialect, &model);
-            out.body(status, &headers, "application/json", body.to_string().as_bytes(), truncate)
+            out.body(
+                status,
+                &headers,
+                "application/json",
+                body.to_string().as_bytes(),
+                truncate,
+            )
         };
     }
     if let Some(Value::Array(items)) = step.get("sse") {
@@ -398,177 +436,23 @@ fn run_step(
         return out.sse(status, &headers, &events, chunk_delay, truncate, shared);
     }
     if let Some(v) = step.get("json") {
-        return out.body(status, &headers, "application/json", v.to_string().as_bytes(), truncate);
+        return out.body(
+            status,
+            &headers,
+            "application/json",
+            v.to_string().as_bytes(),
+            truncate,
+        );
     }
     if let Some(raw) = step.get("raw") {
         let raw = raw.as_str().map_or_else(|| raw.to_string(), str::to_string);
-        return out.body(status, &headers, "application/json", raw.as_bytes(), truncate);
+        return out.body(
+            status,
+            &headers,
+            "application/json",
+            raw.as_bytes(),
+            truncate,
+        );
     }
     out.body(status, &headers, "application/json", b"", false)
-}
-
-fn sleep_unless_stopping(shared: &Shared, total: Duration) {
-    let start = Instant::now();
-    while !shared.stopping() && start.elapsed() < total {
-        thread::sleep((total - start.elapsed()).min(Duration::from_millis(50)));
-    }
-}
-
-/// Writes one response on a connection (always `Connection: close`).
-struct Response<'a> {
-    stream: &'a mut TcpStream,
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        204 => "No Content",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        404 => "Not Found",
-        408 => "Request Timeout",
-        409 => "Conflict",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        _ => "Status",
-    }
-}
-
-impl<'a> Response<'a> {
-    fn new(stream: &'a mut TcpStream) -> Self {
-        Self { stream }
-    }
-
-    fn head(&mut self, status: u16, headers: &[(String, String)], extra: &[(&str, String)]) -> io::Result<()> {
-        let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
-        head.push_str("Access-Control-Allow-Origin: *\r\n");
-        head.push_str("Access-Control-Expose-Headers: retry-after\r\n");
-        head.push_str("Connection: close\r\n");
-        for (name, value) in extra {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        for (name, value) in headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str("\r\n");
-        self.stream.write_all(head.as_bytes())?;
-        self.stream.flush()
-    }
-
-    fn preflight(&mut self) -> io::Result<()> {
-        self.head(
-            204,
-            &[],
-            &[
-                ("Access-Control-Allow-Methods", "GET, POST, PUT, OPTIONS".into()),
-                ("Access-Control-Allow-Headers", "authorization, content-type, x-api-key".into()),
-                ("Access-Control-Max-Age", "600".into()),
-                ("Content-Length", "0".into()),
-            ],
-        )
-    }
-
-    fn json(&mut self, status: u16, headers: &[(String, String)], body: &Value) -> io::Result<()> {
-        self.body(status, headers, "application/json", body.to_string().as_bytes(), false)
-    }
-
-    /// A body with `Content-Length`; `truncate` declares the full length but
-    /// closes the connection after half of it.
-    fn body(
-        &mut self,
-        status: u16,
-        headers: &[(String, String)],
-        content_type: &str,
-        body: &[u8],
-        truncate: bool,
-    ) -> io::Result<()> {
-        let mut extra = vec![("Content-Length", body.len().to_string())];
-        if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type")) {
-            extra.push(("Content-Type", content_type.to_string()));
-        }
-        self.head(status, headers, &extra)?;
-        let sent = if truncate { &body[..body.len() / 2] } else { body };
-        self.stream.write_all(sent)?;
-        self.stream.flush()?;
-        self.close()
-    }
-
-    /// Server-sent events, one `data:` event per HTTP chunk (chunked transfer
-    /// encoding), each flushed separately `delay_ms` apart, then
-    /// `data: [DONE]`. `truncate`: the last event is cut in half and the
-    /// connection closed (no [DONE], no final chunk).
-    fn sse(
-        &mut self,
-        status: u16,
-        headers: &[(String, String)],
-        events: &[String],
-        delay_ms: u64,
-        truncate: bool,
-        shared: &Shared,
-    ) -> io::Result<()> {
-        let mut extra = vec![("Transfer-Encoding", "chunked".to_string())];
-        if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type")) {
-            extra.push(("Content-Type", "text/event-stream".into()));
-        }
-        extra.push(("Cache-Control", "no-cache".into()));
-        self.head(status, headers, &extra)?;
-        let mut all: Vec<String> = events.iter().map(|e| format!("data: {e}\n\n")).collect();
-        if !truncate {
-            all.push("data: [DONE]\n\n".into());
-        }
-        let count = all.len();
-        for (i, event) in all.iter().enumerate() {
-            if i > 0 && delay_ms > 0 {
-                sleep_unless_stopping(shared, Duration::from_millis(delay_ms));
-            }
-            let bytes = event.as_bytes();
-            if truncate && i + 1 == count {
-                let half = &bytes[..bytes.len() / 2];
-                self.stream.write_all(format!("{:x}\r\n", bytes.len()).as_bytes())?;
-                self.stream.write_all(half)?;
-                self.stream.flush()?;
-                return self.close();
-            }
-            self.stream.write_all(format!("{:x}\r\n", bytes.len()).as_bytes())?;
-            self.stream.write_all(bytes)?;
-            self.stream.write_all(b"\r\n")?;
-            self.stream.flush()?;
-        }
-        self.stream.write_all(b"0\r\n\r\n")?;
-        self.stream.flush()?;
-        self.close()
-    }
-
-    /// Never answers: waits until the client closes, the server stops, or
-    /// [`HANG_LIMIT`].
-    fn hang(&mut self, shared: &Shared) -> io::Result<()> {
-        self.stream.set_read_timeout(Some(Duration::from_millis(100)))?;
-        let start = Instant::now();
-        let mut buf = [0u8; 1024];
-        while !shared.stopping() && start.elapsed() < HANG_LIMIT {
-            match self.stream.read(&mut buf) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
-                Err(_) => break,
-            }
-        }
-        Ok(())
-    }
-
-    fn close(&mut self) -> io::Result<()> {
-        let _ = self.stream.shutdown(Shutdown::Write);
-        // Drain what the client still sends so the close is not a reset.
-        self.stream.set_read_timeout(Some(Duration::from_millis(200)))?;
-        let mut buf = [0u8; 1024];
-        while let Ok(n) = self.stream.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-        }
-        Ok(())
-    }
 }
