@@ -51,7 +51,7 @@ pub mod recommender;
 mod wasm;
 #[cfg(target_arch = "wasm32")]
 pub use wasm::{
-    fetch, idb, ImageEmbedder, JsMemory, JsRecommender, RecommendOptionsJs, TextEmbedder,
+    fetch, idb, AskOptionsJs, ImageEmbedder, JsMemory, JsRecommender, RecommendOptionsJs, TextEmbedder,
 };
 
 pub use catalog::Catalog;

@@ -101,7 +101,7 @@ extern "C" {
 
 /// What the `Recommender` and every `Memory` wrapper of it share.
 pub(crate) struct MemoryShared {
-    memory: Memory,
+    memory: Rc<Memory>,
     idb: Option<IdbKvStore>,
     events: StoreEvents,
     has_text: bool,
@@ -144,12 +144,17 @@ impl MemoryShared {
             None => memory,
         };
         Rc::new(Self {
-            memory,
+            memory: Rc::new(memory),
             idb,
             events,
             has_text,
             fallback_reason,
         })
+    }
+
+    /// The memory itself (the agent's tools recall and remember through it).
+    pub(crate) fn memory(&self) -> Rc<Memory> {
+        self.memory.clone()
     }
 
     /// The stored profile snapshot, if any (errors read as none).

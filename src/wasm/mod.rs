@@ -8,6 +8,7 @@
 //! [`recommender`].
 
 pub mod fetch;
+mod agent;
 pub mod idb;
 mod idb_open;
 mod idb_util;
@@ -23,6 +24,7 @@ use wasm_bindgen::JsCast;
 
 use crate::encoder::{DecodeLimits, ImageEncoder, ImageEncoderOptions, Preprocessing, TextEncoder};
 use crate::error::Error;
+pub use agent::AskOptionsJs;
 pub use memory::JsMemory;
 pub use recommender::{JsRecommender, RecommendOptionsJs};
 

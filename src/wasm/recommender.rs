@@ -13,6 +13,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::agent::AgentShared;
 use super::memory::{JsMemory, MemoryShared};
 use super::{js_error, reject_unknown_keys};
 use crate::catalog::{AttributeDef, AttributeValue, Catalog};
@@ -280,9 +281,25 @@ pub struct JsRecommender {
     image: Option<Rc<ImageEncoder>>,
     namespace: String,
     memory: Rc<MemoryShared>,
+    agent: Rc<AgentShared>,
 }
 
 impl JsRecommender {
+    /// The agent state (LLM settings, policy, app tools, ledger).
+    pub(crate) fn agent_shared(&self) -> Rc<AgentShared> {
+        self.agent.clone()
+    }
+
+    /// The core recommender, shared with the agent's tools.
+    pub(crate) fn core_rc(&self) -> &Rc<RefCell<Recommender>> {
+        &self.inner
+    }
+
+    /// The long-term memory, shared with the agent's tools.
+    pub(crate) fn memory_rc(&self) -> Rc<crate::memory::Memory> {
+        self.memory.memory()
+    }
+
     fn core(&self) -> Result<std::cell::Ref<'_, Recommender>, JsValue> {
         self.inner
             .try_borrow()
@@ -345,7 +362,7 @@ impl JsRecommender {
         if let Some(profile) = memory.stored_profile().await.and_then(|b| UserProfile::restore(&b).ok()) {
             inner.borrow_mut().set_profile(profile);
         }
-        Ok(JsRecommender { inner, image, namespace, memory })
+        Ok(JsRecommender { inner, image, namespace, memory, agent: AgentShared::new() })
     }
 
     /// The user's long-term memory (IndexedDB database `recagent:<namespace>`,
