@@ -452,7 +452,7 @@ impl JsRecommender {
     ) -> Result<(), JsValue> {
         reject_unknown_keys(&tool, "AppTool", TOOL_KEYS)?;
         let run = function(&tool, "run", "AppTool")?.ok_or_else(|| invalid("AppTool.run (a function) is required"))?;
-        let get = |k: &str| field(&tool, k).map(|v| serde_wasm_bindgen::from_value::<Value>(v));
+        let get = |k: &str| field(&tool, k).map(serde_wasm_bindgen::from_value::<Value>);
         let mut reg = serde_json::Map::new();
         for key in ["name", "description", "parameters", "sideEffects", "resultClass"] {
             if let Some(v) = get(key) {

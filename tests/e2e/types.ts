@@ -24,6 +24,15 @@ import init, {
   type RecommenderOptions,
   type RecommendOptions,
   type RecordedStatement,
+  type AppTool,
+  type ApprovalRequest,
+  type AskOptions,
+  type AskResult,
+  type LedgerEntry,
+  type LlmSettings,
+  type PrivacyPolicy,
+  type ShareLevel,
+  type TraceStep,
 } from "../../pkg/recagent.js";
 
 export async function usage(model: Uint8Array, vocab: string, image: Uint8Array, pixels: ImageData) {
@@ -114,4 +123,44 @@ export async function memoryUsage(catalog: Uint8Array, textModel: Uint8Array, vo
   const left: number = await memory.forgetEverything();
   const codes: RecagentErrorCode[] = ["quota_exceeded", "storage_error"];
   return { top, aversions, all, removed, report, counts, estimate, persistent, why, db, left, codes };
+}
+
+export async function agentUsage(rec: Recommender, signal: AbortSignal) {
+  const llm: LlmSettings = { endpoint: "http://127.0.0.1:8080", model: "smollm2", apiKey: "sk-x", toolMode: "json", stream: true, timeoutMs: 15000, maxRetries: 2 };
+  rec.setLlm(llm);
+  rec.setLlm(null);
+  const level: ShareLevel = "public_items";
+  const policy: PrivacyPolicy = { share: level, endpoints: { "http://127.0.0.1:8080": "request_text" }, onlyListedEndpoints: true };
+  rec.setPolicy(policy);
+  const inUse: Required<PrivacyPolicy> = rec.policy();
+  const tool: AppTool = {
+    name: "add_to_watchlist",
+    description: "Adds an item to the watchlist",
+    parameters: { type: "object", properties: { id: { type: "string" } }, required: ["id"] },
+    sideEffects: true,
+    resultClass: "public_items",
+    run: async (args: { id: string }) => ({ added: args.id }),
+  };
+  rec.registerTool(tool);
+  const removed: boolean = rec.unregisterTool("add_to_watchlist");
+  const options: AskOptions = {
+    autonomy: 3,
+    k: 5,
+    signal,
+    budgets: { maxSteps: 4, maxToolCalls: 3, maxTokens: 2000, maxWallMs: 30000 },
+    onStep: (step: TraceStep) => console.log(step.kind, step.status, step.tool, step.reason),
+    onToken: (text: string) => console.log(text),
+    approve: async (request: ApprovalRequest) => request.tool === "add_to_watchlist",
+  };
+  const result: AskResult = await rec.ask("something light to watch with my kids", options);
+  const plain: AskResult = await rec.ask("more like that");
+  const fallback: string | undefined = result.fallback?.code;
+  const question: string | undefined = result.question;
+  const firstTitle: string | undefined = result.items[0]?.title;
+  const sent: LedgerEntry[] = rec.ledger();
+  const bytes: number = sent.reduce((n, e) => n + e.bytes, 0);
+  const statuses: (number | null)[] = sent.map((e) => e.status);
+  rec.clearLedger();
+  rec.resetConversation();
+  return { inUse, removed, result, plain, fallback, question, firstTitle, bytes, statuses };
 }
