@@ -134,19 +134,37 @@ pub enum Planning {
     Json(Vec<ToolSpec>),
 }
 
-/// The JSON schema of an answer in JSON planning mode:
-/// `{"tool", "arguments"}` or `{"answer", "items"}`.
-pub fn planning_schema() -> Value {
-    serde_json::json!({
+/// The JSON schema of an answer in JSON planning mode: one of
+/// `{"tool": NAME, "arguments": {...}}` per offered tool (the name a
+/// constant, the arguments that tool's own schema), or
+/// `{"answer": TEXT, "items": [ids]}`. Servers that enforce the schema with a
+/// grammar (llama.cpp, vLLM) can then only produce calls to offered tools
+/// with well-formed arguments, which small models otherwise get wrong.
+pub fn planning_schema(tools: &[ToolSpec]) -> Value {
+    let mut choices: Vec<Value> = tools
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "type": "object",
+                "properties": {
+                    "tool": {"type": "string", "enum": [t.name]},
+                    "arguments": t.parameters,
+                },
+                "required": ["tool", "arguments"],
+                "additionalProperties": false
+            })
+        })
+        .collect();
+    choices.push(serde_json::json!({
         "type": "object",
         "properties": {
-            "tool": {"type": "string"},
-            "arguments": {"type": "object"},
             "answer": {"type": "string"},
             "items": {"type": "array", "items": {"type": "string"}}
         },
+        "required": ["answer"],
         "additionalProperties": false
-    })
+    }));
+    serde_json::json!({ "anyOf": choices })
 }
 
 /// Builds the request: the fixed system prompt first, then `messages`
@@ -165,7 +183,7 @@ pub fn build_request(level: ShareLevel, messages: &[OutboundMessage], planning: 
             for t in tools {
                 system.push_str(&format!("\n- {}: {} Arguments schema: {}", t.name, t.description, t.parameters));
             }
-            (Vec::new(), Some(planning_schema()))
+            (Vec::new(), Some(planning_schema(tools)))
         }
     };
     let mut rendered = vec![ChatMessage::text(ChatRole::System, redact(&system))];
