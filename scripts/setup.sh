@@ -174,6 +174,25 @@ PY
     ffd3259a6b998c8febe8cd79fe6a427b43cdc55ca836179a66a6670adca65a2a
 }
 
+# The ML-100K catalog bundle the agent and browser tests and the real-LLM
+# script use, built by the debug `recagent` binary (which must exist: run
+# `cargo build` first). Rebuilt only when that binary or the dataset changed;
+# the key is stored next to the bundle (assets/ is git-ignored).
+ensure_ml100k_catalog() {
+  local catalog="$ASSETS/catalog/ml-100k.rcat" bin="$ROOT/target/debug/recagent" key
+  [ -x "$bin" ] || die "$bin is missing: run cargo build first"
+  key=$( { sha256sum < "$bin"; cat "$ASSETS"/data/ml-100k/* | sha256sum; } | sha256sum | cut -c1-32)
+  if [ -f "$catalog" ] && [ "$(cat "$catalog.key" 2>/dev/null)" = "$key" ]; then
+    log "reusing $catalog (key $key)"
+    return
+  fi
+  mkdir -p "$(dirname "$catalog")"
+  "$bin" build-catalog --dataset "$ASSETS/data/ml-100k" \
+    --model "$ASSETS/minilm-int8.onnx" --vocab "$ASSETS/vocab.txt" --out "$catalog.tmp"
+  mv "$catalog.tmp" "$catalog"
+  echo "$key" > "$catalog.key"
+}
+
 setup_all() {
   ensure_rust
   ensure_cargo_tool wasm-bindgen wasm-bindgen-cli "$WASM_BINDGEN_VERSION"

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing first (scripts/setup.sh), then
-#   1. native: cargo test (tokenizer, encoders, CLI, against the shared fixtures)
-#   2. cargo check of the library for wasm32-unknown-unknown
-#   3. browser: the ML-100K catalog (recagent build-catalog, cached), then
+#   1. the ML-100K catalog (recagent build-catalog, cached) the agent and
+#      browser tests use
+#   2. native: cargo test (tokenizer, encoders, catalog, ranking, memory, the
+#      agent against the scripted LLM server, the CLI)
+#   3. cargo check of the library for wasm32-unknown-unknown
+#   4. browser: the scripted LLM server started on a free port, then
 #      wasm-pack test --headless --chrome (Debian chromium + chromedriver)
-#   4. the npm package: wasm-pack build (release), its .d.ts type-checked by tsc,
+#   5. the npm package: wasm-pack build (release), its .d.ts type-checked by tsc,
 #      and the demo page driven in headless Chromium (tests/e2e, node:test)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,6 +19,10 @@ cd "$ROOT"
 step() { printf '\n\033[1;32m== %s\033[0m\n' "$*" >&2; }
 started=$SECONDS
 
+step "ML-100K catalog for the agent and browser tests (recagent build-catalog, cached)"
+cargo build
+ensure_ml100k_catalog
+
 step "native tests (cargo test)"
 cargo test --all-targets
 cargo test --doc
@@ -23,23 +30,9 @@ cargo test --doc
 step "wasm32 check (cargo check --target wasm32-unknown-unknown)"
 cargo check --lib --target wasm32-unknown-unknown
 
-step "ML-100K catalog for the browser tests (recagent build-catalog, cached)"
-# Rebuilt only when the recagent binary (just built by cargo test) or the
-# dataset changed; the key is stored next to the bundle (assets/ is git-ignored).
-CATALOG="$ROOT/assets/catalog/ml-100k.rcat"
-catalog_key=$( { sha256sum < "$ROOT/target/debug/recagent"; cat "$ROOT"/assets/data/ml-100k/* | sha256sum; } | sha256sum | cut -c1-32)
-if [ ! -f "$CATALOG" ] || [ "$(cat "$CATALOG.key" 2>/dev/null)" != "$catalog_key" ]; then
-  mkdir -p "$(dirname "$CATALOG")"
-  "$ROOT/target/debug/recagent" build-catalog --dataset "$ROOT/assets/data/ml-100k" \
-    --model "$ROOT/assets/minilm-int8.onnx" --vocab "$ROOT/assets/vocab.txt" --out "$CATALOG.tmp"
-  mv "$CATALOG.tmp" "$CATALOG"
-  echo "$catalog_key" > "$CATALOG.key"
-else
-  log "reusing $CATALOG (key $catalog_key)"
-fi
 
 step "scripted LLM server for the browser tests (examples/scripted_llm.rs)"
-# Started on a free port; its URL is baked into tests/web_http.rs at compile
+# Started on a free port; its URL is baked into tests/web_http.rs and web_agent.rs at compile
 # time (RECAGENT_LLM_SERVER). Killed when this script exits, however it exits.
 start_llm_server() {
   cargo build --example scripted_llm
