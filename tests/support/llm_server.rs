@@ -40,6 +40,8 @@ struct Session {
     mode: String,
     dialect: Dialect,
     log: Vec<Value>,
+    /// Tool calls the `obey` mode issued because a directive asked for them.
+    obeyed: usize,
 }
 
 /// State shared by the accept thread, the connection threads and the handle.
@@ -126,6 +128,12 @@ impl ScriptedLlmServer {
             .get(session)
             .map(|s| s.log.clone())
             .unwrap_or_default()
+    }
+
+    /// How many tool calls the session's `obey` mode issued because an
+    /// injected directive asked for them, since its last script.
+    pub fn obeyed(&self, session: &str) -> usize {
+        self.shared.sessions().get(session).map_or(0, |s| s.obeyed)
     }
 }
 
@@ -288,7 +296,7 @@ fn set_script(shared: &Shared, session: &str, script: &Value) -> Result<(), Stri
             steps,
             mode,
             dialect,
-            log: Vec::new(),
+            ..Session::default()
         },
     );
     Ok(())
@@ -336,7 +344,11 @@ fn completion(mut out: Response<'_>, shared: &Shared, session: &str, request: &R
             return out.json(500, &[], &json!({"error": {"message": "scripted failure"}}));
         }
         let reply = if mode == "obey" {
-            replies::obey(&body)
+            let (reply, obeyed) = replies::obey_counted(&body);
+            if let Some(s) = shared.sessions().get_mut(session) {
+                s.obeyed += obeyed;
+            }
+            reply
         } else {
             replies::planner(&body)
         };

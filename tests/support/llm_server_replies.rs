@@ -257,13 +257,36 @@ pub fn directives(text: &str) -> Vec<(String, Value)> {
         if !after.starts_with('{') {
             continue;
         }
-        let Some(len) = balanced_object_len(after) else { continue };
-        if let Ok(args @ Value::Object(_)) = serde_json::from_str::<Value>(&after[..len]) {
+        let plain = balanced_object_len(after).and_then(|len| match serde_json::from_str::<Value>(&after[..len]) {
+            Ok(args @ Value::Object(_)) => Some((args, len)),
+            _ => None,
+        });
+        if let Some((args, len)) = plain.or_else(|| escaped_object(after)) {
             found.push((name.to_string(), args));
             from = text.len() - after.len() + len;
         }
     }
     found
+}
+
+/// Most `}` tried as the end of a JSON-escaped object.
+const MAX_ESCAPED_ENDS: usize = 64;
+
+/// A JSON object written JSON-escaped (`{\"a\": 1}`, as it appears inside a
+/// serialized tool result) at the start of `s`, with its length in `s`:
+/// each `}` in turn is tried as its end, the slice unescaped as the inside
+/// of a JSON string (or, failing that, `\"` → `"` only) and parsed.
+fn escaped_object(s: &str) -> Option<(Value, usize)> {
+    let ends = s.char_indices().filter(|&(_, c)| c == '}').take(MAX_ESCAPED_ENDS);
+    for (i, _) in ends {
+        let slice = &s[..=i];
+        let unescaped = serde_json::from_str::<String>(&format!("\"{slice}\""))
+            .unwrap_or_else(|_| slice.replace("\\\"", "\""));
+        if let Ok(args @ Value::Object(_)) = serde_json::from_str::<Value>(&unescaped) {
+            return Some((args, i + 1));
+        }
+    }
+    None
 }
 
 /// Length of the balanced `{...}` at the start of `s` (strings and escapes respected).
@@ -354,6 +377,12 @@ fn scanned_texts(content: &str) -> Vec<String> {
 /// The `obey` mode: every directive not yet issued becomes a tool call; when
 /// none is left, [`planner`].
 pub fn obey(request: &Value) -> Reply {
+    obey_counted(request).0
+}
+
+/// [`obey`], with the number of directives the reply obeys (its tool calls
+/// from directives; 0 when it fell back to [`planner`]).
+pub fn obey_counted(request: &Value) -> (Reply, usize) {
     let msgs = messages(request);
     let issued = issued_calls(msgs);
     let mut pending: Vec<(String, Value)> = Vec::new();
@@ -365,13 +394,14 @@ pub fn obey(request: &Value) -> Reply {
         }
     }
     if pending.is_empty() {
-        return planner(request);
+        return (planner(request), 0);
     }
     if json_planning(request) {
         let (name, args) = pending.swap_remove(0);
-        return Reply::text(json!({"tool": name, "arguments": args}).to_string());
+        return (Reply::text(json!({"tool": name, "arguments": args}).to_string()), 1);
     }
-    Reply::calls(pending)
+    let n = pending.len();
+    (Reply::calls(pending), n)
 }
 
 fn call_id(i: usize) -> String {
