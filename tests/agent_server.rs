@@ -222,3 +222,207 @@ fn injection_corpus_over_http_is_never_obeyed() {
     assert_ledger_matches_log(&ledger.entries(), &server.requests("control"), "control");
     assert!(server.requests("control").iter().any(|r| r["body"].as_str().unwrap().contains(&canary)), "full_memory sends the recalled canary");
 }
+
+/// What a fault should end in.
+enum Expect {
+    /// The client recovers: a normal planned answer, no fallback.
+    Recovered,
+    /// The on-device answer with this fallback code.
+    Fallback(&'static str),
+}
+
+/// One scripted fault.
+struct Fault {
+    name: &'static str,
+    steps: Value,
+    mode: &'static str,
+    timeout_ms: u32,
+    expect: Expect,
+    /// The ledger's (attempt, status, error) in order.
+    attempts: Vec<Attempt>,
+}
+
+/// A ledger entry's attempt number, status and error code.
+type Attempt = (u32, Option<u16>, Option<String>);
+
+/// An attempt answered with `status`.
+fn ok(attempt: u32, status: u16) -> Attempt {
+    (attempt, Some(status), None)
+}
+
+/// An attempt without a response (`code`: timeout, network_error).
+fn failed(attempt: u32, code: &str) -> Attempt {
+    (attempt, None, Some(code.to_string()))
+}
+
+/// An attempt answered 200 whose body was cut short.
+fn cut(attempt: u32) -> Attempt {
+    (attempt, Some(200), Some("network_error".to_string()))
+}
+
+fn fault(name: &'static str, steps: Value, expect: Expect, attempts: Vec<Attempt>) -> Fault {
+    Fault { name, steps, mode: "planner", timeout_ms: 15_000, expect, attempts }
+}
+
+fn outcome(e: &LedgerEntry) -> Attempt {
+    (e.attempt, e.status, e.error.clone())
+}
+
+fn planned(a: &AgentAnswer) -> bool {
+    a.fallback.is_none()
+        && a.answer.starts_with("Here is what I found")
+        && a.trace.iter().any(|s| s.kind == StepKind::Tool && s.tool.as_deref() == Some("recommend") && s.status == StepStatus::Ok)
+}
+
+#[test]
+fn fault_suite_and_dialects_over_http() {
+    let server = ScriptedLlmServer::start();
+    let rec = recommender();
+    let tools: Rc<dyn ToolHost> = Rc::new(LocalTools::new(rec.clone(), Some(memory(&rec, &canary()))));
+    let refused_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let half_answer = json!({"choices": [{"index": 0, "delta": {"role": "assistant", "content": "Here are some space"}}]});
+    let rest = json!({"choices": [{"index": 0, "delta": {"content": " films for tonight."}, "finish_reason": "stop"}]});
+    let (mut run, mut recovered, mut fell_back, mut uncaught) = (0, 0, 0, 0);
+    let started = Instant::now();
+    for stream in [true, false] {
+        let faults = vec![
+            fault("500 x3", json!([{"status": 500, "json": {"error": {"message": "down"}}}, {"status": 500, "json": {}}, {"status": 500, "json": {}}]),
+                Expect::Fallback("llm_error"), vec![ok(1, 500), ok(2, 500), ok(3, 500)]),
+            fault("429 Retry-After 1 then 200", json!([{"status": 429, "retry_after": "1", "json": {"error": {"message": "slow down"}}}]),
+                Expect::Recovered, vec![ok(1, 429), ok(2, 200), ok(1, 200)]),
+            Fault { timeout_ms: 1_000, ..fault("hang, 1 s request timeout", json!([{"hang": true}, {"hang": true}, {"hang": true}]),
+                Expect::Fallback("timeout"), vec![failed(1, "timeout"), failed(2, "timeout"), failed(3, "timeout")]) },
+            fault("malformed JSON", json!([{"raw": "{\"choices\": [{\"message\": "}]), Expect::Fallback("llm_error"), vec![ok(1, 200)]),
+            fault("truncated SSE after text", json!([{"sse": [half_answer, rest], "truncate": true}]), Expect::Fallback("network_error"), vec![cut(1)]),
+            fault("truncated SSE before any text (retried)", json!([{"sse": [half_answer], "truncate": true}]),
+                Expect::Recovered, vec![cut(1), ok(2, 200), ok(1, 200)]),
+            fault("empty choices", json!([{"json": {"id": "x", "object": "chat.completion", "choices": []}}]), Expect::Fallback("llm_error"), vec![ok(1, 200)]),
+            fault("finish_reason length (text)", json!([{"reply": {"content": "Here are some space films such as", "finish_reason": "length"}}]),
+                Expect::Recovered, vec![ok(1, 200)]),
+            fault("finish_reason length (mid tool call)", json!([{"reply": {"tool_calls": [{"name": "recommend", "arguments": "{\"query\": \"spa"}], "finish_reason": "length"}}]),
+                Expect::Fallback("empty_answer"), vec![ok(1, 200)]),
+            fault("connection refused", json!([]), Expect::Fallback("network_error"),
+                vec![failed(1, "network_error"), failed(2, "network_error"), failed(3, "network_error")]),
+        ];
+        for f in faults {
+            let session = format!("fault-{}-{stream}", f.name.replace(' ', "_"));
+            server.script(&session, json!({"steps": f.steps, "mode": f.mode}));
+            let url = if f.name == "connection refused" { format!("http://127.0.0.1:{refused_port}") } else { server.session_url(&session) };
+            let ledger = Ledger::new();
+            let ag = agent_over(client(url, &ledger, stream, ToolMode::Native, f.timeout_ms), tools.clone(), builtin_tools());
+            let what = format!("{} (stream {stream})", f.name);
+            let t = Instant::now();
+            run += 1;
+            let a = match block_on(ag.ask("a space adventure for tonight", options(2, false))) {
+                Ok(a) => a,
+                Err(e) => {
+                    uncaught += 1;
+                    eprintln!("{what}: Err {e}");
+                    continue;
+                }
+            };
+            let took = t.elapsed().as_secs_f64();
+            assert_eq!(a.items.len(), 10, "{what}: the on-device items: {a:?}");
+            assert!(in_catalog(&rec, &a), "{what}");
+            match f.expect {
+                Expect::Recovered => {
+                    recovered += 1;
+                    assert!(a.fallback.is_none(), "{what}: {:?}", a.fallback);
+                    assert!(!a.answer.is_empty(), "{what}");
+                }
+                Expect::Fallback(code) => {
+                    fell_back += 1;
+                    assert_eq!(a.fallback.as_ref().map(|f| f.code.as_str()), Some(code), "{what}: {:?}", a.trace);
+                    assert!(a.trace.iter().any(|s| s.kind == StepKind::Fallback), "{what}");
+                }
+            }
+            let sent = ledger.entries();
+            assert_eq!(sent.iter().map(outcome).collect::<Vec<_>>(), f.attempts, "{what}");
+            // Every attempt that reached the server is in its log, bodies identical.
+            let reached: Vec<LedgerEntry> = if f.name == "connection refused" { Vec::new() } else { sent.clone() };
+            assert_ledger_matches_log(&reached, &server.requests(&session), &what);
+            match f.name {
+                "429 Retry-After 1 then 200" => {
+                    assert!(planned(&a), "{what}: {a:?}");
+                    let gap = sent[1].time_ms - sent[0].time_ms;
+                    assert!(gap >= 1000.0, "{what}: Retry-After honoured, retried after {gap} ms");
+                }
+                "truncated SSE before any text (retried)" => assert!(planned(&a), "{what}: {a:?}"),
+                "finish_reason length (text)" => assert!(a.answer.ends_with("(the model's answer was cut off)"), "{what}: {}", a.answer),
+                "finish_reason length (mid tool call)" => {
+                    assert!(a.trace.iter().any(|s| s.status == StepStatus::Rejected && s.reason.as_deref().unwrap_or("").contains("cut off")), "{what}")
+                }
+                "hang, 1 s request timeout" => assert!(took < 10.0, "{what}: took {took:.1} s"),
+                _ => {}
+            }
+        }
+
+        // The circuit opens after 3 failed requests (3 asks, 3 attempts
+        // each); the 4th ask sends nothing and falls back at once.
+        let session = format!("breaker-{stream}");
+        server.script(&session, json!({"mode": "fail"}));
+        let ledger = Ledger::new();
+        let ag = agent_over(client(server.session_url(&session), &ledger, stream, ToolMode::Native, 15_000), tools.clone(), builtin_tools());
+        for n in 1..=4 {
+            run += 1;
+            let a = match block_on(ag.ask("a space adventure for tonight", options(2, false))) {
+                Ok(a) => a,
+                Err(e) => {
+                    uncaught += 1;
+                    eprintln!("breaker ask {n}: Err {e}");
+                    continue;
+                }
+            };
+            fell_back += 1;
+            let code = if n <= 3 { "llm_error" } else { "circuit_open" };
+            assert_eq!(a.fallback.as_ref().map(|f| f.code.as_str()), Some(code), "breaker ask {n} (stream {stream})");
+            assert_eq!(a.items.len(), 10);
+            assert_eq!(ledger.len(), 3 * n.min(3), "breaker ask {n}: attempts ledgered");
+        }
+        assert_ledger_matches_log(&ledger.entries(), &server.requests(&session), "breaker");
+    }
+    println!(
+        "fault suite over HTTP: {run} faulty asks (10 faults + 4 asks against the circuit breaker, streamed and not), \
+         {recovered} recovered, {fell_back} fell back to the device, {uncaught} uncaught errors; {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(uncaught, 0);
+
+    // Every dialect, streamed and not: a successful planned answer.
+    let dialects = [
+        ("openai", json!({})),
+        ("tool_calls_in_text", json!({"tool_calls_in_text": true})),
+        ("code_fence", json!({"tool_calls_in_text": true, "code_fence": true})),
+        ("arguments_as_object", json!({"arguments_as_object": true})),
+        ("usage false", json!({"usage": false})),
+        ("omit_ids", json!({"omit_ids": true})),
+    ];
+    let mut planned_answers = 0;
+    for (name, dialect) in &dialects {
+        for stream in [true, false] {
+            for json_planning in [false, true] {
+                let session = format!("dialect-{}-{stream}-{json_planning}", name.replace(' ', "_"));
+                server.script(&session, json!({"dialect": dialect}));
+                let ledger = Ledger::new();
+                let mode = if json_planning { ToolMode::JsonPlanning } else { ToolMode::Native };
+                let ag = agent_over(client(server.session_url(&session), &ledger, stream, mode, 15_000), tools.clone(), builtin_tools());
+                let what = format!("dialect {name}, stream {stream}, json planning {json_planning}");
+                let a = block_on(ag.ask("a space adventure for tonight", options(2, json_planning))).unwrap_or_else(|e| panic!("{what}: Err {e}"));
+                assert!(planned(&a), "{what}: {a:?}");
+                assert!(!a.items.is_empty() && in_catalog(&rec, &a), "{what}");
+                let named: Vec<String> = a.answer.trim_start_matches("Here is what I found: ").split(", ").map(str::to_string).collect();
+                assert_eq!(a.items.iter().map(|i| i.id.clone()).collect::<Vec<_>>(), named, "{what}: the items the model named");
+                assert_eq!(ledger.len(), 2, "{what}: one plan, one answer");
+                assert_ledger_matches_log(&ledger.entries(), &server.requests(&session), &what);
+                let first: Value = serde_json::from_str(&ledger.entries()[0].body).unwrap();
+                assert_eq!(first["stream"].as_bool().unwrap_or(false), stream, "{what}");
+                assert_eq!(first.get("tools").is_some(), !json_planning, "{what}");
+                planned_answers += 1;
+            }
+        }
+    }
+    println!("dialects over HTTP: {planned_answers} planned answers ({} dialects, streamed and not, native tools and JSON planning)", dialects.len());
+}
