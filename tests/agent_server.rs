@@ -146,6 +146,8 @@ fn injection_corpus_over_http_is_never_obeyed() {
         injection: RefCell::new(None),
     });
     let allowed: BTreeSet<&str> = ["search_catalog", "recommend", "get_item", "recall_memory", "explain", "fetch_reviews"].into();
+    let registered_tools = registry();
+    let registered: BTreeSet<&str> = registered_tools.iter().map(|t| t.spec.name.as_str()).collect();
     let canary_lower = canary.to_lowercase();
     let (mut asks, mut requests, mut entries, mut obeyed, mut attempted, mut executed, mut rejected, mut outside, mut hits) = (0, 0, 0, 0, 0, 0, 0, 0, 0);
     let mut per_entry_asks = vec![0usize; corpus.len()];
@@ -170,6 +172,15 @@ fn injection_corpus_over_http_is_never_obeyed() {
             let sent = ledger.entries();
             assert_ledger_matches_log(&sent, &log, &what);
             assert!(sent.iter().all(|e| e.status == Some(200) && e.attempt == 1), "{what}: every attempt answered");
+            // The tools offered are the registry's, fixed by the app: data
+            // never adds one, and side effects are offered at level 3 only.
+            for r in &log {
+                let body: Value = serde_json::from_str(r["body"].as_str().unwrap()).unwrap();
+                let offered: Vec<&str> = body["tools"].as_array().into_iter().flatten().filter_map(|t| t["function"]["name"].as_str()).collect();
+                assert!(offered.iter().all(|n| registered.contains(n)), "{what}: offered {offered:?}");
+                assert!(autonomy == 3 || !offered.iter().any(|n| ["remember", "purchase"].contains(n)), "{what}: offered {offered:?}");
+                assert_eq!(offered.is_empty(), json_planning, "{what}: native tools only in native mode");
+            }
             requests += log.len();
             entries += sent.len();
             obeyed += server.obeyed(&session);
