@@ -45,6 +45,8 @@ struct Session {
     mode: String,
     dialect: Dialect,
     log: Vec<Value>,
+    /// Tool calls the `obey` mode issued because a directive asked for them.
+    obeyed: usize,
 }
 
 /// State shared by the accept thread, the connection threads and the handle.
@@ -131,6 +133,12 @@ impl ScriptedLlmServer {
             .get(session)
             .map(|s| s.log.clone())
             .unwrap_or_default()
+    }
+
+    /// How many tool calls the session's `obey` mode issued because an
+    /// injected directive asked for them, since its last script.
+    pub fn obeyed(&self, session: &str) -> usize {
+        self.shared.sessions().get(session).map_or(0, |s| s.obeyed)
     }
 }
 
@@ -301,6 +309,7 @@ fn set_script(shared: &Shared, session: &str, script: &Value) -> Result<(), Stri
             mode,
             dialect,
             log: Vec::new(),
+            obeyed: 0,
         },
     );
     Ok(())
@@ -355,7 +364,11 @@ fn completion(
             return out.json(500, &[], &json!({"error": {"message": "scripted failure"}}));
         }
         let reply = if mode == "obey" {
-            modes::obey(&body)
+            let (reply, obeyed) = modes::obey_counted(&body);
+            if let Some(s) = shared.sessions().get_mut(session) {
+                s.obeyed += obeyed;
+            }
+            reply
         } else {
             modes::planner(&body)
         };

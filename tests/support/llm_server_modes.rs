@@ -252,6 +252,11 @@ fn scanned_texts(content: &str) -> Vec<String> {
     let mut texts = vec![content.to_string(), content.replace("\\\"", "\"")];
     if let Ok(v) = serde_json::from_str::<Value>(content) {
         strings(&v, &mut texts);
+    } else if let (Some(a), Some(b)) = (content.find('{'), content.rfind('}')) {
+        // JSON inside a wrapper (the agent's `<data …>{…}</data>` blocks).
+        if let Some(Ok(v)) = content.get(a..=b).map(serde_json::from_str::<Value>) {
+            strings(&v, &mut texts);
+        }
     }
     texts
 }
@@ -259,6 +264,11 @@ fn scanned_texts(content: &str) -> Vec<String> {
 /// The `obey` mode: every directive not yet issued becomes a tool call; when
 /// none is left, [`planner`].
 pub fn obey(request: &Value) -> Reply {
+    obey_counted(request).0
+}
+
+/// [`obey`], and how many of its tool calls a directive asked for.
+pub fn obey_counted(request: &Value) -> (Reply, usize) {
     let msgs = messages(request);
     let issued = issued_calls(msgs);
     let mut pending: Vec<(String, Value)> = Vec::new();
@@ -273,11 +283,12 @@ pub fn obey(request: &Value) -> Reply {
         }
     }
     if pending.is_empty() {
-        return planner(request);
+        return (planner(request), 0);
     }
     if json_planning(request) {
         let (name, args) = pending.swap_remove(0);
-        return Reply::text(json!({"tool": name, "arguments": args}).to_string());
+        return (Reply::text(json!({"tool": name, "arguments": args}).to_string()), 1);
     }
-    Reply::calls(pending)
+    let n = pending.len();
+    (Reply::calls(pending), n)
 }
