@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::profile::{Event, EventKind, Statement, UserProfile};
 use crate::ranking::explain::is_category;
 use crate::ranking::filter::words;
-use crate::ranking::{self, Filters, RankRequest, Recommendation, ScoreWeights};
+use crate::ranking::{self, Filters, Predicate, RankRequest, Recommendation, ScoreWeights};
 
 /// What `recommend` takes (the JS options object).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -221,27 +221,95 @@ impl Recommender {
         encoder.embed(text)
     }
 
-    /// Ranks the catalog for the current profile.
+    /// Splits a free-text query into what to look for and what to leave
+    /// out: each negated catalog tag ("not animated", "no horror", "without
+    /// musicals") becomes a `not` predicate on its attribute and is removed
+    /// from the text, so the embedding is not pulled towards what the user
+    /// refused. A negated word matches a tag when their normalized forms are
+    /// equal, equal after a plural `s`, or share a stem of at least 5 letters
+    /// ("animated" ~ "Animation", "romantic" ~ "Romance").
+    pub fn query_exclusions(&self, query: &str) -> (String, Vec<Predicate>) {
+        const NEGATIONS: &[&str] = &["not", "no", "without", "nothing", "except", "non", "never"];
+        const FILLER: &[&str] = &["a", "an", "any", "too", "so", "very", "really", "more", "the"];
+        let tokens: Vec<&str> = query.split_whitespace().collect();
+        let mut dropped = vec![false; tokens.len()];
+        let mut predicates: Vec<Predicate> = Vec::new();
+        for (i, t) in tokens.iter().enumerate() {
+            if !NEGATIONS.contains(&normalize(t).as_str()) {
+                continue;
+            }
+            let mut j = i + 1;
+            while tokens.get(j).is_some_and(|w| FILLER.contains(&normalize(w).as_str())) {
+                j += 1;
+            }
+            let Some(word) = tokens.get(j).map(|w| normalize(w)) else { continue };
+            // Only category attributes (genres, …): not title words.
+            let found = self.tags.iter().find(|(n, a, _)| is_category(a) && tag_matches(&word, n));
+            let Some((_, attribute, tag)) = found else { continue };
+            if !predicates.iter().any(|p| p.attribute == *attribute && p.not.as_deref() == Some(tag)) {
+                predicates.push(Predicate {
+                    attribute: attribute.clone(),
+                    not: Some(tag.clone()),
+                    ..Predicate::default()
+                });
+            }
+            dropped[i..=j].iter_mut().for_each(|d| *d = true);
+        }
+        let kept: Vec<&str> = tokens
+            .iter()
+            .zip(&dropped)
+            .filter(|(_, d)| !**d)
+            .map(|(t, _)| *t)
+            .collect();
+        let text = kept.join(" ");
+        let text = text.trim_matches(|c: char| c == ',' || c == ';' || c.is_whitespace()).to_string();
+        (text, predicates)
+    }
+
+    /// Ranks the catalog for the current profile. A query's negated catalog
+    /// tags become exclusions ([`Recommender::query_exclusions`]).
     pub fn recommend(&self, options: &RecommendOptions) -> Result<Vec<Recommendation>> {
         let k = options.k.unwrap_or(10);
         if k > 1000 {
             return Err(Error::InvalidInput(format!("k = {k}; at most 1000 items per call")));
         }
-        let query = match options.query.as_deref().map(str::trim) {
-            Some(q) if !q.is_empty() => Some(self.embed_query(q)?),
+        let mut filters = options.filters.clone();
+        let query_text = match options.query.as_deref().map(str::trim) {
+            Some(q) if !q.is_empty() => {
+                let (text, exclusions) = self.query_exclusions(q);
+                filters.predicates.extend(exclusions);
+                Some(if text.is_empty() && filters.predicates.is_empty() { q.to_string() } else { text })
+            }
             _ => None,
+        }
+        .filter(|q| !q.is_empty());
+        let query = match &query_text {
+            Some(q) => Some(self.embed_query(q)?),
+            None => None,
         };
         let request = RankRequest {
             k,
-            query_text: options.query.clone().filter(|q| !q.trim().is_empty()),
+            query_text,
             query,
-            filters: options.filters.clone(),
+            filters,
             diversity: options.diversity,
             explore: options.explore.unwrap_or(0.0),
             seed: options.seed,
         };
         ranking::rank(&self.catalog, &self.profile, &request, &self.weights)
     }
+}
+
+/// Whether a normalized query word names the normalized tag `tag`.
+fn tag_matches(word: &str, tag: &str) -> bool {
+    if word.is_empty() || tag.is_empty() {
+        return false;
+    }
+    if word == tag || singular(word) == tag || singular(word) == singular(tag) {
+        return true;
+    }
+    let common = word.chars().zip(tag.chars()).take_while(|(a, b)| a == b).count();
+    common >= 5
 }
 
 fn singular(word: &str) -> String {
@@ -313,6 +381,15 @@ mod tests {
         })
         .unwrap();
         let r = Recommender::new(catalog, None).unwrap();
+        let (text, not) = r.query_exclusions("a scary film, not horror, no Rocky");
+        assert_eq!(text, "a scary film, no Rocky");
+        assert_eq!(not.len(), 1, "{not:?}");
+        assert_eq!((not[0].attribute.as_str(), not[0].not.as_deref()), ("class", Some("Horror")));
+        let (text, not) = r.query_exclusions("comedies without any horrors please");
+        assert_eq!((text.as_str(), not.len()), ("comedies please", 1));
+        assert_eq!(r.query_exclusions("not bad at all").1, vec![]);
+        assert!(tag_matches("animated", "animation") && tag_matches("romantic", "romance"));
+        assert!(!tag_matches("star", "starring") && !tag_matches("", "x"));
         match r.parse_statement("no horror").unwrap() {
             Statement::Exclude { attribute, value, .. } => {
                 assert_eq!((attribute.as_str(), value.as_str()), ("class", "Horror"));

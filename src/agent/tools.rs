@@ -275,11 +275,16 @@ impl LocalTools {
         let list = {
             let mut rec = self.recommender.borrow_mut();
             let weights = rec.weights_mut().clone();
+            // "…, not animated": the negated genre is a filter, not part of the text.
+            let (text, exclusions) = rec.query_exclusions(query);
+            let text = if text.is_empty() { query.to_string() } else { text };
+            let mut filters = arg_filters(args)?;
+            filters.predicates.extend(exclusions);
             let request = RankRequest {
                 k: args.get("k").and_then(Value::as_u64).unwrap_or(10).clamp(1, 50) as usize,
-                query_text: Some(query.to_string()),
-                query: Some(rec.embed_query(query)?),
-                filters: arg_filters(args)?,
+                query: Some(rec.embed_query(&text)?),
+                query_text: Some(text),
+                filters,
                 diversity: Some(0.0),
                 explore: 0.0,
                 seed: Some(0),
