@@ -141,6 +141,22 @@ fn autonomy_levels_budgets_approvals_and_the_privacy_policy() {
     assert!(a0.answer.contains("without an LLM"), "{}", a0.answer);
     assert!(a0.fallback.is_none());
 
+    // The request: a negated genre leaves no item of that genre.
+    let kids = ask(&agent(&w, ScriptedModel::new(vec![]).0, PrivacyPolicy::default()), "something light to watch with my kids tonight, not animated", 0, None);
+    let rec = w.rec.clone();
+    let animated: Vec<&str> = kids
+        .items
+        .iter()
+        .filter(|i| {
+            let r = rec.borrow();
+            let index = r.catalog().index_of(&i.id).unwrap();
+            matches!(r.catalog().value(index, "class"), Some(recagent::catalog::AttributeValue::Tags(t)) if t.iter().any(|g| g == "Animation"))
+        })
+        .map(|i| i.title.as_str())
+        .collect();
+    assert_eq!(kids.items.len(), 10);
+    assert!(animated.is_empty(), "animated films despite 'not animated': {animated:?}");
+
     // on_step sees every trace step as it happens.
     let seen = Rc::new(RefCell::new(Vec::new()));
     let sink = seen.clone();
