@@ -9,6 +9,7 @@
 
 pub mod fetch;
 mod agent;
+mod agent_ts;
 pub mod idb;
 mod idb_open;
 mod idb_util;
