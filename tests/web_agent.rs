@@ -218,6 +218,15 @@ async fn policy_nothing_sends_nothing_and_faults_fall_back_on_the_device() {
     assert!(js_sys::Date::now() - started < 5000.0);
     assert_eq!(item_ids(&a).len(), 10);
 
+    // One ask at a time: a second one while the first runs is refused.
+    let s = session("busy");
+    script(&s, json!({ "steps": [{"delay_ms": 300, "json": {"choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}]}}] })).await;
+    set_llm(&r, &s, json!({ "stream": false }));
+    let first = r.ask("something funny".into(), None).unwrap();
+    assert_eq!(code(r.ask("again".into(), None).unwrap_err()), "invalid_input");
+    JsFuture::from(first).await.unwrap();
+    JsFuture::from(r.ask("now it may run".into(), None).unwrap()).await.unwrap();
+
     // Malformed JSON and a truncated stream: the device answers.
     for (name, step) in [
         ("malformed", json!({"raw": "{not json"})),

@@ -72,6 +72,20 @@ pub(crate) struct AgentShared {
     /// Built on the first `ask` after a settings change (the conversation
     /// lives in it).
     agent: RefCell<Option<Rc<Agent>>>,
+    /// True while an `ask` runs (one at a time: they share the conversation
+    /// and the abort signal).
+    busy: std::cell::Cell<bool>,
+}
+
+/// Clears [`AgentShared::busy`] and the app's signal when an `ask` ends,
+/// however it ends.
+struct AskGuard(Rc<AgentShared>);
+
+impl Drop for AskGuard {
+    fn drop(&mut self) {
+        self.0.http.set_signal(None);
+        self.0.busy.set(false);
+    }
 }
 
 impl AgentShared {
@@ -83,6 +97,7 @@ impl AgentShared {
             ledger: Ledger::new(),
             http: Rc::new(FetchHttp::new()),
             agent: RefCell::new(None),
+            busy: std::cell::Cell::new(false),
         })
     }
 
@@ -352,8 +367,9 @@ impl JsRecommender {
     /// Answers `message`: plans over the tools with the LLM when one is set
     /// and the policy allows it, else (or when the LLM fails, a budget runs
     /// out or `signal` aborts) answers with the on-device ranking and says
-    /// why in `fallback`. Rejects only for invalid options
-    /// (`invalid_input`) or when the device itself fails.
+    /// why in `fallback`. Throws `invalid_input` for invalid options or
+    /// while another `ask` on this recommender is running; rejects only
+    /// when the device itself fails.
     #[wasm_bindgen(unchecked_return_type = "Promise<AskResult>")]
     pub fn ask(&self, message: String, options: Option<AskOptionsJs>) -> Result<js_sys::Promise, JsValue> {
         let options: JsValue = options.map(Into::into).unwrap_or(JsValue::UNDEFINED);
@@ -402,15 +418,20 @@ impl JsRecommender {
             }
         }
         let shared = self.agent_shared();
+        if shared.busy.get() {
+            return Err(invalid("another ask is still running on this Recommender; await it (or abort it) first"));
+        }
         if shared.llm.borrow().is_none() {
             ask.autonomy = 0;
         }
         ask.json_planning = shared.llm.borrow().as_ref().is_some_and(|c| c.tool_mode == ToolMode::JsonPlanning);
         let agent = shared.agent(self.core_rc(), self.memory_rc()).map_err(js_error)?;
+        shared.busy.set(true);
+        shared.http.set_signal(signal);
+        let guard = AskGuard(shared);
         Ok(wasm_bindgen_futures::future_to_promise(async move {
-            shared.http.set_signal(signal);
             let answer = agent.ask(&message, ask).await;
-            shared.http.set_signal(None);
+            drop(guard);
             to_js(&answer.map_err(js_error)?).map_err(js_error)
         }))
     }
