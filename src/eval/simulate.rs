@@ -261,14 +261,14 @@ pub fn simulate(
         let mut revealed = Vec::new();
         let mut question: Option<String> = None;
         let mut used = turns;
-        for t in 0..turns {
+        for (t, hits) in hits_by_turn.iter_mut().enumerate() {
             let (message, said) = user.utterance(&revealed, question.as_deref());
             revealed = said;
             let reply = system.reply(&message)?;
             fallbacks += usize::from(reply.fallback.is_some());
             questions += usize::from(reply.question.is_some());
             if reply.items.iter().take(10).any(|id| *id == user.target) {
-                hits_by_turn[t] += 1;
+                *hits += 1;
                 used = t + 1;
                 break;
             }
