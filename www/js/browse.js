@@ -97,7 +97,9 @@ export async function setupBrowse(app) {
         h("span", { class: "score", title: "relevance score" }, r.score.toFixed(2))),
       h("p", { class: "rec-meta" }, [meta?.year, meta?.tags.join(", ")].filter(Boolean).join(" · ")),
       h("p", { class: "why" }, r.explanation.summary),
-      because.length ? h("p", { class: "because" }, `Because you liked ${because.join(", ")}`) : null,
+      // the titles behind the score, unless the summary already names them all
+      because.length && !because.every((t) => r.explanation.summary.includes(t))
+        ? h("p", { class: "because" }, `Based on ${because.join(", ")}`) : null,
       h("div", { class: "rec-actions" },
         h("button", { type: "button", class: "like", "aria-label": `Like ${r.title}`, onclick: () => feedbackOn(r, "like") }, "Like"),
         h("button", { type: "button", class: "dislike ghost", "aria-label": `Dislike ${r.title}`, onclick: () => feedbackOn(r, "dislike") }, "Not for me"),

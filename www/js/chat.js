@@ -96,7 +96,8 @@ export function setupChat(app) {
     const { apiKey, ...stored } = next;
     saveJson(KEYS.settings, stored);
     if (apiKey) sessionStorage.setItem(KEY_SESSION, apiKey); else sessionStorage.removeItem(KEY_SESSION);
-    $("settings-status").textContent = "Saved.";
+    $("settings-status").textContent = "Settings saved.";
+    $("settings").open = false;
     describeMode();
   });
 
@@ -166,7 +167,7 @@ export function setupChat(app) {
       if (!settings.endpoint) note.textContent = "Answered on this device: no LLM endpoint is set, nothing was sent.";
       else if (result.fallback) note.textContent = `Answered on this device (${result.fallback.code}): ${result.fallback.reason}`;
       else note.textContent = `Answered with ${settings.model || "the LLM"} at autonomy ${result.autonomy}.`;
-      bubble.dataset.done = result.fallback ? `fallback:${result.fallback.code}` : "llm";
+      bubble.dataset.done = result.fallback ? `fallback:${result.fallback.code}` : settings.endpoint ? "llm" : "device";
     } catch (e) {
       note.textContent = `The agent failed: ${describeError(e)}`;
       note.classList.add("error");
