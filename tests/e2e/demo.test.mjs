@@ -144,6 +144,43 @@ test("the privacy ledger shows every request with the exact bytes the server rec
   await shot(page, "06-ledger.png");
 });
 
+test("JSON planning (no native tool calls): the agent's items are shown as cards", async () => {
+  const jsonSession = `${session}-json`;
+  await llm.script(jsonSession, { steps: [], mode: "planner" });
+  await page.click("#tab-chat");
+  await page.click("#settings summary");
+  await page.fill("#endpoint", `${llm.url}/s/${jsonSession}`);
+  await page.selectOption("#autonomy", "2");
+  await page.check("#json-mode");
+  await page.click("#settings-save");
+  assert.match(await page.textContent("#agent-mode"), /autonomy 2, JSON planning\./);
+  const answers = await page.locator("#chat-log > li.agent").count();
+  await page.fill("#chat-input", "a space adventure");
+  await page.press("#chat-input", "Enter");
+  await page.waitForFunction((n) => document.querySelectorAll("#chat-log > li.agent[data-done]").length > n, answers);
+  const bubble = page.locator("#chat-log > li.agent").last();
+  assert.equal(await bubble.getAttribute("data-done"), "llm");
+  const received = await llm.log(jsonSession);
+  assert.equal(received.length, 2);
+  for (const r of received) {
+    const body = JSON.parse(r.body);
+    assert.equal(body.tools, undefined);
+    assert.equal(body.response_format?.type, "json_schema");
+  }
+  const ids = await bubble.locator(".answer-item").evaluateAll((lis) => lis.map((l) => l.dataset.id));
+  assert.ok(ids.length > 0, "no item cards");
+  assert.match(await bubble.locator(".bubble-text").textContent(), new RegExp(`^Here is what I found: ${ids[0]}`));
+  // a card's button adds to the watchlist without the agent; the chip's × removes it
+  const other = ids.find((id) => id !== "1");
+  await bubble.locator(`.answer-item[data-id="${other}"] button`).click();
+  assert.deepEqual(await page.$$eval("#watchlist li", (l) => l.map((x) => x.dataset.id)), ["1", other]);
+  await page.locator(`#watchlist li[data-id="${other}"] button`).click();
+  assert.deepEqual(await page.$$eval("#watchlist li", (l) => l.map((x) => x.dataset.id)), ["1"]);
+  await page.click("#tab-ledger");
+  assert.equal(await page.locator("#ledger > li").count(), (await llm.log(session)).length + 2, "the ledger was refreshed");
+  await shot(page, "07-json-planning.png");
+});
+
 test("the memory inspector remembers, corrects, deletes and exports facts", async () => {
   await page.click("#tab-memory");
   const remember = async (text) => {
@@ -166,7 +203,7 @@ test("the memory inspector remembers, corrects, deletes and exports facts", asyn
   const doc = JSON.parse(await readFile(await download.path(), "utf8"));
   assert.equal(doc.format, "recagent-memory");
   assert.deepEqual(doc.semantic.map((f) => f.text), ["I watch films with my two kids on Fridays"]);
-  await shot(page, "07-memory.png");
+  await shot(page, "08-memory.png");
 });
 
 test("a reload keeps memory, profile, ratings and watchlist", async () => {
@@ -180,8 +217,9 @@ test("a reload keeps memory, profile, ratings and watchlist", async () => {
   await page.click("#tab-memory");
   assert.deepEqual(await page.$$eval("#facts .fact-text", (e) => e.map((x) => x.textContent)),
     ["I watch films with my two kids on Fridays"]);
-  assert.equal(await page.inputValue("#endpoint"), `${llm.url}/s/${session}`);
-  await shot(page, "08-reloaded.png");
+  assert.equal(await page.inputValue("#endpoint"), `${llm.url}/s/${session}-json`, "the settings are kept");
+  assert.equal(await page.isChecked("#json-mode"), true);
+  await shot(page, "09-reloaded.png");
 });
 
 test("at phone width (390 px) the layout is one column", async () => {
@@ -192,8 +230,8 @@ test("at phone width (390 px) the layout is one column", async () => {
   assert.ok(browse.width <= 390 && side.width <= 390);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(overflow <= 390, `page is ${overflow} px wide`);
-  await shot(page, "09-phone-390.png");
-  await shot(page, "09-phone-390-top.png", { fullPage: false });
+  await shot(page, "10-phone-390.png");
+  await shot(page, "10-phone-390-top.png", { fullPage: false });
   await page.setViewportSize({ width: 1280, height: 1000 });
 });
 
@@ -212,7 +250,7 @@ test("forget everything empties memory, profile and watchlist, also after a relo
     assert.equal(await page.getAttribute("#facts", "data-count"), "0");
   };
   await check();
-  await shot(page, "10-forgotten.png");
+  await shot(page, "11-forgotten.png");
   await page.reload();
   await page.waitForSelector("body[data-ready=true]", { timeout: 180_000 });
   await check();

@@ -61,7 +61,7 @@ test("without an endpoint the whole visit stays on the page's origin and the dev
   assert.equal(await page.textContent("#ledger-summary"), "No request has left this page.");
   assert.ok(total > 5, `only ${total} requests seen: the recorder is not recording`);
   assert.deepEqual(foreign, []);
-  await shot(page, "11-private-visit.png");
+  await shot(page, "12-private-visit.png");
   await context.close();
 });
 
@@ -87,6 +87,30 @@ test("with an endpoint but the policy \"nothing\" no request reaches it", async 
   assert.deepEqual(await llm.log(session), []);
   assert.equal(await page.textContent("#ledger-summary"), "No request has left this page.");
   await context.close();
+});
+
+test("served without the LLM origin, the CSP blocks the endpoint and the page says how to allow it", async () => {
+  const strict = await serveDemo(null);
+  const session = `csp-${process.pid}-${Date.now()}`;
+  await llm.script(session, { steps: [], mode: "planner" });
+  const seen = []; // this visit is meant to violate the policy: its reports are checked here
+  const context = await instrumentedContext(browser, seen);
+  const page = await context.newPage();
+  await openDemo(page, strict.url);
+  await page.click("#settings summary");
+  await page.fill("#endpoint", `${llm.url}/s/${session}`);
+  await page.click("#settings-save");
+  await page.fill("#chat-input", "a space adventure");
+  await page.press("#chat-input", "Enter");
+  await page.waitForFunction(() => document.querySelector("#chat-log > li.agent:last-child")?.dataset.done);
+  const bubble = page.locator("#chat-log > li.agent").last();
+  assert.equal(await bubble.getAttribute("data-done"), "fallback:network_error");
+  assert.match(await bubble.locator(".bubble-note").textContent(),
+    new RegExp(`does not allow requests to ${llm.url}; serve the demo with RECAGENT_LLM_ORIGIN=`));
+  assert.deepEqual(await llm.log(session), [], "the browser blocked every request");
+  assert.ok(seen.some((p) => p.startsWith("csp: connect-src blocked")), `no violation reported: ${seen}`);
+  await context.close();
+  await strict.close();
 });
 
 test("no CSP violations, page errors or unhandled rejections", () => {

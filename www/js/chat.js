@@ -31,6 +31,11 @@ export function setupChat(app) {
   const watchlist = loadJson(KEYS.watchlist, []); // { id, title }[]
   let settings = { ...loadJson(KEYS.settings, {}), apiKey: sessionStorage.getItem(KEY_SESSION) ?? "" };
   let running = null; // the AbortController of the ask in flight
+  // A fetch to the LLM blocked by the page's Content-Security-Policy: say how to allow it.
+  let blockedByCsp = null;
+  document.addEventListener("securitypolicyviolation", (e) => {
+    if (e.effectiveDirective === "connect-src") blockedByCsp = e.blockedURI;
+  });
 
   function renderWatchlist() {
     $("watchlist").replaceChildren(...watchlist.map((w) => h("li", { dataset: { id: w.id } }, w.title,
@@ -154,6 +159,7 @@ export function setupChat(app) {
     $("chat-send").disabled = true;
     running = new AbortController();
     const autonomy = settings.endpoint ? settings.autonomy ?? 2 : 0;
+    blockedByCsp = null;
     try {
       const result = await rec.ask(message, {
         autonomy,
@@ -165,7 +171,13 @@ export function setupChat(app) {
       text.textContent = result.question ?? result.answer;
       items.replaceChildren(...result.items.map(answerCard));
       if (!settings.endpoint) note.textContent = "Answered on this device: no LLM endpoint is set, nothing was sent.";
-      else if (result.fallback) note.textContent = `Answered on this device (${result.fallback.code}): ${result.fallback.reason}`;
+      else if (result.fallback) {
+        note.textContent = `Answered on this device (${result.fallback.code}): ${result.fallback.reason}`;
+        if (blockedByCsp) {
+          note.append(h("br"), `This page's Content-Security-Policy does not allow requests to ${new URL(settings.endpoint).origin}; ` +
+            `serve the demo with RECAGENT_LLM_ORIGIN=${new URL(settings.endpoint).origin} scripts/serve.sh.`);
+        }
+      }
       else note.textContent = `Answered with ${settings.model || "the LLM"} at autonomy ${result.autonomy}.`;
       bubble.dataset.done = result.fallback ? `fallback:${result.fallback.code}` : settings.endpoint ? "llm" : "device";
     } catch (e) {
