@@ -5,8 +5,9 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import {
-  startLlmServer, serveDemo, launch, instrumentedContext, openDemo, recIds, redraw, shot,
+  startLlmServer, serveDemo, launch, instrumentedContext, openDemo, recIds, redraw, shot, root,
 } from "./harness.mjs";
 
 const session = `demo-${process.pid}-${Date.now()}`;
@@ -83,6 +84,30 @@ test("text search with genre and year filters", async () => {
   await redraw(page, () => page.click("#clear-search"));
 });
 
+test("photos added with a title are found by a photo (image encoder on the device)", async () => {
+  const fixture = (name) => join(root, "assets", "fixtures", "image", name);
+  await page.click("#photos summary");
+  const add = async (file, title) => {
+    const n = await page.locator("#photo-gallery li").count();
+    await page.setInputFiles("#photo-file", fixture(file));
+    await page.fill("#photo-title", title);
+    await page.click("#photo-add");
+    await page.waitForFunction((c) => document.querySelectorAll("#photo-gallery li").length > c, n, { timeout: 120_000 });
+  };
+  await add("chelsea.png", "Chelsea the cat");
+  await add("coffee.png", "My espresso");
+  assert.match(await page.textContent("#photo-status"), /^Added “My espresso” \(1280-d image embedding/);
+  await page.setInputFiles("#photo-query", fixture("coffee.png"));
+  await page.waitForSelector("#photo-results li");
+  const captions = await page.$$eval("#photo-results li span", (e) => e.map((x) => x.textContent));
+  assert.match(captions[0], /^My espresso · /);
+  assert.ok(Number(captions[0].split("· ")[1]) > 0.99, captions[0]);
+  assert.match(captions[1], /^Chelsea the cat · /);
+  assert.ok(Number(captions[1].split("· ")[1]) < 0.9, captions[1]);
+  await shot(page, "04-photos.png");
+  await page.click("#photos summary");
+});
+
 test("the agent streams, traces, and adds to the watchlist after an in-page approval", async () => {
   await llm.script(session, {
     steps: [{ reply: { content: "Let me add Toy Story to your watchlist.", tool_calls: [{ name: "add_to_watchlist", arguments: { id: "1" } }] } }],
@@ -106,7 +131,7 @@ test("the agent streams, traces, and adds to the watchlist after an in-page appr
   assert.match(await bubble.locator(".bubble-text").textContent(), /^Let me add Toy Story/);
   assert.match(await bubble.locator(".approval").textContent(), /add_to_watchlist \{"id":"1"\} \(Toy Story\)/);
   assert.equal(await page.$$eval("#watchlist li", (l) => l.length), 0);
-  await shot(page, "04-approval.png");
+  await shot(page, "05-approval.png");
   // keyboard: the Allow button has the focus
   assert.equal(await page.evaluate(() => document.activeElement?.className), "allow");
   await page.keyboard.press("Enter");
@@ -123,11 +148,18 @@ test("the agent streams, traces, and adds to the watchlist after an in-page appr
   assert.match(toolStep, /add_to_watchlist/);
   assert.deepEqual(await page.$$eval("#watchlist li", (l) => l.map((x) => x.dataset.id)), ["1"]);
   await bubble.locator(".trace-box summary").click();
-  await shot(page, "05-answer.png");
+  await shot(page, "06-answer.png");
 });
 
 test("the privacy ledger shows every request with the exact bytes the server received", async () => {
-  await page.click("#tab-ledger");
+  // the tabs work from the keyboard (arrow keys move between them)
+  await page.focus("#tab-chat");
+  await page.keyboard.press("ArrowRight");
+  await page.keyboard.press("ArrowRight");
+  assert.equal(await page.getAttribute("#tab-ledger", "aria-selected"), "true");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "tab-ledger");
+  assert.equal(await page.isVisible("#panel-ledger"), true);
+  assert.equal(await page.isVisible("#panel-chat"), false);
   const received = await llm.log(session);
   assert.ok(received.length >= 2, `server saw ${received.length} requests`);
   const entries = page.locator("#ledger > li");
@@ -141,7 +173,7 @@ test("the privacy ledger shows every request with the exact bytes the server rec
   }
   assert.match(await page.textContent("#ledger-summary"), new RegExp(`^${received.length} requests left this page`));
   await entries.first().locator("summary").click();
-  await shot(page, "06-ledger.png");
+  await shot(page, "07-ledger.png");
 });
 
 test("JSON planning (no native tool calls): the agent's items are shown as cards", async () => {
@@ -178,7 +210,7 @@ test("JSON planning (no native tool calls): the agent's items are shown as cards
   assert.deepEqual(await page.$$eval("#watchlist li", (l) => l.map((x) => x.dataset.id)), ["1"]);
   await page.click("#tab-ledger");
   assert.equal(await page.locator("#ledger > li").count(), (await llm.log(session)).length + 2, "the ledger was refreshed");
-  await shot(page, "07-json-planning.png");
+  await shot(page, "08-json-planning.png");
 });
 
 test("the memory inspector remembers, corrects, deletes and exports facts", async () => {
@@ -203,7 +235,7 @@ test("the memory inspector remembers, corrects, deletes and exports facts", asyn
   const doc = JSON.parse(await readFile(await download.path(), "utf8"));
   assert.equal(doc.format, "recagent-memory");
   assert.deepEqual(doc.semantic.map((f) => f.text), ["I watch films with my two kids on Fridays"]);
-  await shot(page, "08-memory.png");
+  await shot(page, "09-memory.png");
 });
 
 test("a reload keeps memory, profile, ratings and watchlist", async () => {
@@ -219,7 +251,7 @@ test("a reload keeps memory, profile, ratings and watchlist", async () => {
     ["I watch films with my two kids on Fridays"]);
   assert.equal(await page.inputValue("#endpoint"), `${llm.url}/s/${session}-json`, "the settings are kept");
   assert.equal(await page.isChecked("#json-mode"), true);
-  await shot(page, "09-reloaded.png");
+  await shot(page, "10-reloaded.png");
 });
 
 test("at phone width (390 px) the layout is one column", async () => {
@@ -230,8 +262,8 @@ test("at phone width (390 px) the layout is one column", async () => {
   assert.ok(browse.width <= 390 && side.width <= 390);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(overflow <= 390, `page is ${overflow} px wide`);
-  await shot(page, "10-phone-390.png");
-  await shot(page, "10-phone-390-top.png", { fullPage: false });
+  await shot(page, "11-phone-390.png");
+  await shot(page, "11-phone-390-top.png", { fullPage: false });
   await page.setViewportSize({ width: 1280, height: 1000 });
 });
 
@@ -250,7 +282,7 @@ test("forget everything empties memory, profile and watchlist, also after a relo
     assert.equal(await page.getAttribute("#facts", "data-count"), "0");
   };
   await check();
-  await shot(page, "11-forgotten.png");
+  await shot(page, "12-forgotten.png");
   await page.reload();
   await page.waitForSelector("body[data-ready=true]", { timeout: 180_000 });
   await check();

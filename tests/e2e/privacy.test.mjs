@@ -61,7 +61,7 @@ test("without an endpoint the whole visit stays on the page's origin and the dev
   assert.equal(await page.textContent("#ledger-summary"), "No request has left this page.");
   assert.ok(total > 5, `only ${total} requests seen: the recorder is not recording`);
   assert.deepEqual(foreign, []);
-  await shot(page, "12-private-visit.png");
+  await shot(page, "13-private-visit.png");
   await context.close();
 });
 

@@ -9,6 +9,7 @@ import { setupChat } from "./chat.js";
 import { setupMemory } from "./memory.js";
 import { setupLedger } from "./ledger.js";
 import { setupTabs } from "./tabs.js";
+import { setupPhotos } from "./photos.js";
 
 // A tiny module using a SIMD instruction: recagent is built with wasm simd128.
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10,
@@ -91,10 +92,11 @@ async function main() {
   const memory = await setupMemory(app);
   const browse = await setupBrowse(app);
   const chat = setupChat(app);
+  const photos = setupPhotos();
   app.onProfileChanged = browse.refresh;
   app.onMemoryChanged = memory.refresh;
   app.onAsked = ledger.refresh;
-  app.onForgotten = async () => { chat.forgotten(); await browse.forgotten(); };
+  app.onForgotten = async () => { chat.forgotten(); photos.forgotten(); await browse.forgotten(); };
 
   $("loading").classList.add("done");
   status(`Ready in ${(ms / 1000).toFixed(1)} s: ${rec.size.toLocaleString("en")} films, ranked on this device.`);

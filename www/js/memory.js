@@ -104,7 +104,7 @@ export async function setupMemory(app) {
       await rec.saveProfile();
       for (const key of [KEYS.feedback, KEYS.statements, KEYS.watchlist]) localStorage.removeItem(key);
       await app.onForgotten();
-      say("Everything is forgotten: memory, profile, ratings, statements and watchlist.");
+      say("Everything is forgotten: memory, profile, ratings, statements, watchlist and photos.");
     } catch (err) { say(`Could not forget everything: ${describeError(err)}`, true); }
     await refresh();
     $("forget-all").focus();
