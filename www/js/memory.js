@@ -89,7 +89,8 @@ export async function setupMemory(app) {
       a.click();
       a.remove();
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
-      say(`Exported ${doc.semantic.length} facts and ${doc.episodic.length} episodes.`);
+      const count = (n, what) => `${n} ${what}${n === 1 ? "" : "s"}`;
+      say(`Exported ${count(doc.semantic.length, "fact")} and ${count(doc.episodic.length, "episode")}.`);
     } catch (err) { say(`Could not export: ${describeError(err)}`, true); }
   });
 
