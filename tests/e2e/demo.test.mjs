@@ -271,6 +271,10 @@ test("forget everything empties memory, profile and watchlist, also after a relo
   await page.click("#tab-memory");
   await page.click("#forget-all");
   assert.equal(await page.isVisible("#forget-confirm"), true);
+  await page.keyboard.press("Escape"); // the focus is on Cancel: Escape cancels, nothing is deleted
+  assert.equal(await page.isVisible("#forget-confirm"), false);
+  assert.equal(await page.getAttribute("#facts", "data-count"), "1");
+  await page.click("#forget-all");
   await redraw(page, () => page.click("#forget-yes"));
   await page.waitForFunction(() => document.querySelector("#facts").dataset.count === "0");
   assert.match(await page.textContent("#memory-status"), /^Everything is forgotten/);

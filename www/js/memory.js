@@ -97,6 +97,7 @@ export async function setupMemory(app) {
   const confirmBox = $("forget-confirm");
   $("forget-all").addEventListener("click", () => { confirmBox.hidden = false; $("forget-no").focus(); });
   $("forget-no").addEventListener("click", () => { confirmBox.hidden = true; $("forget-all").focus(); });
+  confirmBox.addEventListener("keydown", (e) => { if (e.key === "Escape") $("forget-no").click(); });
   $("forget-yes").addEventListener("click", async () => {
     confirmBox.hidden = true;
     try {
