@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds the npm package into pkg/
+# The main job: installs what is missing, builds the ML-100K catalog the demo
+# browses (recagent build-catalog, cached), the npm package into pkg/
 # (wasm-pack, release, with TypeScript types) and serves the demo in www/ on
-# http://127.0.0.1:${PORT:-8080}/ until interrupted.
+# http://127.0.0.1:${PORT:-8080}/ until interrupted, with a strict
+# Content-Security-Policy (tests/e2e/serve-cli.mjs): everything from the page's
+# own origin, plus fetch to the LLM origin in RECAGENT_LLM_ORIGIN (default none,
+# e.g. RECAGENT_LLM_ORIGIN=http://127.0.0.1:8081 for a local llama-server).
 #   scripts/serve.sh            build and serve
 #   scripts/serve.sh --build    build only (what CI and the tests use)
 set -euo pipefail
@@ -36,9 +40,16 @@ build_pkg() {
   log "pkg/recagent_bg.wasm: $(stat -c %s "$wasm") bytes, $(gzip -9 -c "$wasm" | wc -c) gzipped"
 }
 
+build_catalog() {
+  log "ML-100K catalog for the demo (recagent build-catalog, cached)"
+  (cd "$ROOT" && cargo build)
+  ensure_ml100k_catalog
+}
+
+build_catalog
 build_pkg
 if [ "${1:-}" = "--build" ]; then exit 0; fi
 
 PORT="${PORT:-8080}"
 log "serving the demo at http://127.0.0.1:$PORT/ (Ctrl-C to stop)"
-exec python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$ROOT/www"
+exec node "$ROOT/tests/e2e/serve-cli.mjs" --port "$PORT" --root "$ROOT/www"

@@ -1,4 +1,5 @@
-// A minimal static file server for the tests (loopback only).
+// A small static file server for the demo and its tests (loopback only),
+// optionally sending a Content-Security-Policy header with every response.
 import { createServer } from "node:http";
 import { readFile, stat } from "node:fs/promises";
 import { extname, join, normalize } from "node:path";
@@ -7,11 +8,24 @@ const TYPES = {
   ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".mjs": "text/javascript",
   ".css": "text/css", ".json": "application/json", ".wasm": "application/wasm",
   ".png": "image/png", ".jpg": "image/jpeg", ".txt": "text/plain; charset=utf-8",
-  ".onnx": "application/octet-stream", ".ts": "text/plain",
+  ".onnx": "application/octet-stream", ".ts": "text/plain", ".rcat": "application/octet-stream",
 };
 
-/** Serves `root` on 127.0.0.1 at a free port; resolves to { url, close }. */
-export async function serve(root) {
+/**
+ * The demo's strict policy: everything from this origin, wasm compilation
+ * allowed, and `fetch` to the LLM origin when there is one (e.g. "http://127.0.0.1:9000").
+ */
+export function demoCsp(llmOrigin) {
+  const connect = ["'self'", ...(llmOrigin ? [new URL(llmOrigin).origin] : [])].join(" ");
+  return `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src ${connect}; ` +
+    "img-src 'self' blob: data:; style-src 'self'";
+}
+
+/**
+ * Serves `root` on 127.0.0.1 (`port` 0: a free one); resolves to { url, close }.
+ * `csp`: the Content-Security-Policy header value, or none.
+ */
+export async function serve(root, { port = 0, csp = null } = {}) {
   const server = createServer(async (req, res) => {
     try {
       let path = decodeURIComponent(new URL(req.url, "http://x").pathname);
@@ -19,14 +33,22 @@ export async function serve(root) {
       let file = join(root, path);
       if ((await stat(file)).isDirectory()) file = join(file, "index.html");
       const body = await readFile(file);
-      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream",
-        "content-length": body.length });
-      res.end(body);
+      res.writeHead(200, {
+        "content-type": TYPES[extname(file)] ?? "application/octet-stream",
+        "content-length": body.length,
+        "cache-control": "no-cache",
+        "x-content-type-options": "nosniff",
+        ...(csp && { "content-security-policy": csp }),
+      });
+      res.end(req.method === "HEAD" ? undefined : body);
     } catch {
-      res.writeHead(404).end("not found");
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found");
     }
   });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address();
-  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((r) => server.close(r)) };
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", resolve);
+  });
+  const { port: bound } = server.address();
+  return { url: `http://127.0.0.1:${bound}/`, close: () => new Promise((r) => server.close(r)) };
 }

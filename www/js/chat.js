@@ -1,0 +1,211 @@
+// Chat with the agent: settings (endpoint, model, key, autonomy, JSON
+// planning), streamed replies, the step trace under each answer, in-page
+// approval prompts for side-effecting tools, answer items as cards, and the
+// demo's own side-effecting tool `add_to_watchlist` (kept in localStorage).
+import { $, h, loadJson, saveJson, describeError, KEYS } from "./dom.js";
+
+const KEY_SESSION = "recagent-demo:api-key"; // sessionStorage: the key lives only as long as the tab
+
+/** Reads the settings form into { endpoint, model, apiKey, autonomy, json }. */
+function readForm() {
+  return {
+    endpoint: $("endpoint").value.trim(),
+    model: $("model").value.trim(),
+    apiKey: $("api-key").value,
+    autonomy: Number($("autonomy").value),
+    json: $("json-mode").checked,
+  };
+}
+
+function fillForm(s) {
+  $("endpoint").value = s.endpoint ?? "";
+  $("model").value = s.model ?? "";
+  $("api-key").value = s.apiKey ?? "";
+  $("autonomy").value = String(s.autonomy ?? 2);
+  $("json-mode").checked = Boolean(s.json);
+}
+
+/** Wires the chat panel. */
+export function setupChat(app) {
+  const { rec } = app;
+  const watchlist = loadJson(KEYS.watchlist, []); // { id, title }[]
+  let settings = { ...loadJson(KEYS.settings, {}), apiKey: sessionStorage.getItem(KEY_SESSION) ?? "" };
+  let running = null; // the AbortController of the ask in flight
+  // A fetch to the LLM blocked by the page's Content-Security-Policy: say how to allow it.
+  let blockedByCsp = null;
+  document.addEventListener("securitypolicyviolation", (e) => {
+    if (e.effectiveDirective === "connect-src") blockedByCsp = e.blockedURI;
+  });
+
+  function renderWatchlist() {
+    $("watchlist").replaceChildren(...watchlist.map((w) => h("li", { dataset: { id: w.id } }, w.title,
+      h("button", { type: "button", class: "chip-x", "aria-label": `Remove ${w.title} from the watchlist`,
+        onclick: () => { watchlist.splice(watchlist.indexOf(w), 1); saveJson(KEYS.watchlist, watchlist); renderWatchlist(); } }, "×"))));
+    $("watch-empty").hidden = watchlist.length > 0;
+  }
+
+  /** Adds a film to the watchlist (the app tool's effect, also a button on answer cards). */
+  function addToWatchlist(id) {
+    const item = rec.item(String(id));
+    if (!item) throw new Error(`there is no film with id ${id}`);
+    if (!watchlist.some((w) => w.id === item.id)) watchlist.push({ id: item.id, title: item.title });
+    saveJson(KEYS.watchlist, watchlist);
+    renderWatchlist();
+    return { added: { id: item.id, title: item.title }, watchlistSize: watchlist.length };
+  }
+
+  rec.registerTool({
+    name: "add_to_watchlist",
+    description: "Adds a film (by catalog id) to the user's watchlist in this app.",
+    parameters: { type: "object", properties: { id: { type: "string", description: "catalog id of the film" } }, required: ["id"] },
+    sideEffects: true,
+    run: async ({ id }) => addToWatchlist(id),
+  });
+
+  function describeMode() {
+    const policy = rec.policy().share;
+    let text;
+    if (!settings.endpoint) text = "No LLM endpoint set: the agent answers on this device (autonomy 0) and nothing is sent. Add one in the settings.";
+    else if (policy === "nothing") text = `Endpoint ${settings.endpoint} set, but the privacy policy allows sending nothing: the device answers.`;
+    else text = `Agent: ${settings.model || "default"} at ${settings.endpoint}, autonomy ${settings.autonomy ?? 2}${settings.json ? ", JSON planning" : ""}. Every request is listed under Privacy.`;
+    $("agent-mode").textContent = text;
+  }
+
+  /** Applies settings to the recommender; false (with a message) when they are invalid. */
+  function apply(s) {
+    try {
+      if (s.endpoint) {
+        rec.setLlm({ endpoint: s.endpoint, ...(s.model && { model: s.model }), ...(s.apiKey && { apiKey: s.apiKey }),
+          toolMode: s.json ? "json" : "native" });
+      } else {
+        rec.setLlm(null);
+      }
+      return true;
+    } catch (e) {
+      $("settings-status").textContent = `Not saved: ${describeError(e)}`;
+      return false;
+    }
+  }
+
+  if (!apply(settings)) settings = { autonomy: 2 };
+  fillForm(settings);
+  describeMode();
+  renderWatchlist();
+  app.onPolicyChanged = describeMode;
+
+  $("settings-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const next = readForm();
+    if (!apply(next)) return;
+    settings = next;
+    const { apiKey, ...stored } = next;
+    saveJson(KEYS.settings, stored);
+    if (apiKey) sessionStorage.setItem(KEY_SESSION, apiKey); else sessionStorage.removeItem(KEY_SESSION);
+    $("settings-status").textContent = "Settings saved.";
+    $("settings").open = false;
+    describeMode();
+  });
+
+  function stepLine(step) {
+    const what = step.kind === "tool" || step.kind === "approval" ? `${step.kind} ${step.tool ?? ""}` : step.kind;
+    const args = step.arguments !== undefined ? ` ${JSON.stringify(step.arguments)}` : "";
+    return h("li", { class: `step ${step.status}`, dataset: { kind: step.kind, status: step.status } },
+      h("span", { class: "step-kind" }, what), args,
+      h("span", { class: "step-status" }, ` — ${step.status}${step.reason ? `: ${step.reason}` : ""}`),
+      step.resultSummary ? h("span", { class: "step-result" }, ` → ${step.resultSummary}`) : null,
+      h("span", { class: "muted" }, ` (${Math.round(step.durationMs)} ms)`),
+      step.thought ? h("div", { class: "thought" }, step.thought) : null);
+  }
+
+  /** Shows an Allow/Deny prompt in the bubble; resolves with the user's choice. */
+  function approvalPrompt(container, req) {
+    return new Promise((resolve) => {
+      const title = rec.item(String(req.arguments?.id ?? ""))?.title;
+      const box = h("div", { class: "approval", role: "group", "aria-label": `Approval for ${req.tool}` },
+        h("p", {}, h("strong", {}, "The agent wants to: "), `${req.tool} ${JSON.stringify(req.arguments)}`,
+          title ? ` (${title})` : ""),
+        h("p", { class: "muted" }, req.description));
+      const decide = (ok) => {
+        box.replaceChildren(h("p", { class: ok ? "allowed" : "denied" }, `${ok ? "Allowed" : "Denied"}: ${req.tool}${title ? ` (${title})` : ""}`));
+        resolve(ok);
+      };
+      const allow = h("button", { type: "button", class: "allow", onclick: () => decide(true) }, "Allow");
+      box.append(h("div", { class: "row" }, allow, h("button", { type: "button", class: "deny ghost", onclick: () => decide(false) }, "Deny")));
+      container.append(box);
+      allow.focus();
+    });
+  }
+
+  function answerCard(item) {
+    return h("li", { class: "answer-item", dataset: { id: item.id } },
+      h("strong", {}, item.title), item.reason ? h("span", { class: "muted" }, ` — ${item.reason}`) : null,
+      h("button", { type: "button", class: "ghost small", "aria-label": `Add ${item.title} to the watchlist`,
+        onclick: () => addToWatchlist(item.id) }, "+ Watchlist"));
+  }
+
+  async function ask(message) {
+    const log = $("chat-log");
+    log.append(h("li", { class: "bubble user" }, message));
+    const text = h("div", { class: "bubble-text" });
+    const note = h("p", { class: "bubble-note muted" });
+    const approvals = h("div", { class: "approvals" });
+    const items = h("ol", { class: "answer-items", "aria-label": "Films in this answer" });
+    const trace = h("ol", { class: "trace" });
+    const stop = h("button", { type: "button", class: "ghost small", onclick: () => running?.abort() }, "Stop");
+    const bubble = h("li", { class: "bubble agent", "aria-busy": "true", dataset: { tokens: "0" } },
+      text, approvals, items, note, h("details", { class: "trace-box" }, h("summary", {}, "Steps"), trace), stop);
+    log.append(bubble);
+    bubble.scrollIntoView({ block: "nearest" });
+    $("chat-send").disabled = true;
+    running = new AbortController();
+    const autonomy = settings.endpoint ? settings.autonomy ?? 2 : 0;
+    blockedByCsp = null;
+    try {
+      const result = await rec.ask(message, {
+        autonomy,
+        signal: running.signal,
+        onToken: (t) => { text.append(t); bubble.dataset.tokens = String(Number(bubble.dataset.tokens) + 1); },
+        onStep: (step) => trace.append(stepLine(step)),
+        approve: (req) => approvalPrompt(approvals, req),
+      });
+      text.textContent = result.question ?? result.answer;
+      items.replaceChildren(...result.items.map(answerCard));
+      if (!settings.endpoint) note.textContent = "Answered on this device: no LLM endpoint is set, nothing was sent.";
+      else if (result.fallback) {
+        note.textContent = `Answered on this device (${result.fallback.code}): ${result.fallback.reason}`;
+        if (blockedByCsp) {
+          note.append(h("br"), `This page's Content-Security-Policy does not allow requests to ${new URL(settings.endpoint).origin}; ` +
+            `serve the demo with RECAGENT_LLM_ORIGIN=${new URL(settings.endpoint).origin} scripts/serve.sh.`);
+        }
+      }
+      else note.textContent = `Answered with ${settings.model || "the LLM"} at autonomy ${result.autonomy}.`;
+      bubble.dataset.done = result.fallback ? `fallback:${result.fallback.code}` : settings.endpoint ? "llm" : "device";
+    } catch (e) {
+      note.textContent = `The agent failed: ${describeError(e)}`;
+      note.classList.add("error");
+      bubble.dataset.done = "error";
+    } finally {
+      running = null;
+      stop.remove();
+      bubble.removeAttribute("aria-busy");
+      $("chat-send").disabled = false;
+      app.onAsked();
+      await app.onMemoryChanged();
+    }
+  }
+
+  $("chat-input").disabled = false;
+  $("chat-send").disabled = false;
+  $("chat-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const message = $("chat-input").value.trim();
+    if (!message || running) return;
+    $("chat-input").value = "";
+    ask(message);
+  });
+
+  return {
+    /** After "Forget everything". */
+    forgotten() { watchlist.length = 0; renderWatchlist(); rec.resetConversation(); },
+  };
+}
