@@ -217,3 +217,62 @@ async fn failed_downloads_and_wrong_types_are_recagent_errors() {
     assert_eq!(code(&e), "invalid_input", "vocab without textModel");
     assert_eq!(network_fetches(&url), 0, "options are checked before anything is downloaded");
 }
+
+/// Runs `body` with `globalThis[key]` replaced by `value`, then restores it.
+async fn with_global_replaced<F: std::future::Future<Output = ()>>(target: &JsValue, key: &str, value: &JsValue, body: F) {
+    let target: &js_sys::Object = target.unchecked_ref();
+    let original = js_sys::Object::get_own_property_descriptor(target, &JsValue::from_str(key));
+    let replacement = js_sys::Object::new();
+    js_sys::Reflect::set(&replacement, &"value".into(), value).unwrap();
+    js_sys::Reflect::set(&replacement, &"configurable".into(), &JsValue::TRUE).unwrap();
+    js_sys::Reflect::set(&replacement, &"writable".into(), &JsValue::TRUE).unwrap();
+    js_sys::Object::define_property(target, &JsValue::from_str(key), &replacement);
+    body.await;
+    if original.is_undefined() {
+        js_sys::Reflect::delete_property(target, &JsValue::from_str(key)).unwrap();
+    } else {
+        js_sys::Object::define_property(target, &JsValue::from_str(key), original.unchecked_ref());
+    }
+}
+
+#[wasm_bindgen_test]
+async fn without_the_cache_api_files_still_download_with_progress() {
+    let url = unique_url(CATALOG_PATH, "nocaches");
+    let total = tiny_catalog().to_bundle().unwrap().len() as f64;
+    with_global_replaced(&js_sys::global(), "caches", &JsValue::UNDEFINED, async {
+        assert!(get(&js_sys::global(), "caches").is_undefined());
+        let (r, events) = create(&[("catalog", JsValue::from_str(&url))]).await;
+        assert_eq!(r.unwrap().size().unwrap(), TINY_ITEMS);
+        assert_eq!(events.last().unwrap(), &(url.clone(), total, total));
+        let cleared = JsFuture::from(JsRecommender::clear_cache()).await.unwrap();
+        assert_eq!(cleared.as_bool(), Some(false), "nothing to clear without the Cache API");
+    })
+    .await;
+    assert!(!get(&js_sys::global(), "caches").is_undefined(), "restored");
+    assert!(!cached(&url).await);
+    assert_eq!(network_fetches(&url), 1);
+}
+
+#[wasm_bindgen_test]
+async fn an_exceeded_quota_only_means_no_caching() {
+    let url = unique_url(CATALOG_PATH, "quota");
+    let total = tiny_catalog().to_bundle().unwrap().len() as f64;
+    let prototype = get(&get(&js_sys::global(), "Cache"), "prototype");
+    let over_quota = js_sys::Function::new_no_args(
+        "return Promise.reject(new DOMException('the quota is exceeded', 'QuotaExceededError'));",
+    );
+    with_global_replaced(&prototype, "put", &over_quota, async {
+        for round in 1..=2 {
+            let (r, events) = create(&[("catalog", JsValue::from_str(&url))]).await;
+            assert_eq!(r.unwrap().size().unwrap(), TINY_ITEMS);
+            assert!(events.len() >= 2, "downloaded again: {events:?}");
+            assert_eq!(events.last().unwrap(), &(url.clone(), total, total));
+            assert_eq!(network_fetches(&url), round);
+        }
+    })
+    .await;
+    assert!(!cached(&url).await);
+    // With put restored the next download is cached.
+    create(&[("catalog", JsValue::from_str(&url))]).await.0.unwrap();
+    assert!(cached(&url).await);
+}
