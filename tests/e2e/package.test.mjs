@@ -92,7 +92,7 @@ test("the packed tarball is a complete npm package", async () => {
   assert.match(dts, /static clearCache\(\): Promise<boolean>;/);
   assert.match(dts, /catalog: Uint8Array \| string;/);
   const wasm = packed.files.find((f) => f.path === "recagent_bg.wasm");
-  console.log(`# tarball ${packed.filename}: ${packed.size} bytes packed, ${packed.unpackedSize} unpacked; ` +
+  console.log(`tarball ${packed.filename}: ${packed.size} bytes packed, ${packed.unpackedSize} unpacked; ` +
     `recagent_bg.wasm ${wasm.size} bytes`);
 });
 
@@ -100,6 +100,7 @@ test("the Vite app downloads the files with progress and recommends", async () =
   await load();
   const status = await page.textContent("#status");
   assert.match(status, /^Ready in \d+ ms: 1682 items on the device\.$/);
+  console.log(`first visit (files from the network): ${status}`);
   // One download per file, each announced and finished at its size on disk.
   assert.deepEqual(dataRequests.map((u) => new URL(u).pathname).sort(), DATA_FILES.map((f) => `/data/${f}`).sort());
   for (const f of DATA_FILES) {
@@ -120,6 +121,7 @@ test("a reload reads every file from the Cache API, not the network", async () =
   dataRequests.length = 0;
   await load();
   assert.deepEqual(dataRequests, [], "no request for the catalog or the models");
+  console.log(`reload (files from the Cache API): ${await page.textContent("#status")}`);
   const after = await page.$$eval("#results li", (lis) => lis.map((li) => li.dataset.id));
   assert.deepEqual(after, before, "same files, same recommendations");
   const cached = await page.evaluate(async () => (await (await caches.open("recagent-v1")).keys()).length);
