@@ -276,3 +276,22 @@ async fn an_exceeded_quota_only_means_no_caching() {
     create(&[("catalog", JsValue::from_str(&url))]).await.0.unwrap();
     assert!(cached(&url).await);
 }
+
+#[wasm_bindgen_test]
+async fn an_html_page_is_refused_and_an_unusable_file_is_evicted_from_the_cache() {
+    // What an app server's fallback answers for a wrong path: an HTML page.
+    let page = unique_url("/examples/vite-app/index.html", "html");
+    let e = create(&[("catalog", JsValue::from_str(&page))]).await.0.err().unwrap();
+    assert_eq!(code(&e), "network_error");
+    assert!(get(&e, "message").as_string().unwrap().contains("HTML page"), "{:?}", get(&e, "message"));
+    assert!(!cached(&page).await);
+    assert_eq!(network_fetches(&page), 1);
+
+    // A downloaded file that is no catalog: invalid_catalog, and not kept.
+    let text = unique_url(WORDS_PATH, "notcatalog");
+    let e = create(&[("catalog", JsValue::from_str(&text))]).await.0.err().unwrap();
+    assert_eq!(code(&e), "invalid_catalog");
+    assert!(!cached(&text).await, "evicted after the failed parse");
+    create(&[("catalog", JsValue::from_str(&text))]).await.0.err().unwrap();
+    assert_eq!(network_fetches(&text), 2, "downloaded again, not read from the cache");
+}

@@ -11,14 +11,19 @@
 //! replaced, so an app that changes a file behind the same URL bumps the
 //! version.
 
+use std::rc::Rc;
+
 use futures::StreamExt;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::fetch::FetchHttp;
+use crate::catalog::Catalog;
+use crate::encoder::{ImageEncoder, ImageEncoderOptions, TextEncoder};
 use crate::error::{Error, Result};
 use crate::platform::{Http, HttpRequest};
+use crate::recommender::Recommender;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_CREATE_OPTIONS: &'static str = r#"
@@ -226,12 +231,16 @@ impl Loader {
         if !(200..300).contains(&response.status) {
             return Err(Error::Network(format!("{url}: HTTP {}", response.status)));
         }
-        let expected = response
-            .headers
-            .iter()
-            .find(|(name, _)| name == "content-length")
-            .and_then(|(_, v)| v.trim().parse::<usize>().ok())
-            .unwrap_or(0);
+        let header = |name: &str| {
+            response.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        };
+        if header("content-type").is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html")) {
+            // What servers with an app fallback answer for a wrong path.
+            return Err(Error::Network(format!(
+                "{url}: the server answered an HTML page, not the file (is the path right?)"
+            )));
+        }
+        let expected = header("content-length").and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(0);
         let mut bytes = Vec::new();
         // A lying Content-Length must not abort the instance: reserve is a hint.
         let _ = bytes.try_reserve(expected.min(1 << 30));
@@ -268,6 +277,16 @@ pub async fn clear_cache() -> Result<bool> {
         .await
         .map_err(|e| Error::Storage(format!("cannot delete the {CACHE_NAME} cache: {}", describe(&e))))?;
     Ok(deleted.as_bool().unwrap_or(false))
+}
+
+/// Deletes the cached entries of `urls` (after their contents turned out
+/// unusable); does nothing without the Cache API.
+pub(crate) async fn evict(urls: &[String]) {
+    let Some(cache) = open_cache().await else { return };
+    for url in urls {
+        // An entry that cannot be deleted is replaced by the next good download.
+        let _ = await_method(&cache, "delete", &[JsValue::from_str(url)]).await;
+    }
 }
 
 /// The global `caches` (window or worker), if this context has one.
@@ -334,6 +353,28 @@ pub(crate) struct CreateFiles {
     pub text: Option<(Vec<u8>, String)>,
     /// Image model bytes.
     pub image: Option<Vec<u8>>,
+    /// The URLs among the sources (what [`evict`] takes).
+    pub urls: Vec<String>,
+}
+
+impl CreateFiles {
+    /// The core recommender and the image encoder built from the files
+    /// (`invalid_catalog`, `invalid_model`, `invalid_vocab`, `unsupported_model`).
+    pub(crate) fn into_core(self) -> Result<(Recommender, Option<Rc<ImageEncoder>>)> {
+        let catalog = Catalog::from_bundle(&self.catalog)?;
+        let core = match self.text {
+            Some((model, vocab)) => {
+                let encoder = TextEncoder::from_bytes(&model, &vocab)?;
+                Recommender::new(catalog, Some((encoder, &model)))?
+            }
+            None => Recommender::new(catalog, None)?,
+        };
+        let image = match self.image {
+            Some(bytes) => Some(Rc::new(ImageEncoder::from_bytes(&bytes, ImageEncoderOptions::default())?)),
+            None => None,
+        };
+        Ok((core, image))
+    }
 }
 
 /// Reads `catalog`, `textModel`, `vocab`, `imageModel`, `onProgress`,
@@ -386,6 +427,15 @@ pub(crate) async fn load_create_files(options: &JsValue) -> Result<CreateFiles> 
             ))
         }
     };
+    let mut urls = Vec::new();
+    for source in [Some(&catalog), text.as_ref().map(|t| &t.0), image_model.as_ref()].into_iter().flatten() {
+        if let Source::Url(url) = source {
+            urls.push(url.clone());
+        }
+    }
+    if let Some((_, VocabSource::Url(url))) = &text {
+        urls.push(url.clone());
+    }
     let loader = Loader::new(on_progress, use_cache, cache_version);
     let text_files = async {
         match text {
@@ -405,5 +455,5 @@ pub(crate) async fn load_create_files(options: &JsValue) -> Result<CreateFiles> 
     };
     let (catalog, text, image) =
         futures::future::try_join3(loader.load(catalog), text_files, image_file).await?;
-    Ok(CreateFiles { catalog, text, image })
+    Ok(CreateFiles { catalog, text, image, urls })
 }

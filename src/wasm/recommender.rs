@@ -14,11 +14,11 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::agent::AgentShared;
-use super::loader::{clear_cache, load_create_files};
+use super::loader::{clear_cache, evict, load_create_files};
 use super::memory::{JsMemory, MemoryShared};
 use super::{js_error, reject_unknown_keys};
-use crate::catalog::{AttributeDef, AttributeValue, Catalog};
-use crate::encoder::{ImageEncoder, ImageEncoderOptions, TextEncoder};
+use crate::catalog::{AttributeDef, AttributeValue};
+use crate::encoder::ImageEncoder;
 use crate::error::Error;
 use crate::memory::Embedder;
 use crate::profile::{Statement, UserProfile};
@@ -311,19 +311,14 @@ impl JsRecommender {
             None => None,
         };
         let files = load_create_files(&options).await.map_err(js_error)?;
-        let catalog = Catalog::from_bundle(&files.catalog).map_err(js_error)?;
-        let inner = match files.text {
-            Some((model, vocab)) => {
-                let encoder = TextEncoder::from_bytes(&model, &vocab).map_err(js_error)?;
-                Recommender::new(catalog, Some((encoder, &model))).map_err(js_error)?
+        let downloaded = files.urls.clone();
+        let (inner, image) = match files.into_core() {
+            Ok(parts) => parts,
+            Err(e) => {
+                // A wrong file (e.g. a server's HTML fallback page) must not stay cached.
+                evict(&downloaded).await;
+                return Err(js_error(e));
             }
-            None => Recommender::new(catalog, None).map_err(js_error)?,
-        };
-        let image = match files.image {
-            Some(bytes) => Some(Rc::new(
-                ImageEncoder::from_bytes(&bytes, ImageEncoderOptions::default()).map_err(js_error)?,
-            )),
-            None => None,
         };
         let has_text = inner.text_encoder().is_some();
         let inner = Rc::new(RefCell::new(inner));
