@@ -295,3 +295,21 @@ async fn an_html_page_is_refused_and_an_unusable_file_is_evicted_from_the_cache(
     create(&[("catalog", JsValue::from_str(&text))]).await.0.err().unwrap();
     assert_eq!(network_fetches(&text), 2, "downloaded again, not read from the cache");
 }
+
+#[wasm_bindgen_test]
+async fn an_aborted_signal_stops_the_download() {
+    let url = unique_url(CATALOG_PATH, "abort");
+    let controller = web_sys::AbortController::new().unwrap();
+    controller.abort();
+    let e = create(&[("catalog", JsValue::from_str(&url)), ("signal", controller.signal().into())])
+        .await.0.err().unwrap();
+    assert_eq!(code(&e), "aborted");
+    assert_eq!(network_fetches(&url), 0);
+    let e = create(&[("catalog", JsValue::from_str(&url)), ("signal", JsValue::from_str("stop"))]).await.0.err().unwrap();
+    assert_eq!(code(&e), "invalid_input");
+    // A signal that never fires changes nothing.
+    let idle = web_sys::AbortController::new().unwrap();
+    let (r, _) = create(&[("catalog", JsValue::from_str(&url)), ("signal", idle.signal().into())]).await;
+    assert_eq!(r.unwrap().size().unwrap(), TINY_ITEMS);
+    assert_eq!(network_fetches(&url), 1);
+}

@@ -48,6 +48,8 @@ export interface RecommenderOptions {
   /** Version of the files behind the URLs (default `""`): a cached file
    *  stored under another version is downloaded again and replaced. */
   cacheVersion?: string;
+  /** Aborts the downloads (`create` then rejects with `aborted`). */
+  signal?: AbortSignal;
   /** Name separating this recommender's state from others' (default `"default"`);
    *  the memory lives in IndexedDB database `recagent:<namespace>`. */
   namespace?: string;
@@ -144,6 +146,7 @@ pub struct Loader {
     on_progress: Option<js_sys::Function>,
     use_cache: bool,
     cache_version: String,
+    signal: Option<web_sys::AbortSignal>,
 }
 
 impl Loader {
@@ -154,12 +157,20 @@ impl Loader {
             on_progress,
             use_cache,
             cache_version,
+            signal: None,
         }
     }
 
+    /// The same loader with downloads that `signal` aborts (`aborted`).
+    pub fn with_signal(mut self, signal: Option<web_sys::AbortSignal>) -> Self {
+        self.signal = signal;
+        self
+    }
+
     /// The bytes of `source`: given bytes as they are, a URL from the cache
-    /// or the network. Fails with `network_error` (no response, or an HTTP
-    /// status other than 2xx), `timeout` (over 30 minutes).
+    /// or the network. Fails with `network_error` (no response, an HTTP
+    /// status other than 2xx, or an HTML page), `timeout` (over 30 minutes),
+    /// `aborted` (the loader's signal fired).
     pub async fn load(&self, source: Source) -> Result<Vec<u8>> {
         match source {
             Source::Bytes(bytes) => Ok(bytes),
@@ -227,7 +238,11 @@ impl Loader {
             body: Vec::new(),
             timeout_ms: DOWNLOAD_TIMEOUT_MS,
         };
-        let response = FetchHttp::new().send_streaming(request).await?;
+        let http = match &self.signal {
+            Some(signal) => FetchHttp::with_signal(signal.clone()),
+            None => FetchHttp::new(),
+        };
+        let response = http.send_streaming(request).await?;
         if !(200..300).contains(&response.status) {
             return Err(Error::Network(format!("{url}: HTTP {}", response.status)));
         }
@@ -406,6 +421,12 @@ pub(crate) async fn load_create_files(options: &JsValue) -> Result<CreateFiles> 
             Error::InvalidInput("RecommenderOptions.onProgress must be a function".into())
         })?),
     };
+    let signal = match get("signal") {
+        v if v.is_undefined() || v.is_null() => None,
+        v => Some(v.dyn_into::<web_sys::AbortSignal>().map_err(|_| {
+            Error::InvalidInput("RecommenderOptions.signal must be an AbortSignal".into())
+        })?),
+    };
     let use_cache = match get("cache") {
         v if v.is_undefined() || v.is_null() => true,
         v => v.as_bool().ok_or_else(|| {
@@ -436,7 +457,7 @@ pub(crate) async fn load_create_files(options: &JsValue) -> Result<CreateFiles> 
     if let Some((_, VocabSource::Url(url))) = &text {
         urls.push(url.clone());
     }
-    let loader = Loader::new(on_progress, use_cache, cache_version);
+    let loader = Loader::new(on_progress, use_cache, cache_version).with_signal(signal);
     let text_files = async {
         match text {
             Some((model, vocab)) => {

@@ -121,7 +121,7 @@ extern "C" {
 }
 
 const OPTION_KEYS: &[&str] = &[
-    "catalog", "textModel", "vocab", "imageModel", "namespace", "onMemoryEvent", "onProgress", "cache", "cacheVersion",
+    "catalog", "textModel", "vocab", "imageModel", "namespace", "onMemoryEvent", "onProgress", "cache", "cacheVersion", "signal",
 ];
 
 fn invalid(m: String) -> JsValue {
@@ -294,7 +294,7 @@ impl JsRecommender {
     /// truncated bundle), `invalid_input` (unknown option, `textModel`
     /// without `vocab` or the reverse), `invalid_model`, `invalid_vocab`,
     /// `unsupported_model`, `network_error` (a download failed or answered
-    /// an HTTP error status), `timeout`.
+    /// an HTTP error status), `timeout`, `aborted` (`signal` fired).
     pub async fn create(
         #[wasm_bindgen(unchecked_param_type = "RecommenderOptions")] options: JsValue,
     ) -> Result<JsRecommender, JsValue> {

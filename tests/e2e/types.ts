@@ -177,6 +177,7 @@ export async function fromUrls() {
     onProgress: (p: RecagentDownloadProgress) => seen.push({ file: p.file, loaded: p.loaded, total: p.total }),
     cache: true,
     cacheVersion: "2026-11",
+    signal: new AbortController().signal,
   };
   const rec: Recommender = await Recommender.create(options);
   const cleared: boolean = await Recommender.clearCache();
