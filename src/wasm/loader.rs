@@ -140,7 +140,8 @@ pub fn looks_like_url(s: &str) -> bool {
         || (s.starts_with('/') && !s.contains('\n'))
 }
 
-/// How files are downloaded: the progress callback and the cache settings.
+/// How files are downloaded: the progress callback, the cache settings and
+/// the optional abort signal.
 #[derive(Debug, Clone)]
 pub struct Loader {
     on_progress: Option<js_sys::Function>,
