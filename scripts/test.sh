@@ -8,7 +8,9 @@
 #   4. browser: the scripted LLM server started on a free port, then
 #      wasm-pack test --headless --chrome (Debian chromium + chromedriver)
 #   5. the npm package: wasm-pack build (release), its .d.ts type-checked by tsc,
-#      and the demo page driven in headless Chromium (tests/e2e, node:test)
+#      and the demo page driven in headless Chromium (tests/e2e, node:test);
+#      tests/e2e/package.test.mjs packs pkg/ (npm pack), installs the tarball
+#      into examples/vite-app, bundles it with Vite and drives it in Chromium
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=setup.sh
@@ -57,7 +59,7 @@ start_llm_server
 step "browser tests (wasm-pack test --headless --chrome)"
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-600}"
 wasm-pack test --mode no-install --headless --chrome --chromedriver "$CHROMEDRIVER" . \
-  --test web --test web_recommender --test web_memory --test ranking_kernels --test web_http --test web_agent -- --nocapture
+  --test web --test web_recommender --test web_memory --test ranking_kernels --test web_http --test web_agent --test web_loader -- --nocapture
 
 step "npm package and demo (wasm-pack build, tsc, headless Chromium)"
 "$ROOT/scripts/serve.sh" --build

@@ -18,7 +18,7 @@
 //! | [`recommender`] | catalog + encoders + profile: what the JS `Recommender` wraps |
 //! | `native_http` (native only) | the CLI's [`platform::Http`] (ureq, rustls) and `ThreadSleeper` |
 //! | `eval` (native only) | offline evaluation: RecBole datasets, 5-core leave-one-out split, HR/NDCG/coverage, baselines (popularity, EASE, content) |
-//! | `wasm` (wasm32 only) | the only code that knows JS: the wasm-bindgen API (`TextEmbedder`, `ImageEmbedder`, `Recommender`); `fetch`: the browser's [`platform::Http`] (`FetchHttp`), `JsSleeper`, `JsClock` |
+//! | `wasm` (wasm32 only) | the only code that knows JS: the wasm-bindgen API (`TextEmbedder`, `ImageEmbedder`, `Recommender`); `fetch`: the browser's [`platform::Http`] (`FetchHttp`), `JsSleeper`, `JsClock`; `loader`: downloads by URL with progress and the Cache API |
 //!
 //! ## Example (native)
 //! ```no_run
@@ -51,7 +51,7 @@ pub mod recommender;
 mod wasm;
 #[cfg(target_arch = "wasm32")]
 pub use wasm::{
-    fetch, idb, AskOptionsJs, ImageEmbedder, JsMemory, JsRecommender, RecommendOptionsJs, TextEmbedder,
+    fetch, idb, loader, AskOptionsJs, ImageEmbedder, JsMemory, JsRecommender, RecommendOptionsJs, TextEmbedder,
 };
 
 pub use catalog::Catalog;

@@ -13,6 +13,7 @@ mod agent_ts;
 pub mod idb;
 mod idb_open;
 mod idb_util;
+pub mod loader;
 mod memory;
 mod recommender;
 mod time;

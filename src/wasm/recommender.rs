@@ -14,10 +14,11 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::agent::AgentShared;
+use super::loader::{clear_cache, evict, load_create_files};
 use super::memory::{JsMemory, MemoryShared};
 use super::{js_error, reject_unknown_keys};
-use crate::catalog::{AttributeDef, AttributeValue, Catalog};
-use crate::encoder::{ImageEncoder, ImageEncoderOptions, TextEncoder};
+use crate::catalog::{AttributeDef, AttributeValue};
+use crate::encoder::ImageEncoder;
 use crate::error::Error;
 use crate::memory::Embedder;
 use crate::profile::{Statement, UserProfile};
@@ -26,24 +27,6 @@ use crate::recommender::{Observation, RecommendOptions, Recommender};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_RECOMMENDER: &'static str = r#"
-/** Options of {@link Recommender.create}. */
-export interface RecommenderOptions {
-  /** Catalog bundle bytes (`recagent build-catalog` output). */
-  catalog: Uint8Array;
-  /** Text encoder ONNX bytes (needs `vocab`); enables queries and statements. */
-  textModel?: Uint8Array;
-  /** BERT `vocab.txt` text of the text model (needs `textModel`). */
-  vocab?: string;
-  /** Image encoder ONNX bytes (optional). */
-  imageModel?: Uint8Array;
-  /** Name separating this recommender's state from others' (default `"default"`);
-   *  the memory lives in IndexedDB database `recagent:<namespace>`. */
-  namespace?: string;
-  /** Receives memory storage events fired while `create` opens the store
-   *  (`"blocked"`) and later (`"versionchange"`); see also `memory.on`. */
-  onMemoryEvent?: (type: MemoryEventType) => void;
-}
-
 /** Event kinds on an item other than `view` and `rating`. */
 export type RecagentItemEventType = "click" | "like" | "dislike" | "add_to_cart" | "purchase" | "skip";
 
@@ -137,22 +120,12 @@ extern "C" {
     pub type RecommendOptionsJs;
 }
 
-const OPTION_KEYS: &[&str] = &["catalog", "textModel", "vocab", "imageModel", "namespace", "onMemoryEvent"];
+const OPTION_KEYS: &[&str] = &[
+    "catalog", "textModel", "vocab", "imageModel", "namespace", "onMemoryEvent", "onProgress", "cache", "cacheVersion", "signal",
+];
 
 fn invalid(m: String) -> JsValue {
     js_error(Error::InvalidInput(m))
-}
-
-/// `options[key]` as bytes; `None` when absent (undefined or null).
-fn bytes_field(options: &JsValue, key: &str) -> Result<Option<Vec<u8>>, JsValue> {
-    let v = js_sys::Reflect::get(options, &JsValue::from_str(key)).map_err(|_| invalid(format!("cannot read {key}")))?;
-    if v.is_undefined() || v.is_null() {
-        return Ok(None);
-    }
-    match v.dyn_ref::<js_sys::Uint8Array>() {
-        Some(a) => Ok(Some(a.to_vec())),
-        None => Err(invalid(format!("RecommenderOptions.{key} must be a Uint8Array"))),
-    }
 }
 
 /// `options[key]` as a string; `None` when absent.
@@ -315,19 +288,17 @@ impl JsRecommender {
 
 #[wasm_bindgen(js_class = Recommender)]
 impl JsRecommender {
-    /// Loads the catalog bundle and the optional models. Rejects with a
-    /// `RecagentError`: `invalid_catalog` (corrupt or truncated bundle),
-    /// `invalid_input` (unknown option, `textModel` without `vocab` or the
-    /// reverse), `invalid_model`, `invalid_vocab`, `unsupported_model`.
+    /// Loads the catalog bundle and the optional models, each given as bytes
+    /// or as a URL (downloaded with progress events and kept in the Cache
+    /// API). Rejects with a `RecagentError`: `invalid_catalog` (corrupt or
+    /// truncated bundle), `invalid_input` (unknown option, `textModel`
+    /// without `vocab` or the reverse), `invalid_model`, `invalid_vocab`,
+    /// `unsupported_model`, `network_error` (a download failed or answered
+    /// an HTTP error status), `timeout`, `aborted` (`signal` fired).
     pub async fn create(
         #[wasm_bindgen(unchecked_param_type = "RecommenderOptions")] options: JsValue,
     ) -> Result<JsRecommender, JsValue> {
         reject_unknown_keys(&options, "RecommenderOptions", OPTION_KEYS)?;
-        let catalog = bytes_field(&options, "catalog")?
-            .ok_or_else(|| invalid("RecommenderOptions.catalog (bundle bytes) is required".into()))?;
-        let model = bytes_field(&options, "textModel")?;
-        let vocab = string_field(&options, "vocab")?;
-        let image_model = bytes_field(&options, "imageModel")?;
         let namespace = string_field(&options, "namespace")?.unwrap_or_else(|| "default".into());
         if namespace.is_empty() {
             return Err(invalid("RecommenderOptions.namespace must not be empty".into()));
@@ -339,20 +310,15 @@ impl JsRecommender {
             ),
             None => None,
         };
-        let catalog = Catalog::from_bundle(&catalog).map_err(js_error)?;
-        let inner = match (model, vocab) {
-            (Some(model), Some(vocab)) => {
-                let encoder = TextEncoder::from_bytes(&model, &vocab).map_err(js_error)?;
-                Recommender::new(catalog, Some((encoder, &model))).map_err(js_error)?
+        let files = load_create_files(&options).await.map_err(js_error)?;
+        let downloaded = files.urls.clone();
+        let (inner, image) = match files.into_core() {
+            Ok(parts) => parts,
+            Err(e) => {
+                // A wrong file (e.g. a server's HTML fallback page) must not stay cached.
+                evict(&downloaded).await;
+                return Err(js_error(e));
             }
-            (None, None) => Recommender::new(catalog, None).map_err(js_error)?,
-            _ => return Err(invalid("RecommenderOptions: textModel and vocab go together".into())),
-        };
-        let image = match image_model {
-            Some(bytes) => Some(Rc::new(
-                ImageEncoder::from_bytes(&bytes, ImageEncoderOptions::default()).map_err(js_error)?,
-            )),
-            None => None,
         };
         let has_text = inner.text_encoder().is_some();
         let inner = Rc::new(RefCell::new(inner));
@@ -363,6 +329,18 @@ impl JsRecommender {
             inner.borrow_mut().set_profile(profile);
         }
         Ok(JsRecommender { inner, image, namespace, memory, agent: AgentShared::new() })
+    }
+
+    /// Deletes every file `create` cached (the Cache API cache
+    /// `"recagent-v1"`). Resolves to `true` when there was a cache to delete,
+    /// `false` when not (or the Cache API is unavailable here); rejects with
+    /// `storage_error` when the browser refuses.
+    #[wasm_bindgen(js_name = clearCache, unchecked_return_type = "Promise<boolean>")]
+    pub fn clear_cache() -> js_sys::Promise {
+        wasm_bindgen_futures::future_to_promise(async {
+            let existed = clear_cache().await.map_err(js_error)?;
+            Ok(JsValue::from_bool(existed))
+        })
     }
 
     /// The user's long-term memory (IndexedDB database `recagent:<namespace>`,

@@ -33,6 +33,7 @@ import init, {
   type PrivacyPolicy,
   type ShareLevel,
   type TraceStep,
+  type RecagentDownloadProgress,
 } from "../../pkg/recagent.js";
 
 export async function usage(model: Uint8Array, vocab: string, image: Uint8Array, pixels: ImageData) {
@@ -163,4 +164,22 @@ export async function agentUsage(rec: Recommender, signal: AbortSignal) {
   rec.clearLedger();
   rec.resetConversation();
   return { inUse, removed, result, plain, fallback, question, firstTitle, bytes, statuses };
+}
+
+export async function fromUrls() {
+  await init();
+  const seen: RecagentDownloadProgress[] = [];
+  const options: RecommenderOptions = {
+    catalog: "/assets/catalog/ml-100k.rcat",
+    textModel: "https://cdn.example/minilm-int8.onnx",
+    vocab: "./assets/vocab.txt",
+    imageModel: new Uint8Array(4),
+    onProgress: (p: RecagentDownloadProgress) => seen.push({ file: p.file, loaded: p.loaded, total: p.total }),
+    cache: true,
+    cacheVersion: "2026-11",
+    signal: new AbortController().signal,
+  };
+  const rec: Recommender = await Recommender.create(options);
+  const cleared: boolean = await Recommender.clearCache();
+  return { rec, cleared, seen };
 }

@@ -1,0 +1,54 @@
+// The whole integration: initialise the wasm module, create a Recommender
+// from URLs (downloaded with progress, cached in the Cache API), recommend.
+// The files default to ./data/… next to the page (copy or symlink the repo's
+// assets/ folder to public/data); ?catalog=, ?model= and ?vocab= override them.
+import init, { Recommender } from "recagent";
+
+const params = new URLSearchParams(location.search);
+const files = {
+  catalog: params.get("catalog") ?? "./data/catalog/ml-100k.rcat",
+  textModel: params.get("model") ?? "./data/minilm-int8.onnx",
+  vocab: params.get("vocab") ?? "./data/vocab.txt",
+};
+const $ = (id) => document.getElementById(id);
+
+function showProgress({ file, loaded, total }) {
+  const id = `progress-${file}`;
+  let li = document.getElementById(id);
+  if (!li) {
+    li = document.createElement("li");
+    li.id = id;
+    $("progress").append(li);
+  }
+  li.dataset.loaded = String(loaded);
+  li.dataset.total = String(total);
+  li.textContent = `${file}: ${loaded} / ${total || "?"} bytes`;
+}
+
+function showResults(recommender) {
+  const list = recommender.recommend({ k: 5, query: $("query").value });
+  $("results").replaceChildren(...list.map((r) => {
+    const li = document.createElement("li");
+    li.dataset.id = r.id;
+    li.textContent = `${r.title} — ${r.explanation.summary}`;
+    return li;
+  }));
+}
+
+try {
+  const started = performance.now();
+  await init();
+  const recommender = await Recommender.create({ ...files, onProgress: showProgress, namespace: "vite-app" });
+  $("status").textContent =
+    `Ready in ${Math.round(performance.now() - started)} ms: ${recommender.size} items on the device.`;
+  showResults(recommender);
+  $("search").addEventListener("submit", (e) => {
+    e.preventDefault();
+    showResults(recommender);
+  });
+  document.body.dataset.ready = "true";
+} catch (e) {
+  $("status").textContent = `Failed: ${e.code ?? e.name}: ${e.message}`;
+  document.body.dataset.error = e.code ?? e.name;
+  throw e;
+}
