@@ -150,4 +150,62 @@ mod tests {
         codes.dedup();
         assert_eq!(codes.len(), all.len());
     }
+
+    /// Every code of [`Error::code`] is in the README's one table of errors and
+    /// in the TypeScript `RecagentErrorCode` union, and neither lists a code
+    /// that does not exist.
+    #[test]
+    fn readme_table_and_typescript_union_list_exactly_the_codes() {
+        let all = [
+            Error::InvalidModel(String::new()),
+            Error::UnsupportedModel(String::new()),
+            Error::InvalidVocab(String::new()),
+            Error::InvalidImage(String::new()),
+            Error::ImageTooLarge(String::new()),
+            Error::InvalidInput(String::new()),
+            Error::Inference(String::new()),
+            Error::Io(String::new()),
+            Error::Storage(String::new()),
+            Error::InvalidCatalog(String::new()),
+            Error::InvalidProfile(String::new()),
+            Error::UnknownItem(String::new()),
+            Error::QuotaExceeded(String::new()),
+            Error::Network(String::new()),
+            Error::Timeout(String::new()),
+            Error::Aborted(String::new()),
+            Error::Llm(String::new()),
+            Error::CircuitOpen(String::new()),
+            Error::PolicyDenied(String::new()),
+        ];
+        let mut codes: Vec<&str> = all.iter().map(Error::code).collect();
+        codes.sort_unstable();
+
+        let readme = include_str!("../README.md");
+        let section = readme
+            .split("\n### Errors\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .expect("README has an `### Errors` section");
+        let mut table: Vec<&str> = section
+            .lines()
+            .filter_map(|line| line.strip_prefix("| `"))
+            .filter_map(|rest| rest.split('`').next())
+            .collect();
+        table.sort_unstable();
+        assert_eq!(table, codes, "README `### Errors` table");
+
+        let wasm = include_str!("wasm/mod.rs");
+        let union = wasm
+            .split("export type RecagentErrorCode =")
+            .nth(1)
+            .and_then(|rest| rest.split(';').next())
+            .expect("src/wasm/mod.rs declares RecagentErrorCode");
+        let mut ts: Vec<&str> = union
+            .split('|')
+            .map(|s| s.trim().trim_matches('"'))
+            .filter(|s| !s.is_empty())
+            .collect();
+        ts.sort_unstable();
+        assert_eq!(ts, codes, "TypeScript RecagentErrorCode union");
+    }
 }

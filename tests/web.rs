@@ -137,6 +137,13 @@ async fn image_with_options(json: &str) -> Result<ImageEmbedder, JsValue> {
     ImageEmbedder::create(MOBILENET.to_vec(), Some(options.unchecked_into())).await
 }
 
+async fn err_again() -> JsValue {
+    match TextEmbedder::create(b"not a model".to_vec(), VOCAB.to_string()).await {
+        Ok(_) => JsValue::NULL,
+        Err(e) => e,
+    }
+}
+
 #[wasm_bindgen_test]
 async fn errors_are_recagent_errors_with_stable_codes() {
     assert_code(
@@ -149,6 +156,9 @@ async fn errors_are_recagent_errors_with_stable_codes() {
         .err()
         .unwrap();
     assert_eq!(error_shape(err).0, "RecagentError");
+    assert!(recagent::is_recagent_error(&err_again().await));
+    assert!(!recagent::is_recagent_error(&js_sys::Error::new("plain").into()));
+    assert!(!recagent::is_recagent_error(&JsValue::from_str("RecagentError")));
     assert_code(
         TextEmbedder::create(MINILM.to_vec(), "no\nspecial\ntokens".into()).await,
         "invalid_vocab",

@@ -103,6 +103,22 @@ fn js_error(e: Error) -> JsValue {
     err.into()
 }
 
+/// Whether `value` is an error recagent threw or rejected with: an `Error`
+/// whose `name` is `"RecagentError"` and whose `code` is a string. A type
+/// guard in TypeScript, so `if (isRecagentError(e)) switch (e.code) { … }`
+/// narrows `e`.
+#[wasm_bindgen(js_name = isRecagentError, unchecked_return_type = "value is RecagentError")]
+pub fn is_recagent_error(#[wasm_bindgen(unchecked_param_type = "unknown")] value: &JsValue) -> bool {
+    let Some(err) = value.dyn_ref::<js_sys::Error>() else {
+        return false;
+    };
+    let name_ok = err.name() == "RecagentError";
+    let code_ok = js_sys::Reflect::get(err, &JsValue::from_str("code"))
+        .map(|code| code.is_string())
+        .unwrap_or(false);
+    name_ok && code_ok
+}
+
 /// Fails with `invalid_input` when the options object has a key the API does
 /// not know (a typo would otherwise be silently ignored).
 fn reject_unknown_keys(value: &JsValue, what: &str, known: &[&str]) -> Result<(), JsValue> {

@@ -4,6 +4,7 @@ import init, {
   ImageEmbedder,
   Recommender,
   TextEmbedder,
+  isRecagentError,
   type AttributeInfo,
   type ConsolidationReport,
   Memory,
@@ -59,6 +60,11 @@ export function describe(e: unknown): string {
   const err = e as RecagentError;
   const code: RecagentErrorCode = err.code;
   return err.name === "RecagentError" ? `${code}: ${err.message}` : String(e);
+}
+
+export function narrow(e: unknown): RecagentErrorCode | null {
+  // the type guard narrows `e` from unknown to RecagentError
+  return isRecagentError(e) ? e.code : null;
 }
 
 export async function recommenderUsage(catalog: Uint8Array, textModel: Uint8Array, vocab: string) {
