@@ -288,6 +288,7 @@ impl LocalTools {
                 diversity: Some(0.0),
                 explore: 0.0,
                 seed: Some(0),
+                photo: None,
             };
             // Not personalized: an empty profile, so nothing of the user's leaks into results.
             ranking::rank(rec.catalog(), &UserProfile::new(), &request, &weights)?

@@ -13,6 +13,7 @@ mod agent_ts;
 pub mod idb;
 mod idb_open;
 mod idb_util;
+mod items;
 pub mod loader;
 mod memory;
 mod recommender;
