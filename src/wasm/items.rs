@@ -102,13 +102,15 @@ fn invalid(m: impl Into<String>) -> JsValue {
 /// catalog item, or it needs a model that is not loaded) is left in the store
 /// and reported on the console; storage failures read as no items.
 pub(crate) async fn restore_items(core: &Rc<RefCell<Recommender>>, memory: &Memory) {
-    let stored = match memory.items().await {
+    let mut stored = match memory.items().await {
         Ok(items) => items,
         Err(e) => {
             warn(&format!("recagent: the added items could not be read: {e}"));
             return;
         }
     };
+    // In the order they were added (the store keeps them by id).
+    stored.sort_by(|a, b| a.added_ms.total_cmp(&b.added_ms).then_with(|| a.id.cmp(&b.id)));
     for item in stored {
         let needs_photo = core.try_borrow().map(|c| c.restore_needs_photo(&item)).unwrap_or(false);
         let photo = if needs_photo { memory.item_photo(&item.id).await.ok().flatten() } else { None };
@@ -147,40 +149,8 @@ impl JsRecommender {
     /// the image model), `invalid_image` / `image_too_large` (photo bytes),
     /// `quota_exceeded` / `storage_error` (the record could not be stored).
     #[wasm_bindgen(js_name = addItem, unchecked_return_type = "Promise<ItemRecord>")]
-    pub fn add_item(&self, #[wasm_bindgen(unchecked_param_type = "NewItem")] item: JsValue) -> Result<js_sys::Promise, JsValue> {
-        reject_unknown_keys(&item, "NewItem", &["id", "title", "text", "image", "attributes", "photo"])?;
-        let photo = match field(&item, "photo") {
-            Some(p) => Some(
-                p.dyn_into::<js_sys::Uint8Array>()
-                    .map_err(|_| invalid("NewItem.photo must be a Uint8Array (PNG or JPEG bytes)"))?
-                    .to_vec(),
-            ),
-            None => None,
-        };
-        if let Some(attributes) = field(&item, "attributes") {
-            if !attributes.is_object() || attributes.is_array() {
-                return Err(invalid("NewItem.attributes must be an object"));
-            }
-        }
-        let new: NewItem = serde_wasm_bindgen::from_value(item).map_err(|e| invalid(format!("NewItem: {e}")))?;
-        let core = self.core_rc().clone();
-        let stored = core
-            .try_borrow_mut()
-            .map_err(|_| invalid("the recommender is busy (re-entrant call)"))?
-            .add_item(new, photo.as_deref(), js_sys::Date::now())
-            .map_err(js_error)?;
-        let memory = self.memory_rc();
-        Ok(wasm_bindgen_futures::future_to_promise(async move {
-            if let Err(e) = memory.put_item(&stored, photo.as_deref()).await {
-                // Not stored: take it out again so the page and the store agree.
-                if let Ok(mut c) = core.try_borrow_mut() {
-                    let _ = c.remove_item(&stored.id);
-                }
-                return Err(js_error(e));
-            }
-            let c = core.try_borrow().map_err(|_| invalid("the recommender is busy (re-entrant call)"))?;
-            item_record(&c, &stored.id)
-        }))
+    pub fn add_item(&self, #[wasm_bindgen(unchecked_param_type = "NewItem")] item: JsValue) -> js_sys::Promise {
+        self.add_item_inner(item).unwrap_or_else(|e| js_sys::Promise::reject(&e))
     }
 
     /// Removes an item added with `addItem` from the live catalog and from
@@ -188,18 +158,8 @@ impl JsRecommender {
     /// added item has this id; rejects with `invalid_input` for a catalog
     /// (bundle) item, `storage_error` when the store fails.
     #[wasm_bindgen(js_name = removeItem, unchecked_return_type = "Promise<boolean>")]
-    pub fn remove_item(&self, id: String) -> Result<js_sys::Promise, JsValue> {
-        let removed = self
-            .core_rc()
-            .try_borrow_mut()
-            .map_err(|_| invalid("the recommender is busy (re-entrant call)"))?
-            .remove_item(&id)
-            .map_err(js_error)?;
-        let memory = self.memory_rc();
-        Ok(wasm_bindgen_futures::future_to_promise(async move {
-            let stored = memory.delete_item(&id).await.map_err(js_error)?;
-            Ok(JsValue::from_bool(removed || stored))
-        }))
+    pub fn remove_item(&self, id: String) -> js_sys::Promise {
+        self.remove_item_inner(id).unwrap_or_else(|e| js_sys::Promise::reject(&e))
     }
 
     /// The items added with `addItem` (restored ones included), oldest first.
@@ -256,7 +216,13 @@ impl JsRecommender {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | string")] model: JsValue,
         #[wasm_bindgen(unchecked_param_type = "LoadImageModelOptions | undefined")] options: JsValue,
-    ) -> Result<js_sys::Promise, JsValue> {
+    ) -> js_sys::Promise {
+        self.load_image_model_inner(model, options).unwrap_or_else(|e| js_sys::Promise::reject(&e))
+    }
+}
+
+impl JsRecommender {
+    fn load_image_model_inner(&self, model: JsValue, options: JsValue) -> Result<js_sys::Promise, JsValue> {
         let source = Source::from_js(&model, "loadImageModel(model)")
             .map_err(js_error)?
             .ok_or_else(|| invalid("loadImageModel needs the model: bytes or a URL"))?;
@@ -302,6 +268,56 @@ impl JsRecommender {
                 .map_err(|_| invalid("the recommender is busy (re-entrant call)"))?
                 .set_image_encoder(encoder, &bytes);
             Ok(JsValue::UNDEFINED)
+        }))
+    }
+
+    fn add_item_inner(&self, item: JsValue) -> Result<js_sys::Promise, JsValue> {
+        reject_unknown_keys(&item, "NewItem", &["id", "title", "text", "image", "attributes", "photo"])?;
+        let photo = match field(&item, "photo") {
+            Some(p) => Some(
+                p.dyn_into::<js_sys::Uint8Array>()
+                    .map_err(|_| invalid("NewItem.photo must be a Uint8Array (PNG or JPEG bytes)"))?
+                    .to_vec(),
+            ),
+            None => None,
+        };
+        if let Some(attributes) = field(&item, "attributes") {
+            if !attributes.is_object() || attributes.is_array() {
+                return Err(invalid("NewItem.attributes must be an object"));
+            }
+        }
+        let new: NewItem = serde_wasm_bindgen::from_value(item).map_err(|e| invalid(format!("NewItem: {e}")))?;
+        let core = self.core_rc().clone();
+        let stored = core
+            .try_borrow_mut()
+            .map_err(|_| invalid("the recommender is busy (re-entrant call)"))?
+            .add_item(new, photo.as_deref(), js_sys::Date::now())
+            .map_err(js_error)?;
+        let memory = self.memory_rc();
+        Ok(wasm_bindgen_futures::future_to_promise(async move {
+            if let Err(e) = memory.put_item(&stored, photo.as_deref()).await {
+                // Not stored: take it out again so the page and the store agree.
+                if let Ok(mut c) = core.try_borrow_mut() {
+                    let _ = c.remove_item(&stored.id);
+                }
+                return Err(js_error(e));
+            }
+            let c = core.try_borrow().map_err(|_| invalid("the recommender is busy (re-entrant call)"))?;
+            item_record(&c, &stored.id)
+        }))
+    }
+
+    fn remove_item_inner(&self, id: String) -> Result<js_sys::Promise, JsValue> {
+        let removed = self
+            .core_rc()
+            .try_borrow_mut()
+            .map_err(|_| invalid("the recommender is busy (re-entrant call)"))?
+            .remove_item(&id)
+            .map_err(js_error)?;
+        let memory = self.memory_rc();
+        Ok(wasm_bindgen_futures::future_to_promise(async move {
+            let stored = memory.delete_item(&id).await.map_err(js_error)?;
+            Ok(JsValue::from_bool(removed || stored))
         }))
     }
 }
