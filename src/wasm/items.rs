@@ -43,6 +43,26 @@ export interface NewItem {
   photo?: Uint8Array;
 }
 
+/** A user-added item in {@link MemoryExport.items}: the stored record, its embeddings and its photo. */
+export interface ExportedItem {
+  id: string;
+  title: string;
+  description?: string;
+  image?: string;
+  attributes: Record<string, string | number | string[] | null>;
+  /** The text that was embedded. */
+  text: string;
+  addedMs: number;
+  /** Base64 of little-endian f32 values. */
+  textEmbedding: string;
+  textModel?: { bytes: number; crc32: number };
+  imageEmbedding?: string;
+  imageModel?: { bytes: number; crc32: number };
+  photoType?: "image/png" | "image/jpeg";
+  /** Base64 of the photo's bytes. */
+  photo: string | null;
+}
+
 /** Options of {@link Recommender.loadImageModel}; every field is optional. */
 export interface LoadImageModelOptions {
   /** Download progress, as in {@link RecommenderOptions.onProgress}. */

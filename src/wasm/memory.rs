@@ -71,6 +71,8 @@ export interface MemoryExport {
   episodic: { id: number; timeMs: number; kind: string; item?: string; tags?: string[]; text?: string; value?: number; context?: string }[];
   semantic: (MemoryFact & { embedding?: number[] })[];
   profile: string | null;
+  /** The items the user added ({@link Recommender.addItem}), photos included; absent in older documents. */
+  items?: ExportedItem[];
 }
 
 /** `navigator.storage.estimate()` plus what backs the memory. */
