@@ -51,7 +51,8 @@ pub mod recommender;
 mod wasm;
 #[cfg(target_arch = "wasm32")]
 pub use wasm::{
-    fetch, idb, loader, AskOptionsJs, ImageEmbedder, JsMemory, JsRecommender, RecommendOptionsJs, TextEmbedder,
+    fetch, idb, loader, AskOptionsJs, ImageEmbedder, JsMemory, JsRecommender, LoadImageModelOptionsJs, RecommendOptionsJs,
+    TextEmbedder,
 };
 
 pub use catalog::Catalog;

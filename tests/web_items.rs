@@ -185,11 +185,11 @@ async fn added_items_are_searchable_and_persist_across_create() {
     assert_eq!(by_photo(&again, CAT, "{}").unwrap_err(), "invalid_input", "no image model yet");
     assert_eq!(add(&again, r#"{"id": "y", "title": "Y"}"#, Some(CAT)).await.unwrap_err(), "invalid_input");
     let t0 = js_sys::Date::now();
-    value(again.load_image_model(bytes(MOBILENET), JsValue::UNDEFINED)).await.unwrap();
+    value(again.load_image_model(bytes(MOBILENET), None)).await.unwrap();
     console_log!("loadImageModel (bytes): {:.0} ms", js_sys::Date::now() - t0);
     assert!(again.has_image_model().unwrap());
-    assert_eq!(value(again.load_image_model(bytes(b"not onnx"), JsValue::UNDEFINED)).await.unwrap_err(), "invalid_model");
-    assert_eq!(value(again.load_image_model(bytes(MOBILENET), json(r#"{"cach": false}"#))).await.unwrap_err(), "invalid_input");
+    assert_eq!(value(again.load_image_model(bytes(b"not onnx"), None)).await.unwrap_err(), "invalid_model");
+    assert_eq!(value(again.load_image_model(bytes(MOBILENET), Some(json(r#"{"cach": false}"#).unchecked_into()))).await.unwrap_err(), "invalid_input");
     let list = by_photo(&again, CAT, r#"{"k": 1}"#).unwrap();
     assert_eq!(ids(&list), vec!["mine-cat"]);
     assert!((list[0].explanation.photo_similarity.unwrap() - 1.0).abs() < 1e-4);

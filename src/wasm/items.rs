@@ -113,6 +113,13 @@ pub(crate) fn item_record(core: &Recommender, id: &str) -> Result<JsValue, JsVal
     })
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The `LoadImageModelOptions` object of the TypeScript section (optional argument).
+    #[wasm_bindgen(typescript_type = "LoadImageModelOptions")]
+    pub type LoadImageModelOptionsJs;
+}
+
 fn invalid(m: impl Into<String>) -> JsValue {
     js_error(Error::InvalidInput(m.into()))
 }
@@ -235,8 +242,9 @@ impl JsRecommender {
     pub fn load_image_model(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | string")] model: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "LoadImageModelOptions | undefined")] options: JsValue,
+        options: Option<LoadImageModelOptionsJs>,
     ) -> js_sys::Promise {
+        let options = options.map(JsValue::from).unwrap_or(JsValue::UNDEFINED);
         self.load_image_model_inner(model, options).unwrap_or_else(|e| js_sys::Promise::reject(&e))
     }
 }

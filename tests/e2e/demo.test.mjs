@@ -145,8 +145,11 @@ test("an item of your own with a photo: found by text and by photo, with its thu
   assert.equal(await first.locator(".rec-title").textContent(), "Chelsea the tabby cat");
   assert.equal(await first.locator(".badge").textContent(), "your item");
   assert.match(await first.locator(".rec-meta").textContent(), /^2024 · Comedy$/);
-  await page.waitForFunction(() => document.querySelector("#recs > li .rec-thumb")?.src.startsWith("blob:"));
-  assert.ok(await first.locator(".rec-thumb").evaluate((img) => img.complete && img.naturalWidth > 0), "thumbnail decoded");
+  // the thumbnail: the stored photo's bytes as a blob: URL, decoded (the CSP allows blob: images)
+  await page.waitForFunction(() => {
+    const img = document.querySelector("#recs > li:first-child .rec-thumb");
+    return img?.src.startsWith("blob:") && img.complete && img.naturalWidth === 451;
+  });
   await shot(page, "04-item-search.png");
 
   // Search by the same photo (file input): top 1, 100 %; by another photo of the cat (dropped): still top 1.
