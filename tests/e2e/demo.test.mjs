@@ -350,6 +350,13 @@ test("at phone width (390 px) the layout is one column", async () => {
   assert.ok(overflow <= 390, `page is ${overflow} px wide`);
   await shot(page, "11-phone-390.png");
   await shot(page, "11-phone-390-top.png", { fullPage: false });
+  // "Your items" open: the form is one column and nothing overflows
+  await page.click("#items summary");
+  const [title, year] = await Promise.all(["#item-title", "#item-year"].map((s) => page.locator(s).boundingBox()));
+  assert.ok(year.y > title.y + title.height, "the item form's fields are stacked");
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth) <= 390);
+  await page.locator("#items").screenshot({ path: join(root, "tests", "e2e", "out", "11-phone-390-items.png") });
+  await page.click("#items summary");
   await page.setViewportSize({ width: 1280, height: 1000 });
 });
 
