@@ -129,6 +129,7 @@ test("an item of your own with a photo: found by text and by photo, with its thu
   await page.waitForFunction(() => document.querySelector("#item-list").dataset.count === "1", null, { timeout: 120_000 });
   const added = await page.textContent("#item-status");
   assert.match(added, /^Added “Chelsea the tabby cat” in \d+ ms: embedded on this device \(text and photo\)/);
+  assert.equal(await page.isVisible("#item-preview"), false, "the form is reset");
   console.log(`demo: ${added}`);
   // 2. by drag and drop onto the photo field, submitted from the keyboard
   await page.fill("#item-title", "My espresso");
