@@ -336,3 +336,53 @@ fn stored_items_come_back_export_import_and_forget_everything() {
     assert!(block_on(mem.items()).unwrap().is_empty());
     assert!(block_on(mem.store().scan_prefix("")).unwrap().is_empty());
 }
+
+mod agent_fakes;
+
+/// The user's own items are personal data: under the default policy
+/// (`public_items`) no request carries them — not from `search_catalog`,
+/// `get_item` or `explain`, not from the device's earlier answer in the
+/// conversation; at `full_memory` they are sent (the check can fail).
+#[test]
+fn the_agent_never_sends_added_items_as_public_items() {
+    use agent_fakes::{calls, text, ScriptedModel};
+    use recagent::agent::{builtin_tools, Agent, AskOptions, LocalTools, PrivacyPolicy};
+    use std::cell::RefCell;
+
+    let canary = "Quokkaberry";
+    let run = |policy: serde_json::Value| -> Vec<String> {
+        let mut rec = text_recommender();
+        rec.add_item(
+            new_item(json!({"id": "mine-cat", "title": format!("{canary} the tabby cat"), "text": "asleep on the sofa"})),
+            None,
+            T0,
+        )
+        .unwrap();
+        let rec = Rc::new(RefCell::new(rec));
+        let (model, log) = ScriptedModel::new(vec![
+            Ok(calls(&[("search_catalog", json!({"query": "tabby cat asleep on a sofa"}))])),
+            Ok(calls(&[("get_item", json!({"id": "mine-cat"})), ("explain", json!({"item": "mine-cat"}))])),
+            Ok(text("Here you go.")),
+            Ok(text("Anything else?")),
+        ]);
+        let policy: PrivacyPolicy = serde_json::from_value(policy).unwrap();
+        let host = Rc::new(LocalTools::new(rec.clone(), None));
+        let agent = Agent::new(Some(model), Some("http://127.0.0.1:8080".into()), host, builtin_tools(), policy, Rc::new(ManualClock::at(T0)));
+        // 1. the device answers (autonomy 0), naming the cat; 2. planning with tools; 3. a follow-up.
+        let first = block_on(agent.ask("tabby cat asleep on a sofa", AskOptions { autonomy: 0, ..Default::default() })).unwrap();
+        assert_eq!(first.items[0].id, "mine-cat");
+        assert!(first.answer.contains(canary), "{}", first.answer);
+        block_on(agent.ask("something like my cat", AskOptions { autonomy: 2, ..Default::default() })).unwrap();
+        block_on(agent.ask("thanks", AskOptions { autonomy: 2, ..Default::default() })).unwrap();
+        let sent = log.0.borrow().clone();
+        assert_eq!(sent.len(), 4, "every scripted reply was asked for");
+        sent
+    };
+    let sent = run(json!({"share": "public_items"}));
+    for (i, body) in sent.iter().enumerate() {
+        assert!(!body.contains(canary), "request {i} carries the user's item: {body}");
+    }
+    assert!(sent[1].contains("withheld"), "{}", sent[1]);
+    let sent = run(json!({"share": "full_memory"}));
+    assert!(sent.iter().skip(1).all(|b| b.contains(canary)), "at full_memory the item is shared");
+}
