@@ -181,7 +181,7 @@ pub fn explain(
             None => format!("Because you liked {}", titles.join(" and ")),
         }
     } else if let Some(sim) = photo_similarity.filter(|_| signals.photo >= signals.query) {
-        format!("Looks like your photo ({:.0} % similar)", (sim.clamp(0.0, 1.0) * 100.0).floor())
+        format!("Looks like your photo ({:.0} % similar)", (sim.clamp(0.0, 1.0) * 100.0).round())
     } else if let Some(q) = &request.query_text {
         if query_terms.is_empty() {
             format!("Close in meaning to \u{201c}{q}\u{201d}")
