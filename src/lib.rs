@@ -11,11 +11,11 @@
 //! | [`error`] | the one [`Error`] enum and [`Result`]; every variant has a stable [`Error::code`] |
 //! | [`platform`] | traits for the outside world ([`platform::KvStore`], [`platform::Http`], [`platform::Clock`], [`platform::Rng`]) and in-memory implementations |
 //! | [`encoder`] | WordPiece tokenizer, [`TextEncoder`], [`ImageEncoder`] and image preprocessing (bytes in, never URLs) |
-//! | [`catalog`] | items, typed attributes, embedding matrices (f32 / int8), the learned sequence model; the checksummed bundle format; the offline builder and trainer (native) |
+//! | [`catalog`] | items, typed attributes, embedding matrices (f32 / int8), the learned sequence model; items added at run time and photo similarity; the checksummed bundle format; the offline builder and trainer (native) |
 //! | [`profile`] | the private user model: typed events, statements, decay, snapshot/restore |
 //! | [`ranking`] | scoring, filters, top-k, diversity (MMR), exploration, explanations; SIMD scan kernels |
-//! | [`memory`] | long-term memory: working, episodic and semantic records over a [`platform::KvStore`], recall, consolidation, export/import, forget; the redb file store (native) |
-//! | [`recommender`] | catalog + encoders + profile: what the JS `Recommender` wraps |
+//! | [`memory`] | long-term memory: working, episodic and semantic records over a [`platform::KvStore`], recall, consolidation, export/import, forget; the user's added items; the redb file store (native) |
+//! | [`recommender`] | catalog + encoders + profile: what the JS `Recommender` wraps; adding items (with photos) and search by photo |
 //! | `native_http` (native only) | the CLI's [`platform::Http`] (ureq, rustls) and `ThreadSleeper` |
 //! | `eval` (native only) | offline evaluation: RecBole datasets, 5-core leave-one-out split, HR/NDCG/coverage, baselines (popularity, EASE, content) |
 //! | `wasm` (wasm32 only) | the only code that knows JS: the wasm-bindgen API (`TextEmbedder`, `ImageEmbedder`, `Recommender`); `fetch`: the browser's [`platform::Http`] (`FetchHttp`), `JsSleeper`, `JsClock`; `loader`: downloads by URL with progress and the Cache API |
@@ -51,7 +51,8 @@ pub mod recommender;
 mod wasm;
 #[cfg(target_arch = "wasm32")]
 pub use wasm::{
-    fetch, idb, is_recagent_error, loader, AskOptionsJs, ImageEmbedder, JsMemory, JsRecommender, RecommendOptionsJs,
+    fetch, idb, is_recagent_error, loader, AskOptionsJs, ImageEmbedder, JsMemory, JsRecommender,
+    LoadImageModelOptionsJs, RecommendOptionsJs,
     TextEmbedder,
 };
 

@@ -245,8 +245,14 @@ impl Agent {
             None => message.to_string(),
         };
         c.turns.push(OutboundMessage::new(ChatRole::User, vec![Part::text(DataClass::RequestText, message.to_string())]));
-        // The agent's answers name catalog items: public-item class.
-        c.turns.push(OutboundMessage::new(ChatRole::Assistant, vec![Part::text(DataClass::PublicItem, answer.answer.clone())]));
+        // The agent's answers name catalog items: public-item class, unless
+        // they name the user's own items (personal data).
+        let class = if answer.items.iter().any(|i| self.tools.is_personal_item(&i.id)) {
+            DataClass::Memory
+        } else {
+            DataClass::PublicItem
+        };
+        c.turns.push(OutboundMessage::new(ChatRole::Assistant, vec![Part::text(class, answer.answer.clone())]));
         c.pending = answer.question.clone().map(|q| (q, request_text));
         let excess = c.turns.len().saturating_sub(MAX_HISTORY);
         c.turns.drain(..excess);

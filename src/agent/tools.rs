@@ -197,6 +197,11 @@ pub trait ToolHost {
     fn preference_summary(&self) -> Option<String> {
         None
     }
+    /// Whether item `id` is the user's own (added at run time): personal
+    /// data, class `Memory`, never a public item.
+    fn is_personal_item(&self, _id: &str) -> bool {
+        false
+    }
 }
 
 /// The built-in tools over the on-device recommender and (optionally) memory.
@@ -232,16 +237,22 @@ impl LocalTools {
         let catalog = rec.catalog();
         let mut public = Vec::new();
         let mut private = Vec::new();
+        let mut personal = Vec::new();
         let mut items = Vec::new();
         for r in list {
             let Some(item) = catalog.item(r.index) else { continue };
-            let mut entry = json!({"id": item.id, "title": item.title});
-            if !cites_history(r) {
-                entry["reason"] = Value::String(r.explanation.summary.clone());
+            if catalog.is_added(r.index) {
+                // The user's own item: personal data, sent only at full_memory.
+                personal.push(json!({"id": item.id, "title": item.title, "reason": r.explanation.summary, "userAdded": true}));
             } else {
-                private.push(json!({"id": item.id, "reason": r.explanation.summary}));
+                let mut entry = json!({"id": item.id, "title": item.title});
+                if !cites_history(r) {
+                    entry["reason"] = Value::String(r.explanation.summary.clone());
+                } else {
+                    private.push(json!({"id": item.id, "reason": r.explanation.summary}));
+                }
+                public.push(entry);
             }
-            public.push(entry);
             items.push(AnswerItem {
                 id: item.id.clone(),
                 title: item.title.clone(),
@@ -253,7 +264,11 @@ impl LocalTools {
             summary: format!("{name}: {} items", items.len()),
             value: json!({ "items": public }),
             class: DataClass::PublicItem,
-            details: if private.is_empty() { Vec::new() } else { vec![(DataClass::Memory, json!({ "reasons": private }))] },
+            details: [("reasons", private), ("yourItems", personal)]
+                .into_iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (DataClass::Memory, json!({ k: v })))
+                .collect(),
             items,
         }
     }
@@ -288,6 +303,7 @@ impl LocalTools {
                 diversity: Some(0.0),
                 explore: 0.0,
                 seed: Some(0),
+                photo: None,
             };
             // Not personalized: an empty profile, so nothing of the user's leaks into results.
             ranking::rank(rec.catalog(), &UserProfile::new(), &request, &weights)?
@@ -309,7 +325,7 @@ impl LocalTools {
         }
         Ok(ToolOutput {
             value: json!({"id": item.id, "title": item.title, "text": item.text, "attributes": attributes}),
-            class: DataClass::PublicItem,
+            class: if catalog.is_added(index) { DataClass::Memory } else { DataClass::PublicItem },
             details: Vec::new(),
             items: vec![AnswerItem { id: item.id.clone(), title: item.title.clone(), score: None, reason: None }],
             summary: format!("get_item: {}", item.title),
@@ -331,7 +347,7 @@ impl LocalTools {
         let value = json!({"id": id, "title": title, "explanation": e.summary, "because": e.because.iter().map(|b| b.title.clone()).collect::<Vec<_>>(), "interest": e.interest});
         Ok(ToolOutput {
             value,
-            class: if cites || e.interest.is_some() { DataClass::Memory } else { DataClass::PublicItem },
+            class: if cites || e.interest.is_some() || catalog.is_added(index) { DataClass::Memory } else { DataClass::PublicItem },
             details: Vec::new(),
             items: vec![AnswerItem { id: id.to_string(), title, score: None, reason: Some(e.summary) }],
             summary: format!("explain: {id}"),
@@ -394,6 +410,11 @@ impl ToolHost for LocalTools {
             })
             .collect();
         (!said.is_empty()).then(|| format!("The user said: {}", said.join("; ")))
+    }
+
+    fn is_personal_item(&self, id: &str) -> bool {
+        let rec = self.recommender.borrow();
+        rec.catalog().index_of(id).is_some_and(|i| rec.catalog().is_added(i))
     }
 }
 

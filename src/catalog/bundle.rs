@@ -67,6 +67,11 @@ enum Payload<'a> {
 
 /// Serializes a catalog into bundle bytes.
 pub fn encode(catalog: &Catalog) -> Result<Vec<u8>> {
+    if catalog.bundle_len() != catalog.len() {
+        return Err(Error::InvalidInput(
+            "items added at run time are not part of a bundle; encode the catalog before adding".into(),
+        ));
+    }
     let mut payloads: Vec<(String, usize, usize, Payload)> = Vec::new();
     for (name, m) in [("text", &catalog.text), ("image", &catalog.image)] {
         match m {

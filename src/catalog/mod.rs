@@ -3,6 +3,7 @@
 //! counts and the learned [`SequenceModel`], loaded from one checksummed
 //! bundle ([`bundle`]) that `recagent build-catalog` writes.
 
+pub mod added;
 pub mod bundle;
 pub mod sequence;
 
@@ -162,6 +163,14 @@ pub struct Catalog {
     pub(crate) image: Option<Embeddings>,
     pub(crate) popularity: Vec<f32>,
     pub(crate) sequence: Option<SequenceModel>,
+    /// Items that came from the bundle (the first `base_len` rows); the
+    /// rest were added at run time ([`Catalog::push_added`]).
+    pub(crate) base_len: usize,
+    /// L2 norm of every bundle image row (0 = the item has no image).
+    pub(crate) image_norms: Vec<f32>,
+    /// Unit-length image embedding of every added item, `None` without photo
+    /// (index `i - base_len`).
+    pub(crate) added_photos: Vec<Option<Vec<f32>>>,
 }
 
 /// Identifies the encoder a matrix was built with, so that a different model
@@ -243,6 +252,11 @@ impl Catalog {
         if let Some(s) = &parts.sequence {
             s.validate(n)?;
         }
+        let image_norms = parts.image.as_ref().map_or_else(Vec::new, |m| {
+            (0..m.rows())
+                .map(|i| m.row(i).map_or(0.0, |r| r.iter().map(|x| x * x).sum::<f32>().sqrt()))
+                .collect()
+        });
         Ok(Self {
             name: parts.name,
             attributes: parts.attributes,
@@ -253,6 +267,9 @@ impl Catalog {
             image: parts.image,
             popularity,
             sequence: parts.sequence,
+            base_len: n,
+            image_norms,
+            added_photos: Vec::new(),
         })
     }
 
@@ -307,7 +324,9 @@ impl Catalog {
         self.text_model.as_ref()
     }
 
-    /// Image embeddings, if the catalog has them.
+    /// Image embeddings of the bundle items, if the catalog has them (one
+    /// row per bundle item, a zero row for an item without image; items
+    /// added at run time keep theirs apart, see [`Catalog::photo_similarities`]).
     pub fn image_embeddings(&self) -> Option<&Embeddings> {
         self.image.as_ref()
     }
@@ -363,7 +382,8 @@ impl Catalog {
                     + 48
             })
             .sum();
-        matrices + sequence + records + self.popularity.len() * 4
+        let photos: usize = self.added_photos.iter().flatten().map(|p| p.len() * 4 + 24).sum();
+        matrices + sequence + records + photos + (self.popularity.len() + self.image_norms.len()) * 4
     }
 
     /// The value of attribute `name` for item `index`.

@@ -169,10 +169,10 @@ impl ItemTable {
                 Value::Missing => continue,
                 Value::Token(t) => t.trim().to_string(),
                 Value::TokenSeq(ts) => ts.join(if is_title(&c.name) { " " } else { ", " }),
-                Value::Float(x) => format_float(*x),
+                Value::Float(x) => crate::catalog::added::format_float(*x),
                 Value::FloatSeq(xs) => xs
                     .iter()
-                    .map(|x| format_float(*x))
+                    .map(|x| crate::catalog::added::format_float(*x))
                     .collect::<Vec<_>>()
                     .join(", "),
             };
@@ -182,9 +182,9 @@ impl ItemTable {
             if is_title(&c.name) {
                 title.push(text);
             } else if c.name.to_ascii_lowercase().contains("year") {
-                last.push(format!("{}: {text}", label(&c.name)));
+                last.push(format!("{}: {text}", crate::catalog::added::label(&c.name)));
             } else {
-                rest.push(format!("{}: {text}", label(&c.name)));
+                rest.push(format!("{}: {text}", crate::catalog::added::label(&c.name)));
             }
         }
         let id = &self.ids[i];
@@ -208,33 +208,6 @@ impl ItemTable {
 fn is_title(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     n.contains("title") || n.contains("name")
-}
-
-/// Human label of a column name (`genre` → `Genres`, `release_year` → `Year`).
-fn label(name: &str) -> String {
-    let n = name.to_ascii_lowercase();
-    match n.as_str() {
-        "genre" | "genres" | "class" => return "Genres".into(),
-        "category" | "categories" => return "Categories".into(),
-        _ => {}
-    }
-    if n.contains("year") {
-        return "Year".into();
-    }
-    let spaced = name.replace('_', " ");
-    let mut chars = spaced.trim().chars();
-    match chars.next() {
-        Some(f) => f.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-fn format_float(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{}", x as i64)
-    } else {
-        format!("{x}")
-    }
 }
 
 /// Finds `NAME.inter` (exactly one required) and `NAME.item` (optional) in

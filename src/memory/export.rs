@@ -10,8 +10,16 @@
 //!                "importance": 0.5, "createdMs": …, "updatedMs": …,
 //!                "provenance": {"source": "user", "episodes": [1]},
 //!                "embedding": [ … ]}, …],
-//!  "profile": "<base64 of the profile snapshot>" | null}
+//!  "profile": "<base64 of the profile snapshot>" | null,
+//!  "items": [{"id": "mine-1", "title": "…", "text": "…", "attributes": {…},
+//!             "addedMs": …, "textEmbedding": "<base64 f32>", "textModel": {…},
+//!             "imageEmbedding": "<base64 f32>", "imageModel": {…},
+//!             "photoType": "image/png", "photo": "<base64 of the photo>"}, …]}
 //! ```
+//!
+//! `items` are the items the user added to the catalog (personal data): the
+//! record as stored, with its embeddings and the photo's bytes, so an import
+//! restores them without the models. A document without `items` imports none.
 //!
 //! Embeddings travel with the facts (a fact without one is embedded at
 //! recall). Unknown fields are ignored, so a later minor addition stays
@@ -22,6 +30,7 @@ use std::collections::HashSet;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
+use super::items::{decode_f32, item_ops, StoredItem};
 use super::{
     episode_key, fact_key, json, put, Episode, Fact, Memory, WorkingMemory, NEXT_ID_KEY,
     PROFILE_KEY, WORK_KEY,
@@ -48,6 +57,18 @@ struct ExportDoc {
     semantic: Vec<Fact>,
     #[serde(default)]
     profile: Option<String>,
+    #[serde(default)]
+    items: Vec<ExportedItem>,
+}
+
+/// An added item in the export document: the stored record plus its photo.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExportedItem {
+    #[serde(flatten)]
+    item: StoredItem,
+    #[serde(default)]
+    photo: Option<String>,
 }
 
 fn bad(msg: impl Into<String>) -> Error {
@@ -62,6 +83,14 @@ impl Memory {
             .profile()
             .await?
             .map(|b| base64::engine::general_purpose::STANDARD.encode(b));
+        let mut items = Vec::new();
+        for item in self.items().await? {
+            let photo = self
+                .item_photo(&item.id)
+                .await?
+                .map(|b| base64::engine::general_purpose::STANDARD.encode(b));
+            items.push(ExportedItem { item, photo });
+        }
         let doc = ExportDoc {
             format: EXPORT_FORMAT.into(),
             version: EXPORT_VERSION,
@@ -70,6 +99,7 @@ impl Memory {
             episodic: self.episodes().await?,
             semantic: self.facts().await?,
             profile,
+            items,
         };
         String::from_utf8(json(&doc)?).map_err(|e| Error::Storage(format!("export is not UTF-8: {e}")))
     }
@@ -143,6 +173,28 @@ impl Memory {
             None => None,
         };
 
+        let mut seen = HashSet::new();
+        let mut item_writes = Vec::new();
+        for e in &doc.items {
+            let item = &e.item;
+            if item.id.is_empty() || item.id.len() > 256 || !seen.insert(item.id.as_str()) {
+                return Err(bad(format!("item id {:?} is empty, too long or repeated", item.id)));
+            }
+            decode_f32(&item.text_embedding).map_err(|err| bad(format!("item {:?}: {err}", item.id)))?;
+            if let Some(v) = &item.image_embedding {
+                decode_f32(v).map_err(|err| bad(format!("item {:?}: {err}", item.id)))?;
+            }
+            let photo = match &e.photo {
+                Some(b64) => Some(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(b64)
+                        .map_err(|err| bad(format!("item {:?}: photo is not base64: {err}", item.id)))?,
+                ),
+                None => None,
+            };
+            item_writes.extend(item_ops(item, photo.as_deref())?);
+        }
+
         let mut ops: Vec<WriteOp> = self
             .store
             .scan_prefix("")
@@ -166,6 +218,7 @@ impl Memory {
         if let Some(bytes) = profile {
             ops.push(put(PROFILE_KEY.into(), bytes));
         }
+        ops.extend(item_writes);
         self.commit(ops).await?;
         Ok((doc.episodic.len(), doc.semantic.len()))
     }

@@ -26,6 +26,8 @@
 //! | `epi/<id, 16 digits>` | [`Episode`] JSON (key order = insertion order) |
 //! | `sem/<id>` | [`Fact`] JSON |
 //! | `profile/snapshot` | the profile snapshot bytes |
+//! | `item/<item id>` | an item the user added ([`StoredItem`] JSON, embeddings included) |
+//! | `photo/<item id>` | that item's photo (PNG/JPEG bytes) |
 //!
 //! Every change is one atomic [`KvStore::write`] batch.
 
@@ -33,6 +35,7 @@ mod consolidate;
 mod export;
 #[cfg(not(target_arch = "wasm32"))]
 mod file_store;
+mod items;
 mod recall;
 mod records;
 
@@ -42,6 +45,7 @@ pub use consolidate::ConsolidationReport;
 pub use export::{EXPORT_FORMAT, EXPORT_VERSION};
 #[cfg(not(target_arch = "wasm32"))]
 pub use file_store::FileKvStore;
+pub use items::{decode_f32, encode_f32, photo_type, StoredItem, ITEM_PREFIX, PHOTO_PREFIX};
 pub use recall::{RecallWeights, Recalled};
 pub use records::{
     Episode, EpisodeKind, Fact, FactKind, Provenance, Role, Source, Turn, WorkingMemory,

@@ -31,6 +31,10 @@ pub struct Explanation {
     pub interest: Option<String>,
     /// Query words found in the item's text.
     pub query_terms: Vec<String>,
+    /// Cosine similarity of the item's photo with the query photo (photo
+    /// searches only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo_similarity: Option<f32>,
     /// Contribution of each signal to the score (z-score units).
     pub signals: Signals,
     /// Whether the item was put here by exploration rather than relevance.
@@ -48,6 +52,9 @@ pub struct Signals {
     pub popularity: f32,
     /// Subtracted for similarity to disliked items / avoid statements.
     pub penalty: f32,
+    /// From the query photo (photo searches only; 0 otherwise).
+    #[serde(default)]
+    pub photo: f32,
 }
 
 const STOPWORDS: &[&str] = &[
@@ -106,7 +113,14 @@ pub fn explain(
         query: get(&scored.query),
         popularity: scored.popularity.get(i).copied().unwrap_or(0.0),
         penalty: scored.penalty.get(i).copied().unwrap_or(0.0),
+        photo: get(&scored.photo),
     };
+    let photo_similarity = scored
+        .photo_similarity
+        .as_ref()
+        .and_then(|s| s.get(i))
+        .copied()
+        .filter(|s| s.is_finite());
     let mut because = Vec::new();
     if scored.history.is_some() {
         if let Some(model) = catalog.sequence_model() {
@@ -160,12 +174,14 @@ pub fn explain(
     };
     let summary = if explored {
         "Something different, to explore beyond your usual picks".to_string()
-    } else if !because.is_empty() && signals.history >= signals.query {
+    } else if !because.is_empty() && signals.history >= signals.query.max(signals.photo) {
         let titles: Vec<&str> = because.iter().take(2).map(|b| b.title.as_str()).collect();
         match &interest {
             Some(tag) => format!("Because you liked {} ({tag})", titles.join(" and ")),
             None => format!("Because you liked {}", titles.join(" and ")),
         }
+    } else if let Some(sim) = photo_similarity.filter(|_| signals.photo >= signals.query) {
+        format!("Looks like your photo ({:.0} % similar)", (sim.clamp(0.0, 1.0) * 100.0).round())
     } else if let Some(q) = &request.query_text {
         if query_terms.is_empty() {
             format!("Close in meaning to \u{201c}{q}\u{201d}")
@@ -185,6 +201,7 @@ pub fn explain(
         because,
         interest,
         query_terms,
+        photo_similarity,
         signals,
         explored,
     }

@@ -31,6 +31,10 @@ pub struct RankRequest {
     pub query_text: Option<String>,
     /// The query embedding in the catalog's text space, if any.
     pub query: Option<Vec<f32>>,
+    /// A query photo's embedding (the image model's space), if any: only
+    /// items with a photo are returned, ordered by the photo signal blended
+    /// with the others.
+    pub photo: Option<Vec<f32>>,
     /// What to leave out.
     pub filters: Filters,
     /// 0 = pure relevance … 1 = maximal diversity (MMR). `None`: 0.3 for a
@@ -88,8 +92,12 @@ pub fn rank(
             )));
         }
     }
-    let scored = score::score(catalog, profile, request.query.as_deref(), weights)?;
-    let allowed = allowed(catalog, profile, &request.filters)?;
+    let scored = score::score_with_photo(catalog, profile, request.query.as_deref(), request.photo.as_deref(), weights)?;
+    let mut allowed = allowed(catalog, profile, &request.filters)?;
+    if let Some(sims) = &scored.photo_similarity {
+        // A photo search returns items with a photo only.
+        allowed.iter_mut().zip(sims).for_each(|(a, s)| *a = *a && s.is_finite());
+    }
     let k = request.k.min(catalog.len());
     if k == 0 {
         return Ok(Vec::new());

@@ -11,6 +11,9 @@
 //!   cluster weighted by recency-decayed strength (several interests, not
 //!   one centroid);
 //! - **query**: cosine similarity with the query embedding;
+//! - **photo**: cosine similarity of the items' photos with a query photo
+//!   (z-scores over the items that have a photo; the others get 0 and
+//!   [`crate::ranking::rank`] leaves them out);
 //! - **popularity**: log interaction counts, the cold-start prior;
 //! - **negatives**: items similar to disliked ones, and to "avoid"
 //!   statements, are pushed down; "prefer" statements pull up.
@@ -44,6 +47,8 @@ pub struct ScoreWeights {
     pub avoid: f32,
     /// Strength of "prefer" statements.
     pub prefer: f32,
+    /// Weight of the photo signal (a query photo).
+    pub photo: f32,
 }
 
 impl Default for ScoreWeights {
@@ -58,6 +63,7 @@ impl Default for ScoreWeights {
             negative: 1.0,
             avoid: 1.5,
             prefer: 0.75,
+            photo: 1.0,
         }
     }
 }
@@ -82,6 +88,12 @@ pub struct Scored {
     pub history: Option<Vec<f32>>,
     /// Query signal (z-scores), if any.
     pub query: Option<Vec<f32>>,
+    /// Photo signal (z-scores over the items with a photo, 0 for the
+    /// others), when there was a query photo.
+    pub photo: Option<Vec<f32>>,
+    /// Cosine similarity of each item's photo with the query photo (`NaN`
+    /// for items without a photo), when there was a query photo.
+    pub photo_similarity: Option<Vec<f32>>,
     /// Popularity signal (z-scores).
     pub popularity: Vec<f32>,
     /// Push-down applied from negatives and avoid statements (≥ 0).
@@ -196,11 +208,29 @@ pub fn context(catalog: &Catalog, profile: &UserProfile) -> Vec<ContextItem> {
 
 /// Scores every item of `catalog` for `profile` and an optional query
 /// embedding (in the catalog's text space). This is the one scoring path:
-/// the browser's `recommend` and the offline evaluation both call it.
+/// the browser's `recommend` and the offline evaluation both call it
+/// (through [`score_with_photo`]).
 pub fn score(
     catalog: &Catalog,
     profile: &UserProfile,
     query: Option<&[f32]>,
+    weights: &ScoreWeights,
+) -> Result<Scored> {
+    score_with_photo(catalog, profile, query, None, weights)
+}
+
+/// [`score`] with an optional query photo embedding (the image model's
+/// space): its cosine similarity to each item's photo is z-scored over the
+/// items that have one and blended like a text query.
+///
+/// Items after the sequence model's last row (added at run time) get the
+/// user's interest match (z-scored over the whole catalog) as their history
+/// signal, the same z-score scale as the model's logits.
+pub fn score_with_photo(
+    catalog: &Catalog,
+    profile: &UserProfile,
+    query: Option<&[f32]>,
+    photo: Option<&[f32]>,
     weights: &ScoreWeights,
 ) -> Result<Scored> {
     let n = catalog.len();
@@ -230,10 +260,21 @@ pub fn score(
     let mut history = None;
     if let Some(model) = catalog.sequence_model() {
         if let Some(u) = model.user_vector(&context) {
+            // The model covers the bundle's items; later rows were added at run time.
+            let covered = model.items().min(n);
             let mut logits = vec![0.0f32; n];
-            crate::ranking::kernels::scores_f32(&model.output, model.dim, &u, &mut logits)?;
+            crate::ranking::kernels::scores_f32(&model.output, model.dim, &u, &mut logits[..covered])?;
             logits.iter_mut().zip(&model.bias).for_each(|(l, b)| *l += b);
-            standardize(&mut logits);
+            standardize(&mut logits[..covered]);
+            if covered < n {
+                let fill = match space.as_deref() {
+                    Some(space) => interest_scores(space)?,
+                    None => None,
+                };
+                if let Some(fill) = fill {
+                    logits[covered..].copy_from_slice(&fill[covered..]);
+                }
+            }
             if weights.interests != 0.0 {
                 if let Some(space) = space.as_deref() {
                     if let Some(extra) = interest_scores(space)? {
@@ -261,11 +302,19 @@ pub fn score(
         }
         _ => None,
     };
+    let (photo_scores, photo_similarity) = match photo {
+        Some(p) => {
+            let sims = catalog.photo_similarities(p)?;
+            Some(photo_signal(&sims)).unzip()
+        }
+        None => (None, None),
+    };
     let mut popularity: Vec<f32> = catalog.popularity().iter().map(|p| (1.0 + p.max(0.0)).ln()).collect();
     standardize(&mut popularity);
 
     let mut total = vec![0.0f32; n];
-    let pop_weight = if history.is_none() && query_scores.is_none() {
+    let any_query = query_scores.is_some() || photo_scores.is_some();
+    let pop_weight = if history.is_none() && !any_query {
         weights.popularity_cold
     } else if history.is_some() && catalog.sequence_model().is_some() {
         0.0 // the sequence model's bias already is a popularity prior
@@ -276,11 +325,14 @@ pub fn score(
         *t += pop_weight * p;
     }
     if let Some(h) = &history {
-        let w = if query_scores.is_some() { weights.history_with_query } else { weights.history };
+        let w = if any_query { weights.history_with_query } else { weights.history };
         total.iter_mut().zip(h).for_each(|(t, h)| *t += w * h);
     }
     if let Some(q) = &query_scores {
         total.iter_mut().zip(q).for_each(|(t, q)| *t += weights.query * q);
+    }
+    if let Some(p) = &photo_scores {
+        total.iter_mut().zip(p).for_each(|(t, p)| *t += weights.photo * p);
     }
     let penalty = penalties(catalog, profile, space.as_deref(), weights)?;
     total.iter_mut().zip(&penalty).for_each(|(t, p)| *t -= p);
@@ -288,11 +340,26 @@ pub fn score(
         total,
         history,
         query: query_scores,
+        photo: photo_scores,
+        photo_similarity,
         popularity,
         penalty,
         context,
         interests,
     })
+}
+
+/// The photo signal from cosine similarities (`NaN` = no photo): z-scores
+/// over the items with a photo, 0 for the others; returns `(signal, sims)`.
+fn photo_signal(sims: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let present: Vec<usize> = (0..sims.len()).filter(|&i| sims[i].is_finite()).collect();
+    let mut z: Vec<f32> = present.iter().map(|&i| sims[i]).collect();
+    standardize(&mut z);
+    let mut out = vec![0.0f32; sims.len()];
+    for (&i, v) in present.iter().zip(z) {
+        out[i] = v;
+    }
+    (out, sims.to_vec())
 }
 
 /// Push-down per item from negative feedback and avoid statements, minus

@@ -189,6 +189,10 @@ impl ToolHost for JsToolHost {
     fn preference_summary(&self) -> Option<String> {
         self.local.preference_summary()
     }
+
+    fn is_personal_item(&self, id: &str) -> bool {
+        self.local.is_personal_item(id)
+    }
 }
 
 /// The app's `approve` callback.

@@ -11,7 +11,6 @@
 //! replaced, so an app that changes a file behind the same URL bumps the
 //! version.
 
-use std::rc::Rc;
 
 use futures::StreamExt;
 use wasm_bindgen::prelude::*;
@@ -374,22 +373,21 @@ pub(crate) struct CreateFiles {
 }
 
 impl CreateFiles {
-    /// The core recommender and the image encoder built from the files
+    /// The core recommender (with the image encoder, when given) built from the files
     /// (`invalid_catalog`, `invalid_model`, `invalid_vocab`, `unsupported_model`).
-    pub(crate) fn into_core(self) -> Result<(Recommender, Option<Rc<ImageEncoder>>)> {
+    pub(crate) fn into_core(self) -> Result<Recommender> {
         let catalog = Catalog::from_bundle(&self.catalog)?;
-        let core = match self.text {
+        let mut core = match self.text {
             Some((model, vocab)) => {
                 let encoder = TextEncoder::from_bytes(&model, &vocab)?;
                 Recommender::new(catalog, Some((encoder, &model)))?
             }
             None => Recommender::new(catalog, None)?,
         };
-        let image = match self.image {
-            Some(bytes) => Some(Rc::new(ImageEncoder::from_bytes(&bytes, ImageEncoderOptions::default())?)),
-            None => None,
-        };
-        Ok((core, image))
+        if let Some(bytes) = self.image {
+            core.set_image_encoder(ImageEncoder::from_bytes(&bytes, ImageEncoderOptions::default())?, &bytes);
+        }
+        Ok(core)
     }
 }
 

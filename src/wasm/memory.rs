@@ -4,7 +4,8 @@
 //!
 //! Every method returns a Promise; facts leave without their embeddings.
 
-use std::rc::Rc;
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
 
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
@@ -17,6 +18,7 @@ use super::{js_error, reject_unknown_keys};
 use crate::error::Error;
 use crate::memory::{Embedder, Fact, FactKind, Memory, RememberOptions};
 use crate::platform::{Clock, KvStore, MemoryKvStore};
+use crate::recommender::Recommender;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_MEMORY: &'static str = r#"
@@ -69,6 +71,8 @@ export interface MemoryExport {
   episodic: { id: number; timeMs: number; kind: string; item?: string; tags?: string[]; text?: string; value?: number; context?: string }[];
   semantic: (MemoryFact & { embedding?: number[] })[];
   profile: string | null;
+  /** The items the user added ({@link Recommender.addItem}), photos included; absent in older documents. */
+  items?: ExportedItem[];
 }
 
 /** `navigator.storage.estimate()` plus what backs the memory. */
@@ -102,6 +106,9 @@ extern "C" {
 /// What the `Recommender` and every `Memory` wrapper of it share.
 pub(crate) struct MemoryShared {
     memory: Rc<Memory>,
+    /// The recommender whose added items live in this store (kept in step
+    /// by `forgetEverything` and `import`).
+    recommender: RefCell<Weak<RefCell<Recommender>>>,
     idb: Option<IdbKvStore>,
     events: StoreEvents,
     has_text: bool,
@@ -145,11 +152,27 @@ impl MemoryShared {
         };
         Rc::new(Self {
             memory: Rc::new(memory),
+            recommender: RefCell::new(Weak::new()),
             idb,
             events,
             has_text,
             fallback_reason,
         })
+    }
+
+    /// Links the recommender whose added items this store holds.
+    pub(crate) fn link_recommender(&self, recommender: &Rc<RefCell<Recommender>>) {
+        *self.recommender.borrow_mut() = Rc::downgrade(recommender);
+    }
+
+    /// Makes the live catalog's added items match the store again (after
+    /// `forgetEverything` or `import` replaced it).
+    async fn resync_items(&self) {
+        let Some(core) = self.recommender.borrow().upgrade() else { return };
+        if let Ok(mut c) = core.try_borrow_mut() {
+            c.clear_added_items();
+        }
+        super::items::restore_items(&core, &self.memory).await;
     }
 
     /// The memory itself (the agent's tools recall and remember through it).
@@ -362,7 +385,8 @@ impl JsMemory {
     }
 
     /// Replaces the memory with an export document (object or JSON text),
-    /// atomically; a bad document (`invalid_input`) changes nothing.
+    /// atomically; a bad document (`invalid_input`) changes nothing. The
+    /// live catalog's added items become the document's `items`.
     #[wasm_bindgen(js_name = import, unchecked_return_type = "Promise<{ episodes: number; facts: number }>")]
     pub fn import_doc(
         &self,
@@ -380,21 +404,23 @@ impl JsMemory {
                     })?,
             };
             let (episodes, facts) = s.memory.import(&text).await.map_err(js_error)?;
+            s.resync_items().await;
             to_js(&serde_json::json!({ "episodes": episodes, "facts": facts }))
         })
     }
 
     /// Deletes every record recagent stored for this namespace (every object
-    /// store of its database: 0 records left); resolves to the number of
-    /// memory keys removed. The recommender's in-memory profile is not
+    /// store of its database: 0 records left), the items the user added
+    /// included — they also leave the live catalog; resolves to the number
+    /// of memory keys removed. The recommender's in-memory profile is not
     /// touched (call `resetProfile()` too).
     #[wasm_bindgen(js_name = forgetEverything, unchecked_return_type = "Promise<number>")]
     pub fn forget_everything(&self) -> js_sys::Promise {
         let s = self.shared.clone();
         promise(async move {
-            Ok(JsValue::from(
-                s.memory.forget_everything().await.map_err(js_error)? as f64,
-            ))
+            let removed = s.memory.forget_everything().await.map_err(js_error)?;
+            s.resync_items().await;
+            Ok(JsValue::from(removed as f64))
         })
     }
 

@@ -13,6 +13,7 @@ mod agent_ts;
 pub mod idb;
 mod idb_open;
 mod idb_util;
+mod items;
 pub mod loader;
 mod memory;
 mod recommender;
@@ -27,6 +28,7 @@ use wasm_bindgen::JsCast;
 use crate::encoder::{DecodeLimits, ImageEncoder, ImageEncoderOptions, Preprocessing, TextEncoder};
 use crate::error::Error;
 pub use agent::AskOptionsJs;
+pub use items::LoadImageModelOptionsJs;
 pub use memory::JsMemory;
 pub use recommender::{JsRecommender, RecommendOptionsJs};
 

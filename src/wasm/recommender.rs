@@ -6,7 +6,6 @@
 //! cross the boundary.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use serde::Serialize;
@@ -14,11 +13,11 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::agent::AgentShared;
+use super::items::item_record;
 use super::loader::{clear_cache, evict, load_create_files};
 use super::memory::{JsMemory, MemoryShared};
 use super::{js_error, reject_unknown_keys};
-use crate::catalog::{AttributeDef, AttributeValue};
-use crate::encoder::ImageEncoder;
+use crate::catalog::AttributeDef;
 use crate::error::Error;
 use crate::memory::Embedder;
 use crate::profile::{Statement, UserProfile};
@@ -85,7 +84,9 @@ export interface Explanation {
   because: { id: string; title: string; share: number }[];
   interest?: string;
   queryTerms: string[];
-  signals: { history: number; query: number; popularity: number; penalty: number };
+  signals: { history: number; query: number; popularity: number; penalty: number; photo: number };
+  /** Cosine similarity of the item's photo with the query photo ({@link Recommender.searchByPhoto} only). */
+  photoSimilarity?: number;
   explored: boolean;
 }
 
@@ -104,6 +105,10 @@ export interface ItemRecord {
   text: string;
   image?: string;
   attributes: Record<string, string | number | string[] | null>;
+  /** Added at run time ({@link Recommender.addItem}), not from the catalog bundle. */
+  userAdded: boolean;
+  /** Whether the item has a photo embedding (findable by {@link Recommender.searchByPhoto}). */
+  hasPhoto: boolean;
 }
 
 /** A declared catalog attribute. */
@@ -148,7 +153,7 @@ fn field(value: &JsValue, key: &str) -> Option<JsValue> {
 
 /// serde-wasm-bindgen reads only the fields a struct names, so typos in
 /// `RecommendOptions`, its `filters` and their predicates are caught here.
-fn check_recommend_keys(options: &JsValue) -> Result<(), JsValue> {
+pub(crate) fn check_recommend_keys(options: &JsValue) -> Result<(), JsValue> {
     reject_unknown_keys(options, "RecommendOptions", &["k", "query", "filters", "diversity", "explore", "seed"])?;
     if let Some(seed) = field(options, "seed").and_then(|s| s.as_f64()) {
         if !(seed >= 0.0 && seed.fract() == 0.0 && seed <= 9_007_199_254_740_991.0) {
@@ -218,15 +223,19 @@ struct JsRecommendation<'a> {
     explanation: &'a Explanation,
 }
 
-/// One item as JS sees it.
-#[derive(Serialize)]
-struct ItemRecord<'a> {
-    id: &'a str,
-    title: &'a str,
-    text: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    image: Option<&'a str>,
-    attributes: BTreeMap<&'a str, &'a AttributeValue>,
+/// A ranked list as JS records (with titles).
+pub(crate) fn recommendations(core: &Recommender, list: &[crate::ranking::Recommendation]) -> Result<js_sys::Array, JsValue> {
+    let out = js_sys::Array::new();
+    for r in list {
+        let title = core.catalog().item(r.index).map_or("", |it| it.title.as_str());
+        out.push(&to_js(&JsRecommendation {
+            id: &r.id,
+            title,
+            score: r.score,
+            explanation: &r.explanation,
+        })?);
+    }
+    Ok(out)
 }
 
 /// The memory's [`Embedder`]: the recommender's text encoder (borrowed only
@@ -251,7 +260,6 @@ impl Embedder for RecommenderEmbedder {
 #[wasm_bindgen(js_name = Recommender)]
 pub struct JsRecommender {
     inner: Rc<RefCell<Recommender>>,
-    image: Option<Rc<ImageEncoder>>,
     namespace: String,
     memory: Rc<MemoryShared>,
     agent: Rc<AgentShared>,
@@ -312,7 +320,7 @@ impl JsRecommender {
         };
         let files = load_create_files(&options).await.map_err(js_error)?;
         let downloaded = files.urls.clone();
-        let (inner, image) = match files.into_core() {
+        let inner = match files.into_core() {
             Ok(parts) => parts,
             Err(e) => {
                 // A wrong file (e.g. a server's HTML fallback page) must not stay cached.
@@ -328,7 +336,10 @@ impl JsRecommender {
         if let Some(profile) = memory.stored_profile().await.and_then(|b| UserProfile::restore(&b).ok()) {
             inner.borrow_mut().set_profile(profile);
         }
-        Ok(JsRecommender { inner, image, namespace, memory, agent: AgentShared::new() })
+        // Items the user added in earlier visits (the memory's `item/` records).
+        super::items::restore_items(&inner, &memory.memory()).await;
+        memory.link_recommender(&inner);
+        Ok(JsRecommender { inner, namespace, memory, agent: AgentShared::new() })
     }
 
     /// Deletes every file `create` cached (the Cache API cache
@@ -395,17 +406,7 @@ impl JsRecommender {
         };
         let core = self.core()?;
         let list = core.recommend(&options).map_err(js_error)?;
-        let out = js_sys::Array::new();
-        for r in &list {
-            let title = core.catalog().item(r.index).map_or("", |it| it.title.as_str());
-            out.push(&to_js(&JsRecommendation {
-                id: &r.id,
-                title,
-                score: r.score,
-                explanation: &r.explanation,
-            })?);
-        }
-        Ok(out)
+        recommendations(&core, &list)
     }
 
     /// A snapshot of the user profile (bytes to store; nothing else leaves).
@@ -433,24 +434,7 @@ impl JsRecommender {
     /// The item with this id, or `undefined`.
     #[wasm_bindgen(unchecked_return_type = "ItemRecord | undefined")]
     pub fn item(&self, id: &str) -> Result<JsValue, JsValue> {
-        let core = self.core()?;
-        let catalog = core.catalog();
-        let Some(item) = catalog.index_of(id).and_then(|i| catalog.item(i)) else {
-            return Ok(JsValue::UNDEFINED);
-        };
-        let attributes = catalog
-            .attributes()
-            .iter()
-            .zip(&item.values)
-            .map(|(def, v)| (def.name.as_str(), v))
-            .collect();
-        to_js(&ItemRecord {
-            id: &item.id,
-            title: &item.title,
-            text: &item.text,
-            image: item.image.as_deref(),
-            attributes,
-        })
+        item_record(&*self.core()?, id)
     }
 
     /// Number of catalog items.
@@ -471,10 +455,10 @@ impl JsRecommender {
         self.namespace.clone()
     }
 
-    /// Whether an image model was given to `create`.
+    /// Whether an image model is loaded (given to `create`, or by `loadImageModel`).
     #[wasm_bindgen(getter, js_name = hasImageModel)]
-    pub fn has_image_model(&self) -> bool {
-        self.image.is_some()
+    pub fn has_image_model(&self) -> Result<bool, JsValue> {
+        Ok(self.core()?.has_image_model())
     }
 
     /// The catalog's declared attributes (names and kinds).

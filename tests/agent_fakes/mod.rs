@@ -231,6 +231,10 @@ impl ToolHost for Host {
     fn preference_summary(&self) -> Option<String> {
         self.local.preference_summary()
     }
+
+    fn is_personal_item(&self, id: &str) -> bool {
+        self.local.is_personal_item(id)
+    }
 }
 
 pub struct Fixed(pub bool, pub RefCell<usize>);

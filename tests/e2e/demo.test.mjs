@@ -1,7 +1,8 @@
 // Drives the demo (www/, importing the built pkg/) in headless Chromium under
 // its strict CSP, against the scripted LLM server: browse and rate, ask the
-// agent and approve its action, read the privacy ledger, keep memory and
-// profile over a reload, forget everything. Screenshots go to tests/e2e/out/.
+// agent and approve its action, read the privacy ledger, add items of your
+// own with photos and find them by text and by photo, keep memory, profile
+// and items over a reload, forget everything. Screenshots go to tests/e2e/out/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
@@ -84,28 +85,105 @@ test("text search with genre and year filters", async () => {
   await redraw(page, () => page.click("#clear-search"));
 });
 
-test("photos added with a title are found by a photo (image encoder on the device)", async () => {
+/** Drops a PNG/JPEG onto `selector` as a file (drag and drop), made in the page from a fixture. */
+async function dropPhoto(selector, { file, variant = false }) {
+  await page.evaluate(async ({ selector, file, variant }) => {
+    const url = `./assets/fixtures/image/${file}`;
+    let blob = await (await fetch(url)).blob();
+    let name = file;
+    if (variant) {
+      // Another photo of the same subject: mirrored, cropped to 70 % × 80 %, saved as JPEG.
+      const img = new Image();
+      img.src = url;
+      await img.decode();
+      const w = Math.round(img.width * 0.7), hgt = Math.round(img.height * 0.8);
+      const canvas = document.createElement("canvas");
+      Object.assign(canvas, { width: w, height: hgt });
+      const ctx = canvas.getContext("2d");
+      ctx.translate(w, 0);
+      ctx.scale(-1, 1);
+      ctx.drawImage(img, 0, Math.round(img.height * 0.1), w, hgt, 0, 0, w, hgt);
+      blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.9));
+      name = file.replace(/\.png$/, "-again.jpg");
+    }
+    const dt = new DataTransfer();
+    dt.items.add(new File([blob], name, { type: blob.type }));
+    document.querySelector(selector).dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, { selector, file, variant });
+}
+
+const itemCount = () => page.getAttribute("#item-list", "data-count").then(Number);
+
+test("an item of your own with a photo: found by text and by photo, with its thumbnail; removable", async () => {
   const fixture = (name) => join(root, "assets", "fixtures", "image", name);
-  await page.click("#photos summary");
-  const add = async (file, title) => {
-    const n = await page.locator("#photo-gallery li").count();
-    await page.setInputFiles("#photo-file", fixture(file));
-    await page.fill("#photo-title", title);
-    await page.click("#photo-add");
-    await page.waitForFunction((c) => document.querySelectorAll("#photo-gallery li").length > c, n, { timeout: 120_000 });
-  };
-  await add("chelsea.png", "Chelsea the cat");
-  await add("coffee.png", "My espresso");
-  assert.match(await page.textContent("#photo-status"), /^Added “My espresso” \(1280-d image embedding/);
-  await page.setInputFiles("#photo-query", fixture("coffee.png"));
+  await page.click("#items summary");
+  assert.equal(await itemCount(), 0);
+  // 1. with the file input (and every optional field)
+  await page.fill("#item-title", "Chelsea the tabby cat");
+  await page.fill("#item-text", "my cat asleep on the sofa");
+  await page.fill("#item-genres", "Comedy");
+  await page.fill("#item-year", "2024");
+  await page.setInputFiles("#item-photo", fixture("chelsea.png"));
+  assert.equal(await page.isVisible("#item-preview"), true, "the photo is previewed");
+  await page.click("#item-add");
+  await page.waitForFunction(() => document.querySelector("#item-list").dataset.count === "1", null, { timeout: 120_000 });
+  const added = await page.textContent("#item-status");
+  assert.match(added, /^Added “Chelsea the tabby cat” in \d+ ms: embedded on this device \(text and photo\)/);
+  assert.equal(await page.isVisible("#item-preview"), false, "the form is reset");
+  console.log(`demo: ${added}`);
+  // 2. by drag and drop onto the photo field, submitted from the keyboard
+  await page.fill("#item-title", "My espresso");
+  await dropPhoto("#item-drop", { file: "coffee.png" });
+  assert.equal(await page.$eval("#item-photo", (i) => i.files[0]?.name), "coffee.png");
+  await page.press("#item-title", "Enter");
+  await page.waitForFunction(() => document.querySelector("#item-list").dataset.count === "2", null, { timeout: 60_000 });
+  assert.deepEqual(await page.$$eval("#item-list .item-title", (e) => e.map((x) => x.textContent)), ["Chelsea the tabby cat", "My espresso"]);
+
+  // Text search finds it among the films, shown with its photo.
+  await page.fill("#query", "tabby cat asleep on a sofa");
+  await redraw(page, () => page.click("#search"));
+  const first = page.locator("#recs > li").first();
+  assert.equal(await first.locator(".rec-title").textContent(), "Chelsea the tabby cat");
+  assert.equal(await first.locator(".badge").textContent(), "your item");
+  assert.match(await first.locator(".rec-meta").textContent(), /^2024 · Comedy$/);
+  // the thumbnail: the stored photo's bytes as a blob: URL, decoded (the CSP allows blob: images)
+  await page.waitForFunction(() => {
+    const img = document.querySelector("#recs > li:first-child .rec-thumb");
+    return img?.src.startsWith("blob:") && img.complete && img.naturalWidth === 451;
+  });
+  await shot(page, "04-item-search.png");
+
+  // Search by the same photo (file input): top 1, 100 %; by another photo of the cat (dropped): still top 1.
+  await page.setInputFiles("#photo-query", fixture("chelsea.png"));
   await page.waitForSelector("#photo-results li");
-  const captions = await page.$$eval("#photo-results li span", (e) => e.map((x) => x.textContent));
-  assert.match(captions[0], /^My espresso · /);
-  assert.ok(Number(captions[0].split("· ")[1]) > 0.99, captions[0]);
-  assert.match(captions[1], /^Chelsea the cat · /);
-  assert.ok(Number(captions[1].split("· ")[1]) < 0.9, captions[1]);
+  const results = () => page.$$eval("#photo-results li", (lis) => lis.map((l) =>
+    `${l.querySelector(".item-title").textContent} · ${l.querySelector(".similar").textContent}`));
+  let got = await results();
+  assert.equal(got[0], "Chelsea the tabby cat · 100 % similar", got.join(" | "));
+  assert.equal(got.length, 2, "only items with a photo");
+  await page.evaluate(() => document.querySelector("#photo-results").replaceChildren());
+  await dropPhoto("#photo-drop", { file: "chelsea.png", variant: true });
+  await page.waitForSelector("#photo-results li");
+  got = await results();
+  assert.match(got[0], /^Chelsea the tabby cat · \d+ % similar$/, got.join(" | "));
+  assert.ok(Number(got[0].match(/(\d+) %/)[1]) < 100, got[0]);
+  assert.match(got[1], /^My espresso · /);
+  assert.match(await page.textContent("#item-status"), /^Closest to chelsea-again\.jpg: Chelsea the tabby cat/);
   await shot(page, "04-photos.png");
-  await page.click("#photos summary");
+
+  // A third one, removed again with the keyboard.
+  await page.fill("#item-title", "A temporary note");
+  await page.click("#item-add");
+  await page.waitForFunction(() => document.querySelector("#item-list").dataset.count === "3");
+  await page.focus("#item-list li:last-child button.remove");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.querySelector("#item-list").dataset.count === "2");
+  assert.match(await page.textContent("#item-status"), /^Removed “A temporary note”/);
+  await page.fill("#query", "a temporary note");
+  await redraw(page, () => page.click("#search"));
+  assert.ok(!(await page.$$eval("#recs .rec-title", (e) => e.map((x) => x.textContent))).includes("A temporary note"));
+  await redraw(page, () => page.click("#clear-search"));
+  await page.click("#items summary");
 });
 
 test("the agent streams, traces, and adds to the watchlist after an in-page approval", async () => {
@@ -251,6 +329,15 @@ test("a reload keeps memory, profile, ratings and watchlist", async () => {
     ["I watch films with my two kids on Fridays"]);
   assert.equal(await page.inputValue("#endpoint"), `${llm.url}/s/${session}-json`, "the settings are kept");
   assert.equal(await page.isChecked("#json-mode"), true);
+  // your items came back from IndexedDB, with their photos, and photo search finds them
+  assert.match(await page.textContent("#status"), /: 1,682 films and 2 of your items, ranked on this device\.$/);
+  await page.click("#items summary");
+  assert.equal(await itemCount(), 2);
+  await page.waitForFunction(() => [...document.querySelectorAll("#item-list img")].filter((i) => i.src.startsWith("blob:")).length === 2);
+  await page.setInputFiles("#photo-query", join(root, "assets", "fixtures", "image", "coffee.png"));
+  await page.waitForSelector("#photo-results li", { timeout: 120_000 });
+  assert.equal(await page.textContent("#photo-results li .item-title"), "My espresso");
+  await page.click("#items summary");
   await shot(page, "10-reloaded.png");
 });
 
@@ -264,6 +351,13 @@ test("at phone width (390 px) the layout is one column", async () => {
   assert.ok(overflow <= 390, `page is ${overflow} px wide`);
   await shot(page, "11-phone-390.png");
   await shot(page, "11-phone-390-top.png", { fullPage: false });
+  // "Your items" open: the form is one column and nothing overflows
+  await page.click("#items summary");
+  const [title, year] = await Promise.all(["#item-title", "#item-year"].map((s) => page.locator(s).boundingBox()));
+  assert.ok(year.y > title.y + title.height, "the item form's fields are stacked");
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth) <= 390);
+  await page.locator("#items").screenshot({ path: join(root, "tests", "e2e", "out", "11-phone-390-items.png") });
+  await page.click("#items summary");
   await page.setViewportSize({ width: 1280, height: 1000 });
 });
 
@@ -284,6 +378,11 @@ test("forget everything empties memory, profile and watchlist, also after a relo
     assert.equal(await page.$$eval("#watchlist li", (l) => l.length), 0);
     await page.click("#tab-memory");
     assert.equal(await page.getAttribute("#facts", "data-count"), "0");
+    assert.equal(await itemCount(), 0, "your items are gone");
+    await page.fill("#query", "tabby cat asleep on a sofa");
+    await redraw(page, () => page.click("#search"));
+    assert.ok(!(await page.$$eval("#recs .rec-title", (e) => e.map((x) => x.textContent))).includes("Chelsea the tabby cat"));
+    await redraw(page, () => page.click("#clear-search"));
   };
   await check();
   await shot(page, "12-forgotten.png");

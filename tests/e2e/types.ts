@@ -35,6 +35,9 @@ import init, {
   type ShareLevel,
   type TraceStep,
   type RecagentDownloadProgress,
+  type NewItem,
+  type LoadImageModelOptions,
+  type ExportedItem,
 } from "../../pkg/recagent.js";
 
 export async function usage(model: Uint8Array, vocab: string, image: Uint8Array, pixels: ImageData) {
@@ -188,4 +191,29 @@ export async function fromUrls() {
   const rec: Recommender = await Recommender.create(options);
   const cleared: boolean = await Recommender.clearCache();
   return { rec, cleared, seen };
+}
+
+export async function itemsUsage(catalog: Uint8Array, textModel: Uint8Array, vocab: string, photo: Uint8Array, signal: AbortSignal) {
+  await init();
+  const rec: Recommender = await Recommender.create({ catalog, textModel, vocab, namespace: "alice" });
+  const load: LoadImageModelOptions = { onProgress: (p) => console.log(p.file, p.loaded, p.total), cache: true, cacheVersion: "1", signal };
+  await rec.loadImageModel("/assets/mobilenetv2-embedding.onnx", load);
+  await rec.loadImageModel(photo);
+  const loaded: boolean = rec.hasImageModel;
+  const input: NewItem = { id: "mine-1", title: "My cat", text: "asleep", image: "https://example.com/cat.png",
+                           attributes: { class: ["Comedy"], release_year: 2024, note: null }, photo };
+  const added: ItemRecord = await rec.addItem(input);
+  const flags: boolean = added.userAdded && added.hasPhoto;
+  const mine: ItemRecord[] = rec.addedItems();
+  const found: Recommendation[] = rec.searchByPhoto(photo, { k: 5, query: "cat", filters: { excludeIds: ["2"] } });
+  const plain: Recommendation[] = rec.searchByPhoto(photo);
+  const similarity: number | undefined = found[0]?.explanation.photoSimilarity;
+  const photoSignal: number | undefined = found[0]?.explanation.signals.photo;
+  const bytes: Uint8Array | undefined = await rec.itemPhoto("mine-1");
+  const removed: boolean = await rec.removeItem("mine-1");
+  const doc: MemoryExport = await rec.memory.export();
+  const items: ExportedItem[] = doc.items ?? [];
+  const firstPhoto: string | null | undefined = items[0]?.photo;
+  rec.free();
+  return { loaded, flags, mine, plain, similarity, photoSignal, bytes, removed, firstPhoto };
 }

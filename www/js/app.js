@@ -1,7 +1,7 @@
 // The recagent demo: downloads the catalog and the text model with progress,
 // creates the Recommender (namespace "demo") and wires the four parts of the
-// page: browse (browse.js), chat (chat.js), memory (memory.js), privacy
-// ledger (ledger.js). Plain ES modules, everything from this origin.
+// page: browse (browse.js), your items and search by photo (items.js), chat
+// (chat.js), memory (memory.js), privacy ledger (ledger.js). Plain ES modules, everything from this origin.
 import init, { Recommender } from "../pkg/recagent.js";
 import { $, describeError, formatBytes } from "./dom.js";
 import { setupBrowse } from "./browse.js";
@@ -9,7 +9,7 @@ import { setupChat } from "./chat.js";
 import { setupMemory } from "./memory.js";
 import { setupLedger } from "./ledger.js";
 import { setupTabs } from "./tabs.js";
-import { setupPhotos } from "./photos.js";
+import { setupItems } from "./items.js";
 
 // A tiny module using a SIMD instruction: recagent is built with wasm simd128.
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10,
@@ -92,14 +92,16 @@ async function main() {
   const memory = await setupMemory(app);
   const browse = await setupBrowse(app);
   const chat = setupChat(app);
-  const photos = setupPhotos();
+  const items = setupItems(app, browse);
   app.onProfileChanged = browse.refresh;
   app.onMemoryChanged = memory.refresh;
   app.onAsked = ledger.refresh;
-  app.onForgotten = async () => { chat.forgotten(); photos.forgotten(); await browse.forgotten(); };
+  app.onForgotten = async () => { chat.forgotten(); items.forgotten(); await browse.forgotten(); };
 
   $("loading").classList.add("done");
-  status(`Ready in ${(ms / 1000).toFixed(1)} s: ${rec.size.toLocaleString("en")} films, ranked on this device.`);
+  const mine = rec.addedItems().length;
+  status(`Ready in ${(ms / 1000).toFixed(1)} s: ${(rec.size - mine).toLocaleString("en")} films` +
+    `${mine ? ` and ${mine} of your items` : ""}, ranked on this device.`);
   document.body.dataset.ready = "true";
 }
 

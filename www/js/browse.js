@@ -1,7 +1,9 @@
 // Browse: personalized recommendations with explanations, like / dislike /
 // 1–5 rating per film (observe, then saveProfile and re-rank), a text search
 // with genre and year filters, and the profile (ratings and statements).
+// Items the user added (items.js) are ranked like the films, with their photo.
 import { $, h, loadJson, saveJson, describeError, KEYS } from "./dom.js";
+import { thumbnail } from "./items.js";
 
 const PAGE_SIZE = 12;
 const VERDICT = { like: "liked", dislike: "not for me" };
@@ -66,7 +68,7 @@ export async function setupBrowse(app) {
     const personal = Object.keys(feedback).length + statements.length > 0;
     const what = opts.query ? `Results for “${opts.query}”` : personal ? "Picked for you" : "Popular films — rate a few to personalize";
     const filters = opts.filters ? " (filtered)" : "";
-    return `${what}${filters}: ${count} films, ranked on this device in ${ms} ms.`;
+    return `${what}${filters}: ${count} ${count === 1 ? "item" : "items"}, ranked on this device in ${ms} ms.`;
   }
 
   /** Records one event, saves the profile, re-ranks. */
@@ -84,16 +86,30 @@ export async function setupBrowse(app) {
     await refresh();
   }
 
+  /** Year and tags of an item: scanned at start, or read now (an item added since). */
+  function metaOf(id) {
+    const known = catalog.items.get(id);
+    if (known) return { ...known, record: null };
+    const record = rec.item(id);
+    const tags = catalog.tagAttr ? record?.attributes?.[catalog.tagAttr] : null;
+    const year = Number.parseInt(String(catalog.yearAttr ? record?.attributes?.[catalog.yearAttr] ?? "" : ""), 10);
+    return { tags: Array.isArray(tags) ? tags : typeof tags === "string" ? [tags] : [],
+      year: Number.isFinite(year) ? year : null, record };
+  }
+
   function card(r) {
-    const meta = catalog.items.get(r.id);
+    const meta = metaOf(r.id);
     const because = r.explanation.because.map((b) => b.title);
     const rating = h("select", { "aria-label": `Rate ${r.title}`, class: "rate" },
       h("option", { value: "" }, "Rate…"),
       [1, 2, 3, 4, 5].map((n) => h("option", { value: n }, `${"★".repeat(n)} ${n}`)));
     rating.addEventListener("change", () => rating.value && feedbackOn(r, Number(rating.value)));
-    return h("li", { class: "rec", dataset: { id: r.id } },
+    const mine = meta.record?.userAdded;
+    return h("li", { class: mine ? "rec mine" : "rec", dataset: { id: r.id } },
+      thumbnail(rec, meta.record, "rec-thumb"),
       h("div", { class: "rec-head" },
         h("h3", { class: "rec-title" }, r.title),
+        mine ? h("span", { class: "badge" }, "your item") : null,
         h("span", { class: "score", title: "relevance score" }, r.score.toFixed(2))),
       h("p", { class: "rec-meta" }, [meta?.year, meta?.tags.join(", ")].filter(Boolean).join(" · ")),
       h("p", { class: "why" }, r.explanation.summary),
@@ -159,6 +175,8 @@ export async function setupBrowse(app) {
   await refresh();
   return {
     refresh,
+    /** The attributes the filters use (`tagAttr`, `yearAttr`) and the genres. */
+    catalog: { tagAttr: catalog.tagAttr, yearAttr: catalog.yearAttr, genres: catalog.genres },
     /** After "Forget everything": the page's copies of the profile go too. */
     async forgotten() {
       for (const k of Object.keys(feedback)) delete feedback[k];

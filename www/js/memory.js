@@ -90,7 +90,8 @@ export async function setupMemory(app) {
       a.remove();
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
       const count = (n, what) => `${n} ${what}${n === 1 ? "" : "s"}`;
-      say(`Exported ${count(doc.semantic.length, "fact")} and ${count(doc.episodic.length, "episode")}.`);
+      say(`Exported ${count(doc.semantic.length, "fact")}, ${count(doc.episodic.length, "episode")} and ` +
+        `${count(doc.items?.length ?? 0, "item")} of yours.`);
     } catch (err) { say(`Could not export: ${describeError(err)}`, true); }
   });
 
@@ -106,7 +107,7 @@ export async function setupMemory(app) {
       await rec.saveProfile();
       for (const key of [KEYS.feedback, KEYS.statements, KEYS.watchlist]) localStorage.removeItem(key);
       await app.onForgotten();
-      say("Everything is forgotten: memory, profile, ratings, statements, watchlist and photos.");
+      say("Everything is forgotten: memory, profile, ratings, statements, watchlist and your items.");
     } catch (err) { say(`Could not forget everything: ${describeError(err)}`, true); }
     await refresh();
     $("forget-all").focus();

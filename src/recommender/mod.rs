@@ -1,12 +1,15 @@
 //! The on-device recommender: a [`Catalog`], the encoders, and one
-//! [`UserProfile`], with the operations the JS API exposes.
+//! [`UserProfile`], with the operations the JS API exposes. Items added at
+//! run time (with an optional photo) and search by photo are in [`items`].
+
+pub mod items;
 
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{AttributeKind, AttributeValue, Catalog, ModelFingerprint};
-use crate::encoder::TextEncoder;
+use crate::encoder::{ImageEncoder, TextEncoder};
 use crate::error::{Error, Result};
 use crate::profile::{Event, EventKind, Statement, UserProfile};
 use crate::ranking::explain::is_category;
@@ -74,6 +77,11 @@ pub enum StatementTag {
 pub struct Recommender {
     catalog: Catalog,
     text: Option<TextEncoder>,
+    /// Fingerprint of the text model (stored with added items' embeddings).
+    text_model: Option<ModelFingerprint>,
+    image: Option<ImageEncoder>,
+    /// Fingerprint of the image model.
+    image_model: Option<ModelFingerprint>,
     profile: UserProfile,
     weights: ScoreWeights,
     /// Lower-cased categorical tags: (normalized tag, attribute, original tag).
@@ -89,6 +97,7 @@ impl Recommender {
     /// catalog records which model its text embeddings came from,
     /// `text_model_bytes` must be that model.
     pub fn new(catalog: Catalog, text: Option<(TextEncoder, &[u8])>) -> Result<Self> {
+        let text_model = text.as_ref().map(|(_, bytes)| ModelFingerprint::of(bytes));
         let text = match text {
             Some((encoder, bytes)) => {
                 if let Some(expected) = catalog.text_model() {
@@ -117,6 +126,9 @@ impl Recommender {
         Ok(Self {
             catalog,
             text,
+            text_model,
+            image: None,
+            image_model: None,
             profile: UserProfile::new(),
             weights: ScoreWeights::default(),
             tags,
@@ -269,6 +281,13 @@ impl Recommender {
     /// Ranks the catalog for the current profile. A query's negated catalog
     /// tags become exclusions ([`Recommender::query_exclusions`]).
     pub fn recommend(&self, options: &RecommendOptions) -> Result<Vec<Recommendation>> {
+        let request = self.rank_request(options)?;
+        ranking::rank(&self.catalog, &self.profile, &request, &self.weights)
+    }
+
+    /// The ranking request for `options` (the query embedded, its negated
+    /// tags turned into filters); no photo.
+    fn rank_request(&self, options: &RecommendOptions) -> Result<RankRequest> {
         let k = options.k.unwrap_or(10);
         if k > 1000 {
             return Err(Error::InvalidInput(format!("k = {k}; at most 1000 items per call")));
@@ -295,8 +314,9 @@ impl Recommender {
             diversity: options.diversity,
             explore: options.explore.unwrap_or(0.0),
             seed: options.seed,
+            photo: None,
         };
-        ranking::rank(&self.catalog, &self.profile, &request, &self.weights)
+        Ok(request)
     }
 }
 
