@@ -140,12 +140,6 @@ function timed(fn) {
   return [performance.now() - t0, value];
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
 function checkList(list, k, label, exclude = []) {
   if (!Array.isArray(list) || list.length !== k) throw new Error(`${label}: ${list?.length} results, not ${k}`);
   if (new Set(list.map((r) => r.id)).size !== k) throw new Error(`${label}: duplicate ids`);
@@ -223,8 +217,9 @@ const lab = {
   },
 
   /**
-   * `ask` on the ML-100K catalog: at autonomy 0 (no LLM), and at autonomy 2
-   * against `endpoint` (the scripted server, planner mode). LLM time per ask
+   * `ask` on the ML-100K catalog: at autonomy 0 (the device answers, no
+   * request) and at autonomy 2 against `endpoint` (the scripted server,
+   * planner mode) streamed (the default) and not streamed, alternating. LLM time per ask
    * from the ledger (`durationMs`, fetch start to body end, ms resolution)
    * and from PerformanceResourceTiming (responseEnd − startTime).
    */
@@ -238,7 +233,8 @@ const lab = {
       'a funny romantic comedy for a date night',
       'a dark crime thriller, no horror',
     ];
-    const one = async (i, autonomy) => {
+    const one = async (i, autonomy, stream) => {
+      rec.setLlm({ endpoint, model: 'scripted', stream }); // also starts a new conversation
       rec.resetConversation();
       const before = rec.ledger().length;
       performance.clearResourceTimings();
@@ -270,18 +266,23 @@ const lab = {
         kinds: result.trace.map((s) => s.kind),
       };
     };
-    const series = async (autonomy) => {
-      status(`ask, autonomy ${autonomy}`);
-      for (let i = 0; i < warmup; i++) await one(i, autonomy);
-      const out = [];
-      for (let i = 0; i < runs; i++) out.push(await one(i, autonomy));
-      return out;
-    };
-    const device = await series(0);
-    rec.setLlm({ endpoint, model: 'scripted' });
-    const llm = await series(2);
+    // The three series alternate (rotating order each round) so none gets the
+    // others' warm-up or a quieter stretch of the machine; at autonomy 0 the
+    // LLM is set but unused.
+    const series = { device: [0, true], llm: [2, true], llmJson: [2, false] };
+    const out = { device: [], llm: [], llmJson: [] };
+    const names = Object.keys(series);
+    status('ask: warming up');
+    for (let i = 0; i < warmup; i++) for (const name of names) await one(i, ...series[name]);
+    for (let i = 0; i < runs; i++) {
+      status(`ask: round ${i + 1}/${runs}`);
+      for (let j = 0; j < names.length; j++) {
+        const name = names[(i + j) % names.length];
+        out[name].push(await one(i, ...series[name]));
+      }
+    }
     rec.free();
-    return { device, llm, medians: { device: median(device.map((r) => r.totalMs)), llm: median(llm.map((r) => r.totalMs)) } };
+    return out;
   },
 };
 
