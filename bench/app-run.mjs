@@ -106,7 +106,7 @@ async function newContext(browser, label) {
     // then aborted after a 200): not a failure. Anything else is.
     const error = req.failure()?.errorText ?? '';
     const response = await req.response().catch(() => null);
-    if (error.includes('ERR_ABORTED') && response && response.status() < 400) abortedAfterResponse.push(req.url());
+    if (error.includes('ERR_ABORTED') && response && response.status() < 400) abortedAfterResponse.push(`${label}: ${req.url()}`);
     else fail(`${label}: request failed: ${req.url()} (${error})`);
   });
   context.on('response', (res) => {
@@ -178,6 +178,11 @@ async function coldStarts(browser, origin, probe, result) {
             if (r.items?.length !== 10) fail(`${label}-${kind}: first list has ${r.items?.length} items`);
             const fromCache = Object.values(r.files).every((f) => f.events === 1);
             if (kind === 'cached' && !fromCache) fail(`${label}: cached run reported download progress`);
+            // Every file arrived whole (a request Chromium reports aborted after its 200 included).
+            for (const file of RECAGENT_FILES) {
+              const f = r.files[file], size = statSync(path.join(ROOT, file)).size;
+              if (!f || f.loaded !== size || f.total !== size) fail(`${label}-${kind}: ${file}: progress ${JSON.stringify(f)}, file has ${size} bytes`);
+            }
           } else {
             const cos = cosine(r.embedding, probe.embedding);
             if (!(cos >= MIN_COSINE)) fail(`${label}-${kind}: onnxruntime-web embedding cosine ${cos} < ${MIN_COSINE} vs recagent`);
