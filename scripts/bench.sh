@@ -16,6 +16,16 @@
 # built with the pinned wasm-pack, release, simd128): 100k x 384 f32 and int8,
 # 1M x 384 int8, the streaming-read roofline, a plain JS peer, recall of int8.
 # Prints both tables and writes bench/out/rank-latest.json (figures, not asserts).
+#
+#   scripts/bench.sh app [--quick]
+#
+# The application instead, through the JS API in headless Chromium: .wasm sizes
+# and cold start (page load to the first recommendation, not cached and from the
+# Cache API) against onnxruntime-web's (to its first embedding), recommend on a
+# 100k-item catalog generated here (examples/synthetic_catalog.rs, seeded, into
+# bench/out/), and ask's overhead without the LLM (autonomy 0; autonomy 2 against
+# the scripted LLM server, examples/scripted_llm.rs, started here). Prints a
+# table and writes bench/out/app-latest.json (figures, not asserts).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -66,6 +76,50 @@ if [ "${1:-}" = rank ]; then
     --json "$ROOT/bench/out/rank-native.json" "$@" >&2)
   npm_deps
   exec node bench/rank-run.mjs --native "$ROOT/bench/out/rank-native.json" "$@"
+fi
+
+if [ "${1:-}" = app ]; then
+  shift
+  cd "$ROOT"
+  if [ "${RECAGENT_BENCH_KEEP_PKG:-}" != 1 ]; then
+    # pkg/ and the ML-100K catalog, as the main command builds them (cached).
+    "$ROOT/scripts/serve.sh" --build >&2
+  fi
+  bench_log "building examples/synthetic_catalog.rs and examples/scripted_llm.rs"
+  cargo build --quiet --example synthetic_catalog --example scripted_llm >&2
+  examples="${CARGO_TARGET_DIR:-$ROOT/target}/debug/examples"
+  mkdir -p "$ROOT/bench/out"
+  # The 100k-item catalogs (f32 and int8 text matrices), derived from ML-100K;
+  # regenerated when the generator or the base catalog changed (about 10 s).
+  key=$( { sha256sum < "$examples/synthetic_catalog"; sha256sum < "$ASSETS/catalog/ml-100k.rcat"; } | sha256sum | cut -c1-32)
+  for variant in "" -int8; do
+    out="$ROOT/bench/out/synthetic-100k$variant.rcat"
+    if [ ! -f "$out" ] || [ "$(cat "$out.key" 2>/dev/null)" != "$key" ]; then
+      bench_log "generating $out (100,000 items, seed 1)"
+      flags=(); [ -n "$variant" ] && flags=(--quantize)
+      "$examples/synthetic_catalog" --base "$ASSETS/catalog/ml-100k.rcat" --items 100000 --seed 1 \
+        "${flags[@]}" --out "$out" >&2
+      echo "$key" > "$out.key"
+    fi
+  done
+  # The scripted LLM server on a free port (as scripts/test.sh), killed on exit.
+  llm_log="$(mktemp)"
+  "$examples/scripted_llm" > "$llm_log" &
+  llm_pid=$!
+  trap 'kill "$llm_pid" 2>/dev/null || true; rm -f "$llm_log"' EXIT
+  tries=0
+  until line=$(grep -m1 '^listening ' "$llm_log" 2>/dev/null) && [ -n "$line" ]; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 100 ] || ! kill -0 "$llm_pid" 2>/dev/null; then
+      echo "scripted_llm did not start" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  bench_log "scripted LLM server at ${line#listening } (pid $llm_pid)"
+  npm_deps
+  node bench/app-run.mjs --llm "${line#listening }" "$@"
+  exit $?
 fi
 
 cd "$ROOT"

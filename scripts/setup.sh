@@ -176,10 +176,10 @@ PY
 
 # The ML-100K catalog bundle the agent and browser tests and the real-LLM
 # script use, built by the debug `recagent` binary (which must exist: run
-# `cargo build` first). Rebuilt only when that binary or the dataset changed;
+# `cargo build` first; in $CARGO_TARGET_DIR when that is set). Rebuilt only when that binary or the dataset changed;
 # the key is stored next to the bundle (assets/ is git-ignored).
 ensure_ml100k_catalog() {
-  local catalog="$ASSETS/catalog/ml-100k.rcat" bin="$ROOT/target/debug/recagent" key
+  local catalog="$ASSETS/catalog/ml-100k.rcat" bin="${CARGO_TARGET_DIR:-$ROOT/target}/debug/recagent" key
   [ -x "$bin" ] || die "$bin is missing: run cargo build first"
   key=$( { sha256sum < "$bin"; cat "$ASSETS"/data/ml-100k/* | sha256sum; } | sha256sum | cut -c1-32)
   if [ -f "$catalog" ] && [ "$(cat "$catalog.key" 2>/dev/null)" = "$key" ]; then
