@@ -34,6 +34,7 @@ pub mod linalg;
 pub mod metrics;
 pub mod recagent;
 pub mod simulate;
+pub mod simulate_llm;
 pub mod split;
 
 use std::path::Path;

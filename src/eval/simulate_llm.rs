@@ -1,0 +1,489 @@
+//! The simulated user played by an LLM ([`LlmUser`]), and the guard every
+//! simulated utterance passes before the system under test hears it
+//! ([`redact_target`]).
+//!
+//! The LLM is told what the user wants from the target's public text — its
+//! categories, its year and its description with the title taken out — and
+//! reads the conversation so far (the system's answers and the titles it
+//! listed); it never sees the title or the id. The guard is in code, not in
+//! the prompt: whatever the voice says, a whole-word occurrence of the
+//! target's title (case-, accent- and punctuation-insensitive; also without a
+//! trailing article, "Usual Suspects, The", or a parenthesized alternate
+//! title) or of its id is replaced by [`REDACTED`] and counted as a leak.
+//!
+//! Fairness: the user's requests are memoized by their exact prompt, so two
+//! systems (the on-device baseline and the agent) that reached the same point
+//! of a conversation hear the same utterance — always the opening one, and
+//! every later one while their replies have been the same. Once the replies
+//! differ, each system converses with the user on its own (temperature 0 and
+//! a fixed seed, so a deterministic endpoint gives repeatable runs).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::rc::Rc;
+
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+
+use super::simulate::{Exchange, Said, SimulatedUser, UserVoice};
+use crate::agent::llm::{ChatMessage, ChatModel, ChatRequest, ChatRole};
+
+/// What replaces the target's title or id in an utterance.
+pub const REDACTED: &str = "[title withheld]";
+
+/// The seed sent with every request of the LLM user.
+pub const USER_SEED: u64 = 42;
+
+/// Longest utterance kept, in characters (a model that rambles is cut at the
+/// last sentence end before this).
+const MAX_UTTERANCE_CHARS: usize = 400;
+
+/// Most characters of a system answer shown to the LLM user.
+const MAX_ANSWER_CHARS: usize = 300;
+
+/// Articles that trail a title in catalogs ("Usual Suspects, The").
+const ARTICLES: &[&str] = &["the", "a", "an", "la", "le", "les", "il", "el", "los", "las", "der", "die", "das"];
+
+/// A simulated user spoken for by an LLM (any [`ChatModel`]: the real
+/// client over HTTP, with its timeouts, retries and circuit breaker, or a
+/// fake). A failed request, or an empty answer, makes it say the rule-based
+/// utterance of that turn instead (`fell_back`).
+pub struct LlmUser {
+    model: Rc<dyn ChatModel>,
+    cache: HashMap<String, String>,
+    requests: usize,
+    reused: usize,
+    last_error: Option<String>,
+}
+
+impl LlmUser {
+    /// A user spoken for by `model`.
+    pub fn new(model: Rc<dyn ChatModel>) -> Self {
+        Self {
+            model,
+            cache: HashMap::new(),
+            requests: 0,
+            reused: 0,
+            last_error: None,
+        }
+    }
+
+    /// Requests made to the model (one per utterance not memoized; the
+    /// client's retries are not counted here — its ledger has them).
+    pub fn requests(&self) -> usize {
+        self.requests
+    }
+
+    /// Utterances said again from the memo (same prompt as before).
+    pub fn reused(&self) -> usize {
+        self.reused
+    }
+
+    /// The last error of the model, if a request failed.
+    pub fn last_error(&self) -> Option<&str> {
+        self.last_error.as_deref()
+    }
+
+    /// The chat request that asks the model for `user`'s next message after
+    /// `dialogue`: a system message with the role and what the user knows
+    /// (never the title or the id), one user message with the conversation
+    /// so far. Temperature 0, seed [`USER_SEED`], at most 96 tokens.
+    pub fn request(user: &SimulatedUser, dialogue: &[Exchange]) -> ChatRequest {
+        let mut known = String::new();
+        if !user.categories.is_empty() {
+            let _ = writeln!(known, "- genres: {}", user.categories.join(", "));
+        }
+        if let Some(year) = user.year {
+            let _ = writeln!(known, "- year: {year}");
+        }
+        if !user.description.is_empty() {
+            let _ = writeln!(known, "- description: {}", user.description);
+        }
+        if known.is_empty() {
+            known.push_str("- nothing in particular\n");
+        }
+        let system = format!(
+            "You are role-playing a person who asks a recommender assistant for a movie. \
+             You have one particular movie in mind, but you do not know its title. \
+             What you know about it:\n{known}\
+             Write only the person's next message to the assistant: one or two sentences, \
+             in the first person, saying what you want (answer the assistant's question if it asked one). \
+             Never name any movie title. No quotes, no preamble."
+        );
+        let mut user_text = String::new();
+        if dialogue.is_empty() {
+            user_text.push_str("Write your first message to the assistant.");
+        } else {
+            user_text.push_str("The conversation so far:\n");
+            for exchange in dialogue {
+                let _ = writeln!(user_text, "You: {}", exchange.said);
+                let answer = truncate_chars(exchange.reply.text.trim(), MAX_ANSWER_CHARS);
+                if !answer.is_empty() {
+                    let _ = writeln!(user_text, "Assistant: {answer}");
+                }
+                if let Some(question) = &exchange.reply.question {
+                    let _ = writeln!(user_text, "Assistant asks: {}", truncate_chars(question, MAX_ANSWER_CHARS));
+                }
+                let titles: Vec<&str> = exchange.reply.titles.iter().take(10).map(String::as_str).collect();
+                if !titles.is_empty() {
+                    let _ = writeln!(
+                        user_text,
+                        "Assistant showed: {} (none of them is the movie you want)",
+                        titles.join("; ")
+                    );
+                }
+            }
+            user_text.push_str("Write your next message to the assistant.");
+        }
+        ChatRequest {
+            messages: vec![
+                ChatMessage::text(ChatRole::System, system),
+                ChatMessage::text(ChatRole::User, user_text),
+            ],
+            max_tokens: Some(96),
+            temperature: Some(0.0),
+            seed: Some(USER_SEED),
+            ..ChatRequest::default()
+        }
+    }
+}
+
+impl UserVoice for LlmUser {
+    fn say(&mut self, user: &SimulatedUser, _turn: usize, rule: &str, dialogue: &[Exchange]) -> Said {
+        let request = Self::request(user, dialogue);
+        let key: String = request
+            .messages
+            .iter()
+            .map(|m| m.content.as_str())
+            .collect::<Vec<_>>()
+            .join("\u{0}");
+        if let Some(text) = self.cache.get(&key) {
+            self.reused += 1;
+            return Said { text: text.clone(), fell_back: false };
+        }
+        self.requests += 1;
+        let answer = futures::executor::block_on(self.model.chat(request, &mut |_| {}));
+        let text = match answer {
+            Ok(response) => clean_utterance(&response.content),
+            Err(e) => {
+                self.last_error = Some(format!("{}: {e}", e.code()));
+                String::new()
+            }
+        };
+        if text.is_empty() {
+            if self.last_error.is_none() {
+                self.last_error = Some("empty answer".into());
+            }
+            return Said { text: rule.to_string(), fell_back: true };
+        }
+        self.cache.insert(key, text.clone());
+        Said { text, fell_back: false }
+    }
+}
+
+/// What the model wrote, as the person's message: the first non-empty
+/// paragraph, without a `You:`/`User:` prefix or surrounding quotes, at most
+/// [`MAX_UTTERANCE_CHARS`] characters (cut at a sentence end when there is one).
+pub fn clean_utterance(raw: &str) -> String {
+    let paragraph = raw.split("\n\n").map(str::trim).find(|p| !p.is_empty()).unwrap_or("");
+    let mut text = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
+    for prefix in ["You:", "User:", "Me:", "Person:", "Message:"] {
+        if text.len() >= prefix.len() && text[..prefix.len()].eq_ignore_ascii_case(prefix) {
+            text = text[prefix.len()..].trim_start().to_string();
+        }
+    }
+    let quotes: &[char] = &['"', '\'', '\u{201c}', '\u{201d}', '`'];
+    let text = text.trim_matches(quotes).trim().to_string();
+    if text.chars().count() <= MAX_UTTERANCE_CHARS {
+        return text;
+    }
+    let cut = truncate_chars(&text, MAX_UTTERANCE_CHARS);
+    match cut.rfind(['.', '!', '?']) {
+        Some(end) if end > 0 => cut[..=end].to_string(),
+        _ => cut.to_string(),
+    }
+}
+
+fn truncate_chars(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => &text[..at],
+        None => text,
+    }
+}
+
+/// `text` with every whole-word occurrence of `user`'s target title (in any
+/// of its forms, see the module doc) or id replaced by [`REDACTED`]; true
+/// when something was replaced.
+pub fn redact_target(text: &str, user: &SimulatedUser) -> (String, bool) {
+    redact_forms(text, &forms(&user.title, &user.target), REDACTED)
+}
+
+/// The public text of an item without its title or id (for the LLM user's
+/// description): the title's forms removed, spaces collapsed, leading
+/// punctuation dropped.
+pub fn strip_title(text: &str, title: &str, id: &str) -> String {
+    let (stripped, _) = redact_forms(text, &forms(title, id), "");
+    let collapsed = stripped.split_whitespace().collect::<Vec<_>>().join(" ");
+    collapsed
+        .trim_start_matches(|c: char| c.is_whitespace() || matches!(c, '.' | ',' | ';' | ':' | '-' | '('))
+        .trim_end()
+        .to_string()
+}
+
+/// One word of a text: its byte span and its folded form.
+struct Token {
+    start: usize,
+    end: usize,
+    folded: String,
+}
+
+/// Lower case, accents dropped (NFKD without combining marks).
+fn fold(c: char, out: &mut String) {
+    for d in std::iter::once(c).nfkd().filter(|d| !is_combining_mark(*d)) {
+        out.extend(d.to_lowercase());
+    }
+}
+
+/// The words of `text`: runs of letters and digits (an apostrophe inside a
+/// run is kept in the span and dropped from the folded form: "Schindler's").
+fn tokens(text: &str) -> Vec<Token> {
+    let mut out = Vec::new();
+    let mut current: Option<Token> = None;
+    for (i, c) in text.char_indices() {
+        let apostrophe = matches!(c, '\'' | '\u{2019}');
+        if c.is_alphanumeric() || (apostrophe && current.is_some()) {
+            let token = current.get_or_insert(Token { start: i, end: i, folded: String::new() });
+            if !apostrophe {
+                fold(c, &mut token.folded);
+            }
+            token.end = i + c.len_utf8();
+        } else if let Some(token) = current.take() {
+            out.push(token);
+        }
+    }
+    out.extend(current);
+    out
+}
+
+/// The folded word sequences that name the target: the title, the title
+/// without a trailing article, the title before and inside a parenthesis,
+/// and the id.
+fn forms(title: &str, id: &str) -> Vec<Vec<String>> {
+    let mut texts: Vec<String> = vec![title.to_string()];
+    if let Some((head, rest)) = title.split_once(" (") {
+        texts.push(head.to_string());
+        texts.push(rest.trim_end_matches(')').to_string());
+    }
+    let mut extra = Vec::new();
+    for t in &texts {
+        if let Some((head, tail)) = t.rsplit_once(", ") {
+            if ARTICLES.contains(&tail.trim().to_lowercase().as_str()) {
+                extra.push(head.to_string());
+            }
+        }
+    }
+    texts.extend(extra);
+    texts.push(id.to_string());
+    let mut out: Vec<Vec<String>> = Vec::new();
+    for t in texts {
+        let words: Vec<String> = tokens(&t).into_iter().map(|tok| tok.folded).collect();
+        if !words.is_empty() && !out.contains(&words) {
+            out.push(words);
+        }
+    }
+    out
+}
+
+/// Replaces every occurrence of one of `forms` in `text` (longest first) by
+/// `replacement`.
+fn redact_forms(text: &str, forms: &[Vec<String>], replacement: &str) -> (String, bool) {
+    let toks = tokens(text);
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        let longest = forms
+            .iter()
+            .filter(|f| i + f.len() <= toks.len() && toks[i..i + f.len()].iter().zip(f.iter()).all(|(t, w)| t.folded == *w))
+            .map(Vec::len)
+            .max();
+        match longest {
+            Some(len) => {
+                spans.push((toks[i].start, toks[i + len - 1].end));
+                i += len;
+            }
+            None => i += 1,
+        }
+    }
+    if spans.is_empty() {
+        return (text.to_string(), false);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (start, end) in spans {
+        out.push_str(&text[at..start]);
+        out.push_str(replacement);
+        at = end;
+    }
+    out.push_str(&text[at..]);
+    (out, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(title: &str, id: &str) -> SimulatedUser {
+        SimulatedUser {
+            user: 0,
+            target: id.into(),
+            title: title.into(),
+            description: String::new(),
+            categories: vec!["Crime".into()],
+            year: Some(1995),
+            history: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn redacts_the_title_in_any_case_spacing_or_accent() {
+        let u = user("Usual Suspects, The", "12");
+        let (s, leaked) = redact_target("Something like THE usual  suspects, please", &u);
+        assert!(leaked);
+        assert_eq!(s, format!("Something like THE {REDACTED}, please"));
+        let (s, leaked) = redact_target("I loved usual-suspects!", &u);
+        assert_eq!((s.as_str(), leaked), ("I loved [title withheld]!", true));
+        let u = user("Cité des enfants perdus, La", "7");
+        assert!(redact_target("like cite des ENFANTS perdus", &u).1);
+        let u = user("Schindler's List", "318");
+        assert!(redact_target("schindlers list", &u).1);
+        assert!(redact_target("Schindler’s List", &u).1);
+    }
+
+    #[test]
+    fn redacts_the_id_and_parenthesized_titles_but_not_partial_words() {
+        let u = user("Shanghai Triad (Yao a yao yao dao waipo qiao)", "12");
+        assert!(redact_target("maybe item 12?", &u).1);
+        assert!(redact_target("a shanghai triad kind of film", &u).1);
+        assert!(redact_target("yao a yao yao dao waipo qiao", &u).1);
+        assert!(!redact_target("a film from 1912 about triads", &u).1);
+        let u = user("M", "999");
+        // "I'm" is one word: the one-letter title "M" does not match inside it.
+        assert!(!redact_target("I'm after a dark thriller", &u).1);
+        assert!(redact_target("Something like M by Fritz Lang", &u).1);
+        let u = user("Heat", "6");
+        assert!(!redact_target("a theater drama, not too heated", &u).1);
+    }
+
+    #[test]
+    fn strips_the_title_from_the_public_text() {
+        let text = "Usual Suspects, The. Class: Crime, Thriller. Year: 1995";
+        assert_eq!(strip_title(text, "Usual Suspects, The", "12"), "Class: Crime, Thriller. Year: 1995");
+        assert_eq!(strip_title("Toy Story. Class: Comedy", "Toy Story", "1"), "Class: Comedy");
+    }
+
+    #[test]
+    fn cleans_what_the_model_wrote() {
+        assert_eq!(clean_utterance("  You: \"I want a heist movie.\"\n\nNotes: ..."), "I want a heist movie.");
+        assert_eq!(clean_utterance("\n\n"), "");
+        let long = "I want a film. ".repeat(40);
+        let cleaned = clean_utterance(&long);
+        assert!(cleaned.len() <= MAX_UTTERANCE_CHARS && cleaned.ends_with('.'), "{cleaned}");
+    }
+
+    #[test]
+    fn the_prompt_never_holds_the_title_or_id() {
+        let mut u = user("Usual Suspects, The", "12345");
+        u.description = strip_title("Usual Suspects, The. Class: Crime. Year: 1995", &u.title, &u.target);
+        let dialogue = vec![Exchange {
+            said: "a crime movie".into(),
+            reply: super::super::simulate::TurnReply {
+                titles: vec!["Heat".into()],
+                text: "Try Heat.".into(),
+                question: Some("Which decade?".into()),
+                ..Default::default()
+            },
+        }];
+        let request = LlmUser::request(&u, &dialogue);
+        let all: String = request.messages.iter().map(|m| m.content.clone()).collect();
+        assert!(!all.to_lowercase().contains("suspects") && !all.contains("12345"), "{all}");
+        assert!(all.contains("Crime") && all.contains("1995") && all.contains("Which decade?") && all.contains("Heat"));
+        assert_eq!((request.temperature, request.seed), (Some(0.0), Some(USER_SEED)));
+    }
+
+    /// A model that says `says` (an error when it is `None`), counting calls.
+    struct Scripted {
+        says: std::cell::RefCell<std::collections::VecDeque<Option<String>>>,
+        calls: std::cell::Cell<usize>,
+    }
+
+    impl ChatModel for Scripted {
+        fn chat<'a>(
+            &'a self,
+            _: ChatRequest,
+            _: &'a mut dyn FnMut(&str),
+        ) -> crate::platform::LocalBoxFuture<'a, crate::Result<crate::agent::llm::ChatResponse>> {
+            self.calls.set(self.calls.get() + 1);
+            let next = self.says.borrow_mut().pop_front().flatten();
+            Box::pin(async move {
+                let content = next.ok_or_else(|| crate::Error::Network("scripted failure".into()))?;
+                Ok(crate::agent::llm::ChatResponse {
+                    content,
+                    tool_calls: Vec::new(),
+                    calls_from_text: false,
+                    finish_reason: crate::agent::llm::FinishReason::Stop,
+                    usage: None,
+                    model: None,
+                })
+            })
+        }
+    }
+
+    /// Records what it heard; never shows the target.
+    #[derive(Default)]
+    struct Recorder(Vec<String>);
+
+    impl super::super::simulate::Conversation for Recorder {
+        fn start(&mut self, _: &SimulatedUser) -> crate::Result<()> {
+            Ok(())
+        }
+        fn reply(&mut self, message: &str) -> crate::Result<super::super::simulate::TurnReply> {
+            self.0.push(message.to_string());
+            Ok(super::super::simulate::TurnReply {
+                items: vec!["1".into()],
+                titles: vec!["Heat".into()],
+                text: "How about Heat?".into(),
+                ..Default::default()
+            })
+        }
+    }
+
+    #[test]
+    fn the_llm_user_is_guarded_falls_back_and_repeats_itself_for_the_same_prompt() {
+        use super::super::simulate::simulate_with;
+        let says = [None, Some("Something like toy STORY."), Some("You: \"A funny one.\""), Some("  ")];
+        let model = Rc::new(Scripted {
+            says: std::cell::RefCell::new(says.iter().map(|s| s.map(str::to_string)).collect()),
+            calls: std::cell::Cell::new(0),
+        });
+        let mut voice = LlmUser::new(model.clone());
+        let u = user("Toy Story", "42");
+        let mut first = Recorder::default();
+        let r = simulate_with(std::slice::from_ref(&u), 4, &mut first, &mut voice, &mut |_, _| {}).unwrap();
+        // Turn 1: the model failed, the rule-based utterance was said; turn 2:
+        // the title, redacted; turn 3: cleaned; turn 4: empty, the rule again.
+        assert_eq!(first.0[0], "I'd like to watch a crime movie.");
+        assert_eq!(first.0[1], format!("Something like {REDACTED}."));
+        assert_eq!(first.0[2], "A funny one.");
+        assert_eq!(first.0[3], "I'd like to watch a crime movie from 1995.");
+        assert!(first.0.iter().all(|m| !m.to_lowercase().contains("toy story")));
+        assert_eq!((r.user_leaks, r.user_fallbacks, voice.requests()), (1, 2, 4));
+        assert!(voice.last_error().is_some());
+        // A second system with the same replies: the memoized utterances are
+        // said again without a request (the model has nothing left to say).
+        let mut second = Recorder::default();
+        let r = simulate_with(std::slice::from_ref(&u), 3, &mut second, &mut voice, &mut |_, _| {}).unwrap();
+        assert_eq!(model.calls.get(), 4 + 1, "only the turn that fell back is asked again");
+        assert_eq!(second.0[1..3], first.0[1..3]);
+        assert_eq!((r.user_leaks, r.user_fallbacks, voice.reused()), (1, 1, 2));
+    }
+}
