@@ -134,10 +134,15 @@ fn an_llm_user_is_guarded_counted_and_shared_by_both_systems() {
     let reused = v["userReused"].as_u64().unwrap();
     assert_eq!(user_log.len() as u64 + reused, played, "{v}");
     assert!(reused >= USERS as u64, "the opening prompts are the same for both systems: {v}");
-    // The prompts never name a target.
-    for system in messages_with_role(&user_log, "system") {
+    // What the prompts say the user knows never names a target.
+    let knowledge: Vec<String> = messages_with_role(&user_log, "user")
+        .iter()
+        .flat_map(|m| m.lines().filter(|l| l.starts_with("- ")).map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    assert!(knowledge.iter().any(|l| l.starts_with("- description: ")), "{knowledge:?}");
+    for line in &knowledge {
         for s in &sims {
-            assert!(!redact_target(&system, s).1, "the prompt names {:?}: {system}", s.title);
+            assert!(!redact_target(line, s).1, "the prompt names {:?}: {line}", s.title);
         }
     }
     // The server leaked titles; the guard redacted every one and counted it.

@@ -5,7 +5,7 @@
 //! The LLM is told what the user wants from the target's public text — its
 //! categories, its year and its description with the title taken out — and
 //! reads the conversation so far (the system's answers and the titles it
-//! listed); it never sees the title or the id. The guard is in code, not in
+//! listed), after two worked examples; it never sees the title or the id. The guard is in code, not in
 //! the prompt: whatever the voice says, a whole-word occurrence of the
 //! target's title (case-, accent- and punctuation-insensitive; also without a
 //! trailing article, "Usual Suspects, The", or a parenthesized alternate
@@ -39,7 +39,7 @@ pub const USER_SEED: u64 = 42;
 const MAX_UTTERANCE_CHARS: usize = 400;
 
 /// Most characters of a system answer shown to the LLM user.
-const MAX_ANSWER_CHARS: usize = 300;
+const MAX_ANSWER_CHARS: usize = 200;
 
 /// Articles that trail a title in catalogs ("Usual Suspects, The").
 const ARTICLES: &[&str] = &["the", "a", "an", "la", "le", "les", "il", "el", "los", "las", "der", "die", "das"];
@@ -85,11 +85,13 @@ impl LlmUser {
     }
 
     /// The chat request that asks the model for `user`'s next message after
-    /// `dialogue`: a system message with the role and what the user knows
-    /// (never the title or the id), one user message with the conversation
-    /// so far. Temperature 0, seed [`USER_SEED`], at most 96 tokens.
+    /// `dialogue`: a system message with the role, two worked examples (an
+    /// opening and a later turn — small models follow an example far better
+    /// than an instruction), then what the user knows (never the title or
+    /// the id) and the conversation so far. Temperature 0, seed
+    /// [`USER_SEED`], at most 64 tokens.
     pub fn request(user: &SimulatedUser, dialogue: &[Exchange]) -> ChatRequest {
-        let mut known = String::new();
+        let mut known = String::from("The fan has in mind a movie they cannot name:\n");
         if !user.categories.is_empty() {
             let _ = writeln!(known, "- genres: {}", user.categories.join(", "));
         }
@@ -99,48 +101,59 @@ impl LlmUser {
         if !user.description.is_empty() {
             let _ = writeln!(known, "- description: {}", user.description);
         }
-        if known.is_empty() {
-            known.push_str("- nothing in particular\n");
-        }
-        let system = format!(
-            "You are role-playing a person who asks a recommender assistant for a movie. \
-             You have one particular movie in mind, but you do not know its title. \
-             What you know about it:\n{known}\
-             Write only the person's next message to the assistant: one or two sentences, \
-             in the first person, saying what you want (answer the assistant's question if it asked one). \
-             Never name any movie title. No quotes, no preamble."
-        );
-        let mut user_text = String::new();
+        let mut ask = known;
         if dialogue.is_empty() {
-            user_text.push_str("Write your first message to the assistant.");
+            ask.push_str("Write the fan's first message.");
         } else {
-            user_text.push_str("The conversation so far:\n");
+            ask.push_str("The conversation so far:\n");
             for exchange in dialogue {
-                let _ = writeln!(user_text, "You: {}", exchange.said);
+                let _ = writeln!(ask, "Fan: {}", exchange.said);
                 let answer = truncate_chars(exchange.reply.text.trim(), MAX_ANSWER_CHARS);
                 if !answer.is_empty() {
-                    let _ = writeln!(user_text, "Assistant: {answer}");
+                    let _ = writeln!(ask, "Assistant: {}", answer.split_whitespace().collect::<Vec<_>>().join(" "));
                 }
                 if let Some(question) = &exchange.reply.question {
-                    let _ = writeln!(user_text, "Assistant asks: {}", truncate_chars(question, MAX_ANSWER_CHARS));
+                    let _ = writeln!(ask, "Assistant asks: {}", truncate_chars(question, MAX_ANSWER_CHARS));
                 }
                 let titles: Vec<&str> = exchange.reply.titles.iter().take(10).map(String::as_str).collect();
                 if !titles.is_empty() {
                     let _ = writeln!(
-                        user_text,
-                        "Assistant showed: {} (none of them is the movie you want)",
+                        ask,
+                        "The assistant showed: {} (none is the movie the fan wants).",
                         titles.join("; ")
                     );
                 }
             }
-            user_text.push_str("Write your next message to the assistant.");
+            ask.push_str("Write the fan's next message.");
         }
+        let text = ChatMessage::text;
         ChatRequest {
             messages: vec![
-                ChatMessage::text(ChatRole::System, system),
-                ChatMessage::text(ChatRole::User, user_text),
+                text(
+                    ChatRole::System,
+                    "You write what a movie fan says to a movie recommender assistant. Write only the fan's \
+                     next message: one or two short sentences, in the first person, answering the assistant's \
+                     question if it asked one. Never name a movie title.",
+                ),
+                text(
+                    ChatRole::User,
+                    "The fan has in mind a movie they cannot name:\n- genres: Action, Thriller\n- year: 1994\n\
+                     Write the fan's first message.",
+                ),
+                text(ChatRole::Assistant, "I'm in the mood for a tense action thriller from the mid-nineties."),
+                text(
+                    ChatRole::User,
+                    "The fan has in mind a movie they cannot name:\n- genres: Action, Thriller\n- year: 1994\n\
+                     The conversation so far:\n\
+                     Fan: I'm in the mood for a tense action thriller from the mid-nineties.\n\
+                     Assistant: Here are some picks.\n\
+                     The assistant showed: Top Gun; Die Hard (none is the movie the fan wants).\n\
+                     Write the fan's next message.",
+                ),
+                text(ChatRole::Assistant, "Not those. Something from 1994, more thriller than action."),
+                ChatMessage::text(ChatRole::User, ask),
             ],
-            max_tokens: Some(96),
+            max_tokens: Some(64),
             temperature: Some(0.0),
             seed: Some(USER_SEED),
             ..ChatRequest::default()
@@ -181,13 +194,14 @@ impl UserVoice for LlmUser {
     }
 }
 
-/// What the model wrote, as the person's message: the first non-empty
-/// paragraph, without a `You:`/`User:` prefix or surrounding quotes, at most
-/// [`MAX_UTTERANCE_CHARS`] characters (cut at a sentence end when there is one).
+/// What the model wrote, as the person's message: the first non-empty line
+/// (small models go on writing the transcript), without a `Fan:`/`User:`
+/// prefix or surrounding quotes, at most [`MAX_UTTERANCE_CHARS`] characters
+/// (cut at a sentence end when there is one).
 pub fn clean_utterance(raw: &str) -> String {
-    let paragraph = raw.split("\n\n").map(str::trim).find(|p| !p.is_empty()).unwrap_or("");
-    let mut text = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
-    for prefix in ["You:", "User:", "Me:", "Person:", "Message:"] {
+    let line = raw.lines().map(str::trim).find(|p| !p.is_empty()).unwrap_or("");
+    let mut text = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    for prefix in ["Fan:", "You:", "User:", "Me:", "Person:", "Message:"] {
         if text.len() >= prefix.len() && text[..prefix.len()].eq_ignore_ascii_case(prefix) {
             text = text[prefix.len()..].trim_start().to_string();
         }
@@ -383,7 +397,7 @@ mod tests {
 
     #[test]
     fn cleans_what_the_model_wrote() {
-        assert_eq!(clean_utterance("  You: \"I want a heist movie.\"\n\nNotes: ..."), "I want a heist movie.");
+        assert_eq!(clean_utterance("  Fan: \"I want a heist movie.\"\nAssistant: ..."), "I want a heist movie.");
         assert_eq!(clean_utterance("\n\n"), "");
         let long = "I want a film. ".repeat(40);
         let cleaned = clean_utterance(&long);

@@ -294,14 +294,21 @@ pub fn obey_counted(request: &Value) -> (Reply, usize) {
 }
 
 /// The `user` mode: plays the simulated user of `recagent simulate
-/// --user-endpoint` from the prompt it sends. It says "I'd like a <genres>
-/// movie from <year>." from the prompt's `- genres:` and `- year:` lines
-/// (prefixed with "Something else, please." once the conversation has
-/// started); when a key of `leaks` occurs in a message, it adds
-/// "Something like <value>." (a test makes the value the hidden target's
-/// title, to prove that the simulator's guard redacts it).
+/// --user-endpoint` from the last user message of the prompt it sends (the
+/// ones before are worked examples). It says "I'd like a <genres> movie
+/// from <year>." from its `- genres:` and `- year:` lines (prefixed with
+/// "Something else, please." once the conversation has started); when a key
+/// of `leaks` occurs in it, it adds "Something like <value>." (a test makes
+/// the value the hidden target's title, to prove that the simulator's guard
+/// redacts it).
 pub fn user(request: &Value, leaks: &[(String, String)]) -> Reply {
-    let texts: Vec<String> = messages(request).iter().map(content_text).collect();
+    let texts: Vec<String> = messages(request)
+        .iter()
+        .rev()
+        .find(|m| role(m) == "user")
+        .map(content_text)
+        .into_iter()
+        .collect();
     let line = |prefix: &str| {
         texts
             .iter()
