@@ -110,7 +110,18 @@ fn an_llm_user_is_guarded_counted_and_shared_by_both_systems() {
     server.script("sim", json!({}));
     server.script("user", json!({"mode": "user", "leaks": leaks}));
     let (sim_url, user_url) = (server.session_url("sim"), server.session_url("user"));
-    let v = simulate(&["--endpoint", &sim_url, "--user-endpoint", &user_url, "--user-llm-model", "player"]);
+    let dir = tempfile::tempdir().unwrap();
+    let transcript = dir.path().join("turns.jsonl");
+    let v = simulate(&[
+        "--endpoint",
+        &sim_url,
+        "--user-endpoint",
+        &user_url,
+        "--user-llm-model",
+        "player",
+        "--transcript",
+        transcript.to_str().unwrap(),
+    ]);
     println!("simulate with the scripted LLM user: {v}");
 
     assert_eq!((v["user"].as_str(), v["userEndpoint"].as_str()), (Some("llm"), Some(user_url.as_str())));
@@ -158,6 +169,28 @@ fn an_llm_user_is_guarded_counted_and_shared_by_both_systems() {
             assert!(!words(message).contains(&words(&s.title)), "the agent heard {:?}: {message}", s.title);
         }
     }
+    // The transcript: one line per turn played; what each system heard,
+    // the openings the same for both.
+    let turns: Vec<Value> = std::fs::read_to_string(&transcript)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(turns.len() as u64, played);
+    let opening = |system: &str| -> Vec<Value> {
+        turns.iter().filter(|t| t["system"] == system && t["turn"] == 1).map(|t| t["said"].clone()).collect()
+    };
+    assert_eq!(opening("baseline").len(), USERS);
+    assert_eq!(opening("baseline"), opening("agent"));
+    for turn in &turns {
+        let said = turn["said"].as_str().unwrap();
+        for (_, s) in &leaky {
+            assert!(!words(said).contains(&words(&s.title)), "{} heard {:?}: {said}", turn["system"], s.title);
+        }
+    }
+    let hits = |system: &str| turns.iter().filter(|t| t["system"] == system && t["hit"] == true).count() as f64;
+    assert_eq!(hits("baseline") / USERS as f64, v["baseline"]["hitRate"].as_f64().unwrap());
+    assert_eq!(hits("agent") / USERS as f64, v["agent"]["hitRate"].as_f64().unwrap());
     for system in ["baseline", "agent"] {
         let hit_rate = v[system]["hitRate"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&hit_rate), "{v}");

@@ -2,6 +2,7 @@
 //! a real OpenAI-compatible endpoint (or none: on-device only).
 
 use std::cell::RefCell;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Instant;
@@ -65,6 +66,10 @@ pub struct UserArgs {
     /// (default with `--user-endpoint same`: `--api-key-env`).
     #[arg(long)]
     pub user_api_key_env: Option<String>,
+    /// Write every turn (the system, the user, what the system heard, the
+    /// titles it showed, hit or not) to this file as JSON lines.
+    #[arg(long)]
+    pub transcript: Option<PathBuf>,
 }
 
 /// The encoder and catalog options shared by `ask` and `simulate`.
@@ -230,6 +235,10 @@ struct AgentConversation {
     agent: Agent,
     recommender: Rc<RefCell<Recommender>>,
     options: AskOptions,
+    /// Where each turn is written (`--transcript`), and this system's label.
+    transcript: Option<(Rc<RefCell<std::io::BufWriter<std::fs::File>>>, &'static str)>,
+    /// The current user and target, and the turn (for the transcript).
+    current: (usize, String, usize),
 }
 
 impl Conversation for AgentConversation {
@@ -240,19 +249,36 @@ impl Conversation for AgentConversation {
         }
         self.recommender.borrow_mut().set_profile(profile);
         self.agent.reset();
+        self.current = (user.user, user.target.clone(), 0);
         Ok(())
     }
 
     fn reply(&mut self, message: &str) -> Result<TurnReply> {
         let answer = futures::executor::block_on(self.agent.ask(message, self.options.clone()))?;
-        let titles = answer.items.iter().map(|i| i.title.clone()).collect();
-        Ok(TurnReply {
+        let titles: Vec<String> = answer.items.iter().map(|i| i.title.clone()).collect();
+        let reply = TurnReply {
             items: answer.items.into_iter().map(|i| i.id).collect(),
             titles,
             text: answer.answer,
             question: answer.question,
             fallback: answer.fallback.map(|f| f.code),
-        })
+        };
+        if let Some((out, system)) = &self.transcript {
+            let (user, target, turn) = &mut self.current;
+            let line = json!({
+                "system": system,
+                "user": user,
+                "turn": *turn + 1,
+                "said": message,
+                "answer": reply.text,
+                "shown": reply.titles.iter().take(10).collect::<Vec<_>>(),
+                "hit": reply.items.iter().take(10).any(|id| id == target),
+                "fallback": reply.fallback,
+            });
+            *turn += 1;
+            writeln!(out.borrow_mut(), "{line}").map_err(|e| Error::Io(format!("--transcript: {e}")))?;
+        }
+        Ok(reply)
     }
 }
 
@@ -304,12 +330,20 @@ pub fn simulate_cmd(
     }
     let recommender = Rc::new(RefCell::new(recommender));
     let ledger = Ledger::new();
+    let transcript = match &user.transcript {
+        Some(path) => Some(Rc::new(RefCell::new(std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?,
+        )))),
+        None => None,
+    };
     let mut rule = RuleVoice;
-    let mut run = |args: &EndpointArgs, label: &str| -> Result<serde_json::Value> {
+    let mut run = |args: &EndpointArgs, label: &str, name: &'static str| -> Result<serde_json::Value> {
         let mut system = AgentConversation {
             agent: agent(args, recommender.clone(), None, PrivacyPolicy::default(), &ledger)?,
             recommender: recommender.clone(),
             options: options(args),
+            transcript: transcript.clone().map(|t| (t, name)),
+            current: (0, String::new(), 0),
         };
         let voice: &mut dyn UserVoice = match &mut llm {
             Some((user, _, _)) => user,
@@ -328,11 +362,14 @@ pub fn simulate_cmd(
         Ok(v)
     };
     let baseline_args = EndpointArgs { endpoint: None, ..endpoint.clone() };
-    let baseline = run(&baseline_args, "on-device (autonomy 0)")?;
+    let baseline = run(&baseline_args, "on-device (autonomy 0)", "baseline")?;
     let agent_result = match &endpoint.endpoint {
-        Some(_) => run(&endpoint, &format!("agent (autonomy {})", endpoint.autonomy.min(3)))?,
+        Some(_) => run(&endpoint, &format!("agent (autonomy {})", endpoint.autonomy.min(3)), "agent")?,
         None => serde_json::Value::Null,
     };
+    if let Some(out) = &transcript {
+        out.borrow_mut().flush().map_err(|e| Error::Io(format!("--transcript: {e}")))?;
+    }
     let count = |key: &str| baseline[key].as_u64().unwrap_or(0) + agent_result[key].as_u64().unwrap_or(0);
     let (user_leaks, user_fallbacks) = (count("userLeaks"), count("userFallbacks"));
     if let Some(error) = llm.as_ref().and_then(|(u, _, _)| u.last_error()) {
