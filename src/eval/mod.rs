@@ -9,6 +9,8 @@
 //! | [`harness`] | the [`Scorer`] trait and the parallel [`evaluate`] loop |
 //! | [`baselines`](mod@baselines) | [`Popularity`], [`Ease`], [`ItemKnn`], [`ContentOnly`] |
 //! | [`linalg`] | [`spd_inverse`] (blocked, multi-threaded) |
+//! | [`simulate`] | the simulated user and the conversational evaluation loop |
+//! | [`simulate_llm`] | the LLM-played simulated user and the guard on what it says |
 //!
 //! ## Adding a model to the report
 //! A [`Model`] is a name and a function that fits a [`Scorer`] from the
