@@ -10,11 +10,11 @@
 //! against the agent with an LLM in one run. Who speaks for the user is a
 //! [`UserVoice`]: the rule-based [`RuleVoice`] here, or an LLM
 //! ([`super::simulate_llm::LlmUser`]); whatever it says goes through the
-//! guard ([`super::simulate_llm::redact_target`]) before the system hears it.
+//! guard ([`super::simulate_guard::redact_target`]) before the system hears it.
 
 use serde::Serialize;
 
-use super::simulate_llm::redact_target;
+use super::simulate_guard::redact_target;
 use super::split::Split;
 use crate::catalog::{AttributeKind, AttributeValue, Catalog};
 use crate::error::{Error, Result};
@@ -69,7 +69,7 @@ impl SimulatedUser {
                 _ => {}
             }
         }
-        let description = super::simulate_llm::strip_title(&item.text, &item.title, target);
+        let description = super::simulate_guard::strip_title(&item.text, &item.title, target);
         Ok(Self {
             user,
             target: target.to_string(),
