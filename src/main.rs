@@ -8,7 +8,7 @@ mod cli_agent;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod cli {
-    use crate::cli_agent::{self, CatalogArgs, EndpointArgs};
+    use crate::cli_agent::{self, CatalogArgs, EndpointArgs, UserArgs};
     use std::io::{BufRead, BufWriter, Write};
     use std::path::{Path, PathBuf};
 
@@ -143,6 +143,8 @@ mod cli {
         Simulate {
             #[command(flatten)]
             endpoint: EndpointArgs,
+            #[command(flatten)]
+            user: UserArgs,
             #[command(flatten)]
             catalog: CatalogArgs,
             /// RecBole dataset directory whose item ids the catalog uses.
@@ -644,11 +646,12 @@ mod cli {
             } => cli_agent::ask(endpoint, catalog, memory, policy, approve, request),
             Command::Simulate {
                 endpoint,
+                user,
                 catalog,
                 dataset,
                 users,
                 turns,
-            } => cli_agent::simulate_cmd(endpoint, catalog, dataset, users, turns),
+            } => cli_agent::simulate_cmd(endpoint, user, catalog, dataset, users, turns),
         };
         match result {
             Ok(()) => std::process::ExitCode::SUCCESS,

@@ -199,6 +199,7 @@ pub fn build_request(level: ShareLevel, messages: &[OutboundMessage], planning: 
         response_schema: schema,
         max_tokens: Some(512),
         temperature: Some(0.2),
+        seed: None,
         deadline_ms,
     }
 }

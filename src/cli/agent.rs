@@ -2,13 +2,17 @@
 //! a real OpenAI-compatible endpoint (or none: on-device only).
 
 use std::cell::RefCell;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Instant;
 
 use recagent::agent::llm::{Ledger, LlmClient, LlmConfig, ToolMode};
 use recagent::agent::{builtin_tools, Agent, AgentAnswer, AskOptions, LocalTools, PrivacyPolicy};
-use recagent::eval::simulate::{simulate, users_from_split, Conversation, SimulatedUser, TurnReply};
+use recagent::eval::simulate::{
+    simulate_with, users_from_split, Conversation, RuleVoice, SimulatedUser, TurnReply, UserVoice,
+};
+use recagent::eval::simulate_llm::LlmUser;
 use recagent::memory::{FileKvStore, Memory};
 use recagent::native_http::{NativeHttp, ThreadSleeper};
 use recagent::platform::SystemClock;
@@ -46,6 +50,28 @@ pub struct EndpointArgs {
     pub timeout_ms: u32,
 }
 
+/// Who plays the simulated user of `simulate`: the rule-based user, or an
+/// LLM endpoint.
+#[derive(clap::Args, Clone)]
+pub struct UserArgs {
+    /// Base URL of an OpenAI-compatible endpoint that plays the simulated
+    /// user, or `same` for the `--endpoint` URL. Without it the user is
+    /// rule-based.
+    #[arg(long)]
+    pub user_endpoint: Option<String>,
+    /// Model name sent to the user's endpoint (default: `--llm-model`).
+    #[arg(long)]
+    pub user_llm_model: Option<String>,
+    /// Name of the environment variable holding the user endpoint's API key
+    /// (default with `--user-endpoint same`: `--api-key-env`).
+    #[arg(long)]
+    pub user_api_key_env: Option<String>,
+    /// Write every turn (the system, the user, what the system heard, the
+    /// titles it showed, hit or not) to this file as JSON lines.
+    #[arg(long)]
+    pub transcript: Option<PathBuf>,
+}
+
 /// The encoder and catalog options shared by `ask` and `simulate`.
 #[derive(clap::Args, Clone)]
 pub struct CatalogArgs {
@@ -74,17 +100,32 @@ fn load(args: &CatalogArgs) -> Result<(Recommender, TextEncoder)> {
     Ok((Recommender::new(catalog, Some((encoder, &model)))?, for_memory))
 }
 
-/// The LLM client over the native HTTP client, logging into `ledger`.
+/// A client for `url` with the options of `args` (its model and key), its
+/// requests recorded in `ledger`.
 fn client(args: &EndpointArgs, url: &str, ledger: &Ledger) -> Result<LlmClient> {
-    let api_key = match &args.api_key_env {
-        Some(var) => Some(std::env::var(var).map_err(|_| {
-            Error::InvalidInput(format!("--api-key-env {var}: the variable is not set"))
+    let key_env = args.api_key_env.as_deref().map(|var| ("--api-key-env", var));
+    client_for(args, url, &args.llm_model, key_env, ledger)
+}
+
+/// A client for `url`, `model` and the key in the variable of `key_env`
+/// (the flag that named it, the variable), with the timeout, streaming and
+/// tool mode of `args`.
+fn client_for(
+    args: &EndpointArgs,
+    url: &str,
+    model: &str,
+    key_env: Option<(&str, &str)>,
+    ledger: &Ledger,
+) -> Result<LlmClient> {
+    let api_key = match key_env {
+        Some((flag, var)) => Some(std::env::var(var).map_err(|_| {
+            Error::InvalidInput(format!("{flag} {var}: the variable is not set"))
         })?),
         None => None,
     };
     let config = LlmConfig {
         base_url: url.to_string(),
-        model: args.llm_model.clone(),
+        model: model.to_string(),
         api_key,
         request_timeout_ms: args.timeout_ms,
         stream: !args.no_stream,
@@ -194,6 +235,10 @@ struct AgentConversation {
     agent: Agent,
     recommender: Rc<RefCell<Recommender>>,
     options: AskOptions,
+    /// Where each turn is written (`--transcript`), and this system's label.
+    transcript: Option<(Rc<RefCell<std::io::BufWriter<std::fs::File>>>, &'static str)>,
+    /// The current user and target, and the turn (for the transcript).
+    current: (usize, String, usize),
 }
 
 impl Conversation for AgentConversation {
@@ -204,29 +249,76 @@ impl Conversation for AgentConversation {
         }
         self.recommender.borrow_mut().set_profile(profile);
         self.agent.reset();
+        self.current = (user.user, user.target.clone(), 0);
         Ok(())
     }
 
     fn reply(&mut self, message: &str) -> Result<TurnReply> {
         let answer = futures::executor::block_on(self.agent.ask(message, self.options.clone()))?;
-        Ok(TurnReply {
+        let titles: Vec<String> = answer.items.iter().map(|i| i.title.clone()).collect();
+        let reply = TurnReply {
             items: answer.items.into_iter().map(|i| i.id).collect(),
+            titles,
+            text: answer.answer,
             question: answer.question,
             fallback: answer.fallback.map(|f| f.code),
-        })
+        };
+        if let Some((out, system)) = &self.transcript {
+            let (user, target, turn) = &mut self.current;
+            let line = json!({
+                "system": system,
+                "user": user,
+                "turn": *turn + 1,
+                "said": message,
+                "answer": reply.text,
+                "shown": reply.titles.iter().take(10).collect::<Vec<_>>(),
+                "hit": reply.items.iter().take(10).any(|id| id == target),
+                "fallback": reply.fallback,
+            });
+            *turn += 1;
+            writeln!(out.borrow_mut(), "{line}").map_err(|e| Error::Io(format!("--transcript: {e}")))?;
+        }
+        Ok(reply)
     }
 }
 
+/// The LLM user of `user`'s flags, if `--user-endpoint` was given, with
+/// its endpoint URL and model; its requests are recorded in `ledger` (not
+/// the agent's: the simulator is not the product).
+fn llm_user(endpoint: &EndpointArgs, user: &UserArgs, ledger: &Ledger) -> Result<Option<(LlmUser, String, String)>> {
+    let Some(url) = &user.user_endpoint else { return Ok(None) };
+    let same = url == "same";
+    let url = if same {
+        endpoint.endpoint.clone().ok_or_else(|| {
+            Error::InvalidInput("--user-endpoint same needs --endpoint".into())
+        })?
+    } else {
+        url.clone()
+    };
+    let model = user.user_llm_model.clone().unwrap_or_else(|| endpoint.llm_model.clone());
+    let key_env = match (&user.user_api_key_env, same) {
+        (Some(var), _) => Some(("--user-api-key-env", var.as_str())),
+        (None, true) => endpoint.api_key_env.as_deref().map(|var| ("--api-key-env", var)),
+        (None, false) => None,
+    };
+    let client = client_for(endpoint, &url, &model, key_env, ledger)?;
+    Ok(Some((LlmUser::new(Rc::new(client)), url, model)))
+}
+
 /// `recagent simulate`: the on-device baseline (autonomy 0) and the agent
-/// over the same simulated users; one JSON object on stdout.
+/// over the same simulated users, the user rule-based or played by an LLM
+/// (`--user-endpoint`); one JSON object on stdout.
 pub fn simulate_cmd(
     endpoint: EndpointArgs,
+    user: UserArgs,
     catalog: CatalogArgs,
     dataset: PathBuf,
     users: usize,
     turns: usize,
 ) -> Result<()> {
     let started = Instant::now();
+    let user_ledger = Ledger::new();
+    let mut llm = llm_user(&endpoint, &user, &user_ledger)?;
     let data = recagent::eval::load_dir(&dataset)?;
     let split = recagent::eval::leave_one_out(&data, recagent::eval::CORE)?;
     let (recommender, _) = load(&catalog)?;
@@ -238,38 +330,67 @@ pub fn simulate_cmd(
     }
     let recommender = Rc::new(RefCell::new(recommender));
     let ledger = Ledger::new();
-    let run = |args: &EndpointArgs, label: &str| -> Result<serde_json::Value> {
+    let transcript = match &user.transcript {
+        Some(path) => Some(Rc::new(RefCell::new(std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?,
+        )))),
+        None => None,
+    };
+    let mut rule = RuleVoice;
+    let mut run = |args: &EndpointArgs, label: &str, name: &'static str| -> Result<serde_json::Value> {
         let mut system = AgentConversation {
             agent: agent(args, recommender.clone(), None, PrivacyPolicy::default(), &ledger)?,
             recommender: recommender.clone(),
             options: options(args),
+            transcript: transcript.clone().map(|t| (t, name)),
+            current: (0, String::new(), 0),
         };
-        let t = Instant::now();
-        let result = simulate(&sims, turns, &mut system, &mut |done, total| {
+        let voice: &mut dyn UserVoice = match &mut llm {
+            Some((user, _, _)) => user,
+            None => &mut rule,
+        };
+        let (t, user_requests_before) = (Instant::now(), user_ledger.len());
+        let result = simulate_with(&sims, turns, &mut system, voice, &mut |done, total| {
             if done % 10 == 0 || done == total {
                 eprintln!("[simulate] {label}: {done}/{total} users");
             }
         })?;
         let mut v = serde_json::to_value(&result).unwrap_or_default();
         v["autonomy"] = json!(system.options.autonomy);
+        v["userLlmRequests"] = json!(user_ledger.len() - user_requests_before);
         v["seconds"] = json!((t.elapsed().as_secs_f64() * 10.0).round() / 10.0);
         Ok(v)
     };
     let baseline_args = EndpointArgs { endpoint: None, ..endpoint.clone() };
-    let baseline = run(&baseline_args, "on-device (autonomy 0)")?;
+    let baseline = run(&baseline_args, "on-device (autonomy 0)", "baseline")?;
     let agent_result = match &endpoint.endpoint {
-        Some(_) => run(&endpoint, &format!("agent (autonomy {})", endpoint.autonomy.min(3)))?,
+        Some(_) => run(&endpoint, &format!("agent (autonomy {})", endpoint.autonomy.min(3)), "agent")?,
         None => serde_json::Value::Null,
     };
+    if let Some(out) = &transcript {
+        out.borrow_mut().flush().map_err(|e| Error::Io(format!("--transcript: {e}")))?;
+    }
+    let count = |key: &str| baseline[key].as_u64().unwrap_or(0) + agent_result[key].as_u64().unwrap_or(0);
+    let (user_leaks, user_fallbacks) = (count("userLeaks"), count("userFallbacks"));
+    if let Some(error) = llm.as_ref().and_then(|(u, _, _)| u.last_error()) {
+        eprintln!("[simulate] the LLM user fell back {user_fallbacks} times; last error: {error}");
+    }
     let out = json!({
         "dataset": dataset.display().to_string(),
         "users": sims.len(),
         "turns": turns,
         "endpoint": endpoint.endpoint,
         "llmModel": endpoint.llm_model,
+        "user": if llm.is_some() { "llm" } else { "rule" },
+        "userEndpoint": llm.as_ref().map(|(_, url, _)| url.clone()),
+        "userLlmModel": llm.as_ref().map(|(_, _, model)| model.clone()),
         "baseline": baseline,
         "agent": agent_result,
         "llmRequests": ledger.len(),
+        "userLlmRequests": user_ledger.len(),
+        "userReused": llm.as_ref().map_or(0, |(u, _, _)| u.reused()),
+        "userLeaks": user_leaks,
+        "userFallbacks": user_fallbacks,
         "seconds": (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
     });
     println!("{out}");

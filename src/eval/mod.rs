@@ -9,6 +9,9 @@
 //! | [`harness`] | the [`Scorer`] trait and the parallel [`evaluate`] loop |
 //! | [`baselines`](mod@baselines) | [`Popularity`], [`Ease`], [`ItemKnn`], [`ContentOnly`] |
 //! | [`linalg`] | [`spd_inverse`] (blocked, multi-threaded) |
+//! | [`simulate`] | the simulated user and the conversational evaluation loop |
+//! | [`simulate_llm`] | the LLM-played simulated user |
+//! | [`simulate_guard`] | the guard on what a simulated user says (the target's title or id redacted) |
 //!
 //! ## Adding a model to the report
 //! A [`Model`] is a name and a function that fits a [`Scorer`] from the
@@ -34,6 +37,8 @@ pub mod linalg;
 pub mod metrics;
 pub mod recagent;
 pub mod simulate;
+pub mod simulate_guard;
+pub mod simulate_llm;
 pub mod split;
 
 use std::path::Path;

@@ -7,10 +7,14 @@
 //!
 //! The loop is generic over [`Conversation`], so the same users and the same
 //! utterances are played against the on-device baseline (autonomy 0) and
-//! against the agent with an LLM in one run.
+//! against the agent with an LLM in one run. Who speaks for the user is a
+//! [`UserVoice`]: the rule-based [`RuleVoice`] here, or an LLM
+//! ([`super::simulate_llm::LlmUser`]); whatever it says goes through the
+//! guard ([`super::simulate_guard::redact_target`]) before the system hears it.
 
 use serde::Serialize;
 
+use super::simulate_guard::redact_target;
 use super::split::Split;
 use crate::catalog::{AttributeKind, AttributeValue, Catalog};
 use crate::error::{Error, Result};
@@ -25,6 +29,10 @@ pub struct SimulatedUser {
     pub user: usize,
     /// The hidden target's item id (never said).
     pub target: String,
+    /// The hidden target's title (never said: the guard redacts it).
+    pub title: String,
+    /// The target's public text without its title (for an LLM-played user).
+    pub description: String,
     /// Categories of the target (e.g. genres), in catalog order.
     pub categories: Vec<String>,
     /// The target's year, when the catalog has a year-like attribute.
@@ -61,9 +69,12 @@ impl SimulatedUser {
                 _ => {}
             }
         }
+        let description = super::simulate_guard::strip_title(&item.text, &item.title, target);
         Ok(Self {
             user,
             target: target.to_string(),
+            title: item.title.clone(),
+            description,
             categories,
             year,
             history: Vec::new(),
@@ -209,6 +220,10 @@ fn describe(facts: &[Fact]) -> String {
 pub struct TurnReply {
     /// The item ids shown, best first (the first 10 count).
     pub items: Vec<String>,
+    /// Their titles, in the same order (what an LLM-played user reads).
+    pub titles: Vec<String>,
+    /// The answer's text.
+    pub text: String,
     /// A clarifying question, when the agent asked one.
     pub question: Option<String>,
     /// Why the agent fell back to the on-device answer, if it did.
@@ -221,6 +236,45 @@ pub trait Conversation {
     fn start(&mut self, user: &SimulatedUser) -> Result<()>;
     /// The reply to the user's `message`.
     fn reply(&mut self, message: &str) -> Result<TurnReply>;
+}
+
+/// One exchange of a conversation: what the user said (after the guard)
+/// and what the system replied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exchange {
+    /// The user's message as the system received it.
+    pub said: String,
+    /// The system's reply.
+    pub reply: TurnReply,
+}
+
+/// What a [`UserVoice`] said at one turn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Said {
+    /// The utterance, before the guard.
+    pub text: String,
+    /// True when the voice could not speak (its endpoint failed) and said
+    /// the rule-based utterance instead.
+    pub fell_back: bool,
+}
+
+/// Who speaks for the simulated user.
+pub trait UserVoice {
+    /// What `user` says at `turn` (0-based) after `dialogue` (the exchanges
+    /// so far, oldest first). `rule` is the rule-based utterance for this
+    /// turn (the answer to the agent's last question, one more fact
+    /// revealed): a voice that cannot speak says it.
+    fn say(&mut self, user: &SimulatedUser, turn: usize, rule: &str, dialogue: &[Exchange]) -> Said;
+}
+
+/// The rule-based user: says [`SimulatedUser::utterance`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RuleVoice;
+
+impl UserVoice for RuleVoice {
+    fn say(&mut self, _: &SimulatedUser, _: usize, rule: &str, _: &[Exchange]) -> Said {
+        Said { text: rule.to_string(), fell_back: false }
+    }
 }
 
 /// The result of one system over all simulated users.
@@ -241,14 +295,35 @@ pub struct SimulationResult {
     pub fallbacks: usize,
     /// Questions the agent asked.
     pub questions: usize,
+    /// Utterances in which the guard found the target's title or id (and
+    /// redacted it before the system heard it).
+    pub user_leaks: usize,
+    /// Turns at which the user's voice failed and the rule-based utterance
+    /// was said instead.
+    pub user_fallbacks: usize,
 }
 
-/// Plays every user of `users` against `system` for at most `turns` turns.
-/// `progress` gets `(done, total)` after each user.
+/// Plays every user of `users` against `system` for at most `turns` turns,
+/// with the rule-based user ([`RuleVoice`]). `progress` gets `(done, total)`
+/// after each user.
 pub fn simulate(
     users: &[SimulatedUser],
     turns: usize,
     system: &mut dyn Conversation,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<SimulationResult> {
+    simulate_with(users, turns, system, &mut RuleVoice, progress)
+}
+
+/// Plays every user of `users` against `system` for at most `turns` turns,
+/// `voice` speaking for the user. Every utterance goes through
+/// [`redact_target`] first: the system never hears the target's title or
+/// id, and each redaction counts as a `user_leak`.
+pub fn simulate_with(
+    users: &[SimulatedUser],
+    turns: usize,
+    system: &mut dyn Conversation,
+    voice: &mut dyn UserVoice,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<SimulationResult> {
     if turns == 0 {
@@ -256,14 +331,20 @@ pub fn simulate(
     }
     let mut hits_by_turn = vec![0usize; turns];
     let (mut turn_sum, mut fallbacks, mut questions) = (0usize, 0usize, 0usize);
+    let (mut user_leaks, mut user_fallbacks) = (0usize, 0usize);
     for (n, user) in users.iter().enumerate() {
         system.start(user)?;
         let mut revealed = Vec::new();
         let mut question: Option<String> = None;
+        let mut dialogue: Vec<Exchange> = Vec::new();
         let mut used = turns;
         for (t, hits) in hits_by_turn.iter_mut().enumerate() {
-            let (message, said) = user.utterance(&revealed, question.as_deref());
+            let (rule, said) = user.utterance(&revealed, question.as_deref());
             revealed = said;
+            let spoken = voice.say(user, t, &rule, &dialogue);
+            user_fallbacks += usize::from(spoken.fell_back);
+            let (message, leaked) = redact_target(&spoken.text, user);
+            user_leaks += usize::from(leaked);
             let reply = system.reply(&message)?;
             fallbacks += usize::from(reply.fallback.is_some());
             questions += usize::from(reply.question.is_some());
@@ -272,7 +353,8 @@ pub fn simulate(
                 used = t + 1;
                 break;
             }
-            question = reply.question;
+            question = reply.question.clone();
+            dialogue.push(Exchange { said: message, reply });
         }
         turn_sum += used;
         progress(n + 1, users.len());
@@ -288,6 +370,8 @@ pub fn simulate(
         hits_by_turn,
         fallbacks,
         questions,
+        user_leaks,
+        user_fallbacks,
     })
 }
 
@@ -299,6 +383,8 @@ mod tests {
         SimulatedUser {
             user: 0,
             target: "42".into(),
+            title: "Toy Story".into(),
+            description: "Class: Comedy, Romance. Year: 1995".into(),
             categories: vec!["Comedy".into(), "Romance".into()],
             year: Some(1995),
             history: Vec::new(),

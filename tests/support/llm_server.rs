@@ -4,7 +4,7 @@
 //! std + serde_json only: one thread accepts on a loopback port, one thread
 //! serves each connection (HTTP/1.1, `Connection: close`). Each session has a
 //! script of steps consumed one per completion request, then answers by its
-//! mode (`planner`, `obey`, `fail`); every completion request is logged.
+//! mode (`planner`, `obey`, `fail`, `user`); every completion request is logged.
 //!
 //! Native tests include it with `#[path = "support/llm_server.rs"] mod llm_server;`,
 //! the example `scripted_llm` serves it for browser tests and the CLI.
@@ -47,6 +47,9 @@ struct Session {
     log: Vec<Value>,
     /// Tool calls the `obey` mode issued because a directive asked for them.
     obeyed: usize,
+    /// The `user` mode's `(key, text)` pairs: "Something like <text>." is
+    /// added when a message contains the key.
+    leaks: Vec<(String, String)>,
 }
 
 /// State shared by the accept thread, the connection threads and the handle.
@@ -283,7 +286,7 @@ fn error_body(message: &str) -> Value {
     json!({"error": {"message": message, "type": "scripted_server"}})
 }
 
-/// Parses and installs a script (`{"steps","mode","dialect"}`).
+/// Parses and installs a script (`{"steps","mode","dialect","leaks"}`).
 fn set_script(shared: &Shared, session: &str, script: &Value) -> Result<(), String> {
     let steps = match script.get("steps") {
         None | Some(Value::Null) => VecDeque::new(),
@@ -295,12 +298,20 @@ fn set_script(shared: &Shared, session: &str, script: &Value) -> Result<(), Stri
     }
     let mode = match script.get("mode").and_then(Value::as_str) {
         None => "planner".to_string(),
-        Some(m @ ("planner" | "obey" | "fail")) => m.to_string(),
+        Some(m @ ("planner" | "obey" | "fail" | "user")) => m.to_string(),
         Some(other) => return Err(format!("unknown mode {other:?}")),
     };
     let dialect = match script.get("dialect") {
         None | Some(Value::Null) => Dialect::default(),
         Some(d) => Dialect::from_json(d)?,
+    };
+    let leaks = match script.get("leaks") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Object(map)) => map
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+            .collect(),
+        Some(_) => return Err("leaks must be an object".into()),
     };
     shared.sessions().insert(
         session.to_string(),
@@ -310,6 +321,7 @@ fn set_script(shared: &Shared, session: &str, script: &Value) -> Result<(), Stri
             dialect,
             log: Vec::new(),
             obeyed: 0,
+            leaks,
         },
     );
     Ok(())
@@ -334,7 +346,7 @@ fn completion(
         }
         map
     };
-    let (step, mode, dialect) = {
+    let (step, mode, dialect, leaks) = {
         let mut sessions = shared.sessions();
         let s = sessions
             .entry(session.to_string())
@@ -348,7 +360,7 @@ fn completion(
             "headers": headers,
             "body": body_text,
         }));
-        (s.steps.pop_front(), s.mode.clone(), s.dialect.clone())
+        (s.steps.pop_front(), s.mode.clone(), s.dialect.clone(), s.leaks.clone())
     };
     let parsed: Option<Value> = serde_json::from_slice(&request.body).ok();
     let streaming = parsed
@@ -369,6 +381,8 @@ fn completion(
                 s.obeyed += obeyed;
             }
             reply
+        } else if mode == "user" {
+            modes::user(&body, &leaks)
         } else {
             modes::planner(&body)
         };

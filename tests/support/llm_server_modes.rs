@@ -292,3 +292,44 @@ pub fn obey_counted(request: &Value) -> (Reply, usize) {
     let n = pending.len();
     (Reply::calls(pending), n)
 }
+
+/// The `user` mode: plays the simulated user of `recagent simulate
+/// --user-endpoint` from the last user message of the prompt it sends (the
+/// ones before are worked examples). It says "I'd like a <genres> movie
+/// from <year>." from its `- genres:` and `- year:` lines (prefixed with
+/// "Something else, please." once the conversation has started); when a key
+/// of `leaks` occurs in it, it adds "Something like <value>." (a test makes
+/// the value the hidden target's title, to prove that the simulator's guard
+/// redacts it).
+pub fn user(request: &Value, leaks: &[(String, String)]) -> Reply {
+    let texts: Vec<String> = messages(request)
+        .iter()
+        .rev()
+        .find(|m| role(m) == "user")
+        .map(content_text)
+        .into_iter()
+        .collect();
+    let line = |prefix: &str| {
+        texts
+            .iter()
+            .flat_map(|t| t.lines())
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(|v| v.trim().to_string())
+    };
+    let genres = line("- genres:").map(|g| g.to_lowercase().replace(", ", " and "));
+    let mut said = String::new();
+    if texts.iter().any(|t| t.contains("The conversation so far:")) {
+        said.push_str("Something else, please. ");
+    }
+    said.push_str(&format!("I'd like a {} movie", genres.as_deref().unwrap_or("good")));
+    if let Some(year) = line("- year:") {
+        said.push_str(&format!(" from {year}"));
+    }
+    said.push('.');
+    for (key, value) in leaks {
+        if texts.iter().any(|t| t.contains(key.as_str())) {
+            said.push_str(&format!(" Something like {value}."));
+        }
+    }
+    Reply::text(said)
+}

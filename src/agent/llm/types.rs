@@ -103,6 +103,9 @@ pub struct ChatRequest {
     pub max_tokens: Option<u32>,
     /// Sampling temperature.
     pub temperature: Option<f32>,
+    /// Sampling seed (`seed`), for endpoints that make a run repeatable with
+    /// it (llama.cpp, OpenAI); `None` sends none.
+    pub seed: Option<u64>,
     /// Absolute time (milliseconds since the epoch, by the client's clock)
     /// past which the client must neither start an attempt nor keep waiting:
     /// each attempt's timeout is the smaller of the per-request timeout and

@@ -47,6 +47,8 @@ struct WireBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     temperature: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    seed: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     stream: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     stream_options: Option<Value>,
@@ -138,6 +140,7 @@ pub(crate) fn request_body(
         response_format,
         max_tokens: request.max_tokens,
         temperature,
+        seed: request.seed,
         stream: stream.then_some(true),
         stream_options: stream.then(|| json!({ "include_usage": true })),
     };
@@ -338,6 +341,7 @@ mod tests {
             response_schema: Some(json!({"type":"object"})),
             max_tokens: Some(64),
             temperature: Some(0.7),
+            seed: Some(7),
             deadline_ms: Some(1.0),
         };
         let v = body_of(&request, true, true);
@@ -359,6 +363,7 @@ mod tests {
         assert_eq!(v["response_format"]["json_schema"]["strict"], true);
         assert_eq!(v["max_tokens"], 64);
         assert_eq!(v["temperature"], json!(0.7));
+        assert_eq!(v["seed"], 7);
         assert_eq!(v["stream"], true);
         assert_eq!(v["stream_options"], json!({"include_usage": true}));
         assert!(v.get("deadline_ms").is_none());
