@@ -17,6 +17,7 @@ pub mod loader;
 mod memory;
 mod recommender;
 mod time;
+mod worker;
 
 use std::rc::Rc;
 
@@ -52,7 +53,8 @@ export type RecagentErrorCode =
   | "aborted"
   | "llm_error"
   | "circuit_open"
-  | "policy_denied";
+  | "policy_denied"
+  | "worker_failed";
 
 /** Every error recagent throws or rejects with: a JS `Error` with a stable `code`. */
 export interface RecagentError extends Error {

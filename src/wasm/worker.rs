@@ -1,0 +1,558 @@
+//! Worker mode and the encoder pool: `RecommenderWorker` (the `Recommender`
+//! API running in a module Web Worker, every method a Promise) and
+//! `EncoderPool` (batch text encoding over one or more workers).
+//!
+//! This module only checks options and delegates: the workers are started,
+//! called and fed their callbacks by the JS snippets `js/proxy.js` (main
+//! thread) and `js/worker.js` (the worker, which loads this same package and
+//! runs the real `Recommender` / `TextEmbedder`). Errors from the worker keep
+//! their `RecagentError` code; a worker that cannot start or dies is
+//! `worker_failed`.
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use super::loader::{looks_like_url, vocab_source, Loader, Source, VocabSource};
+use super::memory::MemoryListOptionsJs;
+use super::{js_error, reject_unknown_keys, AskOptionsJs, RecommendOptionsJs};
+use crate::error::Error;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_WORKER: &'static str = r#"
+/** Options of {@link EncoderPool.create}. */
+export interface EncoderPoolOptions {
+  /** The ONNX text model: bytes, or a URL (downloaded once with progress, kept in the Cache API). */
+  model: Uint8Array | string;
+  /** The BERT `vocab.txt`: its text, or a URL (`http(s)://`, `/`, `./`, `../`). */
+  vocab: string;
+  /** Workers to start (default `navigator.hardwareConcurrency`). More than 1 only on a
+   *  crossOriginIsolated page; elsewhere 1, with {@link EncoderPoolThreads.reason} and a console warning. */
+  workers?: number;
+  /** Download progress of URL sources, as in `RecommenderOptions`. */
+  onProgress?: (event: RecagentDownloadProgress) => void;
+  /** Keep downloads in the Cache API (default true). */
+  cache?: boolean;
+  /** A cached file of another version is downloaded again. */
+  cacheVersion?: string;
+  /** Cancels the downloads (`aborted`). */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link EncoderPool.embedBatch}. */
+export interface EmbedBatchOptions {
+  /** Called as texts are embedded: `(done, total)`. */
+  onProgress?: (done: number, total: number) => void;
+  /** Cancels the batch: it rejects with `aborted`. */
+  signal?: AbortSignal;
+}
+
+/** How an {@link EncoderPool} runs, and why. */
+export interface EncoderPoolThreads {
+  /** Workers asked for (the option, or `hardwareConcurrency`). */
+  requested: number;
+  /** Workers running. */
+  workers: number;
+  hardwareConcurrency: number;
+  /** `globalThis.crossOriginIsolated` (with `SharedArrayBuffer` available). */
+  crossOriginIsolated: boolean;
+  /** The workers pull chunks from an atomic counter and write into one SharedArrayBuffer. */
+  sharedMemory: boolean;
+  /** Why fewer workers run than were asked for (the page is not crossOriginIsolated), else null. */
+  reason: string | null;
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The `EmbedBatchOptions` object of the TypeScript section (optional argument).
+    #[wasm_bindgen(typescript_type = "EmbedBatchOptions")]
+    pub type EmbedBatchOptionsJs;
+}
+
+#[wasm_bindgen(module = "/js/proxy.js")]
+extern "C" {
+    /// A `Recommender` in a worker, as `proxy.js` holds it.
+    type RecommenderClient;
+
+    #[wasm_bindgen(js_name = createRecommenderWorker)]
+    fn create_recommender_worker(options: &JsValue, url_keys: js_sys::Array) -> js_sys::Promise;
+
+    #[wasm_bindgen(method)]
+    fn call(this: &RecommenderClient, method: &str, args: js_sys::Array) -> js_sys::Promise;
+
+    #[wasm_bindgen(method)]
+    fn info(this: &RecommenderClient, key: &str) -> JsValue;
+
+    #[wasm_bindgen(method, js_name = terminate)]
+    fn terminate_client(this: &RecommenderClient);
+
+    /// The encoder pool's workers, as `proxy.js` holds them.
+    type PoolClient;
+
+    #[wasm_bindgen(js_name = createEncoderPool)]
+    fn create_encoder_pool(model: js_sys::Uint8Array, vocab: &str, workers: Option<f64>) -> js_sys::Promise;
+
+    #[wasm_bindgen(method, js_name = embedBatch)]
+    fn embed_batch_js(this: &PoolClient, texts: js_sys::Array, options: &JsValue) -> js_sys::Promise;
+
+    #[wasm_bindgen(method, getter)]
+    fn dim(this: &PoolClient) -> f64;
+
+    #[wasm_bindgen(method, getter)]
+    fn size(this: &PoolClient) -> f64;
+
+    #[wasm_bindgen(method, getter)]
+    fn threads(this: &PoolClient) -> JsValue;
+
+    #[wasm_bindgen(method, js_name = terminate)]
+    fn terminate_pool(this: &PoolClient);
+}
+
+/// The option keys `RecommenderWorker.create` accepts: those of `Recommender.create`.
+const CREATE_KEYS: &[&str] = &[
+    "catalog", "textModel", "vocab", "imageModel", "namespace", "onMemoryEvent", "onProgress", "cache", "cacheVersion", "signal",
+];
+const POOL_KEYS: &[&str] = &["model", "vocab", "workers", "onProgress", "cache", "cacheVersion", "signal"];
+const BATCH_KEYS: &[&str] = &["onProgress", "signal"];
+
+fn invalid(m: impl Into<String>) -> JsValue {
+    js_error(Error::InvalidInput(m.into()))
+}
+
+fn get(object: &JsValue, key: &str) -> Option<JsValue> {
+    js_sys::Reflect::get(object, &JsValue::from_str(key))
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
+}
+
+fn args(values: &[&JsValue]) -> js_sys::Array {
+    values.iter().copied().collect()
+}
+
+/// The `Recommender` API in a module Web Worker: inference, ranking and the
+/// agent never block the page. Every method returns a Promise; the worker
+/// ends with `terminate()` (or `free()`).
+#[wasm_bindgen]
+pub struct RecommenderWorker {
+    client: RecommenderClient,
+}
+
+impl Drop for RecommenderWorker {
+    fn drop(&mut self) {
+        self.client.terminate_client();
+    }
+}
+
+impl RecommenderWorker {
+    fn forward(&self, method: &str, values: &[&JsValue]) -> js_sys::Promise {
+        self.client.call(method, args(values))
+    }
+}
+
+#[wasm_bindgen]
+impl RecommenderWorker {
+    /// Starts a worker and creates a `Recommender` in it, with the same
+    /// options as `Recommender.create` (URLs are resolved against the page;
+    /// `onProgress`, `onMemoryEvent` and `signal` work across). Rejects with
+    /// the same codes, and `worker_failed` when the worker cannot start.
+    pub async fn create(
+        #[wasm_bindgen(unchecked_param_type = "RecommenderOptions")] options: JsValue,
+    ) -> Result<RecommenderWorker, JsValue> {
+        reject_unknown_keys(&options, "RecommenderOptions", CREATE_KEYS)?;
+        let url_keys = js_sys::Array::new();
+        for key in ["catalog", "textModel", "imageModel"] {
+            if get(&options, key).is_some_and(|v| v.is_string()) {
+                url_keys.push(&JsValue::from_str(key));
+            }
+        }
+        if get(&options, "vocab").and_then(|v| v.as_string()).is_some_and(|v| looks_like_url(&v)) {
+            url_keys.push(&JsValue::from_str("vocab"));
+        }
+        let client = JsFuture::from(create_recommender_worker(&options, url_keys)).await?;
+        Ok(RecommenderWorker { client: client.unchecked_into() })
+    }
+
+    /// Like `Recommender.recommend`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Recommendation[]>")]
+    pub fn recommend(&self, options: Option<RecommendOptionsJs>) -> js_sys::Promise {
+        self.forward("recommend", &[&options.map(JsValue::from).unwrap_or(JsValue::UNDEFINED)])
+    }
+
+    /// Like `Recommender.observe`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<RecordedStatement | undefined>")]
+    pub fn observe(&self, #[wasm_bindgen(unchecked_param_type = "RecagentEvent")] event: JsValue) -> js_sys::Promise {
+        self.forward("observe", &[&event])
+    }
+
+    /// Like `Recommender.item`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<ItemRecord | undefined>")]
+    pub fn item(&self, id: &str) -> js_sys::Promise {
+        self.forward("item", &[&JsValue::from_str(id)])
+    }
+
+    /// Like `Recommender.profile`: the profile snapshot.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Uint8Array>")]
+    pub fn profile(&self) -> js_sys::Promise {
+        self.forward("profile", &[])
+    }
+
+    /// Like `Recommender.restoreProfile` (`invalid_profile`).
+    #[wasm_bindgen(js_name = restoreProfile, unchecked_return_type = "Promise<void>")]
+    pub fn restore_profile(&self, bytes: js_sys::Uint8Array) -> js_sys::Promise {
+        self.forward("restoreProfile", &[&bytes])
+    }
+
+    /// Like `Recommender.resetProfile`.
+    #[wasm_bindgen(js_name = resetProfile, unchecked_return_type = "Promise<void>")]
+    pub fn reset_profile(&self) -> js_sys::Promise {
+        self.forward("resetProfile", &[])
+    }
+
+    /// Like `Recommender.saveProfile`.
+    #[wasm_bindgen(js_name = saveProfile, unchecked_return_type = "Promise<void>")]
+    pub fn save_profile(&self) -> js_sys::Promise {
+        self.forward("saveProfile", &[])
+    }
+
+    /// Like `Recommender.setLlm`.
+    #[wasm_bindgen(js_name = setLlm, unchecked_return_type = "Promise<void>")]
+    pub fn set_llm(&self, #[wasm_bindgen(unchecked_param_type = "LlmSettings | null")] settings: JsValue) -> js_sys::Promise {
+        self.forward("setLlm", &[&settings])
+    }
+
+    /// Like `Recommender.setPolicy`.
+    #[wasm_bindgen(js_name = setPolicy, unchecked_return_type = "Promise<void>")]
+    pub fn set_policy(&self, #[wasm_bindgen(unchecked_param_type = "PrivacyPolicy")] policy: JsValue) -> js_sys::Promise {
+        self.forward("setPolicy", &[&policy])
+    }
+
+    /// Like `Recommender.policy`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Required<PrivacyPolicy>>")]
+    pub fn policy(&self) -> js_sys::Promise {
+        self.forward("policy", &[])
+    }
+
+    /// Like `Recommender.registerTool`; `run` executes on the main thread
+    /// (the worker asks for it by message and awaits its result).
+    #[wasm_bindgen(js_name = registerTool, unchecked_return_type = "Promise<void>")]
+    pub fn register_tool(&self, #[wasm_bindgen(unchecked_param_type = "AppTool")] tool: JsValue) -> js_sys::Promise {
+        self.forward("registerTool", &[&tool])
+    }
+
+    /// Like `Recommender.unregisterTool`.
+    #[wasm_bindgen(js_name = unregisterTool, unchecked_return_type = "Promise<boolean>")]
+    pub fn unregister_tool(&self, name: &str) -> js_sys::Promise {
+        self.forward("unregisterTool", &[&JsValue::from_str(name)])
+    }
+
+    /// Like `Recommender.ask`: `onStep`, `onToken` and `approve` run on the
+    /// main thread, `signal` aborts in the worker.
+    #[wasm_bindgen(unchecked_return_type = "Promise<AskResult>")]
+    pub fn ask(
+        &self,
+        message: &str,
+        options: Option<AskOptionsJs>,
+    ) -> js_sys::Promise {
+        self.forward("ask", &[&JsValue::from_str(message), &options.map(JsValue::from).unwrap_or(JsValue::UNDEFINED)])
+    }
+
+    /// Like `Recommender.ledger`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<LedgerEntry[]>")]
+    pub fn ledger(&self) -> js_sys::Promise {
+        self.forward("ledger", &[])
+    }
+
+    /// Like `Recommender.clearLedger`.
+    #[wasm_bindgen(js_name = clearLedger, unchecked_return_type = "Promise<void>")]
+    pub fn clear_ledger(&self) -> js_sys::Promise {
+        self.forward("clearLedger", &[])
+    }
+
+    /// Like `Recommender.resetConversation`.
+    #[wasm_bindgen(js_name = resetConversation, unchecked_return_type = "Promise<void>")]
+    pub fn reset_conversation(&self) -> js_sys::Promise {
+        self.forward("resetConversation", &[])
+    }
+
+    /// Number of catalog items.
+    #[wasm_bindgen(getter)]
+    pub fn size(&self) -> f64 {
+        self.client.info("size").as_f64().unwrap_or(0.0)
+    }
+
+    /// Approximate bytes the catalog holds in the worker's wasm memory.
+    #[wasm_bindgen(getter, js_name = memoryBytes)]
+    pub fn memory_bytes(&self) -> f64 {
+        self.client.info("memoryBytes").as_f64().unwrap_or(0.0)
+    }
+
+    /// The namespace given to `create`.
+    #[wasm_bindgen(getter)]
+    pub fn namespace(&self) -> String {
+        self.client.info("namespace").as_string().unwrap_or_default()
+    }
+
+    /// Whether an image model was given to `create`.
+    #[wasm_bindgen(getter, js_name = hasImageModel)]
+    pub fn has_image_model(&self) -> bool {
+        self.client.info("hasImageModel").as_bool().unwrap_or(false)
+    }
+
+    /// The catalog's declared attributes.
+    #[wasm_bindgen(getter, unchecked_return_type = "AttributeInfo[]")]
+    pub fn attributes(&self) -> JsValue {
+        self.client.info("attributes")
+    }
+
+    /// The long-term memory in the worker (its methods return Promises, as
+    /// `Recommender.memory`'s do).
+    #[wasm_bindgen(getter)]
+    pub fn memory(&self) -> WorkerMemory {
+        WorkerMemory { client: self.client.clone().unchecked_into() }
+    }
+
+    /// Ends the worker; pending and later calls reject with `worker_failed`.
+    pub fn terminate(&self) {
+        self.client.terminate_client();
+    }
+}
+
+/// `RecommenderWorker.memory`: the `Memory` API of the worker's recommender.
+#[wasm_bindgen]
+pub struct WorkerMemory {
+    client: RecommenderClient,
+}
+
+impl WorkerMemory {
+    fn forward(&self, method: &str, values: &[&JsValue]) -> js_sys::Promise {
+        self.client.call(&format!("memory.{method}"), args(values))
+    }
+}
+
+#[wasm_bindgen]
+impl WorkerMemory {
+    /// Like `Memory.remember`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<MemoryFact>")]
+    pub fn remember(&self, #[wasm_bindgen(unchecked_param_type = "string | RememberInput")] fact: JsValue) -> js_sys::Promise {
+        self.forward("remember", &[&fact])
+    }
+
+    /// Like `Memory.recall`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<RecalledFact[]>")]
+    pub fn recall(&self, query: &str, k: Option<u32>) -> js_sys::Promise {
+        self.forward("recall", &[&JsValue::from_str(query), &k.map(JsValue::from).unwrap_or(JsValue::UNDEFINED)])
+    }
+
+    /// Like `Memory.list`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<MemoryFact[]>")]
+    pub fn list(&self, options: Option<MemoryListOptionsJs>) -> js_sys::Promise {
+        self.forward("list", &[&options.map(JsValue::from).unwrap_or(JsValue::UNDEFINED)])
+    }
+
+    /// Like `Memory.correct`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<MemoryFact>")]
+    pub fn correct(&self, id: &str, text: &str) -> js_sys::Promise {
+        self.forward("correct", &[&JsValue::from_str(id), &JsValue::from_str(text)])
+    }
+
+    /// Like `Memory.forget`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<number>")]
+    pub fn forget(&self, id: &str) -> js_sys::Promise {
+        self.forward("forget", &[&JsValue::from_str(id)])
+    }
+
+    /// Like `Memory.consolidate`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<ConsolidationReport>")]
+    pub fn consolidate(&self) -> js_sys::Promise {
+        self.forward("consolidate", &[])
+    }
+
+    /// Like `Memory.export`.
+    #[wasm_bindgen(js_name = export, unchecked_return_type = "Promise<MemoryExport>")]
+    pub fn export_doc(&self) -> js_sys::Promise {
+        self.forward("export", &[])
+    }
+
+    /// Like `Memory.import`.
+    #[wasm_bindgen(js_name = import, unchecked_return_type = "Promise<{ episodes: number; facts: number }>")]
+    pub fn import_doc(&self, #[wasm_bindgen(unchecked_param_type = "MemoryExport | string")] doc: JsValue) -> js_sys::Promise {
+        self.forward("import", &[&doc])
+    }
+
+    /// Like `Memory.forgetEverything`.
+    #[wasm_bindgen(js_name = forgetEverything, unchecked_return_type = "Promise<number>")]
+    pub fn forget_everything(&self) -> js_sys::Promise {
+        self.forward("forgetEverything", &[])
+    }
+
+    /// Like `Memory.estimate`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<MemoryEstimate>")]
+    pub fn estimate(&self) -> js_sys::Promise {
+        self.forward("estimate", &[])
+    }
+
+    /// Like `Memory.on`; the callback runs on the main thread.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn on(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "MemoryEventType")] kind: &str,
+        #[wasm_bindgen(unchecked_param_type = "(type: MemoryEventType) => void")] callback: js_sys::Function,
+    ) -> js_sys::Promise {
+        self.forward("on", &[&JsValue::from_str(kind), &callback])
+    }
+
+    /// Whether the memory is in IndexedDB (false: the in-memory fallback), as reported by `create`.
+    #[wasm_bindgen(getter)]
+    pub fn persistent(&self) -> bool {
+        self.client.info("memory.persistent").as_bool().unwrap_or(false)
+    }
+
+    /// Why the memory fell back to RAM, if it did.
+    #[wasm_bindgen(getter, js_name = fallbackReason)]
+    pub fn fallback_reason(&self) -> Option<String> {
+        self.client.info("memory.fallbackReason").as_string()
+    }
+
+    /// The IndexedDB database name (`undefined` for the fallback).
+    #[wasm_bindgen(getter, js_name = databaseName)]
+    pub fn database_name(&self) -> Option<String> {
+        self.client.info("memory.databaseName").as_string()
+    }
+}
+
+/// Batch text encoding over a pool of module Web Workers, each with its own
+/// `TextEmbedder`: encoding a catalog never blocks the page, and on a
+/// crossOriginIsolated page it uses every core.
+#[wasm_bindgen]
+pub struct EncoderPool {
+    client: PoolClient,
+}
+
+impl Drop for EncoderPool {
+    fn drop(&mut self) {
+        self.client.terminate_pool();
+    }
+}
+
+#[wasm_bindgen]
+impl EncoderPool {
+    /// Loads the model (bytes or URL, like `Recommender.create`) and starts
+    /// the workers, each loading it. Rejects with `invalid_input` (unknown
+    /// option, bad `workers`), the download's or the model's error code, or
+    /// `worker_failed`.
+    pub async fn create(
+        #[wasm_bindgen(unchecked_param_type = "EncoderPoolOptions")] options: JsValue,
+    ) -> Result<EncoderPool, JsValue> {
+        reject_unknown_keys(&options, "EncoderPoolOptions", POOL_KEYS)?;
+        let model = Source::from_js(&get(&options, "model").unwrap_or(JsValue::UNDEFINED), "EncoderPoolOptions.model")
+            .map_err(js_error)?
+            .ok_or_else(|| invalid("EncoderPoolOptions.model (bytes or URL) is required"))?;
+        let vocab = get(&options, "vocab")
+            .and_then(|v| v.as_string())
+            .ok_or_else(|| invalid("EncoderPoolOptions.vocab (the text or a URL) is required"))?;
+        let workers = match get(&options, "workers") {
+            None => None,
+            Some(v) => Some(
+                v.as_f64()
+                    .filter(|n| n.fract() == 0.0 && (1.0..=256.0).contains(n))
+                    .ok_or_else(|| invalid("EncoderPoolOptions.workers must be an integer 1..=256"))?,
+            ),
+        };
+        let on_progress = match get(&options, "onProgress") {
+            None => None,
+            Some(f) => Some(
+                f.dyn_into::<js_sys::Function>()
+                    .map_err(|_| invalid("EncoderPoolOptions.onProgress must be a function"))?,
+            ),
+        };
+        let signal = match get(&options, "signal") {
+            None => None,
+            Some(s) => Some(
+                s.dyn_into::<web_sys::AbortSignal>()
+                    .map_err(|_| invalid("EncoderPoolOptions.signal must be an AbortSignal"))?,
+            ),
+        };
+        let cache = match get(&options, "cache") {
+            None => true,
+            Some(v) => v.as_bool().ok_or_else(|| invalid("EncoderPoolOptions.cache must be a boolean"))?,
+        };
+        let version = get(&options, "cacheVersion").and_then(|v| v.as_string()).unwrap_or_default();
+        let loader = Loader::new(on_progress, cache, version).with_signal(signal);
+        let (model, vocab) = futures::future::try_join(loader.load(model), async {
+            match vocab_source(&vocab) {
+                VocabSource::Text(text) => Ok(text),
+                url => loader.load_vocab(url).await,
+            }
+        })
+        .await
+        .map_err(js_error)?;
+        let model = js_sys::Uint8Array::from(model.as_slice());
+        let client = JsFuture::from(create_encoder_pool(model, &vocab, workers)).await?;
+        Ok(EncoderPool { client: client.unchecked_into() })
+    }
+
+    /// Unit-length embeddings of `texts` as one `Float32Array` of
+    /// `texts.length × dim`, row i for text i (the same vectors as
+    /// `TextEmbedder.embedBatch`). Batches run one after the other. Throws
+    /// `invalid_input` for an empty array; rejects with `aborted` when
+    /// `signal` fires.
+    #[wasm_bindgen(js_name = embedBatch, unchecked_return_type = "Promise<Float32Array>")]
+    pub fn embed_batch(
+        &self,
+        texts: Vec<String>,
+        options: Option<EmbedBatchOptionsJs>,
+    ) -> Result<js_sys::Promise, JsValue> {
+        if texts.is_empty() {
+            return Err(invalid("embedBatch needs at least one text"));
+        }
+        let options = options.map(JsValue::from).filter(|o| !o.is_undefined() && !o.is_null()).unwrap_or_else(|| js_sys::Object::new().into());
+        reject_unknown_keys(&options, "EmbedBatchOptions", BATCH_KEYS)?;
+        if get(&options, "onProgress").is_some_and(|f| !f.is_function()) {
+            return Err(invalid("EmbedBatchOptions.onProgress must be a function"));
+        }
+        if get(&options, "signal").is_some_and(|s| !s.is_instance_of::<web_sys::AbortSignal>()) {
+            return Err(invalid("EmbedBatchOptions.signal must be an AbortSignal"));
+        }
+        let texts: js_sys::Array = texts.iter().map(|t| JsValue::from_str(t)).collect();
+        Ok(self.client.embed_batch_js(texts, &options))
+    }
+
+    /// Length of every embedding (384 for MiniLM).
+    #[wasm_bindgen(getter)]
+    pub fn dim(&self) -> usize {
+        self.client.dim() as usize
+    }
+
+    /// Workers running.
+    #[wasm_bindgen(getter)]
+    pub fn workers(&self) -> usize {
+        self.client.size() as usize
+    }
+
+    /// How the pool runs and, when it runs fewer workers than asked, why.
+    #[wasm_bindgen(getter, unchecked_return_type = "EncoderPoolThreads")]
+    pub fn threads(&self) -> JsValue {
+        self.client.threads()
+    }
+
+    /// Ends the workers; pending batches reject with `worker_failed`.
+    pub fn terminate(&self) {
+        self.client.terminate_pool();
+    }
+}
+
+/// Imported so that wasm-bindgen ships `js/worker.js` next to `proxy.js`
+/// (the worker script `proxy.js` starts); also checks the protocol version.
+#[wasm_bindgen(module = "/js/worker.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = workerProtocol)]
+    fn worker_protocol() -> u32;
+}
+
+/// The version of the worker message protocol (`js/worker.js`); the main
+/// thread and every worker must agree.
+#[wasm_bindgen(js_name = workerProtocolVersion)]
+pub fn worker_protocol_version() -> u32 {
+    worker_protocol()
+}
