@@ -139,6 +139,9 @@ class Channel {
 
 const nothing = () => {};
 
+/** Most texts per chunk a worker pulls. */
+const CHUNK = 16;
+
 /**
  * Starts a worker and creates a Recommender in it. `urlKeys` names the
  * options holding URLs (decided by Rust): they are resolved against the
@@ -245,7 +248,9 @@ export class PoolClient {
     const dim = this.dim;
     // Longest first, so the last chunks (pulled when the others are done) are the shortest.
     const order = Int32Array.from(texts.keys()).sort((a, b) => texts[b].length - texts[a].length || a - b);
-    const chunk = Math.max(1, Math.min(64, Math.ceil(n / (this.channels.length * 8))));
+    // The same chunk size whatever the worker count (tract is faster on small padded batches,
+    // so pools of different sizes compare fairly), smaller for small batches so every worker gets work.
+    const chunk = Math.max(1, Math.min(CHUNK, Math.ceil(n / (this.channels.length * 4))));
     let done = 0;
     const progress = onProgress ? (k) => { done += k; onProgress(done, n); } : undefined;
     if (!this.threads.sharedMemory) {
