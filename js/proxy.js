@@ -24,9 +24,14 @@ function revive(data) {
   return e;
 }
 
-/** One module worker and its calls. */
+/**
+ * One module worker and its calls. `module` is the page's compiled
+ * WebAssembly.Module: the worker instantiates it instead of fetching and
+ * compiling the .wasm again, and shares V8's optimized code with the page
+ * and the other workers.
+ */
 class Channel {
-  constructor() {
+  constructor(module) {
     this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     this.pending = new Map();
     this.functions = new Map();
@@ -38,6 +43,11 @@ class Channel {
       this.fail(`the worker failed: ${event.message || 'its script did not load (check the worker-src / script-src policy and that the file is served)'}`);
     };
     this.worker.onmessageerror = () => this.fail('a message from the worker could not be read');
+    try {
+      this.worker.postMessage({ type: 'init', module });
+    } catch {
+      this.worker.postMessage({ type: 'init', module: null }); // not cloneable here: the worker fetches the .wasm
+    }
   }
 
   /** Rejects every pending call and refuses later ones. */
@@ -148,7 +158,7 @@ const CHUNK = 16;
  * page here, since the worker would resolve them against its own script,
  * and progress events report them as the app wrote them.
  */
-export async function createRecommenderWorker(options, urlKeys) {
+export async function createRecommenderWorker(options, urlKeys, module) {
   const opts = { ...options };
   const names = new Map();
   const base = globalThis.document?.baseURI ?? globalThis.location?.href;
@@ -161,7 +171,7 @@ export async function createRecommenderWorker(options, urlKeys) {
     const onProgress = opts.onProgress;
     opts.onProgress = (event) => onProgress({ ...event, file: names.get(event.file) ?? event.file });
   }
-  const channel = new Channel();
+  const channel = new Channel(module);
   try {
     const info = await channel.call('create', [opts], { keep: true });
     return new RecommenderClient(channel, info);
@@ -204,14 +214,14 @@ function singleReason(requested, isolated) {
 }
 
 /** Starts the pool's workers, each loading the text model. */
-export async function createEncoderPool(model, vocab, requested) {
+export async function createEncoderPool(model, vocab, requested, module) {
   const hardware = Math.max(1, Number(globalThis.navigator?.hardwareConcurrency) || 1);
   const want = Math.max(1, Math.floor(requested ?? hardware));
   const isolated = globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer !== 'undefined';
   const reason = singleReason(want, isolated);
   if (reason) console.warn(`recagent: ${reason}`);
   const size = reason ? 1 : want;
-  const channels = Array.from({ length: size }, () => new Channel());
+  const channels = Array.from({ length: size }, () => new Channel(module));
   try {
     const dims = await Promise.all(channels.map((c) => c.call('initEncoder', [model, vocab])));
     const threads = { requested: want, workers: size, hardwareConcurrency: hardware, crossOriginIsolated: isolated, sharedMemory: isolated, reason };

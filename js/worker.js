@@ -10,6 +10,7 @@
 // runs unless this is a worker.
 //
 // Messages (all plain, structured-cloneable):
+//   main → worker  { type: "init", module }                   first: the page's WebAssembly.Module (or null: fetch the .wasm)
 //   main → worker  { type: "call", id, method, args }        → { type: "result", id, ok, value | error }
 //   worker → main  { type: "callback", fn, args, reply }      → { type: "reply", reply, ok, value | error }
 //   main → worker  { type: "abort", signal }                  (an AbortSignal given in args fired)
@@ -36,7 +37,9 @@ export function errorData(e) {
 }
 
 if (inWorker) {
-  const ready = init();
+  let provideModule;
+  const ready = new Promise((resolve) => { provideModule = resolve; })
+    .then((module) => init(module ? { module_or_path: module } : undefined));
   const replies = new Map();
   const controllers = new Map();
   let nextReply = 1;
@@ -151,7 +154,9 @@ if (inWorker) {
   };
 
   self.onmessage = async ({ data }) => {
-    if (data.type === 'reply') {
+    if (data.type === 'init') {
+      provideModule(data.module);
+    } else if (data.type === 'reply') {
       const waiting = replies.get(data.reply);
       replies.delete(data.reply);
       if (!waiting) return;

@@ -5,7 +5,10 @@
 //! This module only checks options and delegates: the workers are started,
 //! called and fed their callbacks by the JS snippets `js/proxy.js` (main
 //! thread) and `js/worker.js` (the worker, which loads this same package and
-//! runs the real `Recommender` / `TextEmbedder`). Errors from the worker keep
+//! runs the real `Recommender` / `TextEmbedder`). Every worker instantiates
+//! this instance's compiled `WebAssembly.Module` (`wasm_bindgen::module()`,
+//! posted to it): no second download or compile, and the optimized code V8
+//! tiers up is shared by all of them. Errors from the worker keep
 //! their `RecagentError` code; a worker that cannot start or dies is
 //! `worker_failed`.
 
@@ -76,7 +79,7 @@ extern "C" {
     type RecommenderClient;
 
     #[wasm_bindgen(js_name = createRecommenderWorker)]
-    fn create_recommender_worker(options: &JsValue, url_keys: js_sys::Array) -> js_sys::Promise;
+    fn create_recommender_worker(options: &JsValue, url_keys: js_sys::Array, module: JsValue) -> js_sys::Promise;
 
     #[wasm_bindgen(method)]
     fn call(this: &RecommenderClient, method: &str, args: js_sys::Array) -> js_sys::Promise;
@@ -91,7 +94,7 @@ extern "C" {
     type PoolClient;
 
     #[wasm_bindgen(js_name = createEncoderPool)]
-    fn create_encoder_pool(model: js_sys::Uint8Array, vocab: &str, workers: Option<f64>) -> js_sys::Promise;
+    fn create_encoder_pool(model: js_sys::Uint8Array, vocab: &str, workers: Option<f64>, module: JsValue) -> js_sys::Promise;
 
     #[wasm_bindgen(method, js_name = embedBatch)]
     fn embed_batch_js(this: &PoolClient, texts: js_sys::Array, options: &JsValue) -> js_sys::Promise;
@@ -169,7 +172,7 @@ impl RecommenderWorker {
         if get(&options, "vocab").and_then(|v| v.as_string()).is_some_and(|v| looks_like_url(&v)) {
             url_keys.push(&JsValue::from_str("vocab"));
         }
-        let client = JsFuture::from(create_recommender_worker(&options, url_keys)).await?;
+        let client = JsFuture::from(create_recommender_worker(&options, url_keys, wasm_bindgen::module())).await?;
         Ok(RecommenderWorker { client: client.unchecked_into() })
     }
 
@@ -488,7 +491,7 @@ impl EncoderPool {
         .await
         .map_err(js_error)?;
         let model = js_sys::Uint8Array::from(model.as_slice());
-        let client = JsFuture::from(create_encoder_pool(model, &vocab, workers)).await?;
+        let client = JsFuture::from(create_encoder_pool(model, &vocab, workers, wasm_bindgen::module())).await?;
         Ok(EncoderPool { client: client.unchecked_into() })
     }
 
