@@ -45,6 +45,8 @@ after(async () => {
 async function open(server) {
   const context = await browser.newContext();
   const page = await context.newPage();
+  const requests = [];
+  context.on("request", (r) => requests.push(new URL(r.url()).pathname));
   page.on("pageerror", (e) => pageErrors.push(String(e)));
   page.on("console", (m) => { if (m.type() === "error") pageErrors.push(m.text()); });
   await page.addInitScript(() => {
@@ -53,7 +55,7 @@ async function open(server) {
   });
   await page.goto(server.url + PAGE);
   await page.waitForFunction(() => window.tReady === true, null, { timeout: 60_000 });
-  return { page, close: () => context.close() };
+  return { page, requests, close: () => context.close() };
 }
 
 test("RecommenderWorker gives the main-thread Recommender's results", async () => {
@@ -78,9 +80,13 @@ test("RecommenderWorker gives the main-thread Recommender's results", async () =
 });
 
 test("errors from the worker keep their RecagentError code", async () => {
-  const { page, close } = await open(isolated);
+  const { page, requests, close } = await open(isolated);
   const e = await page.evaluate(() => window.t.errors());
   await close();
+  // The workers' own requests are seen (the missing catalog was fetched by one), yet the
+  // .wasm was fetched once: every worker instantiates the page's compiled module.
+  assert.ok(requests.includes("/assets/catalog/missing.rcat"), "a request made by a worker is recorded");
+  assert.equal(requests.filter((p) => p === "/pkg/recagent_bg.wasm").length, 1, JSON.stringify(requests));
   assert.deepEqual(e, {
     unknownItem: "RecagentError:unknown_item",
     badEvent: "RecagentError:invalid_input",
