@@ -5,7 +5,7 @@
 // classes `RecommenderWorker` and `EncoderPool` (src/wasm/worker.rs) wrap the
 // objects made here; see the protocol at the top of worker.js.
 
-import { FN, SIGNAL, errorData, workerProtocol } from './worker.js';
+import { FN, PROTOCOL, SIGNAL, errorData } from './protocol.js';
 
 /** A JS error shaped like every recagent error. */
 export function recagentError(code, message) {
@@ -124,7 +124,7 @@ class Channel {
 
   async receive(data) {
     if (data.type === 'hello') {
-      if (data.protocol !== workerProtocol()) this.fail(`worker protocol ${data.protocol}, expected ${workerProtocol()}`);
+      if (data.protocol !== PROTOCOL) this.fail(`worker protocol ${data.protocol}, expected ${PROTOCOL}`);
     } else if (data.type === 'result') {
       const call = this.pending.get(data.id);
       this.pending.delete(data.id);

@@ -4,37 +4,30 @@
 // main thread's `proxy.js` over postMessage.
 //
 // wasm-bindgen copies this file to pkg/snippets/recagent-<hash>/js/worker.js,
-// three folders below pkg/recagent.js, hence the relative import. The glue
-// also imports this module on the main thread (Rust imports `workerProtocol`
-// from it, which is what makes wasm-bindgen ship the file): nothing below
-// runs unless this is a worker.
+// three folders below pkg/recagent.js, hence the relative import of the glue
+// by the package's own name (a crate that re-exports recagent under another
+// glue name cannot use worker mode). Only a worker loads this file: proxy.js
+// starts it with `new URL("./worker.js", import.meta.url)`, and Rust declares
+// an import from it only so that wasm-bindgen ships it (never called, so the
+// glue does not import it and the page never loads it).
 //
 // Messages (all plain, structured-cloneable):
 //   main → worker  { type: "init", module }                   first: the page's WebAssembly.Module (or null: fetch the .wasm)
 //   main → worker  { type: "call", id, method, args }        → { type: "result", id, ok, value | error }
 //   worker → main  { type: "callback", fn, args, reply }      → { type: "reply", reply, ok, value | error }
 //   main → worker  { type: "abort", signal }                  (an AbortSignal given in args fired)
+//   worker → main  { type: "hello", protocol }                once, when this module has loaded
 // Functions and AbortSignals in args travel as { [FN]: id } / { [SIGNAL]: id, aborted }.
 
 import init, { Recommender, TextEmbedder } from '../../../recagent.js';
+import { FN, PROTOCOL, SIGNAL, errorData } from './protocol.js';
 
-/** Version of the message protocol; `proxy.js` checks it. */
+/** The protocol version this worker speaks (what Rust names to make wasm-bindgen ship the file). */
 export function workerProtocol() {
-  return 1;
+  return PROTOCOL;
 }
-
-export const FN = '__recagentFunction';
-export const SIGNAL = '__recagentSignal';
 
 const inWorker = typeof WorkerGlobalScope !== 'undefined' && globalThis instanceof WorkerGlobalScope;
-
-/** An error as plain data (name, code, message) for postMessage. */
-export function errorData(e) {
-  if (e && typeof e === 'object') {
-    return { name: String(e.name ?? 'Error'), code: e.code, message: String(e.message ?? e) };
-  }
-  return { name: 'Error', code: undefined, message: String(e) };
-}
 
 if (inWorker) {
   let provideModule;
@@ -182,5 +175,5 @@ if (inWorker) {
       postMessage(message);
     }
   };
-  postMessage({ type: 'hello', protocol: workerProtocol() });
+  postMessage({ type: 'hello', protocol: PROTOCOL });
 }

@@ -545,17 +545,22 @@ impl EncoderPool {
     }
 }
 
-/// Imported so that wasm-bindgen ships `js/worker.js` next to `proxy.js`
-/// (the worker script `proxy.js` starts); also checks the protocol version.
+/// Declared (never called) so that wasm-bindgen ships `js/worker.js`, the
+/// script `proxy.js` starts; an unused import is not imported by the glue,
+/// so the page itself never loads the worker script (which imports the
+/// glue by name, `../../../recagent.js`).
 #[wasm_bindgen(module = "/js/worker.js")]
 extern "C" {
+    #[allow(dead_code)]
     #[wasm_bindgen(js_name = workerProtocol)]
     fn worker_protocol() -> u32;
 }
 
-/// The version of the worker message protocol (`js/worker.js`); the main
-/// thread and every worker must agree.
-#[wasm_bindgen(js_name = workerProtocolVersion)]
-pub fn worker_protocol_version() -> u32 {
-    worker_protocol()
+/// Declared so that wasm-bindgen ships `js/protocol.js` (imported by both
+/// snippets); `proxy.js` imports it on the page.
+#[wasm_bindgen(module = "/js/protocol.js")]
+extern "C" {
+    #[allow(dead_code)]
+    #[wasm_bindgen(js_name = errorData)]
+    fn error_data(e: &JsValue) -> JsValue;
 }

@@ -37,7 +37,6 @@ import init, {
   RecommenderWorker,
   WorkerMemory,
   EncoderPool,
-  workerProtocolVersion,
   type EncoderPoolOptions,
   type EmbedBatchOptions,
   type EncoderPoolThreads,
@@ -234,8 +233,7 @@ export async function workerUsage(signal: AbortSignal) {
   const meta: [number, number, string, boolean, AttributeInfo[]] = [rec.size, rec.memoryBytes, rec.namespace, rec.hasImageModel, rec.attributes];
   rec.terminate();
   const code: RecagentErrorCode = "worker_failed";
-  const protocol: number = workerProtocolVersion();
-  return { said, list, cold, item, policy, removed, result, plain, sent, found, facts, forgotten, report, counts, estimate, left, info, meta, code, protocol, seen };
+  return { said, list, cold, item, policy, removed, result, plain, sent, found, facts, forgotten, report, counts, estimate, left, info, meta, code, seen };
 }
 
 export async function poolUsage(model: Uint8Array, texts: string[], signal: AbortSignal) {
