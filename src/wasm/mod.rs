@@ -16,6 +16,7 @@ mod idb_util;
 pub mod loader;
 mod memory;
 mod recommender;
+mod pool;
 mod time;
 mod worker;
 
