@@ -32,7 +32,12 @@ function revive(data) {
  */
 class Channel {
   constructor(module) {
-    this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    try {
+      this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    } catch (e) {
+      // A Content-Security-Policy without 'self' for workers, or no Worker here.
+      throw recagentError('worker_failed', `cannot start a worker: ${e.message}`);
+    }
     this.pending = new Map();
     this.functions = new Map();
     this.nextId = 1;

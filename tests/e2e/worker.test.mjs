@@ -17,7 +17,7 @@ import { serve, demoCsp } from "./server.mjs";
 import { root, startLlmServer } from "./harness.mjs";
 
 const PAGE = "tests/e2e/worker-page/index.html";
-let isolated, plain, browser, llm;
+let isolated, plain, noWorkers, browser, llm;
 const pageErrors = [];
 
 before(async () => {
@@ -27,6 +27,7 @@ before(async () => {
   llm = await startLlmServer();
   isolated = await serve(root, { isolated: true, csp: demoCsp(llm.url) });
   plain = await serve(root);
+  noWorkers = await serve(root, { csp: "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'none'" });
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
@@ -38,17 +39,18 @@ after(async () => {
   await browser?.close();
   await isolated?.close();
   await plain?.close();
+  await noWorkers?.close();
   llm?.stop();
 });
 
 /** A fresh page on `server`, ready; page errors, unhandled rejections and CSP violations are collected. */
-async function open(server) {
+async function open(server, errors = pageErrors) {
   const context = await browser.newContext();
   const page = await context.newPage();
   const requests = [];
   context.on("request", (r) => requests.push(new URL(r.url()).pathname));
-  page.on("pageerror", (e) => pageErrors.push(String(e)));
-  page.on("console", (m) => { if (m.type() === "error") pageErrors.push(m.text()); });
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
   await page.addInitScript(() => {
     addEventListener("unhandledrejection", (e) => console.error(`unhandled rejection: ${e.reason}`));
     addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
@@ -180,6 +182,22 @@ test("an app tool's run and approve execute on the main thread for the worker's 
   assert.ok(r.steps.some((s) => s.kind === "tool" && s.tool === "add_to_watchlist" && s.status === "ok"), JSON.stringify(r.steps));
   assert.ok(r.tokens.length > 0, "tokens streamed across");
   assert.equal(r.ledger, (await llm.log(session)).length);
+});
+
+test("a worker the page's CSP forbids rejects with worker_failed", async () => {
+  const seen = [];
+  const { page, close } = await open(noWorkers, seen);
+  const codes = await page.evaluate(async () => {
+    const code = async (p) => { try { await p; return "resolved"; } catch (e) { return `${e.name}:${e.code}`; } };
+    return {
+      recommender: await code(window.t.RecommenderWorker.create({ catalog: "/assets/catalog/ml-100k.rcat" })),
+      pool: await code(window.t.EncoderPool.create({ model: "/assets/minilm-int8.onnx", vocab: "/assets/vocab.txt", workers: 1 })),
+    };
+  });
+  await close();
+  assert.deepEqual(codes, { recommender: "RecagentError:worker_failed", pool: "RecagentError:worker_failed" });
+  assert.ok(seen.some((e) => /CSP violation: worker-src/.test(e)), `the CSP blocked the worker: ${seen}`);
+  assert.ok(seen.every((e) => /CSP violation|Content Security Policy/.test(e)), `nothing else went wrong: ${seen}`);
 });
 
 test("no page errors, unhandled rejections or CSP violations", () => {

@@ -224,6 +224,6 @@ async function agentTool({ endpoint }) {
   return { calls, approvals, tokens: tokens.join(""), steps, answer: result.answer, fallback: result.fallback ?? null, ledger: ledger.length };
 }
 
-window.t = { compare, errors, pool, responsiveness, agentTool, texts };
+window.t = { compare, errors, pool, responsiveness, agentTool, texts, RecommenderWorker, EncoderPool };
 window.tReady = true;
 document.getElementById("status").textContent = `ready (crossOriginIsolated ${globalThis.crossOriginIsolated})`;
