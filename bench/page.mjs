@@ -5,7 +5,7 @@
 // Served from the repository root by run.mjs, so /pkg, /assets and
 // /bench/node_modules/onnxruntime-web/dist are all same-origin.
 
-import init, { TextEmbedder, ImageEmbedder } from '/pkg/recagent.js';
+import init, { EncoderPool, TextEmbedder, ImageEmbedder } from '/pkg/recagent.js';
 import * as ort from '/bench/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs';
 import { SINGLE_TEXT, itemTexts } from './texts.mjs';
 
@@ -184,6 +184,8 @@ async function setup({ threads = 1, recagent = true } = {}) {
   state.tensor = new Float32Array(tensorBytes.buffer, tensorBytes.byteOffset, 3 * 224 * 224);
   state.png = png;
   state.items = itemTexts(64);
+  state.textModelBytes = textModel;
+  state.vocab = vocab;
 
   configureOrt(threads);
   status('creating onnxruntime-web sessions');
@@ -237,13 +239,14 @@ async function setup({ threads = 1, recagent = true } = {}) {
 }
 
 /** Ids for onnxruntime-web when recagent is not loaded in this page (2-thread page). */
-function setIds({ singleIds, batchIds }) {
+function setIds({ singleIds, batchIds, poolIds }) {
   state.singleIds = singleIds;
   state.batchIds = batchIds;
+  state.poolIds = poolIds;
 }
 
 function getIds() {
-  return { singleIds: state.singleIds, batchIds: state.batchIds };
+  return { singleIds: state.singleIds, batchIds: state.batchIds, poolIds: state.poolIds };
 }
 
 /** Same inputs through both runtimes; cosine similarities of the results. */
@@ -277,6 +280,45 @@ const RUNNERS = {
     ort: () => ortEmbedImage(state.ortImage, state.tensor),
   },
 };
+
+// ------------------------------------------------------------ encoder pool
+
+/** onnxruntime-web on many texts the way an app batches them: padded runs of 64. */
+async function ortChunks(idsList) {
+  const out = [];
+  for (let k = 0; k < idsList.length; k += 64) out.push(...(await ortEmbedText(state.ortText, idsList.slice(k, k + 64))));
+  return out;
+}
+
+RUNNERS.pool = {
+  recagent: () => state.text.embedBatch(state.poolTexts),
+  ort: () => ortChunks(state.poolIds),
+};
+
+/**
+ * The encoder pool (`EncoderPool`: module workers, one TextEmbedder each) on
+ * `n` catalog texts for every worker count in `sizes`, each checked against
+ * `TextEmbedder.embedBatch` on this thread (minimum cosine over the rows).
+ * Adds the runners `pool<workers>` to the `pool` row.
+ */
+async function setupPool({ n, sizes }) {
+  status('starting the encoder pools');
+  state.poolTexts = itemTexts(n);
+  state.poolIds = state.poolTexts.map((t) => Array.from(state.text.tokenize(t)));
+  const reference = state.text.embedBatch(state.poolTexts);
+  const info = {};
+  for (const workers of sizes) {
+    const t0 = performance.now();
+    const pool = await EncoderPool.create({ model: state.textModelBytes, vocab: state.vocab, workers });
+    const createMs = performance.now() - t0;
+    const out = await pool.embedBatch(state.poolTexts);
+    let minCos = 1;
+    for (let i = 0; i < n; i++) minCos = Math.min(minCos, cosine(out.subarray(i * pool.dim, (i + 1) * pool.dim), reference[i]));
+    RUNNERS.pool[`pool${workers}`] = () => pool.embedBatch(state.poolTexts);
+    info[workers] = { threads: pool.threads, minCos, createMs };
+  }
+  return info;
+}
 
 /** Times one row; `only` restricts it to some runtimes (e.g. ['ort']). */
 async function measure(row, options, only) {
@@ -332,7 +374,7 @@ async function coldOrt({ ids, wasmFile }) {
   return { total: t2 - t0, create: t1 - t0, first: t2 - t1, dim: embedding.length };
 }
 
-window.bench = { setup, setIds, getIds, checks, measure, coldRecagent, coldOrt };
+window.bench = { setup, setIds, getIds, checks, measure, setupPool, coldRecagent, coldOrt };
 window.benchReady = true;
 status('loaded');
 log('module loaded, crossOriginIsolated =', self.crossOriginIsolated);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // recagent vs onnxruntime-web, in headless Chromium, on the same ONNX files.
 //
-//   node bench/run.mjs [--quick]
+//   node bench/run.mjs [--quick] [--pool]
 //
 // Needs pkg/ (wasm-pack --target web), assets/ (scripts/setup.sh) and
 // bench/node_modules (npm ci in bench/); scripts/bench.sh does all of that.
@@ -20,12 +20,17 @@ import { serve } from './server.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH, '..');
-const OUT = path.join(BENCH, 'out', 'latest.json');
+
 const ORT_DIST_PATH = '/bench/node_modules/onnxruntime-web/dist/';
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const QUICK = process.argv.includes('--quick');
+// Only the encoder pool rows (and onnxruntime-web 1 vs 2 threads on the same texts).
+const POOL_ONLY = process.argv.includes('--pool');
+const OUT = path.join(BENCH, 'out', POOL_ONLY ? 'pool-latest.json' : 'latest.json');
 const MIN_COSINE = 0.999;
 const BATCH = 64;
+// The encoder pool rows: a catalog-sized batch, so start-up and chunking amortize.
+const POOL_BATCH = 256;
 
 // Warm-up and sampling per row. Each runtime does `warmup` untimed runs, then
 // `rounds` rounds of `perRound` timed runs, alternating the runtimes.
@@ -35,6 +40,7 @@ const PLAN = QUICK
       batch: { warmup: 1, rounds: 2, perRound: 1 },
       image: { warmup: 2, rounds: 2, perRound: 2 },
       imageData: { warmup: 1, rounds: 2, perRound: 2 },
+      pool: { warmup: 1, rounds: 2, perRound: 1 },
       cold: 1,
     }
   : {
@@ -42,6 +48,7 @@ const PLAN = QUICK
       batch: { warmup: 15, rounds: 5, perRound: 2 },
       image: { warmup: 15, rounds: 5, perRound: 5 },
       imageData: { warmup: 5, rounds: 5, perRound: 5 },
+      pool: { warmup: 2, rounds: 5, perRound: 1 },
       cold: 3,
     };
 
@@ -196,7 +203,7 @@ async function main() {
     if (!(cos.batchMin >= MIN_COSINE)) fail(`batch cosine (min over ${BATCH}) ${cos.batchMin} < ${MIN_COSINE}`);
     if (!(cos.image >= MIN_COSINE)) fail(`image cosine ${cos.image} < ${MIN_COSINE}`);
 
-    for (const row of ['single', 'batch', 'image', 'imageData']) {
+    for (const row of POOL_ONLY ? [] : ['single', 'batch', 'image', 'imageData']) {
       progress(`measuring ${row} (${JSON.stringify(PLAN[row])})`);
       const t0 = Date.now();
       const samples = await main.page.evaluate(([r, p]) => window.bench.measure(r, p), [row, PLAN[row]]);
@@ -207,6 +214,22 @@ async function main() {
         `  ${row}: recagent ${fmt(result.rows[row].recagent.median, 2)} ms, ` +
           `onnxruntime-web ${fmt(result.rows[row].ort.median, 2)} ms (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
       );
+    }
+
+    // ---- the encoder pool: 1, 2 (and hardwareConcurrency) workers, same texts, same page
+    const poolSizes = [...new Set([1, 2, info.hardwareConcurrency])].sort((a, b) => a - b);
+    progress(`encoder pool: ${POOL_BATCH} texts, workers ${poolSizes.join(', ')}`);
+    result.pool = await main.page.evaluate((x) => window.bench.setupPool(x), { n: POOL_BATCH, sizes: poolSizes });
+    for (const [w, p] of Object.entries(result.pool)) {
+      progress(`  pool ${w}: ${p.threads.workers} worker(s), shared memory ${p.threads.sharedMemory}, created in ${fmt(p.createMs)} ms, min cosine vs embedBatch ${p.minCos.toFixed(7)}`);
+      if (!(p.minCos >= 0.9999)) fail(`pool of ${w}: cosine ${p.minCos} < 0.9999 against TextEmbedder.embedBatch`);
+      if (p.threads.workers !== Number(w)) fail(`pool of ${w} runs ${p.threads.workers} worker(s): ${p.threads.reason}`);
+    }
+    {
+      const samples = await main.page.evaluate(([r, p]) => window.bench.measure(r, p), ['pool', PLAN.pool]);
+      result.rows.pool = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summary(v, POOL_BATCH)]));
+      noteLoad('pool');
+      progress(`  pool: ${Object.entries(result.rows.pool).map(([k, v]) => `${k} ${fmt(v.median, 2)}`).join(', ')} ms/item`);
     }
     const ids = await main.page.evaluate(() => window.bench.getIds());
     await main.context.close();
@@ -230,10 +253,10 @@ async function main() {
     result.threads2 = { crossOriginIsolated: tinfo.crossOriginIsolated, ortThreads: tinfo.ortThreads };
     if (tinfo.ortThreads !== 2) progress(`warning: onnxruntime-web runs with ${tinfo.ortThreads} thread(s), not 2`);
     await threaded.page.evaluate((x) => window.bench.setIds(x), ids);
-    for (const row of ['single', 'batch']) {
+    for (const row of POOL_ONLY ? ['pool'] : ['single', 'batch', 'pool']) {
       progress(`measuring ${row}, onnxruntime-web 2 threads`);
       const samples = await threaded.page.evaluate(([r, p]) => window.bench.measure(r, p, ['ort']), [row, PLAN[row]]);
-      result.threads2[row] = summary(samples.ort, row === 'batch' ? BATCH : 1);
+      result.threads2[row] = summary(samples.ort, { batch: BATCH, pool: POOL_BATCH }[row] ?? 1);
       noteLoad(`${row}-2threads`);
       progress(`  ${row}: onnxruntime-web 2 threads ${fmt(result.threads2[row].median, 2)} ms`);
     }
@@ -241,7 +264,7 @@ async function main() {
 
     // ---- cold start: a fresh browser context (empty caches) per measurement, alternating
     const cold = { recagent: [], ort: [] };
-    for (let i = 0; i < PLAN.cold; i++) {
+    for (let i = 0; i < (POOL_ONLY ? 0 : PLAN.cold); i++) {
       for (const rt of i % 2 === 0 ? ['recagent', 'ort'] : ['ort', 'recagent']) {
         const fresh = await openPage(browser, origin, `cold-${rt}`);
         const r =
@@ -275,7 +298,25 @@ async function main() {
   const R = result.rows;
   const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? (a / b).toFixed(2) : '—');
   const row = (label, a, b, note) => [label, fmt(a, 2), fmt(b, 2), ratio(a, b), note];
-  const lines = [
+  const poolLines = [
+    row(`text, ${POOL_BATCH} texts, main thread (ms/item)`, R.pool.recagent.median, R.pool.ort.median, 'recagent embedBatch vs ort 1 thread, padded runs of 64'),
+    ...Object.keys(result.pool).map((w) =>
+      row(`text, ${POOL_BATCH} texts, EncoderPool ${w} worker${w === '1' ? '' : 's'} (ms/item)`, R.pool[`pool${w}`].median,
+        w === '1' ? R.pool.ort.median : result.threads2.pool.median, w === '1' ? 'vs ort 1 thread' : `vs ort ${result.threads2.ortThreads} threads`)),
+  ];
+  const speedup =
+    `speed-up of 2 over 1 on ${POOL_BATCH} texts (same run): EncoderPool 2 vs 1 worker x${ratio(R.pool.pool1.median, R.pool.pool2.median)}, ` +
+    `onnxruntime-web ${result.threads2.ortThreads} vs 1 thread x${ratio(R.pool.ort.median, result.threads2.pool.median)}; ` +
+    `EncoderPool 2 workers vs recagent on the main thread x${ratio(R.pool.recagent.median, R.pool.pool2.median)}` +
+    (R.pool[`pool${result.page.hardwareConcurrency}`] && result.page.hardwareConcurrency > 2
+      ? `; ${result.page.hardwareConcurrency} workers x${ratio(R.pool.pool1.median, R.pool[`pool${result.page.hardwareConcurrency}`].median)}`
+      : '');
+  const loadLine =
+    `load average (1 min) at start ${result.loadAverageAtStart[0].toFixed(2)}, highest ${busiest.load1.toFixed(2)} (after ${busiest.step}), at end ${result.loadAverageAtEnd[0].toFixed(2)}` +
+    (busiest.load1 > BUSY_LOAD
+      ? ` — WARNING: other work was running on this machine, the figures are skewed; run again on an idle machine`
+      : ' (figures need an otherwise idle machine)');
+  const lines = POOL_ONLY ? poolLines : [
     row('text, single ~32 tok (ms/text)', R.single.recagent.median, R.single.ort.median, 'ort: tokenisation excluded'),
     row(`text, batch of ${BATCH} (ms/item)`, R.batch.recagent.median, R.batch.ort.median, 'ort: one run, padded to longest'),
     row('image, recagent embedEncoded (ms)', R.image.recagent.median, R.image.ort.median, 'recagent: PNG decode+resize+net; ort: tensor only'),
@@ -283,6 +324,7 @@ async function main() {
     row('cold start, text (ms, median of fresh pages)', R.cold.recagent.median, R.cold.ort.median, `init+create+first embed, n=${R.cold.ort.n}`),
     row('text, single, ort 2 threads (ms/text)', R.single.recagent.median, result.threads2.single.median, `recagent 1 thread vs ort ${result.threads2.ortThreads} threads`),
     row(`text, batch, ort 2 threads (ms/item)`, R.batch.recagent.median, result.threads2.batch.median, `recagent 1 thread vs ort ${result.threads2.ortThreads} threads`),
+    ...poolLines,
   ];
   const F = result.files;
   const sizeLines = [
@@ -297,7 +339,16 @@ async function main() {
     ],
   ];
   const cos = result.cosine;
-  const text = [
+  const text = POOL_ONLY ? [
+    `EncoderPool vs onnxruntime-web ${result.onnxruntimeWeb} on ${POOL_BATCH} texts — Chromium ${result.chromium}, headless, ${result.page.hardwareConcurrency} cores, ` +
+      `crossOriginIsolated ${result.page.crossOriginIsolated}; medians, ms per item${QUICK ? '; QUICK MODE: few samples' : ''}`,
+    '',
+    table(poolLines, ['row', 'recagent', 'ort-web', 'ratio', 'notes']),
+    '',
+    speedup,
+    loadLine,
+    `samples: pool ${R.pool.pool1.n} batches per runtime; total time ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  ].join('\n') : [
     `recagent vs onnxruntime-web ${result.onnxruntimeWeb} (wasm EP, 1 thread unless noted) — Chromium ${result.chromium}, headless, ${result.page.hardwareConcurrency} cores`,
     `medians; ratio = recagent / onnxruntime-web (lower is better for recagent)${QUICK ? '; QUICK MODE: few samples' : ''}`,
     '',
@@ -309,10 +360,8 @@ async function main() {
     `cold start recagent (ms, each run): ${R.cold.recagent.runs.map((r) => `${fmt(r.total)} [instantiate ${fmt(r.instantiate)}, create ${fmt(r.create)}, first ${fmt(r.first)}]`).join('; ')}`,
     `cold start ort      (ms, each run): ${R.cold.ort.runs.map((r) => `${fmt(r.total)} [create incl. wasm init ${fmt(r.create)}, first ${fmt(r.first)}]`).join('; ')}`,
     `recagent's text rows include its own tokenisation; recagent's batch sorts by length and chunks; ort's batch is one padded run.`,
-    `load average (1 min) at start ${result.loadAverageAtStart[0].toFixed(2)}, highest ${busiest.load1.toFixed(2)} (after ${busiest.step}), at end ${result.loadAverageAtEnd[0].toFixed(2)}` +
-      (busiest.load1 > BUSY_LOAD
-        ? ` — WARNING: other work was running on this machine, the figures are skewed; run again on an idle machine`
-        : ' (figures need an otherwise idle machine)'),
+    speedup,
+    loadLine,
     `samples: single ${R.single.ort.n}/runtime, batch ${R.batch.ort.n}, image ${R.image.ort.n}; total time ${((Date.now() - started) / 1000).toFixed(0)} s`,
   ].join('\n');
   result.seconds = (Date.now() - started) / 1000;

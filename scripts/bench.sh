@@ -5,6 +5,7 @@
 #
 #   scripts/bench.sh            # full run, a few minutes on 2 cores
 #   scripts/bench.sh --quick    # few samples, to check that everything works
+#   scripts/bench.sh --pool     # only EncoderPool 1 vs 2 workers next to onnxruntime-web 1 vs 2 threads
 #   RECAGENT_BENCH_KEEP_PKG=1 scripts/bench.sh   # measure pkg/ as it is (e.g. a variant build)
 #
 # Prints a table to stdout and writes bench/out/latest.json; see bench/README.md.

@@ -12,6 +12,8 @@
 #      and the demo page driven in headless Chromium (tests/e2e, node:test);
 #      tests/e2e/package.test.mjs packs pkg/ (npm pack), installs the tarball
 #      into examples/vite-app, bundles it with Vite and drives it in Chromium
+#      (also in worker mode); tests/e2e/worker.test.mjs drives RecommenderWorker
+#      and EncoderPool over pkg/ (COOP/COEP, and once without isolation)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=setup.sh

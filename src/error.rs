@@ -77,6 +77,11 @@ pub enum Error {
     /// it does not allow); nothing was sent.
     #[error("denied by privacy policy: {0}")]
     PolicyDenied(String),
+    /// A Web Worker of recagent's worker mode or encoder pool could not start
+    /// (its script failed to load, e.g. a `worker-src` CSP) or died, or was
+    /// terminated while a call was pending.
+    #[error("worker failed: {0}")]
+    Worker(String),
 }
 
 impl Error {
@@ -102,6 +107,7 @@ impl Error {
             Error::Llm(_) => "llm_error",
             Error::CircuitOpen(_) => "circuit_open",
             Error::PolicyDenied(_) => "policy_denied",
+            Error::Worker(_) => "worker_failed",
         }
     }
 }
@@ -143,6 +149,7 @@ mod tests {
             Error::Llm(String::new()),
             Error::CircuitOpen(String::new()),
             Error::PolicyDenied(String::new()),
+            Error::Worker(String::new()),
         ];
         let mut codes: Vec<_> = all.iter().map(Error::code).collect();
         assert_eq!(codes[0], "invalid_model");
@@ -176,6 +183,7 @@ mod tests {
             Error::Llm(String::new()),
             Error::CircuitOpen(String::new()),
             Error::PolicyDenied(String::new()),
+            Error::Worker(String::new()),
         ];
         let mut codes: Vec<&str> = all.iter().map(Error::code).collect();
         codes.sort_unstable();

@@ -2,7 +2,9 @@
 // from URLs (downloaded with progress, cached in the Cache API), recommend.
 // The files default to ./data/… next to the page (copy or symlink the repo's
 // assets/ folder to public/data); ?catalog=, ?model= and ?vocab= override them.
-import init, { Recommender } from "recagent";
+// ?mode=worker runs the same API in a Web Worker (RecommenderWorker: every
+// method returns a Promise); Vite bundles the worker script by itself.
+import init, { Recommender, RecommenderWorker } from "recagent";
 
 const params = new URLSearchParams(location.search);
 const files = {
@@ -10,6 +12,7 @@ const files = {
   textModel: params.get("model") ?? "./data/minilm-int8.onnx",
   vocab: params.get("vocab") ?? "./data/vocab.txt",
 };
+const inWorker = params.get("mode") === "worker";
 const $ = (id) => document.getElementById(id);
 
 function showProgress({ file, loaded, total }) {
@@ -25,8 +28,9 @@ function showProgress({ file, loaded, total }) {
   li.textContent = `${file}: ${loaded} / ${total || "?"} bytes`;
 }
 
-function showResults(recommender) {
-  const list = recommender.recommend({ k: 5, query: $("query").value });
+async function showResults(recommender) {
+  // `await` works for both: RecommenderWorker returns a Promise, Recommender the list.
+  const list = await recommender.recommend({ k: 5, query: $("query").value });
   $("results").replaceChildren(...list.map((r) => {
     const li = document.createElement("li");
     li.dataset.id = r.id;
@@ -38,13 +42,16 @@ function showResults(recommender) {
 try {
   const started = performance.now();
   await init();
-  const recommender = await Recommender.create({ ...files, onProgress: showProgress, namespace: "vite-app" });
+  const recommender = await (inWorker ? RecommenderWorker : Recommender)
+    .create({ ...files, onProgress: showProgress, namespace: "vite-app" });
   $("status").textContent =
-    `Ready in ${Math.round(performance.now() - started)} ms: ${recommender.size} items on the device.`;
-  showResults(recommender);
-  $("search").addEventListener("submit", (e) => {
+    `Ready in ${Math.round(performance.now() - started)} ms: ${recommender.size} items on the device` +
+    `${inWorker ? " (in a Web Worker)" : ""}.`;
+  await showResults(recommender);
+  $("search").addEventListener("submit", async (e) => {
     e.preventDefault();
-    showResults(recommender);
+    await showResults(recommender);
+    document.body.dataset.shown = $("query").value;
   });
   document.body.dataset.ready = "true";
 } catch (e) {

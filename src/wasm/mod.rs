@@ -17,7 +17,9 @@ mod items;
 pub mod loader;
 mod memory;
 mod recommender;
+mod pool;
 mod time;
+mod worker;
 
 use std::rc::Rc;
 
@@ -54,7 +56,8 @@ export type RecagentErrorCode =
   | "aborted"
   | "llm_error"
   | "circuit_open"
-  | "policy_denied";
+  | "policy_denied"
+  | "worker_failed";
 
 /** Every error recagent throws or rejects with: a JS `Error` with a stable `code`. */
 export interface RecagentError extends Error {

@@ -3,7 +3,9 @@
 // (examples/vite-app), bundled with `vite build`, served, and driven in
 // headless Chromium: the Recommender is created from URLs (catalog, text
 // model, vocab) with progress, recommends into the DOM, and on a reload reads
-// every file from the Cache API instead of the network.
+// every file from the Cache API instead of the network. With ?mode=worker the
+// same app runs RecommenderWorker: Vite bundles the worker script (a separate
+// file) and the list equals the main-thread one.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -68,9 +70,9 @@ after(async () => {
   await server?.close();
 });
 
-/** Loads the app and waits until it is ready (or has failed). */
-async function load() {
-  await page.goto(server.url);
+/** Loads the app (`search`: e.g. "?mode=worker") and waits until it is ready (or has failed). */
+async function load(search = "") {
+  await page.goto(server.url + search);
   await page.waitForSelector("body[data-ready=true], body[data-error]", { timeout: 180_000 });
   const error = await page.getAttribute("body", "data-error");
   assert.equal(error, null, `the app failed: ${await page.textContent("#status")}`);
@@ -136,6 +138,31 @@ test("a different query changes the list", async () => {
     .map((li) => li.dataset.id).join() !== ids.join(), first);
   const titles = await page.$$eval("#results li", (lis) => lis.map((li) => li.textContent));
   assert.equal(titles.length, 5);
+});
+
+test("worker mode: Vite bundles the worker and the list is the main thread's", async () => {
+  const workerScripts = [];
+  const onRequest = (r) => { if (r.resourceType() === "script" || /worker/.test(r.url())) workerScripts.push(new URL(r.url()).pathname); };
+  page.on("request", onRequest);
+  await load();
+  const query = "a dark psychological thriller about a serial killer";
+  await page.fill("#query", query);
+  await page.click("button[type=submit]");
+  await page.waitForFunction((q) => document.body.dataset.shown === q, query);
+  const mainIds = await page.$$eval("#results li", (lis) => lis.map((li) => li.dataset.id));
+  await load("?mode=worker");
+  assert.match(await page.textContent("#status"), /^Ready in \d+ ms: 1682 items on the device \(in a Web Worker\)\.$/);
+  console.log(`worker mode (files from the Cache API): ${await page.textContent("#status")}`);
+  await page.fill("#query", query);
+  await page.click("button[type=submit]");
+  await page.waitForFunction((q) => document.body.dataset.shown === q, query);
+  const workerIds = await page.$$eval("#results li", (lis) => lis.map((li) => li.dataset.id));
+  page.off("request", onRequest);
+  assert.equal(workerIds.length, 5);
+  assert.deepEqual(workerIds, mainIds);
+  const bundled = workerScripts.filter((p) => /worker/i.test(p) && p.endsWith(".js"));
+  assert.ok(bundled.length > 0, `a worker script from the bundle: ${workerScripts}`);
+  for (const p of bundled) assert.ok(!p.includes("snippets"), `Vite emitted the worker itself, not the raw snippet: ${p}`);
 });
 
 test("no page errors", () => {

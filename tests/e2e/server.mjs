@@ -21,11 +21,19 @@ export function demoCsp(llmOrigin) {
     "img-src 'self' blob: data:; style-src 'self'";
 }
 
+/** The headers that make a page crossOriginIsolated (SharedArrayBuffer, several pool workers). */
+export const ISOLATION_HEADERS = {
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-embedder-policy": "require-corp",
+  "cross-origin-resource-policy": "same-origin",
+};
+
 /**
  * Serves `root` on 127.0.0.1 (`port` 0: a free one); resolves to { url, close }.
- * `csp`: the Content-Security-Policy header value, or none.
+ * `csp`: the Content-Security-Policy header value, or none; `isolated`: send
+ * {@link ISOLATION_HEADERS} with every response.
  */
-export async function serve(root, { port = 0, csp = null } = {}) {
+export async function serve(root, { port = 0, csp = null, isolated = false } = {}) {
   const server = createServer(async (req, res) => {
     try {
       let path = decodeURIComponent(new URL(req.url, "http://x").pathname);
@@ -39,6 +47,7 @@ export async function serve(root, { port = 0, csp = null } = {}) {
         "cache-control": "no-cache",
         "x-content-type-options": "nosniff",
         ...(csp && { "content-security-policy": csp }),
+        ...(isolated && ISOLATION_HEADERS),
       });
       res.end(req.method === "HEAD" ? undefined : body);
     } catch {

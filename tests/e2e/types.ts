@@ -38,6 +38,12 @@ import init, {
   type NewItem,
   type LoadImageModelOptions,
   type ExportedItem,
+  RecommenderWorker,
+  WorkerMemory,
+  EncoderPool,
+  type EncoderPoolOptions,
+  type EmbedBatchOptions,
+  type EncoderPoolThreads,
 } from "../../pkg/recagent.js";
 
 export async function usage(model: Uint8Array, vocab: string, image: Uint8Array, pixels: ImageData) {
@@ -216,4 +222,76 @@ export async function itemsUsage(catalog: Uint8Array, textModel: Uint8Array, voc
   const firstPhoto: string | null | undefined = items[0]?.photo;
   rec.free();
   return { loaded, flags, mine, plain, similarity, photoSignal, bytes, removed, firstPhoto };
+}
+
+export async function workerUsage(signal: AbortSignal) {
+  await init();
+  const seen: RecagentDownloadProgress[] = [];
+  const rec: RecommenderWorker = await RecommenderWorker.create({
+    catalog: "/assets/catalog/ml-100k.rcat", textModel: "/assets/minilm-int8.onnx", vocab: "/assets/vocab.txt",
+    namespace: "alice", onProgress: (p: RecagentDownloadProgress) => seen.push(p), signal,
+  });
+  const said: RecordedStatement | undefined = await rec.observe({ type: "statement", text: "no horror" });
+  await rec.observe({ item: "1", type: "like" });
+  const list: Recommendation[] = await rec.recommend({ k: 5, query: "space adventure" });
+  const cold: Recommendation[] = await rec.recommend();
+  const item: ItemRecord | undefined = await rec.item("1");
+  const snapshot: Uint8Array = await rec.profile();
+  await rec.restoreProfile(snapshot);
+  await rec.resetProfile();
+  await rec.saveProfile();
+  await rec.setLlm({ endpoint: "http://127.0.0.1:8080" });
+  await rec.setLlm(null);
+  await rec.setPolicy({ share: "request_text" });
+  const policy: Required<PrivacyPolicy> = await rec.policy();
+  await rec.registerTool({ name: "t", description: "d", parameters: { type: "object" }, run: (args: unknown) => args });
+  const removed: boolean = await rec.unregisterTool("t");
+  const result: AskResult = await rec.ask("hi", { autonomy: 0, onStep: (s: TraceStep) => console.log(s.kind), signal });
+  const plain: AskResult = await rec.ask("more");
+  const sent: LedgerEntry[] = await rec.ledger();
+  await rec.clearLedger();
+  await rec.resetConversation();
+  const memory: WorkerMemory = rec.memory;
+  const fact: MemoryFact = await memory.remember("I am vegetarian");
+  const found: RecalledFact[] = await memory.recall("cook", 3);
+  const facts: MemoryFact[] = await memory.list({ kind: "fact" });
+  const fixed: MemoryFact = await memory.correct(fact.id, "I am vegan");
+  const forgotten: number = await memory.forget(fixed.id);
+  const report: ConsolidationReport = await memory.consolidate();
+  const doc: MemoryExport = await memory.export();
+  const counts: { episodes: number; facts: number } = await memory.import(doc);
+  const estimate: MemoryEstimate = await memory.estimate();
+  await memory.on("versionchange", (type: MemoryEventType) => console.log(type));
+  const left: number = await memory.forgetEverything();
+  const info: [boolean, string | undefined, string | undefined] = [memory.persistent, memory.fallbackReason, memory.databaseName];
+  const meta: [number, number, string, boolean, AttributeInfo[]] = [rec.size, rec.memoryBytes, rec.namespace, rec.hasImageModel, rec.attributes];
+  const photo = new Uint8Array(await (await fetch("/cat.png")).arrayBuffer());
+  await rec.loadImageModel("/assets/mobilenetv2-embedding.onnx", { onProgress: (p: RecagentDownloadProgress) => seen.push(p) });
+  const mine: ItemRecord = await rec.addItem({ id: "mine", title: "My cat", photo });
+  const byPhoto: Recommendation[] = await rec.searchByPhoto(photo, { k: 3 });
+  const added: ItemRecord[] = await rec.addedItems();
+  const stored: Uint8Array | undefined = await rec.itemPhoto("mine");
+  const gone: boolean = await rec.removeItem("mine");
+  rec.terminate();
+  const code: RecagentErrorCode = "worker_failed";
+  return { said, list, cold, item, policy, removed, result, plain, sent, found, facts, forgotten, report, counts, estimate, left, info, meta, code, seen, mine, byPhoto, added, stored, gone };
+}
+
+export async function poolUsage(model: Uint8Array, texts: string[], signal: AbortSignal) {
+  await init();
+  const options: EncoderPoolOptions = {
+    model, vocab: "/assets/vocab.txt", workers: navigator.hardwareConcurrency,
+    onProgress: (p: RecagentDownloadProgress) => console.log(p.file), cache: true, cacheVersion: "1", signal,
+  };
+  const pool: EncoderPool = await EncoderPool.create(options);
+  const fromUrl: EncoderPool = await EncoderPool.create({ model: "/assets/minilm-int8.onnx", vocab: "/assets/vocab.txt" });
+  const batch: EmbedBatchOptions = { onProgress: (done: number, total: number) => console.log(done / total), signal };
+  const matrix: Float32Array = await pool.embedBatch(texts, batch);
+  const plain: Float32Array = await fromUrl.embedBatch(texts);
+  const threads: EncoderPoolThreads = pool.threads;
+  const why: string | null = threads.reason;
+  const shape: [number, number, boolean, number, number] = [pool.dim, pool.workers, threads.sharedMemory, threads.requested, threads.hardwareConcurrency];
+  pool.terminate();
+  fromUrl.free();
+  return { matrix, plain, why, shape, isolated: threads.crossOriginIsolated };
 }

@@ -1,0 +1,214 @@
+//! `EncoderPool`: batch text encoding over module Web Workers, one
+//! `TextEmbedder` each. This module checks options, loads the model (bytes
+//! or URL, through the same loader as `Recommender.create`) and delegates to
+//! `js/proxy.js`, which starts the workers (`js/worker.js`), cuts the batch
+//! into chunks and, on a crossOriginIsolated page, lets several workers pull
+//! chunks and write rows through one `SharedArrayBuffer`.
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use super::loader::{vocab_source, Loader, Source, VocabSource};
+use super::worker::{get, invalid};
+use super::{js_error, reject_unknown_keys};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_WORKER: &'static str = r#"
+/** Options of {@link EncoderPool.create}. */
+export interface EncoderPoolOptions {
+  /** The ONNX text model: bytes, or a URL (downloaded once with progress, kept in the Cache API). */
+  model: Uint8Array | string;
+  /** The BERT `vocab.txt`: its text, or a URL (`http(s)://`, `/`, `./`, `../`). */
+  vocab: string;
+  /** Workers to start (default `navigator.hardwareConcurrency`). More than 1 only on a
+   *  crossOriginIsolated page; elsewhere 1, with {@link EncoderPoolThreads.reason} and a console warning. */
+  workers?: number;
+  /** Download progress of URL sources, as in `RecommenderOptions`. */
+  onProgress?: (event: RecagentDownloadProgress) => void;
+  /** Keep downloads in the Cache API (default true). */
+  cache?: boolean;
+  /** A cached file of another version is downloaded again. */
+  cacheVersion?: string;
+  /** Cancels the downloads (`aborted`). */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link EncoderPool.embedBatch}. */
+export interface EmbedBatchOptions {
+  /** Called as texts are embedded: `(done, total)`. */
+  onProgress?: (done: number, total: number) => void;
+  /** Cancels the batch: it rejects with `aborted`. */
+  signal?: AbortSignal;
+}
+
+/** How an {@link EncoderPool} runs, and why. */
+export interface EncoderPoolThreads {
+  /** Workers asked for (the option, or `hardwareConcurrency`). */
+  requested: number;
+  /** Workers running. */
+  workers: number;
+  hardwareConcurrency: number;
+  /** `globalThis.crossOriginIsolated` (with `SharedArrayBuffer` available). */
+  crossOriginIsolated: boolean;
+  /** The workers pull chunks from an atomic counter and write into one SharedArrayBuffer. */
+  sharedMemory: boolean;
+  /** Why fewer workers run than were asked for (the page is not crossOriginIsolated), else null. */
+  reason: string | null;
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The `EmbedBatchOptions` object of the TypeScript section (optional argument).
+    #[wasm_bindgen(typescript_type = "EmbedBatchOptions")]
+    pub type EmbedBatchOptionsJs;
+}
+
+#[wasm_bindgen(module = "/js/proxy.js")]
+extern "C" {
+    /// The encoder pool's workers, as `proxy.js` holds them.
+    type PoolClient;
+
+    #[wasm_bindgen(js_name = createEncoderPool)]
+    fn create_encoder_pool(model: js_sys::Uint8Array, vocab: &str, workers: Option<f64>, module: JsValue) -> js_sys::Promise;
+
+    #[wasm_bindgen(method, js_name = embedBatch)]
+    fn embed_batch_js(this: &PoolClient, texts: js_sys::Array, options: &JsValue) -> js_sys::Promise;
+
+    #[wasm_bindgen(method, getter)]
+    fn dim(this: &PoolClient) -> f64;
+
+    #[wasm_bindgen(method, getter)]
+    fn size(this: &PoolClient) -> f64;
+
+    #[wasm_bindgen(method, getter)]
+    fn threads(this: &PoolClient) -> JsValue;
+
+    #[wasm_bindgen(method, js_name = terminate)]
+    fn terminate_pool(this: &PoolClient);
+}
+
+const POOL_KEYS: &[&str] = &["model", "vocab", "workers", "onProgress", "cache", "cacheVersion", "signal"];
+const BATCH_KEYS: &[&str] = &["onProgress", "signal"];
+
+/// Batch text encoding over a pool of module Web Workers, each with its own
+/// `TextEmbedder`: encoding a catalog never blocks the page, and on a
+/// crossOriginIsolated page it uses every core.
+#[wasm_bindgen]
+pub struct EncoderPool {
+    client: PoolClient,
+}
+
+impl Drop for EncoderPool {
+    fn drop(&mut self) {
+        self.client.terminate_pool();
+    }
+}
+
+#[wasm_bindgen]
+impl EncoderPool {
+    /// Loads the model (bytes or URL, like `Recommender.create`) and starts
+    /// the workers, each loading it. Rejects with `invalid_input` (unknown
+    /// option, bad `workers`), the download's or the model's error code, or
+    /// `worker_failed`.
+    pub async fn create(
+        #[wasm_bindgen(unchecked_param_type = "EncoderPoolOptions")] options: JsValue,
+    ) -> Result<EncoderPool, JsValue> {
+        reject_unknown_keys(&options, "EncoderPoolOptions", POOL_KEYS)?;
+        let model = Source::from_js(&get(&options, "model").unwrap_or(JsValue::UNDEFINED), "EncoderPoolOptions.model")
+            .map_err(js_error)?
+            .ok_or_else(|| invalid("EncoderPoolOptions.model (bytes or URL) is required"))?;
+        let vocab = get(&options, "vocab")
+            .and_then(|v| v.as_string())
+            .ok_or_else(|| invalid("EncoderPoolOptions.vocab (the text or a URL) is required"))?;
+        let workers = match get(&options, "workers") {
+            None => None,
+            Some(v) => Some(
+                v.as_f64()
+                    .filter(|n| n.fract() == 0.0 && (1.0..=256.0).contains(n))
+                    .ok_or_else(|| invalid("EncoderPoolOptions.workers must be an integer 1..=256"))?,
+            ),
+        };
+        let on_progress = match get(&options, "onProgress") {
+            None => None,
+            Some(f) => Some(
+                f.dyn_into::<js_sys::Function>()
+                    .map_err(|_| invalid("EncoderPoolOptions.onProgress must be a function"))?,
+            ),
+        };
+        let signal = match get(&options, "signal") {
+            None => None,
+            Some(s) => Some(
+                s.dyn_into::<web_sys::AbortSignal>()
+                    .map_err(|_| invalid("EncoderPoolOptions.signal must be an AbortSignal"))?,
+            ),
+        };
+        let cache = match get(&options, "cache") {
+            None => true,
+            Some(v) => v.as_bool().ok_or_else(|| invalid("EncoderPoolOptions.cache must be a boolean"))?,
+        };
+        let version = get(&options, "cacheVersion").and_then(|v| v.as_string()).unwrap_or_default();
+        let loader = Loader::new(on_progress, cache, version).with_signal(signal);
+        let (model, vocab) = futures::future::try_join(loader.load(model), async {
+            match vocab_source(&vocab) {
+                VocabSource::Text(text) => Ok(text),
+                url => loader.load_vocab(url).await,
+            }
+        })
+        .await
+        .map_err(js_error)?;
+        let model = js_sys::Uint8Array::from(model.as_slice());
+        let client = JsFuture::from(create_encoder_pool(model, &vocab, workers, wasm_bindgen::module())).await?;
+        Ok(EncoderPool { client: client.unchecked_into() })
+    }
+
+    /// Unit-length embeddings of `texts` as one `Float32Array` of
+    /// `texts.length × dim`, row i for text i (the same vectors as
+    /// `TextEmbedder.embedBatch`). Batches run one after the other. Throws
+    /// `invalid_input` for an empty array; rejects with `aborted` when
+    /// `signal` fires.
+    #[wasm_bindgen(js_name = embedBatch, unchecked_return_type = "Promise<Float32Array>")]
+    pub fn embed_batch(
+        &self,
+        texts: Vec<String>,
+        options: Option<EmbedBatchOptionsJs>,
+    ) -> Result<js_sys::Promise, JsValue> {
+        if texts.is_empty() {
+            return Err(invalid("embedBatch needs at least one text"));
+        }
+        let options = options.map(JsValue::from).filter(|o| !o.is_undefined() && !o.is_null()).unwrap_or_else(|| js_sys::Object::new().into());
+        reject_unknown_keys(&options, "EmbedBatchOptions", BATCH_KEYS)?;
+        if get(&options, "onProgress").is_some_and(|f| !f.is_function()) {
+            return Err(invalid("EmbedBatchOptions.onProgress must be a function"));
+        }
+        if get(&options, "signal").is_some_and(|s| !s.is_instance_of::<web_sys::AbortSignal>()) {
+            return Err(invalid("EmbedBatchOptions.signal must be an AbortSignal"));
+        }
+        let texts: js_sys::Array = texts.iter().map(|t| JsValue::from_str(t)).collect();
+        Ok(self.client.embed_batch_js(texts, &options))
+    }
+
+    /// Length of every embedding (384 for MiniLM).
+    #[wasm_bindgen(getter)]
+    pub fn dim(&self) -> usize {
+        self.client.dim() as usize
+    }
+
+    /// Workers running.
+    #[wasm_bindgen(getter)]
+    pub fn workers(&self) -> usize {
+        self.client.size() as usize
+    }
+
+    /// How the pool runs and, when it runs fewer workers than asked, why.
+    #[wasm_bindgen(getter, unchecked_return_type = "EncoderPoolThreads")]
+    pub fn threads(&self) -> JsValue {
+        self.client.threads()
+    }
+
+    /// Ends the workers; pending batches reject with `worker_failed`.
+    pub fn terminate(&self) {
+        self.client.terminate_pool();
+    }
+}
