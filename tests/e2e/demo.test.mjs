@@ -124,7 +124,9 @@ test("an item of your own with a photo: found by text and by photo, with its thu
   await page.fill("#item-genres", "Comedy");
   await page.fill("#item-year", "2024");
   await page.setInputFiles("#item-photo", fixture("chelsea.png"));
-  assert.equal(await page.isVisible("#item-preview"), true, "the photo is previewed");
+  // the preview shows once the change handler ran and the image has a box (it loads asynchronously)
+  await page.waitForSelector("#item-preview", { state: "visible", timeout: 10_000 })
+    .catch(() => assert.fail("the photo is previewed"));
   await page.click("#item-add");
   await page.waitForFunction(() => document.querySelector("#item-list").dataset.count === "1", null, { timeout: 120_000 });
   const added = await page.textContent("#item-status");
