@@ -15,14 +15,14 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::recommender::{check_recommend_keys, recommendations, to_js, JsRecommender, RecommendOptionsJs};
+use super::recommender::{parse_recommend_options, recommendations, to_js, JsRecommender, RecommendOptionsJs};
 use super::{js_error, reject_unknown_keys};
 use crate::catalog::AttributeValue;
 use crate::encoder::{ImageEncoder, ImageEncoderOptions};
 use crate::error::Error;
 use crate::memory::Memory;
 use crate::recommender::items::NewItem;
-use crate::recommender::{RecommendOptions, Recommender};
+use crate::recommender::Recommender;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_ITEMS: &'static str = r#"
@@ -221,13 +221,7 @@ impl JsRecommender {
     /// bad options), `invalid_image`, `image_too_large`.
     #[wasm_bindgen(js_name = searchByPhoto, unchecked_return_type = "Recommendation[]")]
     pub fn search_by_photo(&self, photo: &[u8], options: Option<RecommendOptionsJs>) -> Result<js_sys::Array, JsValue> {
-        let options = options.map(JsValue::from).unwrap_or(JsValue::UNDEFINED);
-        let options: RecommendOptions = if options.is_undefined() || options.is_null() {
-            RecommendOptions::default()
-        } else {
-            check_recommend_keys(&options)?;
-            serde_wasm_bindgen::from_value(options).map_err(|e| invalid(format!("RecommendOptions: {e}")))?
-        };
+        let options = parse_recommend_options(options)?;
         let core = self.core_rc().try_borrow().map_err(|_| invalid("the recommender is busy (re-entrant call)"))?;
         let list = core.search_by_photo(photo, &options).map_err(js_error)?;
         recommendations(&core, &list)

@@ -153,7 +153,7 @@ fn field(value: &JsValue, key: &str) -> Option<JsValue> {
 
 /// serde-wasm-bindgen reads only the fields a struct names, so typos in
 /// `RecommendOptions`, its `filters` and their predicates are caught here.
-pub(crate) fn check_recommend_keys(options: &JsValue) -> Result<(), JsValue> {
+fn check_recommend_keys(options: &JsValue) -> Result<(), JsValue> {
     reject_unknown_keys(options, "RecommendOptions", &["k", "query", "filters", "diversity", "explore", "seed"])?;
     if let Some(seed) = field(options, "seed").and_then(|s| s.as_f64()) {
         if !(seed >= 0.0 && seed.fract() == 0.0 && seed <= 9_007_199_254_740_991.0) {
@@ -168,6 +168,18 @@ pub(crate) fn check_recommend_keys(options: &JsValue) -> Result<(), JsValue> {
         }
     }
     Ok(())
+}
+
+/// `RecommendOptions` from JS: the defaults when absent, unknown keys and a
+/// bad seed rejected (`invalid_input`). Shared by `recommend` and
+/// `searchByPhoto`.
+pub(crate) fn parse_recommend_options(options: Option<RecommendOptionsJs>) -> Result<RecommendOptions, JsValue> {
+    let options = options.map(JsValue::from).unwrap_or(JsValue::UNDEFINED);
+    if options.is_undefined() || options.is_null() {
+        return Ok(RecommendOptions::default());
+    }
+    check_recommend_keys(&options)?;
+    serde_wasm_bindgen::from_value(options).map_err(|e| invalid(format!("RecommendOptions: {e}")))
 }
 
 /// The keys an event of each `type` may have.
@@ -397,13 +409,7 @@ impl JsRecommender {
     /// title and explanation. Throws `invalid_input` for bad options.
     #[wasm_bindgen(unchecked_return_type = "Recommendation[]")]
     pub fn recommend(&self, options: Option<RecommendOptionsJs>) -> Result<js_sys::Array, JsValue> {
-        let options = options.map(JsValue::from).unwrap_or(JsValue::UNDEFINED);
-        let options: RecommendOptions = if options.is_undefined() || options.is_null() {
-            RecommendOptions::default()
-        } else {
-            check_recommend_keys(&options)?;
-            serde_wasm_bindgen::from_value(options).map_err(|e| invalid(format!("RecommendOptions: {e}")))?
-        };
+        let options = parse_recommend_options(options)?;
         let core = self.core()?;
         let list = core.recommend(&options).map_err(js_error)?;
         recommendations(&core, &list)
