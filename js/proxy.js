@@ -205,8 +205,8 @@ export class RecommenderClient {
   constructor(channel, info) {
     this.channel = channel;
     this.snapshot = info;
-    // Refreshed by every call's result, so `size`, `hasImageModel`, … follow addItem & co.
-    channel.onInfo = (fresh) => { this.snapshot = fresh; };
+    // Every call's result carries size, memoryBytes and hasImageModel, so they follow addItem & co.
+    channel.onInfo = (fresh) => { this.snapshot = { ...this.snapshot, ...fresh }; };
   }
 
   call(method, args) {

@@ -87,6 +87,9 @@ if (inWorker) {
     'forgetEverything', 'estimate', 'on',
   ]);
 
+  /** The getters' values that calls can change (cheap: no serialization). */
+  const changing = (r) => ({ size: r.size, memoryBytes: r.memoryBytes, hasImageModel: r.hasImageModel });
+
   /** What the proxy keeps of a recommender for its synchronous getters. */
   const snapshot = (r) => {
     const m = r.memory;
@@ -163,10 +166,10 @@ if (inWorker) {
         const value = await run(data.method, unmarshal(data.args));
         const transfer = value instanceof Float32Array ? [value.buffer] : [];
         message = { type: 'result', id: data.id, ok: true, value: value === undefined ? undefined : value };
-        // Calls can change what the proxy's getters report (addItem: size; loadImageModel:
-        // hasImageModel; memory.import / forgetEverything: added items), so every result
-        // carries a fresh snapshot.
-        if (recommender) message.info = snapshot(recommender);
+        // Calls can change what the proxy's getters report (addItem, removeItem, memory.import,
+        // forgetEverything: size and memoryBytes; loadImageModel: hasImageModel), so every result
+        // carries those three; the rest of the snapshot is fixed at create.
+        if (recommender) message.info = changing(recommender);
         try {
           postMessage(message, transfer);
           return;
