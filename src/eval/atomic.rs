@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::catalog::added::{format_float, is_title_attribute, label};
 
 /// One interaction of the `.inter` file (indices into [`Dataset::users`] and [`Dataset::items`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -168,23 +169,23 @@ impl ItemTable {
             let text = match &c.values[i] {
                 Value::Missing => continue,
                 Value::Token(t) => t.trim().to_string(),
-                Value::TokenSeq(ts) => ts.join(if is_title(&c.name) { " " } else { ", " }),
-                Value::Float(x) => crate::catalog::added::format_float(*x),
+                Value::TokenSeq(ts) => ts.join(if is_title_attribute(&c.name) { " " } else { ", " }),
+                Value::Float(x) => format_float(*x),
                 Value::FloatSeq(xs) => xs
                     .iter()
-                    .map(|x| crate::catalog::added::format_float(*x))
+                    .map(|x| format_float(*x))
                     .collect::<Vec<_>>()
                     .join(", "),
             };
             if text.is_empty() {
                 continue;
             }
-            if is_title(&c.name) {
+            if is_title_attribute(&c.name) {
                 title.push(text);
             } else if c.name.to_ascii_lowercase().contains("year") {
-                last.push(format!("{}: {text}", crate::catalog::added::label(&c.name)));
+                last.push(format!("{}: {text}", label(&c.name)));
             } else {
-                rest.push(format!("{}: {text}", crate::catalog::added::label(&c.name)));
+                rest.push(format!("{}: {text}", label(&c.name)));
             }
         }
         let id = &self.ids[i];
@@ -203,11 +204,6 @@ impl ItemTable {
             parts.join(". ")
         }
     }
-}
-
-fn is_title(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n.contains("title") || n.contains("name")
 }
 
 /// Finds `NAME.inter` (exactly one required) and `NAME.item` (optional) in
