@@ -127,9 +127,10 @@ pub(crate) fn chain(e: &tract_onnx::prelude::TractError) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn codes_are_stable_and_distinct() {
-        let all = [
+    /// One error of every variant (a new variant must be added here, or the
+    /// code tests below miss it).
+    fn every_error() -> Vec<Error> {
+        vec![
             Error::InvalidModel(String::new()),
             Error::UnsupportedModel(String::new()),
             Error::InvalidVocab(String::new()),
@@ -150,7 +151,12 @@ mod tests {
             Error::CircuitOpen(String::new()),
             Error::PolicyDenied(String::new()),
             Error::Worker(String::new()),
-        ];
+        ]
+    }
+
+    #[test]
+    fn codes_are_stable_and_distinct() {
+        let all = every_error();
         let mut codes: Vec<_> = all.iter().map(Error::code).collect();
         assert_eq!(codes[0], "invalid_model");
         codes.sort_unstable();
@@ -163,28 +169,7 @@ mod tests {
     /// that does not exist.
     #[test]
     fn readme_table_and_typescript_union_list_exactly_the_codes() {
-        let all = [
-            Error::InvalidModel(String::new()),
-            Error::UnsupportedModel(String::new()),
-            Error::InvalidVocab(String::new()),
-            Error::InvalidImage(String::new()),
-            Error::ImageTooLarge(String::new()),
-            Error::InvalidInput(String::new()),
-            Error::Inference(String::new()),
-            Error::Io(String::new()),
-            Error::Storage(String::new()),
-            Error::InvalidCatalog(String::new()),
-            Error::InvalidProfile(String::new()),
-            Error::UnknownItem(String::new()),
-            Error::QuotaExceeded(String::new()),
-            Error::Network(String::new()),
-            Error::Timeout(String::new()),
-            Error::Aborted(String::new()),
-            Error::Llm(String::new()),
-            Error::CircuitOpen(String::new()),
-            Error::PolicyDenied(String::new()),
-            Error::Worker(String::new()),
-        ];
+        let all = every_error();
         let mut codes: Vec<&str> = all.iter().map(Error::code).collect();
         codes.sort_unstable();
 
