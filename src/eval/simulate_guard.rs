@@ -134,10 +134,11 @@ fn redact_forms(text: &str, forms: &[Vec<String>], replacement: &str) -> (String
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn user(title: &str, id: &str) -> SimulatedUser {
+    /// A simulated user who wants `title` (id `id`), for the tests here and in `simulate_llm`.
+    pub(crate) fn user(title: &str, id: &str) -> SimulatedUser {
         SimulatedUser {
             user: 0,
             target: id.into(),

@@ -217,18 +217,7 @@ fn truncate_chars(text: &str, max: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn user(title: &str, id: &str) -> SimulatedUser {
-        SimulatedUser {
-            user: 0,
-            target: id.into(),
-            title: title.into(),
-            description: String::new(),
-            categories: vec!["Crime".into()],
-            year: Some(1995),
-            history: Vec::new(),
-        }
-    }
+    use crate::eval::simulate_guard::tests::user;
 
     #[test]
     fn cleans_what_the_model_wrote() {
