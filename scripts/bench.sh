@@ -104,22 +104,10 @@ if [ "${1:-}" = app ]; then
     fi
   done
   # The scripted LLM server on a free port (as scripts/test.sh), killed on exit.
-  llm_log="$(mktemp)"
-  "$examples/scripted_llm" > "$llm_log" &
-  llm_pid=$!
-  trap 'kill "$llm_pid" 2>/dev/null || true; rm -f "$llm_log"' EXIT
-  tries=0
-  until line=$(grep -m1 '^listening ' "$llm_log" 2>/dev/null) && [ -n "$line" ]; do
-    tries=$((tries + 1))
-    if [ "$tries" -gt 100 ] || ! kill -0 "$llm_pid" 2>/dev/null; then
-      echo "scripted_llm did not start" >&2
-      exit 1
-    fi
-    sleep 0.1
-  done
-  bench_log "scripted LLM server at ${line#listening } (pid $llm_pid)"
+  start_scripted_llm "$examples/scripted_llm"
+  bench_log "scripted LLM server at $LLM_SERVER_URL (pid $LLM_PID)"
   npm_deps
-  node bench/app-run.mjs --llm "${line#listening }" "$@"
+  node bench/app-run.mjs --llm "$LLM_SERVER_URL" "$@"
   exit $?
 fi
 

@@ -193,6 +193,26 @@ ensure_ml100k_catalog() {
   echo "$key" > "$catalog.key"
 }
 
+# Starts the scripted OpenAI-compatible server (the examples/scripted_llm
+# binary given as $1) on a free port, waits for its "listening URL" line and
+# sets LLM_SERVER_URL and LLM_PID; the server is killed when the calling
+# script exits, however it exits. Used by scripts/test.sh and scripts/bench.sh.
+start_scripted_llm() {
+  LLM_LOG="$(mktemp)"
+  "$1" > "$LLM_LOG" &
+  LLM_PID=$!
+  trap 'kill "$LLM_PID" 2>/dev/null || true; rm -f "$LLM_LOG"' EXIT
+  local line="" tries=0
+  until line=$(grep -m1 '^listening ' "$LLM_LOG" 2>/dev/null) && [ -n "$line" ]; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 100 ] || ! kill -0 "$LLM_PID" 2>/dev/null; then
+      die "scripted_llm did not start"
+    fi
+    sleep 0.1
+  done
+  LLM_SERVER_URL="${line#listening }"
+}
+
 setup_all() {
   ensure_rust
   ensure_cargo_tool wasm-bindgen wasm-bindgen-cli "$WASM_BINDGEN_VERSION"

@@ -39,25 +39,10 @@ cargo check --lib --target wasm32-unknown-unknown
 step "scripted LLM server for the browser tests (examples/scripted_llm.rs)"
 # Started on a free port; its URL is baked into tests/web_http.rs and web_agent.rs at compile
 # time (RECAGENT_LLM_SERVER). Killed when this script exits, however it exits.
-start_llm_server() {
-  cargo build --example scripted_llm
-  LLM_LOG="$(mktemp)"
-  "${CARGO_TARGET_DIR:-$ROOT/target}/debug/examples/scripted_llm" > "$LLM_LOG" &
-  LLM_PID=$!
-  trap 'kill "$LLM_PID" 2>/dev/null || true; rm -f "$LLM_LOG"' EXIT
-  local line="" tries=0
-  until line=$(grep -m1 '^listening ' "$LLM_LOG" 2>/dev/null) && [ -n "$line" ]; do
-    tries=$((tries + 1))
-    if [ "$tries" -gt 100 ] || ! kill -0 "$LLM_PID" 2>/dev/null; then
-      echo "scripted_llm did not start" >&2
-      return 1
-    fi
-    sleep 0.1
-  done
-  export RECAGENT_LLM_SERVER="${line#listening }"
-  log "scripted LLM server at $RECAGENT_LLM_SERVER (pid $LLM_PID)"
-}
-start_llm_server
+cargo build --example scripted_llm
+start_scripted_llm "${CARGO_TARGET_DIR:-$ROOT/target}/debug/examples/scripted_llm"
+export RECAGENT_LLM_SERVER="$LLM_SERVER_URL"
+log "scripted LLM server at $RECAGENT_LLM_SERVER (pid $LLM_PID)"
 
 step "browser tests (wasm-pack test --headless --chrome)"
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-600}"
