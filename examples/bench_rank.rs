@@ -12,10 +12,10 @@
 
 use std::time::Instant;
 
-use recagent::ranking::kernels::{
+use recagent_core::vectors::kernels::{
     implementation, rescore_f32, scores_f32, scores_i8, stream_read_f32, QuantizedQuery,
 };
-use recagent::ranking::topk::{top_k, top_k_of};
+use recagent_core::vectors::topk::{top_k, top_k_of};
 
 #[path = "../bench/rank-wasm/src/data.rs"]
 #[allow(dead_code)]
@@ -58,7 +58,7 @@ fn ids(v: &[(u32, f32)]) -> Vec<u32> {
     v.iter().map(|c| c.0).collect()
 }
 
-fn main() -> recagent::Result<()> {
+fn main() -> recagent_core::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
     let json_path = args
@@ -70,7 +70,7 @@ fn main() -> recagent::Result<()> {
 
     eprintln!("[bench-rank] generating {ROWS} x {DIM} (f32 + int8) and {BIG_ROWS} x {DIM} int8, seed {SEED}");
     let f32m = data::catalog(SEED, ROWS, DIM);
-    let i8m = recagent::ranking::kernels::QuantizedMatrix::quantize(&f32m, DIM)?;
+    let i8m = recagent_core::vectors::kernels::QuantizedMatrix::quantize(&f32m, DIM)?;
     let big = data::quantized_catalog(SEED, BIG_ROWS, DIM)?;
     let query = data::query(0, DIM);
     let mut scores = vec![0.0f32; ROWS];
@@ -92,7 +92,7 @@ fn main() -> recagent::Result<()> {
         scores_i8(&i8m, &q, &mut scores).ok();
         std::hint::black_box(top_k(&scores, K, |_| true));
     });
-    let mut exact = || -> recagent::Result<Vec<u32>> {
+    let mut exact = || -> recagent_core::Result<Vec<u32>> {
         let q = QuantizedQuery::quantize(&query);
         scores_i8(&i8m, &q, &mut scores)?;
         let cand = ids(&top_k(&scores, EXACT_C * K, |_| true));

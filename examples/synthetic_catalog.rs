@@ -22,8 +22,8 @@
 
 use std::time::Instant;
 
-use recagent::catalog::{CatalogParts, Embeddings, Item, SequenceModel};
-use recagent::Catalog;
+use recagent_core::catalog::{CatalogParts, Embeddings, Item, SequenceModel};
+use recagent_core::Catalog;
 
 /// Noise per dimension added to a unit-length text embedding.
 const TEXT_SIGMA: f32 = 0.025;

@@ -12,7 +12,7 @@
 #
 #   scripts/bench.sh rank [--quick] [--variants]
 #
-# The ranking kernels instead (src/ranking): natively (examples/bench_rank.rs,
+# The ranking kernels instead (crates/core/src/vectors): natively (examples/bench_rank.rs,
 # release) and in headless Chromium (bench/rank-wasm, a separate wasm crate
 # built with the pinned wasm-pack, release, simd128): 100k x 384 f32 and int8,
 # 1M x 384 int8, the streaming-read roofline, a plain JS peer, recall of int8.
@@ -25,7 +25,7 @@
 # Cache API) against onnxruntime-web's (to its first embedding), recommend on a
 # 100k-item catalog generated here (examples/synthetic_catalog.rs, seeded, into
 # bench/out/), and ask's overhead without the LLM (autonomy 0; autonomy 2 against
-# the scripted LLM server, examples/scripted_llm.rs, started here). Prints a
+# the scripted LLM server, crates/testkit, started here). Prints a
 # table and writes bench/out/app-latest.json (figures, not asserts).
 set -euo pipefail
 
@@ -72,8 +72,8 @@ if [ "${1:-}" = rank ]; then
     ls -t "$CACHE/wasm-opt-rank/"*.wasm | tail -n +4 | xargs -r rm -f
   fi
   cp "$rank_cached" "$rank_wasm"
-  bench_log "native: cargo run --release --example bench_rank"
-  (cd "$ROOT" && cargo run --quiet --release --example bench_rank -- \
+  bench_log "native: cargo run --release -p recagent-core --example bench_rank"
+  (cd "$ROOT" && cargo run --quiet --release -p recagent-core --example bench_rank -- \
     --json "$ROOT/bench/out/rank-native.json" "$@" >&2)
   npm_deps
   exec node bench/rank-run.mjs --native "$ROOT/bench/out/rank-native.json" "$@"
@@ -86,8 +86,9 @@ if [ "${1:-}" = app ]; then
     # pkg/ and the ML-100K catalog, as the main command builds them (cached).
     "$ROOT/scripts/serve.sh" --build >&2
   fi
-  bench_log "building examples/synthetic_catalog.rs and examples/scripted_llm.rs"
-  cargo build --quiet --example synthetic_catalog --example scripted_llm >&2
+  bench_log "building examples/synthetic_catalog.rs and crates/testkit"
+  cargo build --quiet -p recagent-core --example synthetic_catalog >&2
+  cargo build --quiet -p recagent-testkit --bin scripted_llm >&2
   examples="${CARGO_TARGET_DIR:-$ROOT/target}/debug/examples"
   mkdir -p "$ROOT/bench/out"
   # The 100k-item catalogs (f32 and int8 text matrices), derived from ML-100K;
@@ -104,7 +105,7 @@ if [ "${1:-}" = app ]; then
     fi
   done
   # The scripted LLM server on a free port (as scripts/test.sh), killed on exit.
-  start_scripted_llm "$examples/scripted_llm"
+  start_scripted_llm "${CARGO_TARGET_DIR:-$ROOT/target}/debug/scripted_llm"
   bench_log "scripted LLM server at $LLM_SERVER_URL (pid $LLM_PID)"
   npm_deps
   node bench/app-run.mjs --llm "$LLM_SERVER_URL" "$@"

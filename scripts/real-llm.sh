@@ -47,7 +47,7 @@ cd "$ROOT"
 if [ -n "$SIMULATE" ]; then
   # The simulated user's requests go to the same server, counted apart
   # (userLlmRequests); the JSON result is printed on stdout.
-  cargo run -q -- simulate --endpoint "$URL" --user-endpoint same \
+  cargo run -q -p recagent-cli -- simulate --endpoint "$URL" --user-endpoint same \
     --users "$SIM_USERS" --turns "$SIM_TURNS" \
     --catalog "$ROOT/assets/catalog/ml-100k.rcat" --dataset "$ROOT/assets/data/ml-100k" \
     --model "$ROOT/assets/minilm-int8.onnx" --vocab "$ROOT/assets/vocab.txt"
@@ -55,6 +55,6 @@ if [ -n "$SIMULATE" ]; then
 fi
 RECAGENT_REAL_LLM="$URL" cargo test --test agent_real_llm -- --ignored --nocapture
 if [ $# -gt 0 ]; then
-  cargo run -q -- ask --endpoint "$URL" --catalog "$ROOT/assets/catalog/ml-100k.rcat" \
+  cargo run -q -p recagent-cli -- ask --endpoint "$URL" --catalog "$ROOT/assets/catalog/ml-100k.rcat" \
     --model "$ROOT/assets/minilm-int8.onnx" --vocab "$ROOT/assets/vocab.txt" --autonomy 2 "$*"
 fi

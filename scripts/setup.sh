@@ -193,8 +193,8 @@ ensure_ml100k_catalog() {
   echo "$key" > "$catalog.key"
 }
 
-# Starts the scripted OpenAI-compatible server (the examples/scripted_llm
-# binary given as $1) on a free port, waits for its "listening URL" line and
+# Starts the scripted OpenAI-compatible server (the scripted_llm binary of
+# crates/testkit, given as $1) on a free port, waits for its "listening URL" line and
 # sets LLM_SERVER_URL and LLM_PID; the server is killed when the calling
 # script exits, however it exits. Used by scripts/test.sh and scripts/bench.sh.
 start_scripted_llm() {

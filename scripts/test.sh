@@ -2,10 +2,11 @@
 # Runs every test: installs what is missing first (scripts/setup.sh), then
 #   1. the ML-100K catalog (recagent build-catalog, cached) the agent and
 #      browser tests use
-#   2. native: cargo test (tokenizer, encoders, catalog, ranking, memory, the
+#   2. the layering check (scripts/check-layers.sh), then native: cargo test
+#      --workspace (tokenizer, encoders, catalog, ranking, memory, the
 #      agent against the scripted LLM server, the CLI, `recagent simulate`
 #      with the LLM-played user: tests/simulate_llm_user.rs)
-#   3. cargo check of the library for wasm32-unknown-unknown
+#   3. cargo check of the binding and the core for wasm32-unknown-unknown
 #   4. browser: the scripted LLM server started on a free port, then
 #      wasm-pack test --headless --chrome (Debian chromium + chromedriver)
 #   5. the npm package: wasm-pack build (release), its .d.ts type-checked by tsc,
@@ -28,19 +29,21 @@ step "ML-100K catalog for the agent and browser tests (recagent build-catalog, c
 cargo build
 ensure_ml100k_catalog
 
-step "native tests (cargo test)"
-cargo test --all-targets
-cargo test --doc
+step "layering: no cycle between core modules, no forbidden dependency (scripts/check-layers.sh)"
+"$ROOT/scripts/check-layers.sh"
+
+step "native tests (cargo test --workspace)"
+cargo test --workspace --all-targets
+cargo test --workspace --doc
 
 step "wasm32 check (cargo check --target wasm32-unknown-unknown)"
-cargo check --lib --target wasm32-unknown-unknown
+cargo check -p recagent -p recagent-core --lib --target wasm32-unknown-unknown
 
-
-step "scripted LLM server for the browser tests (examples/scripted_llm.rs)"
+step "scripted LLM server for the browser tests (crates/testkit)"
 # Started on a free port; its URL is baked into tests/web_http.rs and web_agent.rs at compile
 # time (RECAGENT_LLM_SERVER). Killed when this script exits, however it exits.
-cargo build --example scripted_llm
-start_scripted_llm "${CARGO_TARGET_DIR:-$ROOT/target}/debug/examples/scripted_llm"
+cargo build -p recagent-testkit --bin scripted_llm
+start_scripted_llm "${CARGO_TARGET_DIR:-$ROOT/target}/debug/scripted_llm"
 export RECAGENT_LLM_SERVER="$LLM_SERVER_URL"
 log "scripted LLM server at $RECAGENT_LLM_SERVER (pid $LLM_PID)"
 
@@ -54,5 +57,8 @@ step "npm package and demo (wasm-pack build, tsc, headless Chromium)"
 (cd "$ROOT/tests/e2e" && npm ci --silent --no-audit --no-fund)
 (cd "$ROOT/tests/e2e" && npx --no-install tsc -p tsconfig.json)
 node --test "$ROOT/tests/e2e/"
+
+step "API reference (TypeDoc over pkg/recagent.d.ts into docs/api/)"
+"$ROOT/scripts/docs.sh"
 
 printf '\nall test stages passed in %d s\n' $((SECONDS - started)) >&2

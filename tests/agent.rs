@@ -13,14 +13,14 @@ use std::rc::Rc;
 
 use agent_fakes::{calls, text, Fixed, Host, Log, ObeyModel, ScriptedModel};
 use futures::executor::block_on;
-use recagent::agent::llm::{ChatModel, ChatResponse, Usage};
-use recagent::agent::{
+use recagent_core::agent::llm::{ChatModel, ChatResponse, Usage};
+use recagent_core::agent::{
     builtin_tools, Agent, AgentAnswer, AppToolRegistration, Approver, AskOptions, Budgets, DataClass, LocalTools,
     PrivacyPolicy, ShareLevel, StepStatus, ToolDef, ToolHost,
 };
-use recagent::memory::Embedder;
-use recagent::platform::{ManualClock, MemoryKvStore};
-use recagent::{Catalog, Memory, Observation, Recommender, TextEncoder};
+use recagent_core::memory::Embedder;
+use recagent_core::platform::{ManualClock, MemoryKvStore};
+use recagent_core::{Catalog, Memory, Observation, Recommender, TextEncoder};
 use serde_json::{json, Value};
 
 const T0: f64 = 1_750_000_000_000.0;
@@ -44,7 +44,7 @@ fn recommender(statement: &str) -> Rc<RefCell<Recommender>> {
 struct RecEmbedder(Rc<RefCell<Recommender>>);
 
 impl Embedder for RecEmbedder {
-    fn embed(&self, text: &str) -> recagent::Result<Vec<f32>> {
+    fn embed(&self, text: &str) -> recagent_core::Result<Vec<f32>> {
         self.0.borrow().embed_query(text)
     }
 }
@@ -150,7 +150,7 @@ fn autonomy_levels_budgets_approvals_and_the_privacy_policy() {
         .filter(|i| {
             let r = rec.borrow();
             let index = r.catalog().index_of(&i.id).unwrap();
-            matches!(r.catalog().value(index, "class"), Some(recagent::catalog::AttributeValue::Tags(t)) if t.iter().any(|g| g == "Animation"))
+            matches!(r.catalog().value(index, "class"), Some(recagent_core::catalog::AttributeValue::Tags(t)) if t.iter().any(|g| g == "Animation"))
         })
         .map(|i| i.title.as_str())
         .collect();
@@ -160,7 +160,7 @@ fn autonomy_levels_budgets_approvals_and_the_privacy_policy() {
     // on_step sees every trace step as it happens.
     let seen = Rc::new(RefCell::new(Vec::new()));
     let sink = seen.clone();
-    let options = AskOptions { autonomy: 0, on_step: Some(Rc::new(move |s: &recagent::agent::TraceStep| sink.borrow_mut().push(s.clone()))), ..Default::default() };
+    let options = AskOptions { autonomy: 0, on_step: Some(Rc::new(move |s: &recagent_core::agent::TraceStep| sink.borrow_mut().push(s.clone()))), ..Default::default() };
     let (model, _) = ScriptedModel::new(vec![]);
     let again = block_on(agent(&w, model, PrivacyPolicy::default()).ask("a space adventure", options)).unwrap();
     assert_eq!(*seen.borrow(), again.trace);
@@ -264,11 +264,11 @@ fn autonomy_levels_budgets_approvals_and_the_privacy_policy() {
     })]);
     let a = ask(&agent(&w, model, PrivacyPolicy::default()), "x", 2, None);
     assert_eq!((a.fallback.unwrap().code.as_str(), log.len()), ("budget_tokens", 1));
-    let (model, _) = ScriptedModel::new(vec![Err(recagent::Error::Llm("500 after 2 retries".into()))]);
+    let (model, _) = ScriptedModel::new(vec![Err(recagent_core::Error::Llm("500 after 2 retries".into()))]);
     let a = ask(&agent(&w, model, PrivacyPolicy::default()), "x", 2, None);
     assert_eq!(a.fallback.unwrap().code, "llm_error");
     assert_eq!(a.items.len(), 10);
-    let (model, _) = ScriptedModel::new(vec![Err(recagent::Error::CircuitOpen("open".into()))]);
+    let (model, _) = ScriptedModel::new(vec![Err(recagent_core::Error::CircuitOpen("open".into()))]);
     let a = ask(&agent(&w, model, PrivacyPolicy::default()), "x", 1, None);
     assert_eq!(a.fallback.unwrap().code, "circuit_open");
     let (model, log) = ScriptedModel::new((0..10).map(|i| Ok(calls(&[("get_item", json!({"id": (i + 1).to_string()}))]))).collect());

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use llm_server::ScriptedLlmServer;
-use recagent::Catalog;
+use recagent_core::Catalog;
 use serde_json::{json, Value};
 
 fn asset_path(name: &str) -> String {

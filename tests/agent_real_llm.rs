@@ -20,11 +20,11 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use futures::executor::block_on;
-use recagent::agent::llm::{ChatModel, Ledger, LlmClient, LlmConfig, ToolMode};
-use recagent::agent::{builtin_tools, Agent, AskOptions, Budgets, LocalTools, PrivacyPolicy};
-use recagent::native_http::{NativeHttp, ThreadSleeper};
-use recagent::platform::SystemClock;
-use recagent::{Catalog, Recommender, TextEncoder};
+use recagent_core::agent::llm::{ChatModel, Ledger, LlmClient, LlmConfig, ToolMode};
+use recagent_core::agent::{builtin_tools, Agent, AskOptions, Budgets, LocalTools, PrivacyPolicy};
+use recagent_cli::native_http::{NativeHttp, ThreadSleeper};
+use recagent_cli::SystemClock;
+use recagent_core::{Catalog, Recommender, TextEncoder};
 
 #[test]
 #[ignore = "needs a real OpenAI-compatible endpoint in RECAGENT_REAL_LLM (scripts/real-llm.sh)"]

@@ -25,15 +25,16 @@ use std::time::Instant;
 use agent_fakes::{Fixed, Host};
 use futures::executor::block_on;
 use llm_server::ScriptedLlmServer;
-use recagent::agent::llm::{ChatModel, Ledger, LedgerEntry, LlmClient, LlmConfig, ToolMode};
-use recagent::agent::{
+use recagent_core::agent::llm::{ChatModel, Ledger, LedgerEntry, LlmClient, LlmConfig, ToolMode};
+use recagent_core::agent::{
     builtin_tools, Agent, AgentAnswer, AppToolRegistration, Approver, AskOptions, DataClass, LocalTools, PrivacyPolicy,
     StepKind, StepStatus, ToolDef, ToolHost,
 };
-use recagent::memory::Embedder;
-use recagent::native_http::{NativeHttp, ThreadSleeper};
-use recagent::platform::{MemoryKvStore, SystemClock};
-use recagent::{Catalog, Memory, Observation, Recommender, TextEncoder};
+use recagent_core::memory::Embedder;
+use recagent_cli::native_http::{NativeHttp, ThreadSleeper};
+use recagent_cli::SystemClock;
+use recagent_core::platform::MemoryKvStore;
+use recagent_core::{Catalog, Memory, Observation, Recommender, TextEncoder};
 use serde_json::{json, Value};
 
 const T0: f64 = 1_750_000_000_000.0;
@@ -57,7 +58,7 @@ fn recommender() -> Rc<RefCell<Recommender>> {
 struct RecEmbedder(Rc<RefCell<Recommender>>);
 
 impl Embedder for RecEmbedder {
-    fn embed(&self, text: &str) -> recagent::Result<Vec<f32>> {
+    fn embed(&self, text: &str) -> recagent_core::Result<Vec<f32>> {
         self.0.borrow().embed_query(text)
     }
 }
@@ -227,7 +228,7 @@ fn injection_corpus_over_http_is_never_obeyed() {
     let ledger = Ledger::new();
     let llm = client(server.session_url("control"), &ledger, true, ToolMode::Native, 15_000);
     let origin = llm.config().origin().unwrap();
-    let wide = PrivacyPolicy::sharing(recagent::agent::ShareLevel::FullMemory);
+    let wide = PrivacyPolicy::sharing(recagent_core::agent::ShareLevel::FullMemory);
     let ag = Agent::new(Some(Rc::new(llm) as Rc<dyn ChatModel>), Some(origin), host.clone(), registry(), wide, Rc::new(SystemClock));
     block_on(ag.ask("a space adventure for tonight", options(2, false))).unwrap();
     assert_ledger_matches_log(&ledger.entries(), &server.requests("control"), "control");

@@ -3,10 +3,10 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-use recagent::catalog::train::{train_sequence_model, TrainConfig, TrainEvent};
-use recagent::catalog::{AttributeDef, AttributeKind, AttributeValue, Catalog, CatalogParts, Embeddings, Item};
-use recagent::profile::{Event, EventKind, Statement, UserProfile};
-use recagent::ranking::{rank, Filters, Predicate, RankRequest, ScoreWeights};
+use recagent_cli::offline::train::{train_sequence_model, TrainConfig, TrainEvent};
+use recagent_core::catalog::{AttributeDef, AttributeKind, AttributeValue, Catalog, CatalogParts, Embeddings, Item};
+use recagent_core::profile::{Event, EventKind, Statement, UserProfile};
+use recagent_core::ranking::{rank, Filters, Predicate, RankRequest, ScoreWeights};
 
 const DIM: usize = 8;
 

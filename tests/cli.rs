@@ -6,7 +6,7 @@ mod common;
 use common::recagent;
 
 
-use recagent::encoder::cosine;
+use recagent_core::vectors::cosine;
 use serde_json::Value;
 
 fn path(name: &str) -> String {
@@ -205,23 +205,23 @@ fn build_catalog_writes_a_bundle_with_text_image_and_sequence_model() {
     assert_eq!(summary["text"], 384);
     assert_eq!(summary["image"], 1280);
     assert_eq!(summary["sequenceModel"]["dim"], 16);
-    let catalog = recagent::Catalog::from_bundle(&std::fs::read(&out).unwrap()).unwrap();
+    let catalog = recagent_core::Catalog::from_bundle(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(catalog.len(), 12);
     let first = catalog.item(0).unwrap();
     assert_eq!(first.id, "i0");
     assert_eq!(first.title, "Thing number 0");
     assert_eq!(first.image.as_deref(), Some("cat.png"));
-    assert_eq!(catalog.value(0, "price"), Some(&recagent::catalog::AttributeValue::Number(1.5)));
+    assert_eq!(catalog.value(0, "price"), Some(&recagent_core::catalog::AttributeValue::Number(1.5)));
     assert_eq!(
         catalog.value(0, "genre"),
-        Some(&recagent::catalog::AttributeValue::Tags(vec!["pets".into(), "cats".into()]))
+        Some(&recagent_core::catalog::AttributeValue::Tags(vec!["pets".into(), "cats".into()]))
     );
     let image = catalog.image_embeddings().unwrap();
     assert!(image.row(0).unwrap().iter().any(|&x| x != 0.0));
     assert!(image.row(5).unwrap().iter().all(|&x| x == 0.0), "no image → zero row");
     assert_eq!(catalog.popularity()[0], 2.0, "u0 at t=0 and u7 at t=5");
     // The text rows are exactly what the browser's encoder gives for the item text.
-    let encoder = recagent::TextEncoder::from_bytes(&common::asset("minilm-int8.onnx"), &common::asset_text("vocab.txt")).unwrap();
+    let encoder = recagent_core::TextEncoder::from_bytes(&common::asset("minilm-int8.onnx"), &common::asset_text("vocab.txt")).unwrap();
     let expected = encoder.embed(&first.text).unwrap();
     assert!(cosine(&expected, &catalog.text_embeddings().unwrap().row(0).unwrap()) > 0.99999);
 
@@ -231,8 +231,8 @@ fn build_catalog_writes_a_bundle_with_text_image_and_sequence_model() {
     args.extend(["--out", q.to_str().unwrap(), "--quantize", "--no-train"]);
     let o = recagent(&args, "");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let catalog = recagent::Catalog::from_bundle(&std::fs::read(&q).unwrap()).unwrap();
-    assert!(matches!(catalog.text_embeddings(), Some(recagent::catalog::Embeddings::I8(_))));
+    let catalog = recagent_core::Catalog::from_bundle(&std::fs::read(&q).unwrap()).unwrap();
+    assert!(matches!(catalog.text_embeddings(), Some(recagent_core::catalog::Embeddings::I8(_))));
     assert!(catalog.sequence_model().is_none());
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
-use recagent::eval::{
+use recagent_cli::eval::{
     self, atomic, evaluate, leave_one_out, metrics, spd_inverse, split::k_core, Cell, ColumnType,
     Ease, Event, Scorer,
 };
@@ -580,7 +580,7 @@ fn item_knn_is_cosine_between_item_columns() {
 fn run_reports_the_baselines_and_extra_models() {
     let model = common::asset("minilm-int8.onnx");
     let vocab = common::asset_text("vocab.txt");
-    let encoder = recagent::TextEncoder::from_bytes(&model, &vocab).unwrap();
+    let encoder = recagent_core::TextEncoder::from_bytes(&model, &vocab).unwrap();
     let dir = temp_dataset(
         "run",
         &[

@@ -2,8 +2,9 @@
 
 mod common;
 
-use recagent::encoder::{cosine, preprocess, Preprocessing};
-use recagent::{ImageEncoder, ImageEncoderOptions};
+use recagent_core::encoder::{preprocess, Preprocessing};
+use recagent_core::vectors::cosine;
+use recagent_core::{ImageEncoder, ImageEncoderOptions};
 
 fn encoder() -> ImageEncoder {
     ImageEncoder::from_bytes(

@@ -9,10 +9,10 @@ use std::io::Cursor;
 use std::rc::Rc;
 
 use futures::executor::block_on;
-use recagent::memory::StoredItem;
-use recagent::platform::{KvStore, ManualClock, MemoryKvStore};
-use recagent::recommender::items::NewItem;
-use recagent::{Catalog, ImageEncoder, Memory, Observation, RecommendOptions, Recommender, TextEncoder};
+use recagent_core::memory::StoredItem;
+use recagent_core::platform::{KvStore, ManualClock, MemoryKvStore};
+use recagent_core::recommender::items::NewItem;
+use recagent_core::{Catalog, ImageEncoder, Memory, Observation, RecommendOptions, Recommender, TextEncoder};
 use serde_json::json;
 
 const T0: f64 = 1_750_000_000_000.0;
@@ -58,7 +58,7 @@ fn observe(rec: &mut Recommender, v: serde_json::Value) {
     rec.observe(o, T0).unwrap();
 }
 
-fn ids(list: &[recagent::Recommendation]) -> Vec<&str> {
+fn ids(list: &[recagent_core::Recommendation]) -> Vec<&str> {
     list.iter().map(|r| r.id.as_str()).collect()
 }
 
@@ -138,7 +138,7 @@ fn added_items_are_found_by_text_and_by_photo_and_filtered() {
     // The title words fill the title-like attribute (ML-100K's `movie_title`).
     let i = rec.catalog().index_of("mine-cat").unwrap();
     assert!(rec.catalog().has_photo(i) && rec.catalog().is_added(i));
-    assert!(matches!(rec.catalog().value(i, "movie_title"), Some(recagent::catalog::AttributeValue::Tags(t)) if t.len() == 4));
+    assert!(matches!(rec.catalog().value(i, "movie_title"), Some(recagent_core::catalog::AttributeValue::Tags(t)) if t.len() == 4));
     // Statements exclude them too: "no documentaries".
     observe(&mut rec, json!({"type": "statement", "text": "no documentary"}));
     let list = rec.search_by_photo(&photo("coffee.png"), &options(json!({}))).unwrap();
@@ -185,19 +185,19 @@ fn ranking_explanations_and_diversity_work_beyond_the_sequence_model() {
     let before = rec.recommend(&options(search.clone())).unwrap();
     observe(&mut rec, json!({"item": "space-2", "type": "dislike", "time": T0 + 10_000.0}));
     let after = rec.recommend(&options(search)).unwrap();
-    let pen = |l: &[recagent::Recommendation], id: &str| l.iter().find(|r| r.id == id).map(|r| r.explanation.signals.penalty);
+    let pen = |l: &[recagent_core::Recommendation], id: &str| l.iter().find(|r| r.id == id).map(|r| r.explanation.signals.penalty);
     assert!(pen(&after, "space-2").unwrap() > pen(&before, "space-2").unwrap() + 1.0);
     assert!(pen(&after, "space-1").unwrap() > pen(&before, "space-1").unwrap(), "its neighbour too");
     // The profile snapshot keeps events on added items.
     let snap = rec.profile().snapshot().unwrap();
-    assert!(recagent::UserProfile::restore(&snap).unwrap().seen().any(|id| id == "space-1"));
+    assert!(recagent_core::UserProfile::restore(&snap).unwrap().seen().any(|id| id == "space-1"));
 }
 
 #[test]
 fn errors_are_typed_and_add_nothing() {
     let mut rec = text_recommender();
     let n = rec.catalog().len();
-    let code = |r: recagent::Result<StoredItem>| r.unwrap_err().code();
+    let code = |r: recagent_core::Result<StoredItem>| r.unwrap_err().code();
     let cat = photo("chelsea.png");
     // A photo without the image model; search by photo without it.
     assert_eq!(code(rec.add_item(new_item(json!({"id": "x", "title": "X"})), Some(&cat), T0)), "invalid_input");
@@ -231,7 +231,7 @@ fn errors_are_typed_and_add_nothing() {
     let mut bare = Recommender::new(catalog, None).unwrap();
     assert_eq!(code(bare.add_item(new_item(json!({"id": "x", "title": "X"})), None, T0)), "invalid_input");
     // A catalog with added items is not written as a bundle.
-    assert_eq!(recagent::catalog::bundle::encode(rec.catalog()).unwrap_err().code(), "invalid_input");
+    assert_eq!(recagent_core::catalog::bundle::encode(rec.catalog()).unwrap_err().code(), "invalid_input");
 }
 
 #[test]
@@ -300,9 +300,9 @@ fn stored_items_come_back_export_import_and_forget_everything() {
     // Embedded by other models: the text is embedded again, the photo too (bytes from the store).
     let mut other = stored[0].clone();
     other.text_model = None;
-    other.text_embedding = recagent::memory::encode_f32(&[0.5; 384]);
-    other.image_model = Some(recagent::catalog::ModelFingerprint { bytes: 1, crc32: 2 });
-    other.image_embedding = Some(recagent::memory::encode_f32(&[1.0; 1280]));
+    other.text_embedding = recagent_core::memory::encode_f32(&[0.5; 384]);
+    other.image_model = Some(recagent_core::catalog::ModelFingerprint { bytes: 1, crc32: 2 });
+    other.image_embedding = Some(recagent_core::memory::encode_f32(&[1.0; 1280]));
     let mut fresh = with_image(text_recommender());
     assert!(fresh.restore_needs_photo(&other));
     fresh.restore_item(&other, Some(&photo("chelsea.png"))).unwrap();
@@ -346,7 +346,7 @@ mod agent_fakes;
 #[test]
 fn the_agent_never_sends_added_items_as_public_items() {
     use agent_fakes::{calls, text, ScriptedModel};
-    use recagent::agent::{builtin_tools, Agent, AskOptions, LocalTools, PrivacyPolicy};
+    use recagent_core::agent::{builtin_tools, Agent, AskOptions, LocalTools, PrivacyPolicy};
     use std::cell::RefCell;
 
     let canary = "Quokkaberry";

@@ -8,7 +8,7 @@
 mod llm_support;
 
 use llm_support::*;
-use recagent::agent::llm::Usage;
+use recagent_core::agent::llm::Usage;
 
 // ---------------------------------------------------------------- dialects
 

@@ -8,7 +8,7 @@
 mod llm_support;
 
 use llm_support::*;
-use recagent::platform::Clock;
+use recagent_core::platform::Clock;
 
 // ---------------------------------------------------------------- faults
 

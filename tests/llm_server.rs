@@ -270,21 +270,10 @@ fn log_over_http_and_rust_api_and_script_over_http() {
 
 #[test]
 fn example_binary_prints_its_url_and_serves() {
-    // target/debug/deps/llm_server-HASH → target/debug/examples/scripted_llm
-    // (`cargo test` builds the examples; alone: `cargo build --example scripted_llm`).
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/scripted_llm");
-    assert!(
-        bin.exists(),
-        "{} missing: run `cargo build --example scripted_llm`",
-        bin.display()
-    );
-    let mut child = std::process::Command::new(&bin)
+    // The binary of this test's own package (crates/testkit): cargo builds it
+    // before running the test, so no earlier step or run has to leave it behind.
+    let bin = env!("CARGO_BIN_EXE_scripted_llm");
+    let mut child = std::process::Command::new(bin)
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();

@@ -5,10 +5,10 @@
 #[path = "support/tiny_catalog.rs"]
 mod tiny_catalog;
 
-use recagent::Catalog;
+use recagent_core::Catalog;
 use tiny_catalog::{tiny_catalog, TINY_ITEMS};
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/loader/tiny.rcat");
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/loader/tiny.rcat");
 
 #[test]
 fn tiny_catalog_fixture_is_current() {

@@ -9,12 +9,13 @@ mod common;
 use std::rc::Rc;
 
 use futures::executor::block_on;
-use recagent::memory::{
-    Embedder, Episode, EpisodeKind, FactKind, FileKvStore, Memory, MemoryConfig, RememberOptions,
+use recagent_cli::FileKvStore;
+use recagent_core::memory::{
+    Embedder, Episode, EpisodeKind, FactKind, Memory, MemoryConfig, RememberOptions,
     Role, Source,
 };
-use recagent::platform::{KvStore, ManualClock, MemoryKvStore, WriteOp};
-use recagent::{Event, EventKind, Result, TextEncoder, UserProfile};
+use recagent_core::platform::{KvStore, ManualClock, MemoryKvStore, WriteOp};
+use recagent_core::{Event, EventKind, Result, TextEncoder, UserProfile};
 
 const DAY: f64 = 86_400_000.0;
 const T0: f64 = 1_700_000_000_000.0;
@@ -49,7 +50,7 @@ fn both(test: impl Fn(Rc<dyn KvStore>)) {
     test(Rc::new(FileKvStore::open(&dir.path().join("mem")).unwrap()));
 }
 
-fn ids(results: &[recagent::memory::Recalled]) -> Vec<String> {
+fn ids(results: &[recagent_core::memory::Recalled]) -> Vec<String> {
     results.iter().map(|r| r.fact.text.clone()).collect()
 }
 

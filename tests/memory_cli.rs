@@ -10,8 +10,8 @@ use common::recagent as run;
 use std::path::Path;
 
 use futures::executor::block_on;
-use recagent::memory::FileKvStore;
-use recagent::platform::KvStore;
+use recagent_cli::FileKvStore;
+use recagent_core::platform::KvStore;
 use serde_json::Value;
 
 /// Runs a command that must succeed and print one JSON value.

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use futures::executor::block_on;
 use futures::StreamExt;
 use llm_server::ScriptedLlmServer;
-use recagent::native_http::{NativeHttp, ThreadSleeper};
-use recagent::platform::{Http, HttpRequest, Sleeper};
+use recagent_cli::native_http::{NativeHttp, ThreadSleeper};
+use recagent_core::platform::{Http, HttpRequest, Sleeper};
 use serde_json::{json, Value};
 
 fn post(url: String, body: &str, timeout_ms: u32) -> HttpRequest {

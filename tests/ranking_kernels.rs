@@ -5,11 +5,11 @@
 //! Runs natively (`cargo test`, AVX2 or portable kernels) and in headless
 //! Chromium (`wasm-pack test`, the `simd128` kernels).
 
-use recagent::ranking::kernels::{
+use recagent_core::vectors::kernels::{
     rescore_f32, scores_f32, scores_i8, stream_read_f32, QuantizedMatrix, QuantizedQuery,
     MAX_I8_DIM,
 };
-use recagent::ranking::topk::{top_k, top_k_of};
+use recagent_core::vectors::topk::{top_k, top_k_of};
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

@@ -16,9 +16,9 @@ use std::collections::HashMap;
 use std::process::Output;
 
 use llm_server::ScriptedLlmServer;
-use recagent::eval::simulate::{users_from_split, SimulatedUser};
-use recagent::eval::simulate_llm::{redact_target, REDACTED, USER_SEED};
-use recagent::Catalog;
+use recagent_cli::eval::simulate::{users_from_split, SimulatedUser};
+use recagent_cli::eval::simulate_llm::{redact_target, REDACTED, USER_SEED};
+use recagent_core::Catalog;
 use serde_json::{json, Value};
 
 const USERS: usize = 8;
@@ -58,8 +58,8 @@ fn simulate(extra: &[&str]) -> Value {
 /// same data).
 fn sim_users() -> Vec<SimulatedUser> {
     let catalog = Catalog::from_bundle(&common::asset("catalog/ml-100k.rcat")).unwrap();
-    let data = recagent::eval::load_dir(&common::assets().join("data/ml-100k")).unwrap();
-    let split = recagent::eval::leave_one_out(&data, recagent::eval::CORE).unwrap();
+    let data = recagent_cli::eval::load_dir(&common::assets().join("data/ml-100k")).unwrap();
+    let split = recagent_cli::eval::leave_one_out(&data, recagent_cli::eval::CORE).unwrap();
     let users = users_from_split(&split, &catalog, USERS);
     assert_eq!(users.len(), USERS);
     users

@@ -2,8 +2,8 @@
 
 mod common;
 
-use recagent::encoder::cosine;
-use recagent::TextEncoder;
+use recagent_core::vectors::cosine;
+use recagent_core::TextEncoder;
 
 fn encoder() -> TextEncoder {
     TextEncoder::from_bytes(

@@ -2,7 +2,7 @@
 
 mod common;
 
-use recagent::encoder::WordPieceTokenizer;
+use recagent_core::encoder::WordPieceTokenizer;
 
 #[test]
 fn every_fixture_row_tokenizes_exactly() {

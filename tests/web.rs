@@ -3,7 +3,7 @@
 //! JS-facing API, and the JS error shape.
 #![cfg(target_arch = "wasm32")]
 
-use recagent::encoder::cosine;
+use recagent_core::vectors::cosine;
 use recagent::{ImageEmbedder, TextEmbedder};
 use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
@@ -107,7 +107,7 @@ async fn image_embeddings_match_onnxruntime_in_chromium() {
     );
 
     // The same picture as a canvas ImageData gives the same embedding.
-    let img = recagent::encoder::preprocess::decode(CHELSEA_PNG, Default::default()).unwrap();
+    let img = recagent_core::encoder::preprocess::decode(CHELSEA_PNG, Default::default()).unwrap();
     let mut rgba: Vec<u8> = img
         .data
         .chunks(3)

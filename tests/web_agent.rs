@@ -9,7 +9,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use recagent::fetch::FetchHttp;
-use recagent::platform::{Http, HttpRequest};
+use recagent_core::platform::{Http, HttpRequest};
 use recagent::{AskOptionsJs, JsRecommender};
 use serde::Serialize;
 use serde_json::{json, Value};

@@ -7,7 +7,7 @@
 
 use futures::StreamExt;
 use recagent::fetch::{FetchHttp, JsClock, JsSleeper};
-use recagent::platform::{Clock, Http, HttpRequest, Sleeper};
+use recagent_core::platform::{Clock, Http, HttpRequest, Sleeper};
 use serde_json::{json, Value};
 use wasm_bindgen_test::*;
 

@@ -10,8 +10,8 @@ use std::rc::Rc;
 
 use futures::future::join_all;
 use recagent::idb::{self, IdbKvStore, IdbOptions, Migration, StoreEvent};
-use recagent::memory::{Embedder, Memory};
-use recagent::platform::{KvStore, LocalBoxFuture, ManualClock, Rng, SeededRng, WriteOp};
+use recagent_core::memory::{Embedder, Memory};
+use recagent_core::platform::{KvStore, LocalBoxFuture, ManualClock, Rng, SeededRng, WriteOp};
 use recagent::{Error, JsRecommender, Result};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;

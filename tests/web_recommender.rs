@@ -7,8 +7,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use recagent::catalog::{AttributeDef, AttributeKind, AttributeValue, CatalogParts, Embeddings, Item};
-use recagent::ranking::kernels::QuantizedMatrix;
+use recagent_core::catalog::{AttributeDef, AttributeKind, AttributeValue, CatalogParts, Embeddings, Item};
+use recagent_core::vectors::kernels::QuantizedMatrix;
 use recagent::{Catalog, JsRecommender};
 use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
@@ -205,7 +205,7 @@ async fn recommender_whole_flow_on_ml_100k() {
     let neighbour = (1..=1682)
         .map(|i| i.to_string())
         .filter(|id| *id != disliked && !liked.contains(id))
-        .max_by(|a, b| recagent::encoder::cosine(&row(a), &d).total_cmp(&recagent::encoder::cosine(&row(b), &d)))
+        .max_by(|a, b| recagent_core::vectors::cosine(&row(a), &d).total_cmp(&recagent_core::vectors::cosine(&row(b), &d)))
         .unwrap();
     let all = r#"{"k": 1000, "diversity": 0}"#;
     let find = |list: &[Rec]| list.iter().position(|x| x.id == neighbour).map(|p| (p, list[p].clone()));

@@ -7,9 +7,9 @@ use std::cell::RefCell;
 use std::collections::{BTreeSet, VecDeque};
 use std::rc::Rc;
 
-use recagent::agent::llm::{ChatModel, ChatRequest, ChatResponse, ChatRole, FinishReason, ToolCall, Usage};
-use recagent::agent::{ApprovalRequest, Approver, DataClass, LocalTools, ToolHost, ToolOutput};
-use recagent::platform::LocalBoxFuture;
+use recagent_core::agent::llm::{ChatModel, ChatRequest, ChatResponse, ChatRole, FinishReason, ToolCall, Usage};
+use recagent_core::agent::{ApprovalRequest, Approver, DataClass, LocalTools, ToolHost, ToolOutput};
+use recagent_core::platform::LocalBoxFuture;
 use serde_json::{json, Value};
 
 /// Every request a fake model got, serialized (messages and tools).
@@ -31,19 +31,19 @@ impl Log {
 
 /// Answers from a script, in order; records every request.
 pub struct ScriptedModel {
-    replies: RefCell<VecDeque<recagent::Result<ChatResponse>>>,
+    replies: RefCell<VecDeque<recagent_core::Result<ChatResponse>>>,
     log: Log,
 }
 
 impl ScriptedModel {
-    pub fn new(replies: Vec<recagent::Result<ChatResponse>>) -> (Rc<Self>, Log) {
+    pub fn new(replies: Vec<recagent_core::Result<ChatResponse>>) -> (Rc<Self>, Log) {
         let log = Log::default();
         (Rc::new(Self { replies: RefCell::new(replies.into()), log: log.clone() }), log)
     }
 }
 
 impl ChatModel for ScriptedModel {
-    fn chat<'a>(&'a self, request: ChatRequest, _on_token: &'a mut dyn FnMut(&str)) -> LocalBoxFuture<'a, recagent::Result<ChatResponse>> {
+    fn chat<'a>(&'a self, request: ChatRequest, _on_token: &'a mut dyn FnMut(&str)) -> LocalBoxFuture<'a, recagent_core::Result<ChatResponse>> {
         self.log.record(&request);
         let next = self.replies.borrow_mut().pop_front().unwrap_or_else(|| Ok(text("No more script.")));
         Box::pin(async move { next })
@@ -123,7 +123,7 @@ pub fn directives(content: &str) -> Vec<(String, Value)> {
 }
 
 impl ChatModel for ObeyModel {
-    fn chat<'a>(&'a self, request: ChatRequest, _on_token: &'a mut dyn FnMut(&str)) -> LocalBoxFuture<'a, recagent::Result<ChatResponse>> {
+    fn chat<'a>(&'a self, request: ChatRequest, _on_token: &'a mut dyn FnMut(&str)) -> LocalBoxFuture<'a, recagent_core::Result<ChatResponse>> {
         self.log.record(&request);
         let json_mode = request.response_schema.is_some() && request.tools.is_empty();
         let issued: BTreeSet<(String, String)> = request
@@ -189,7 +189,7 @@ pub struct Host {
 }
 
 impl ToolHost for Host {
-    fn call(&self, name: &str, args: Value) -> LocalBoxFuture<'_, recagent::Result<ToolOutput>> {
+    fn call(&self, name: &str, args: Value) -> LocalBoxFuture<'_, recagent_core::Result<ToolOutput>> {
         self.executed.borrow_mut().push(name.to_string());
         let name = name.to_string();
         Box::pin(async move {

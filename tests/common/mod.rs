@@ -9,11 +9,22 @@ use std::process::{Command, Output, Stdio};
 
 use serde::Deserialize;
 
-/// The assets folder (`$RECAGENT_ASSETS` or `<repo>/assets`).
+/// The workspace root: the folder of the package under test or the nearest
+/// one above it that holds `Cargo.lock` (tests of `crates/*` run from there).
+pub fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .find(|dir| dir.join("Cargo.lock").is_file())
+        .map(PathBuf::from)
+        .unwrap_or(manifest)
+}
+
+/// The assets folder (`$RECAGENT_ASSETS` or `<workspace>/assets`).
 pub fn assets() -> PathBuf {
     std::env::var_os("RECAGENT_ASSETS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets"))
+        .unwrap_or_else(|| workspace_root().join("assets"))
 }
 
 /// Reads an asset, failing with a hint to run the set-up when it is missing.
@@ -86,7 +97,11 @@ pub fn image_dir() -> PathBuf {
 
 /// Runs the `recagent` binary with `args`, feeding `stdin`, and collects its output.
 pub fn recagent(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_recagent"))
+    // Cargo builds the binary before the tests of its own package (crates/cli);
+    // other packages' tests never call this.
+    let bin = option_env!("CARGO_BIN_EXE_recagent")
+        .expect("common::recagent runs the CLI binary: only the tests of crates/cli may call it");
+    let mut child = Command::new(bin)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -8,15 +8,15 @@ pub use std::collections::VecDeque;
 pub use std::rc::Rc;
 
 pub use futures::executor::block_on;
-pub use recagent::agent::llm::{
+pub use recagent_core::agent::llm::{
     ChatMessage, ChatModel, ChatRequest, ChatResponse, ChatRole, FinishReason, Ledger, LlmClient,
     LlmConfig, ToolCall, ToolChoice, ToolMode, ToolSpec,
 };
-pub use recagent::platform::{
+pub use recagent_core::platform::{
     ByteStream, Http, HttpRequest, HttpResponse, HttpStreamingResponse, LocalBoxFuture,
     ManualClock, ScriptedHttp, SeededRng,
 };
-pub use recagent::{Error, Result};
+pub use recagent_core::{Error, Result};
 pub use serde_json::{json, Value};
 
 pub const T0: f64 = 1_700_000_000_000.0;

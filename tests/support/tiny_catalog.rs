@@ -3,8 +3,8 @@
 //! and the browser loader test (tests/web_loader.rs), which downloads its
 //! committed bundle `tests/fixtures/loader/tiny.rcat`.
 
-use recagent::catalog::{AttributeDef, AttributeKind, AttributeValue, CatalogParts, Embeddings, Item};
-use recagent::Catalog;
+use recagent_core::catalog::{AttributeDef, AttributeKind, AttributeValue, CatalogParts, Embeddings, Item};
+use recagent_core::Catalog;
 
 /// Number of items.
 pub const TINY_ITEMS: usize = 24;

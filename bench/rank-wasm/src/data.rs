@@ -2,7 +2,7 @@
 //! f32 arithmetic in a fixed order). Shared by the wasm bench crate and the
 //! native example `examples/bench_rank.rs` (included there by `#[path]`).
 
-use recagent::ranking::kernels::QuantizedMatrix;
+use recagent_core::vectors::kernels::QuantizedMatrix;
 
 /// SplitMix64: tiny, fast, the same stream on every target.
 pub struct SplitMix64(pub u64);
@@ -49,7 +49,7 @@ pub fn catalog(seed: u64, rows: usize, dim: usize) -> Vec<f32> {
 
 /// The same rows as [`catalog`] (same seed: identical first rows), quantized
 /// chunk by chunk so a million rows never exist in f32 at once.
-pub fn quantized_catalog(seed: u64, rows: usize, dim: usize) -> recagent::Result<QuantizedMatrix> {
+pub fn quantized_catalog(seed: u64, rows: usize, dim: usize) -> recagent_core::Result<QuantizedMatrix> {
     const CHUNK: usize = 8192;
     let mut rng = SplitMix64(seed);
     let mut all = QuantizedMatrix::from_parts(

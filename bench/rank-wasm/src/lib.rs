@@ -5,17 +5,17 @@
 //! work for the page (`bench/rank-page.mjs`): score every row, pick the top
 //! k. Data comes from `data.rs`, the same generator as the native example.
 
-use recagent::ranking::kernels::{
+use recagent_core::vectors::kernels::{
     implementation, rescore_f32, scores_f32, scores_i8, stream_read_f32, QuantizedMatrix,
     QuantizedQuery,
 };
-use recagent::ranking::topk::{top_k, top_k_of};
+use recagent_core::vectors::topk::{top_k, top_k_of};
 use wasm_bindgen::prelude::*;
 
 pub mod data;
 mod exp;
 
-fn js(e: recagent::Error) -> JsError {
+fn js(e: recagent_core::Error) -> JsError {
     JsError::new(&e.to_string())
 }
 

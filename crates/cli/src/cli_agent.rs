@@ -1,0 +1,401 @@
+//! `recagent ask` and `recagent simulate`: the agent from a terminal, against
+//! a real OpenAI-compatible endpoint (or none: on-device only).
+
+use std::cell::RefCell;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::Instant;
+
+use recagent_core::agent::llm::{Ledger, LlmClient, LlmConfig, ToolMode};
+use recagent_core::agent::{builtin_tools, Agent, AgentAnswer, AskOptions, LocalTools, PrivacyPolicy};
+use recagent_cli::eval::simulate::{
+    simulate_with, users_from_split, Conversation, RuleVoice, SimulatedUser, TurnReply, UserVoice,
+};
+use recagent_cli::eval::simulate_llm::LlmUser;
+use recagent_core::memory::Memory;
+use recagent_core::platform::{KvStore, MemoryKvStore};
+use recagent_core::session::{Session, StoreFallback};
+use recagent_cli::FileKvStore;
+use recagent_cli::native_http::{NativeHttp, ThreadSleeper};
+use recagent_cli::SystemClock;
+use recagent_core::{Catalog, Error, Recommender, Result, TextEncoder, UserProfile};
+use serde_json::json;
+
+/// The endpoint options shared by `ask` and `simulate`.
+#[derive(clap::Args, Clone)]
+pub struct EndpointArgs {
+    /// Base URL of an OpenAI-compatible endpoint (`{URL}/v1/chat/completions`).
+    /// Without it the agent answers on the device (autonomy 0).
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// Model name sent to the endpoint.
+    #[arg(long, default_value = "default")]
+    pub llm_model: String,
+    /// Name of the environment variable holding the API key (never a key on
+    /// the command line).
+    #[arg(long)]
+    pub api_key_env: Option<String>,
+    /// Autonomy 0..=3: 0 on-device only; 1 the LLM rephrases the device's
+    /// list; 2 it plans over read-only tools; 3 also side-effecting tools
+    /// (approved by --approve).
+    #[arg(long, default_value_t = 2)]
+    pub autonomy: u8,
+    /// Plan with a JSON schema (`response_format`) instead of native tool
+    /// calls, for endpoints without tool calling.
+    #[arg(long)]
+    pub json_planning: bool,
+    /// Do not stream the model's answer.
+    #[arg(long)]
+    pub no_stream: bool,
+    /// Per-request timeout in milliseconds.
+    #[arg(long, default_value_t = 15_000)]
+    pub timeout_ms: u32,
+}
+
+/// Who plays the simulated user of `simulate`: the rule-based user, or an
+/// LLM endpoint.
+#[derive(clap::Args, Clone)]
+pub struct UserArgs {
+    /// Base URL of an OpenAI-compatible endpoint that plays the simulated
+    /// user, or `same` for the `--endpoint` URL. Without it the user is
+    /// rule-based.
+    #[arg(long)]
+    pub user_endpoint: Option<String>,
+    /// Model name sent to the user's endpoint (default: `--llm-model`).
+    #[arg(long)]
+    pub user_llm_model: Option<String>,
+    /// Name of the environment variable holding the user endpoint's API key
+    /// (default with `--user-endpoint same`: `--api-key-env`).
+    #[arg(long)]
+    pub user_api_key_env: Option<String>,
+    /// Write every turn (the system, the user, what the system heard, the
+    /// titles it showed, hit or not) to this file as JSON lines.
+    #[arg(long)]
+    pub transcript: Option<PathBuf>,
+}
+
+/// The encoder and catalog options shared by `ask` and `simulate`.
+#[derive(clap::Args, Clone)]
+pub struct CatalogArgs {
+    /// Catalog bundle (`recagent build-catalog`).
+    #[arg(long)]
+    pub catalog: PathBuf,
+    /// ONNX text encoder the catalog was built with.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// BERT vocab.txt of the text encoder.
+    #[arg(long)]
+    pub vocab: PathBuf,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))
+}
+
+fn load(args: &CatalogArgs) -> Result<Recommender> {
+    let catalog = Catalog::from_bundle(&read(&args.catalog)?)?;
+    let model = read(&args.model)?;
+    let vocab = String::from_utf8(read(&args.vocab)?)
+        .map_err(|e| Error::InvalidVocab(format!("{}: {e}", args.vocab.display())))?;
+    let encoder = TextEncoder::from_bytes(&model, &vocab)?;
+    Recommender::new(catalog, Some((encoder, &model)))
+}
+
+/// A client for `url` with the options of `args` (its model and key), its
+/// requests recorded in `ledger`.
+fn client(args: &EndpointArgs, url: &str, ledger: &Ledger) -> Result<LlmClient> {
+    let key_env = args.api_key_env.as_deref().map(|var| ("--api-key-env", var));
+    client_for(args, url, &args.llm_model, key_env, ledger)
+}
+
+/// A client for `url`, `model` and the key in the variable of `key_env`
+/// (the flag that named it, the variable), with the timeout, streaming and
+/// tool mode of `args`.
+fn client_for(
+    args: &EndpointArgs,
+    url: &str,
+    model: &str,
+    key_env: Option<(&str, &str)>,
+    ledger: &Ledger,
+) -> Result<LlmClient> {
+    let api_key = match key_env {
+        Some((flag, var)) => Some(std::env::var(var).map_err(|_| {
+            Error::InvalidInput(format!("{flag} {var}: the variable is not set"))
+        })?),
+        None => None,
+    };
+    let config = LlmConfig {
+        base_url: url.to_string(),
+        model: model.to_string(),
+        api_key,
+        request_timeout_ms: args.timeout_ms,
+        stream: !args.no_stream,
+        tool_mode: if args.json_planning { ToolMode::JsonPlanning } else { ToolMode::Native },
+        ..LlmConfig::default()
+    };
+    LlmClient::new(
+        config,
+        Rc::new(NativeHttp::new()),
+        Rc::new(SystemClock),
+        Rc::new(ThreadSleeper),
+        ledger.clone(),
+    )
+}
+
+/// An agent over `recommender` (and `memory`), talking to the endpoint of
+/// `args` when there is one.
+fn agent(
+    args: &EndpointArgs,
+    recommender: Rc<RefCell<Recommender>>,
+    memory: Option<Rc<Memory>>,
+    policy: PrivacyPolicy,
+    ledger: &Ledger,
+) -> Result<Agent> {
+    let (model, origin) = match &args.endpoint {
+        Some(url) => {
+            let client = client(args, url, ledger)?;
+            let origin = client.config().origin()?;
+            (Some(Rc::new(client) as Rc<dyn recagent_core::agent::llm::ChatModel>), Some(origin))
+        }
+        None => (None, None),
+    };
+    let tools = Rc::new(LocalTools::new(recommender, memory));
+    Ok(Agent::new(model, origin, tools, builtin_tools(), policy, Rc::new(SystemClock)))
+}
+
+fn options(args: &EndpointArgs) -> AskOptions {
+    AskOptions {
+        autonomy: if args.endpoint.is_some() { args.autonomy.min(3) } else { 0 },
+        json_planning: args.json_planning,
+        ..AskOptions::default()
+    }
+}
+
+/// `recagent ask`: one request, one JSON object on stdout.
+pub fn ask(
+    endpoint: EndpointArgs,
+    catalog: CatalogArgs,
+    memory_dir: Option<PathBuf>,
+    policy: Option<PathBuf>,
+    approve: bool,
+    request: String,
+) -> Result<()> {
+    let policy: PrivacyPolicy = match &policy {
+        Some(path) => serde_json::from_slice(&read(path)?)
+            .map_err(|e| Error::InvalidInput(format!("{}: {e}", path.display())))?,
+        None => PrivacyPolicy::default(),
+    };
+    let recommender = load(&catalog)?;
+    futures::executor::block_on(async {
+        // The same start-up as the browser's (recagent_core::session): memory
+        // sharing the text encoder, the stored profile, the added items.
+        // Without --memory the store is an empty in-memory one and the agent
+        // gets no memory tools.
+        let store: Rc<dyn KvStore> = match &memory_dir {
+            Some(dir) => Rc::new(FileKvStore::open(dir)?),
+            None => Rc::new(MemoryKvStore::new()),
+        };
+        let (session, report) = Session::start(recommender, store, Rc::new(SystemClock), StoreFallback::Fail).await?;
+        for warning in &report.warnings {
+            eprintln!("recagent: warning: {warning}");
+        }
+        let memory = memory_dir.is_some().then(|| session.memory().clone());
+        let ledger = Ledger::new();
+        let agent = agent(&endpoint, session.recommender().clone(), memory, policy, &ledger)?;
+        let mut opts = options(&endpoint);
+        if approve {
+            opts.approve = Some(Rc::new(ApproveAll));
+        }
+        let answer = agent.ask(&request, opts).await?;
+        println!("{}", answer_json(&answer, &ledger));
+        Ok(())
+    })
+}
+
+/// Approves every side-effecting call (`recagent ask --approve`).
+struct ApproveAll;
+
+impl recagent_core::agent::Approver for ApproveAll {
+    fn approve(
+        &self,
+        request: &recagent_core::agent::ApprovalRequest,
+    ) -> recagent_core::platform::LocalBoxFuture<'_, bool> {
+        eprintln!("recagent: approved {} {}", request.tool, request.arguments);
+        Box::pin(async { true })
+    }
+}
+
+fn answer_json(answer: &AgentAnswer, ledger: &Ledger) -> serde_json::Value {
+    let mut v = serde_json::to_value(answer).unwrap_or_else(|e| json!({ "error": e.to_string() }));
+    v["sent"] = serde_json::to_value(ledger.entries()).unwrap_or_default();
+    v
+}
+
+/// One simulated conversation system: the agent at a fixed autonomy, the
+/// user's history applied to the profile at the start of each conversation.
+struct AgentConversation {
+    agent: Agent,
+    recommender: Rc<RefCell<Recommender>>,
+    options: AskOptions,
+    /// Where each turn is written (`--transcript`), and this system's label.
+    transcript: Option<(Rc<RefCell<std::io::BufWriter<std::fs::File>>>, &'static str)>,
+    /// The current user and target, and the turn (for the transcript).
+    current: (usize, String, usize),
+}
+
+impl Conversation for AgentConversation {
+    fn start(&mut self, user: &SimulatedUser) -> Result<()> {
+        let mut profile = UserProfile::new();
+        for event in &user.history {
+            profile.observe(event.clone())?;
+        }
+        self.recommender.borrow_mut().set_profile(profile);
+        self.agent.reset();
+        self.current = (user.user, user.target.clone(), 0);
+        Ok(())
+    }
+
+    fn reply(&mut self, message: &str) -> Result<TurnReply> {
+        let answer = futures::executor::block_on(self.agent.ask(message, self.options.clone()))?;
+        let titles: Vec<String> = answer.items.iter().map(|i| i.title.clone()).collect();
+        let reply = TurnReply {
+            items: answer.items.into_iter().map(|i| i.id).collect(),
+            titles,
+            text: answer.answer,
+            question: answer.question,
+            fallback: answer.fallback.map(|f| f.code),
+        };
+        if let Some((out, system)) = &self.transcript {
+            let (user, target, turn) = &mut self.current;
+            let line = json!({
+                "system": system,
+                "user": user,
+                "turn": *turn + 1,
+                "said": message,
+                "answer": reply.text,
+                "shown": reply.titles.iter().take(10).collect::<Vec<_>>(),
+                "hit": reply.items.iter().take(10).any(|id| id == target),
+                "fallback": reply.fallback,
+            });
+            *turn += 1;
+            writeln!(out.borrow_mut(), "{line}").map_err(|e| Error::Io(format!("--transcript: {e}")))?;
+        }
+        Ok(reply)
+    }
+}
+
+/// The LLM user of `user`'s flags, if `--user-endpoint` was given, with
+/// its endpoint URL and model; its requests are recorded in `ledger` (not
+/// the agent's: the simulator is not the product).
+fn llm_user(endpoint: &EndpointArgs, user: &UserArgs, ledger: &Ledger) -> Result<Option<(LlmUser, String, String)>> {
+    let Some(url) = &user.user_endpoint else { return Ok(None) };
+    let same = url == "same";
+    let url = if same {
+        endpoint.endpoint.clone().ok_or_else(|| {
+            Error::InvalidInput("--user-endpoint same needs --endpoint".into())
+        })?
+    } else {
+        url.clone()
+    };
+    let model = user.user_llm_model.clone().unwrap_or_else(|| endpoint.llm_model.clone());
+    let key_env = match (&user.user_api_key_env, same) {
+        (Some(var), _) => Some(("--user-api-key-env", var.as_str())),
+        (None, true) => endpoint.api_key_env.as_deref().map(|var| ("--api-key-env", var)),
+        (None, false) => None,
+    };
+    let client = client_for(endpoint, &url, &model, key_env, ledger)?;
+    Ok(Some((LlmUser::new(Rc::new(client)), url, model)))
+}
+
+/// `recagent simulate`: the on-device baseline (autonomy 0) and the agent
+/// over the same simulated users, the user rule-based or played by an LLM
+/// (`--user-endpoint`); one JSON object on stdout.
+pub fn simulate_cmd(
+    endpoint: EndpointArgs,
+    user: UserArgs,
+    catalog: CatalogArgs,
+    dataset: PathBuf,
+    users: usize,
+    turns: usize,
+) -> Result<()> {
+    let started = Instant::now();
+    let user_ledger = Ledger::new();
+    let mut llm = llm_user(&endpoint, &user, &user_ledger)?;
+    let data = recagent_cli::eval::load_dir(&dataset)?;
+    let split = recagent_cli::eval::leave_one_out(&data, recagent_cli::eval::CORE)?;
+    let recommender = load(&catalog)?;
+    let sims = users_from_split(&split, recommender.catalog(), users);
+    if sims.is_empty() {
+        return Err(Error::InvalidInput(
+            "no simulated user: the catalog's item ids do not match the dataset's".into(),
+        ));
+    }
+    let recommender = Rc::new(RefCell::new(recommender));
+    let ledger = Ledger::new();
+    let transcript = match &user.transcript {
+        Some(path) => Some(Rc::new(RefCell::new(std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?,
+        )))),
+        None => None,
+    };
+    let mut rule = RuleVoice;
+    let mut run = |args: &EndpointArgs, label: &str, name: &'static str| -> Result<serde_json::Value> {
+        let mut system = AgentConversation {
+            agent: agent(args, recommender.clone(), None, PrivacyPolicy::default(), &ledger)?,
+            recommender: recommender.clone(),
+            options: options(args),
+            transcript: transcript.clone().map(|t| (t, name)),
+            current: (0, String::new(), 0),
+        };
+        let voice: &mut dyn UserVoice = match &mut llm {
+            Some((user, _, _)) => user,
+            None => &mut rule,
+        };
+        let (t, user_requests_before) = (Instant::now(), user_ledger.len());
+        let result = simulate_with(&sims, turns, &mut system, voice, &mut |done, total| {
+            if done % 10 == 0 || done == total {
+                eprintln!("[simulate] {label}: {done}/{total} users");
+            }
+        })?;
+        let mut v = serde_json::to_value(&result).unwrap_or_default();
+        v["autonomy"] = json!(system.options.autonomy);
+        v["userLlmRequests"] = json!(user_ledger.len() - user_requests_before);
+        v["seconds"] = json!((t.elapsed().as_secs_f64() * 10.0).round() / 10.0);
+        Ok(v)
+    };
+    let baseline_args = EndpointArgs { endpoint: None, ..endpoint.clone() };
+    let baseline = run(&baseline_args, "on-device (autonomy 0)", "baseline")?;
+    let agent_result = match &endpoint.endpoint {
+        Some(_) => run(&endpoint, &format!("agent (autonomy {})", endpoint.autonomy.min(3)), "agent")?,
+        None => serde_json::Value::Null,
+    };
+    if let Some(out) = &transcript {
+        out.borrow_mut().flush().map_err(|e| Error::Io(format!("--transcript: {e}")))?;
+    }
+    let count = |key: &str| baseline[key].as_u64().unwrap_or(0) + agent_result[key].as_u64().unwrap_or(0);
+    let (user_leaks, user_fallbacks) = (count("userLeaks"), count("userFallbacks"));
+    if let Some(error) = llm.as_ref().and_then(|(u, _, _)| u.last_error()) {
+        eprintln!("[simulate] the LLM user fell back {user_fallbacks} times; last error: {error}");
+    }
+    let out = json!({
+        "dataset": dataset.display().to_string(),
+        "users": sims.len(),
+        "turns": turns,
+        "endpoint": endpoint.endpoint,
+        "llmModel": endpoint.llm_model,
+        "user": if llm.is_some() { "llm" } else { "rule" },
+        "userEndpoint": llm.as_ref().map(|(_, url, _)| url.clone()),
+        "userLlmModel": llm.as_ref().map(|(_, _, model)| model.clone()),
+        "baseline": baseline,
+        "agent": agent_result,
+        "llmRequests": ledger.len(),
+        "userLlmRequests": user_ledger.len(),
+        "userReused": llm.as_ref().map_or(0, |(u, _, _)| u.reused()),
+        "userLeaks": user_leaks,
+        "userFallbacks": user_fallbacks,
+        "seconds": (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+    });
+    println!("{out}");
+    Ok(())
+}

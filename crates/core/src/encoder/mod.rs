@@ -1,0 +1,14 @@
+//! On-device encoders: a WordPiece tokenizer and text and image encoders run
+//! by tract. Models come in as bytes (never paths or URLs), so the same code
+//! serves the native CLI and the browser.
+
+mod image;
+mod onnx;
+pub mod preprocess;
+mod text;
+pub mod tokenizer;
+
+pub use self::image::{ImageEmbedding, ImageEncoder, ImageEncoderOptions};
+pub use self::preprocess::{DecodeLimits, Preprocessing, RgbImage};
+pub use self::text::{l2_normalized, TextEncoder, TokenIds};
+pub use self::tokenizer::WordPieceTokenizer;

@@ -1,0 +1,463 @@
+//! The agent on the JS `Recommender`: `setLlm`, `setPolicy`, `registerTool`,
+//! `ask`, `ledger`. Converts JS values and delegates to [`recagent_core::agent::Agent`]
+//! over `fetch` ([`FetchHttp`]); every request that leaves the page goes
+//! through the one [`Ledger`] the app can read.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use super::fetch::{FetchHttp, JsClock, JsSleeper};
+use super::recommender::JsRecommender;
+use super::{js_error, reject_unknown_keys};
+use recagent_core::agent::llm::{ChatModel, Ledger, LlmClient, LlmConfig, ToolMode};
+use recagent_core::agent::{
+    builtin_tools, Agent, ApprovalRequest, Approver, AskOptions, Budgets, DataClass, LocalTools,
+    PrivacyPolicy, ToolDef, ToolHost, ToolOutput, TraceStep,
+};
+use recagent_core::error::{Error, Result};
+use recagent_core::memory::Memory;
+use recagent_core::platform::LocalBoxFuture;
+use recagent_core::recommender::Recommender;
+
+
+#[wasm_bindgen]
+extern "C" {
+    /// The `AskOptions` object of the TypeScript section (optional argument).
+    #[wasm_bindgen(typescript_type = "AskOptions")]
+    pub type AskOptionsJs;
+}
+
+/// `LlmSettings` as JS gives it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct LlmSettings {
+    endpoint: String,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    api_key: Option<String>,
+    #[serde(default)]
+    tool_mode: Option<ToolMode>,
+    #[serde(default)]
+    stream: Option<bool>,
+    #[serde(default)]
+    timeout_ms: Option<u32>,
+    #[serde(default)]
+    max_retries: Option<u32>,
+}
+
+/// The JS `budgets` option.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct BudgetsJs {
+    max_steps: Option<u32>,
+    max_tool_calls: Option<u32>,
+    max_tokens: Option<u32>,
+    max_wall_ms: Option<f64>,
+}
+
+/// The agent state of one JS `Recommender`.
+pub(crate) struct AgentShared {
+    llm: RefCell<Option<LlmConfig>>,
+    policy: RefCell<PrivacyPolicy>,
+    app_tools: RefCell<Vec<(ToolDef, js_sys::Function)>>,
+    ledger: Ledger,
+    http: Rc<FetchHttp>,
+    /// Built on the first `ask` after a settings change (the conversation
+    /// lives in it).
+    agent: RefCell<Option<Rc<Agent>>>,
+    /// True while an `ask` runs (one at a time: they share the conversation
+    /// and the abort signal).
+    busy: std::cell::Cell<bool>,
+}
+
+/// Clears [`AgentShared::busy`] and the app's signal when an `ask` ends,
+/// however it ends.
+struct AskGuard(Rc<AgentShared>);
+
+impl Drop for AskGuard {
+    fn drop(&mut self) {
+        self.0.http.set_signal(None);
+        self.0.busy.set(false);
+    }
+}
+
+impl AgentShared {
+    pub(crate) fn new() -> Rc<Self> {
+        Rc::new(Self {
+            llm: RefCell::new(None),
+            policy: RefCell::new(PrivacyPolicy::default()),
+            app_tools: RefCell::new(Vec::new()),
+            ledger: Ledger::new(),
+            http: Rc::new(FetchHttp::new()),
+            agent: RefCell::new(None),
+            busy: std::cell::Cell::new(false),
+        })
+    }
+
+    fn agent(&self, recommender: &Rc<RefCell<Recommender>>, memory: Rc<Memory>) -> Result<Rc<Agent>> {
+        if let Some(agent) = self.agent.borrow().as_ref() {
+            return Ok(agent.clone());
+        }
+        let (model, origin) = match self.llm.borrow().clone() {
+            Some(config) => {
+                let client = LlmClient::new(
+                    config,
+                    self.http.clone(),
+                    Rc::new(JsClock),
+                    Rc::new(JsSleeper),
+                    self.ledger.clone(),
+                )?;
+                let origin = client.config().origin()?;
+                (Some(Rc::new(client) as Rc<dyn ChatModel>), Some(origin))
+            }
+            None => (None, None),
+        };
+        let app: Vec<(String, DataClass, js_sys::Function)> = self
+            .app_tools
+            .borrow()
+            .iter()
+            .map(|(def, f)| (def.spec.name.clone(), def.result_class, f.clone()))
+            .collect();
+        let mut registry = builtin_tools();
+        registry.extend(self.app_tools.borrow().iter().map(|(def, _)| def.clone()));
+        let host = Rc::new(JsToolHost {
+            local: LocalTools::new(recommender.clone(), Some(memory)),
+            app,
+        });
+        let agent = Rc::new(Agent::new(
+            model,
+            origin,
+            host,
+            registry,
+            self.policy.borrow().clone(),
+            Rc::new(JsClock),
+        ));
+        *self.agent.borrow_mut() = Some(agent.clone());
+        Ok(agent)
+    }
+
+    fn invalidate(&self) {
+        *self.agent.borrow_mut() = None;
+    }
+}
+
+/// The built-in tools plus the app's JS tools.
+struct JsToolHost {
+    local: LocalTools,
+    app: Vec<(String, DataClass, js_sys::Function)>,
+}
+
+impl ToolHost for JsToolHost {
+    fn call(&self, name: &str, args: Value) -> LocalBoxFuture<'_, Result<ToolOutput>> {
+        let Some((tool, class, run)) = self.app.iter().find(|(n, _, _)| n == name).cloned() else {
+            return self.local.call(name, args);
+        };
+        Box::pin(async move {
+            let js_args = to_js(&args)?;
+            let mut result = run
+                .call1(&JsValue::NULL, &js_args)
+                .map_err(|e| Error::InvalidInput(format!("tool {tool} threw: {}", describe(&e))))?;
+            if let Some(promise) = result.dyn_ref::<js_sys::Promise>() {
+                result = JsFuture::from(promise.clone())
+                    .await
+                    .map_err(|e| Error::InvalidInput(format!("tool {tool} rejected: {}", describe(&e))))?;
+            }
+            let value: Value = if result.is_undefined() {
+                Value::Null
+            } else {
+                serde_wasm_bindgen::from_value(result)
+                    .map_err(|e| Error::InvalidInput(format!("tool {tool} returned a value that is not JSON: {e}")))?
+            };
+            let summary = format!("{tool} returned {} bytes", value.to_string().len());
+            Ok(ToolOutput {
+                value,
+                class,
+                details: Vec::new(),
+                items: Vec::new(),
+                summary,
+            })
+        })
+    }
+
+    fn preference_summary(&self) -> Option<String> {
+        self.local.preference_summary()
+    }
+
+    fn is_personal_item(&self, id: &str) -> bool {
+        self.local.is_personal_item(id)
+    }
+}
+
+/// The app's `approve` callback.
+struct JsApprover(js_sys::Function);
+
+impl Approver for JsApprover {
+    fn approve(&self, request: &ApprovalRequest) -> LocalBoxFuture<'_, bool> {
+        let request = to_js(request);
+        Box::pin(async move {
+            let Ok(request) = request else { return false };
+            let Ok(mut answer) = self.0.call1(&JsValue::NULL, &request) else { return false };
+            if let Some(promise) = answer.dyn_ref::<js_sys::Promise>() {
+                match JsFuture::from(promise.clone()).await {
+                    Ok(v) => answer = v,
+                    Err(_) => return false,
+                }
+            }
+            // Only a real `true` approves.
+            answer.as_bool() == Some(true)
+        })
+    }
+}
+
+/// A JSON-like value as a plain JS value (objects, not Maps).
+fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| Error::InvalidInput(format!("cannot convert to JS: {e}")))
+}
+
+/// A JS value read through JSON, so `deny_unknown_fields` holds (serde-wasm-bindgen
+/// alone only reads the fields a struct names and ignores typos).
+fn from_js<T: serde::de::DeserializeOwned>(value: JsValue, what: &str) -> Result<T, JsValue> {
+    let json: Value = serde_wasm_bindgen::from_value(value).map_err(|e| invalid(format!("{what}: {e}")))?;
+    serde_json::from_value(json).map_err(|e| invalid(format!("{what}: {e}")))
+}
+
+fn describe(e: &JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| "a non-Error value".into())
+}
+
+fn invalid(m: impl Into<String>) -> JsValue {
+    js_error(Error::InvalidInput(m.into()))
+}
+
+/// `value[key]`, `None` when absent (undefined or null).
+fn field(value: &JsValue, key: &str) -> Option<JsValue> {
+    js_sys::Reflect::get(value, &JsValue::from_str(key))
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
+}
+
+fn function(value: &JsValue, key: &str, what: &str) -> Result<Option<js_sys::Function>, JsValue> {
+    match field(value, key) {
+        Some(f) => f
+            .dyn_into::<js_sys::Function>()
+            .map(Some)
+            .map_err(|_| invalid(format!("{what}.{key} must be a function"))),
+        None => Ok(None),
+    }
+}
+
+const ASK_KEYS: &[&str] = &["autonomy", "onStep", "onToken", "signal", "approve", "k", "budgets"];
+const TOOL_KEYS: &[&str] = &["name", "description", "parameters", "sideEffects", "resultClass", "run"];
+
+#[wasm_bindgen(js_class = Recommender)]
+impl JsRecommender {
+    /// Sets the LLM endpoint the agent may call (or, with `null`, none:
+    /// the agent answers on the device). Throws `invalid_input` for an
+    /// unknown field, a URL that is not http(s) or an empty model name.
+    /// Starts a new conversation.
+    #[wasm_bindgen(js_name = setLlm)]
+    pub fn set_llm(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "LlmSettings | null")] settings: JsValue,
+    ) -> Result<(), JsValue> {
+        let shared = self.agent_shared();
+        if settings.is_null() || settings.is_undefined() {
+            *shared.llm.borrow_mut() = None;
+            shared.invalidate();
+            return Ok(());
+        }
+        let s: LlmSettings = from_js(settings, "LlmSettings")?;
+        let defaults = LlmConfig::default();
+        let config = LlmConfig {
+            base_url: s.endpoint,
+            model: s.model.unwrap_or(defaults.model.clone()),
+            api_key: s.api_key.filter(|k| !k.is_empty()),
+            request_timeout_ms: s.timeout_ms.unwrap_or(defaults.request_timeout_ms),
+            max_retries: s.max_retries.unwrap_or(defaults.max_retries),
+            stream: s.stream.unwrap_or(defaults.stream),
+            tool_mode: s.tool_mode.unwrap_or(defaults.tool_mode),
+            ..defaults
+        };
+        // Validates the URL, model and key now rather than at the first ask.
+        LlmClient::new(
+            config.clone(),
+            shared.http.clone(),
+            Rc::new(JsClock),
+            Rc::new(JsSleeper),
+            Ledger::new(),
+        )
+        .map_err(js_error)?;
+        *shared.llm.borrow_mut() = Some(config);
+        shared.invalidate();
+        Ok(())
+    }
+
+    /// Replaces the privacy policy (from the next request on). Throws
+    /// `invalid_input` for an unknown field or level.
+    #[wasm_bindgen(js_name = setPolicy)]
+    pub fn set_policy(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PrivacyPolicy")] policy: JsValue,
+    ) -> Result<(), JsValue> {
+        let policy: PrivacyPolicy = from_js(policy, "PrivacyPolicy")?;
+        let shared = self.agent_shared();
+        if let Some(agent) = shared.agent.borrow().as_ref() {
+            agent.set_policy(policy.clone());
+        }
+        *shared.policy.borrow_mut() = policy;
+        Ok(())
+    }
+
+    /// The privacy policy in use (every field filled in).
+    #[wasm_bindgen(js_name = policy, unchecked_return_type = "Required<PrivacyPolicy>")]
+    pub fn policy_js(&self) -> Result<JsValue, JsValue> {
+        to_js(&*self.agent_shared().policy.borrow()).map_err(js_error)
+    }
+
+    /// Adds a JS tool the agent may call (validated against its schema;
+    /// side-effecting tools only at autonomy 3 with approval). Throws
+    /// `invalid_input` for a bad name, a built-in or duplicate name, or a
+    /// schema that is not an object schema. Starts a new conversation.
+    #[wasm_bindgen(js_name = registerTool)]
+    pub fn register_tool(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "AppTool")] tool: JsValue,
+    ) -> Result<(), JsValue> {
+        reject_unknown_keys(&tool, "AppTool", TOOL_KEYS)?;
+        let run = function(&tool, "run", "AppTool")?.ok_or_else(|| invalid("AppTool.run (a function) is required"))?;
+        let get = |k: &str| field(&tool, k).map(serde_wasm_bindgen::from_value::<Value>);
+        let mut reg = serde_json::Map::new();
+        for key in ["name", "description", "parameters", "sideEffects", "resultClass"] {
+            if let Some(v) = get(key) {
+                reg.insert(key.into(), v.map_err(|e| invalid(format!("AppTool.{key}: {e}")))?);
+            }
+        }
+        let reg = serde_json::from_value(Value::Object(reg)).map_err(|e| invalid(format!("AppTool: {e}")))?;
+        let def = ToolDef::app(reg).map_err(js_error)?;
+        let shared = self.agent_shared();
+        if shared.app_tools.borrow().iter().any(|(d, _)| d.spec.name == def.spec.name) {
+            return Err(invalid(format!("a tool named {:?} is already registered", def.spec.name)));
+        }
+        shared.app_tools.borrow_mut().push((def, run));
+        shared.invalidate();
+        Ok(())
+    }
+
+    /// Removes an app tool; returns whether one was registered under `name`.
+    #[wasm_bindgen(js_name = unregisterTool)]
+    pub fn unregister_tool(&self, name: &str) -> bool {
+        let shared = self.agent_shared();
+        let before = shared.app_tools.borrow().len();
+        shared.app_tools.borrow_mut().retain(|(d, _)| d.spec.name != name);
+        let removed = shared.app_tools.borrow().len() != before;
+        if removed {
+            shared.invalidate();
+        }
+        removed
+    }
+
+    /// Answers `message`: plans over the tools with the LLM when one is set
+    /// and the policy allows it, else (or when the LLM fails, a budget runs
+    /// out or `signal` aborts) answers with the on-device ranking and says
+    /// why in `fallback`. Throws `invalid_input` for invalid options or
+    /// while another `ask` on this recommender is running; rejects only
+    /// when the device itself fails.
+    #[wasm_bindgen(unchecked_return_type = "Promise<AskResult>")]
+    pub fn ask(&self, message: String, options: Option<AskOptionsJs>) -> Result<js_sys::Promise, JsValue> {
+        let options: JsValue = options.map(Into::into).unwrap_or(JsValue::UNDEFINED);
+        let mut ask = AskOptions::default();
+        let mut signal: Option<web_sys::AbortSignal> = None;
+        if !options.is_undefined() && !options.is_null() {
+            reject_unknown_keys(&options, "AskOptions", ASK_KEYS)?;
+            if let Some(a) = field(&options, "autonomy") {
+                let a = a.as_f64().filter(|a| (0.0..=3.0).contains(a) && a.fract() == 0.0);
+                ask.autonomy = a.ok_or_else(|| invalid("AskOptions.autonomy must be 0, 1, 2 or 3"))? as u8;
+            }
+            if let Some(k) = field(&options, "k") {
+                let k = k.as_f64().filter(|k| (1.0..=50.0).contains(k) && k.fract() == 0.0);
+                ask.k = k.ok_or_else(|| invalid("AskOptions.k must be an integer 1..=50"))? as usize;
+            }
+            if let Some(b) = field(&options, "budgets") {
+                let b: BudgetsJs = from_js(b, "AskOptions.budgets")?;
+                let d = Budgets::default();
+                ask.budgets = Budgets {
+                    max_steps: b.max_steps.unwrap_or(d.max_steps),
+                    max_tool_calls: b.max_tool_calls.unwrap_or(d.max_tool_calls),
+                    max_tokens: b.max_tokens.unwrap_or(d.max_tokens),
+                    max_wall_ms: b.max_wall_ms.unwrap_or(d.max_wall_ms),
+                };
+            }
+            if let Some(f) = function(&options, "onStep", "AskOptions")? {
+                ask.on_step = Some(Rc::new(move |step: &TraceStep| {
+                    if let Ok(v) = to_js(step) {
+                        let _ = f.call1(&JsValue::NULL, &v);
+                    }
+                }));
+            }
+            if let Some(f) = function(&options, "onToken", "AskOptions")? {
+                ask.on_token = Some(Rc::new(move |text: &str| {
+                    let _ = f.call1(&JsValue::NULL, &JsValue::from_str(text));
+                }));
+            }
+            if let Some(f) = function(&options, "approve", "AskOptions")? {
+                ask.approve = Some(Rc::new(JsApprover(f)));
+            }
+            if let Some(s) = field(&options, "signal") {
+                signal = Some(
+                    s.dyn_into::<web_sys::AbortSignal>()
+                        .map_err(|_| invalid("AskOptions.signal must be an AbortSignal"))?,
+                );
+            }
+        }
+        let shared = self.agent_shared();
+        if shared.busy.get() {
+            return Err(invalid("another ask is still running on this Recommender; await it (or abort it) first"));
+        }
+        if shared.llm.borrow().is_none() {
+            ask.autonomy = 0;
+        }
+        ask.json_planning = shared.llm.borrow().as_ref().is_some_and(|c| c.tool_mode == ToolMode::JsonPlanning);
+        let agent = shared.agent(self.core_rc(), self.memory_rc()).map_err(js_error)?;
+        shared.busy.set(true);
+        shared.http.set_signal(signal);
+        let guard = AskGuard(shared);
+        Ok(wasm_bindgen_futures::future_to_promise(async move {
+            let answer = agent.ask(&message, ask).await;
+            drop(guard);
+            to_js(&answer.map_err(js_error)?).map_err(js_error)
+        }))
+    }
+
+    /// Every HTTP attempt that left the page since the ledger was last
+    /// cleared: endpoint, time, status, and the exact bytes sent.
+    #[wasm_bindgen(unchecked_return_type = "LedgerEntry[]")]
+    pub fn ledger(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.agent_shared().ledger.entries()).map_err(js_error)
+    }
+
+    /// Empties the ledger.
+    #[wasm_bindgen(js_name = clearLedger)]
+    pub fn clear_ledger(&self) {
+        self.agent_shared().ledger.clear();
+    }
+
+    /// Forgets the conversation (earlier turns and a pending question).
+    #[wasm_bindgen(js_name = resetConversation)]
+    pub fn reset_conversation(&self) {
+        if let Some(agent) = self.agent_shared().agent.borrow().as_ref() {
+            agent.reset();
+        }
+    }
+}
