@@ -19,7 +19,7 @@ log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[setup] error:\033[0m %s\n' "$*" >&2; exit 1; }
 
 export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
-export PATH="$CARGO_HOME/bin:$CACHE/tools/node_modules/.bin:$PATH"
+export PATH="$CACHE/tools/cargo/bin:$CARGO_HOME/bin:$CACHE/tools/node_modules/.bin:$PATH"
 mkdir -p "$CACHE/downloads" "$CACHE/tools" "$CACHE/target" "$ASSETS"
 
 # Cargo's standard ./target is a link into the cache, so builds are reused
@@ -34,12 +34,14 @@ ensure_rust() {
   fi
 }
 
-# ensure_cargo_tool BINARY CRATE VERSION
+# ensure_cargo_tool BINARY CRATE VERSION: installed into the cache
+# ($CACHE/tools/cargo), like every other tool, so an empty cache is a fresh
+# machine (scripts/ci-cold.sh) and nothing from an earlier hand-install counts.
 ensure_cargo_tool() {
-  if "$1" --version 2>/dev/null | grep -q "$3"; then return; fi
+  if "$CACHE/tools/cargo/bin/$1" --version 2>/dev/null | grep -q "$3"; then return; fi
   log "installing $2 $3 (cargo install, a few minutes)"
   # --locked fails here: a locked dependency version is missing from the registry.
-  cargo install "$2" --version "$3" --force
+  cargo install --quiet --root "$CACHE/tools/cargo" "$2" --version "$3" --force
 }
 
 ensure_chromium() {

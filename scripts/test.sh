@@ -29,6 +29,12 @@ step "ML-100K catalog for the agent and browser tests (recagent build-catalog, c
 cargo build
 ensure_ml100k_catalog
 
+step "every tests/*.rs is declared by exactly one package (autotests are off)"
+for f in tests/*.rs; do
+  n=$(grep -lE "^path = \"(\.\./\.\./)?$f\"" Cargo.toml crates/*/Cargo.toml | wc -l)
+  [ "$n" = 1 ] || die "$f is declared as a [[test]] by $n packages (it must be exactly one)"
+done
+
 step "layering: no cycle between core modules, no forbidden dependency (scripts/check-layers.sh)"
 "$ROOT/scripts/check-layers.sh"
 

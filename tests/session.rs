@@ -1,0 +1,133 @@
+//! The one start-up path (`recagent_core::session::Session`) on the real
+//! ML-100K catalog and MiniLM: what a second start over the same store
+//! restores (profile, added items in order), that memory embeds with the
+//! recommender's own encoder, resync after import and forget-everything, and
+//! what happens when the store cannot be opened or holds a corrupt profile.
+
+mod common;
+
+use std::rc::Rc;
+
+use futures::executor::block_on;
+use recagent_core::platform::{KvStore, ManualClock, MemoryKvStore};
+use recagent_core::recommender::items::NewItem;
+use recagent_core::session::{Session, StartReport, StoreFallback};
+use recagent_core::{Catalog, Observation, RecommendOptions, Recommender, TextEncoder};
+use serde_json::json;
+
+const T0: f64 = 1_750_000_000_000.0;
+
+fn text_recommender() -> Recommender {
+    let model = common::asset("minilm-int8.onnx");
+    let encoder = TextEncoder::from_bytes(&model, &common::asset_text("vocab.txt")).unwrap();
+    let catalog = Catalog::from_bundle(&common::asset("catalog/ml-100k.rcat")).unwrap();
+    Recommender::new(catalog, Some((encoder, &model))).unwrap()
+}
+
+fn start(store: &MemoryKvStore, fallback: StoreFallback) -> recagent_core::Result<(Session, StartReport)> {
+    let store: Rc<dyn KvStore> = Rc::new(store.clone());
+    block_on(Session::start(text_recommender(), store, Rc::new(ManualClock::at(T0)), fallback))
+}
+
+/// Adds an item to the live catalog and stores it, as the binding's `addItem` does.
+fn add(session: &Session, id: &str, title: &str, now: f64) {
+    let new: NewItem = serde_json::from_value(json!({"id": id, "title": title, "attributes": {"class": ["Comedy"]}})).unwrap();
+    let stored = session.recommender().borrow_mut().add_item(new, None, now).unwrap();
+    block_on(session.memory().put_item(&stored, None)).unwrap();
+}
+
+fn added_ids(session: &Session) -> Vec<String> {
+    session.recommender().borrow().catalog().added_items().iter().map(|i| i.id.clone()).collect()
+}
+
+fn top(session: &Session) -> Vec<String> {
+    let options: RecommendOptions = serde_json::from_value(json!({"k": 10})).unwrap();
+    session.recommender().borrow().recommend(&options).unwrap().into_iter().map(|r| r.id).collect()
+}
+
+#[test]
+fn a_second_start_restores_the_profile_and_the_added_items_in_order() {
+    let store = MemoryKvStore::new();
+    let (first, report) = start(&store, StoreFallback::Fail).unwrap();
+    assert_eq!(report, StartReport::default(), "an empty store restores nothing and warns of nothing");
+    // Added out of id order: restore must follow the time they were added.
+    add(&first, "mine-zebra", "A zebra documentary of my own", T0);
+    add(&first, "mine-apple", "Apple orchard home video", T0 + 1000.0);
+    for item in ["1", "50", "181"] {
+        let o: Observation = serde_json::from_value(json!({"item": item, "type": "like"})).unwrap();
+        first.recommender().borrow_mut().observe(o, T0).unwrap();
+    }
+    block_on(first.save_profile().unwrap()).unwrap();
+    let before = top(&first);
+
+    let (second, report) = start(&store, StoreFallback::Fail).unwrap();
+    assert!(report.restored_profile, "{report:?}");
+    assert_eq!(report.restored_items, 2);
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    assert_eq!(added_ids(&second), ["mine-zebra", "mine-apple"]);
+    assert_eq!(top(&second), before, "the restored profile ranks as the saved one did");
+}
+
+#[test]
+fn memory_embeds_with_the_recommenders_own_encoder() {
+    let (session, _) = start(&MemoryKvStore::new(), StoreFallback::Fail).unwrap();
+    let encoder = session.recommender().borrow().shared_text_encoder().unwrap();
+    // The recommender's handle, memory's embedder, and this one: one model.
+    assert_eq!(Rc::strong_count(&encoder), 3);
+    assert!(session.has_text());
+    block_on(session.memory().remember("I never watch horror films")).unwrap();
+    block_on(session.memory().remember("My sister lives in Lisbon")).unwrap();
+    let found = block_on(session.memory().recall("scary movies", 1)).unwrap();
+    assert_eq!(found[0].fact.text, "I never watch horror films");
+}
+
+#[test]
+fn import_and_forget_everything_make_the_live_catalog_match_the_store() {
+    let (session, _) = start(&MemoryKvStore::new(), StoreFallback::Fail).unwrap();
+    add(&session, "mine-1", "My first home video", T0);
+    add(&session, "mine-2", "My second home video", T0 + 1.0);
+    let doc = block_on(session.memory().export()).unwrap();
+
+    let (deleted, warnings) = block_on(session.forget_everything()).unwrap();
+    assert!(deleted >= 2 && warnings.is_empty(), "{deleted} {warnings:?}");
+    assert!(added_ids(&session).is_empty(), "forgotten items leave the live catalog");
+
+    let ((_, _), warnings) = block_on(session.import(&doc)).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(added_ids(&session), ["mine-1", "mine-2"], "imported items join the live catalog");
+}
+
+#[test]
+fn a_store_that_cannot_be_opened_fails_or_falls_back_as_the_host_chose() {
+    // A store written by a newer schema is refused by Memory::open.
+    let store = MemoryKvStore::new();
+    block_on(store.put("meta/schema", br#"{"version": 99}"#.to_vec())).unwrap();
+    let err = start(&store, StoreFallback::Fail).unwrap_err();
+    assert_eq!(err.code(), "storage_error");
+
+    let (session, report) = start(&store, StoreFallback::InMemory).unwrap();
+    assert!(report.store_fallback.as_deref().is_some_and(|r| r.contains("newer")), "{report:?}");
+    add(&session, "mine-1", "Kept in memory only", T0);
+    assert_eq!(
+        block_on(store.get("meta/schema")).unwrap().as_deref(),
+        Some(&br#"{"version": 99}"#[..]),
+        "the refused store is left untouched"
+    );
+    assert!(block_on(store.scan_prefix("item/")).unwrap().is_empty());
+}
+
+#[test]
+fn a_corrupt_profile_is_reported_and_the_session_still_starts() {
+    let store = MemoryKvStore::new();
+    {
+        let (session, _) = start(&store, StoreFallback::Fail).unwrap();
+        block_on(session.memory().save_profile(b"not a profile")).unwrap();
+        add(&session, "mine-1", "Still restored", T0);
+    }
+    let (session, report) = start(&store, StoreFallback::Fail).unwrap();
+    assert!(!report.restored_profile);
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert!(report.warnings[0].contains("profile"), "{:?}", report.warnings);
+    assert_eq!(report.restored_items, 1, "a bad profile does not stop the items");
+    assert_eq!(added_ids(&session), ["mine-1"]);
+}
