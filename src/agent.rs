@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -14,7 +14,9 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::fetch::{FetchHttp, JsClock, JsSleeper};
 use super::recommender::JsRecommender;
-use super::{js_error, reject_unknown_keys};
+use super::interop::{
+    describe, field, function_field, invalid, js_error, reject_unknown_keys, signal_field, to_js, to_js_value,
+};
 use recagent_core::agent::llm::{ChatModel, Ledger, LlmClient, LlmConfig, ToolMode};
 use recagent_core::agent::{
     builtin_tools, Agent, ApprovalRequest, Approver, AskOptions, Budgets, DataClass, LocalTools,
@@ -160,7 +162,7 @@ impl ToolHost for JsToolHost {
             return self.local.call(name, args);
         };
         Box::pin(async move {
-            let js_args = to_js(&args)?;
+            let js_args = to_js_value(&args)?;
             let mut result = run
                 .call1(&JsValue::NULL, &js_args)
                 .map_err(|e| Error::InvalidInput(format!("tool {tool} threw: {}", describe(&e))))?;
@@ -200,7 +202,7 @@ struct JsApprover(js_sys::Function);
 
 impl Approver for JsApprover {
     fn approve(&self, request: &ApprovalRequest) -> LocalBoxFuture<'_, bool> {
-        let request = to_js(request);
+        let request = to_js_value(request);
         Box::pin(async move {
             let Ok(request) = request else { return false };
             let Ok(mut answer) = self.0.call1(&JsValue::NULL, &request) else { return false };
@@ -216,46 +218,11 @@ impl Approver for JsApprover {
     }
 }
 
-/// A JSON-like value as a plain JS value (objects, not Maps).
-fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| Error::InvalidInput(format!("cannot convert to JS: {e}")))
-}
-
 /// A JS value read through JSON, so `deny_unknown_fields` holds (serde-wasm-bindgen
 /// alone only reads the fields a struct names and ignores typos).
 fn from_js<T: serde::de::DeserializeOwned>(value: JsValue, what: &str) -> Result<T, JsValue> {
     let json: Value = serde_wasm_bindgen::from_value(value).map_err(|e| invalid(format!("{what}: {e}")))?;
     serde_json::from_value(json).map_err(|e| invalid(format!("{what}: {e}")))
-}
-
-fn describe(e: &JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| e.as_string())
-        .unwrap_or_else(|| "a non-Error value".into())
-}
-
-fn invalid(m: impl Into<String>) -> JsValue {
-    js_error(Error::InvalidInput(m.into()))
-}
-
-/// `value[key]`, `None` when absent (undefined or null).
-fn field(value: &JsValue, key: &str) -> Option<JsValue> {
-    js_sys::Reflect::get(value, &JsValue::from_str(key))
-        .ok()
-        .filter(|v| !v.is_undefined() && !v.is_null())
-}
-
-fn function(value: &JsValue, key: &str, what: &str) -> Result<Option<js_sys::Function>, JsValue> {
-    match field(value, key) {
-        Some(f) => f
-            .dyn_into::<js_sys::Function>()
-            .map(Some)
-            .map_err(|_| invalid(format!("{what}.{key} must be a function"))),
-        None => Ok(None),
-    }
 }
 
 const ASK_KEYS: &[&str] = &["autonomy", "onStep", "onToken", "signal", "approve", "k", "budgets"];
@@ -323,7 +290,7 @@ impl JsRecommender {
     /// The privacy policy in use (every field filled in).
     #[wasm_bindgen(js_name = policy, unchecked_return_type = "Required<PrivacyPolicy>")]
     pub fn policy_js(&self) -> Result<JsValue, JsValue> {
-        to_js(&*self.agent_shared().policy.borrow()).map_err(js_error)
+        to_js(&*self.agent_shared().policy.borrow())
     }
 
     /// Adds a JS tool the agent may call (validated against its schema;
@@ -336,7 +303,7 @@ impl JsRecommender {
         #[wasm_bindgen(unchecked_param_type = "AppTool")] tool: JsValue,
     ) -> Result<(), JsValue> {
         reject_unknown_keys(&tool, "AppTool", TOOL_KEYS)?;
-        let run = function(&tool, "run", "AppTool")?.ok_or_else(|| invalid("AppTool.run (a function) is required"))?;
+        let run = function_field(&tool, "AppTool", "run")?.ok_or_else(|| invalid("AppTool.run (a function) is required"))?;
         let get = |k: &str| field(&tool, k).map(serde_wasm_bindgen::from_value::<Value>);
         let mut reg = serde_json::Map::new();
         for key in ["name", "description", "parameters", "sideEffects", "resultClass"] {
@@ -399,27 +366,22 @@ impl JsRecommender {
                     max_wall_ms: b.max_wall_ms.unwrap_or(d.max_wall_ms),
                 };
             }
-            if let Some(f) = function(&options, "onStep", "AskOptions")? {
+            if let Some(f) = function_field(&options, "AskOptions", "onStep")? {
                 ask.on_step = Some(Rc::new(move |step: &TraceStep| {
-                    if let Ok(v) = to_js(step) {
+                    if let Ok(v) = to_js_value(step) {
                         let _ = f.call1(&JsValue::NULL, &v);
                     }
                 }));
             }
-            if let Some(f) = function(&options, "onToken", "AskOptions")? {
+            if let Some(f) = function_field(&options, "AskOptions", "onToken")? {
                 ask.on_token = Some(Rc::new(move |text: &str| {
                     let _ = f.call1(&JsValue::NULL, &JsValue::from_str(text));
                 }));
             }
-            if let Some(f) = function(&options, "approve", "AskOptions")? {
+            if let Some(f) = function_field(&options, "AskOptions", "approve")? {
                 ask.approve = Some(Rc::new(JsApprover(f)));
             }
-            if let Some(s) = field(&options, "signal") {
-                signal = Some(
-                    s.dyn_into::<web_sys::AbortSignal>()
-                        .map_err(|_| invalid("AskOptions.signal must be an AbortSignal"))?,
-                );
-            }
+            signal = signal_field(&options, "AskOptions", "signal")?;
         }
         let shared = self.agent_shared();
         if shared.busy.get() {
@@ -436,7 +398,7 @@ impl JsRecommender {
         Ok(wasm_bindgen_futures::future_to_promise(async move {
             let answer = agent.ask(&message, ask).await;
             drop(guard);
-            to_js(&answer.map_err(js_error)?).map_err(js_error)
+            to_js(&answer.map_err(js_error)?)
         }))
     }
 
@@ -444,7 +406,7 @@ impl JsRecommender {
     /// cleared: endpoint, time, status, and the exact bytes sent.
     #[wasm_bindgen(unchecked_return_type = "LedgerEntry[]")]
     pub fn ledger(&self) -> Result<JsValue, JsValue> {
-        to_js(&self.agent_shared().ledger.entries()).map_err(js_error)
+        to_js(&self.agent_shared().ledger.entries())
     }
 
     /// Empties the ledger.

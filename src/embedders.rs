@@ -1,14 +1,13 @@
 //! `TextEmbedder` and `ImageEmbedder`: the encoders on their own, for apps
 //! that only want embeddings.
 
-use crate::interop::{js_error, reject_unknown_keys};
+use crate::interop::{invalid, js_error, reject_unknown_keys};
 use std::rc::Rc;
 
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
 use recagent_core::encoder::{DecodeLimits, ImageEncoder, ImageEncoderOptions, Preprocessing, TextEncoder};
-use recagent_core::error::Error;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -170,9 +169,7 @@ impl ImageEmbedder {
         let options: JsImageOptions = match options.map(JsValue::from) {
             Some(v) if !v.is_undefined() && !v.is_null() => {
                 reject_unknown_keys(&v, "ImageEmbedderOptions", JsImageOptions::KEYS)?;
-                serde_wasm_bindgen::from_value(v).map_err(|e| {
-                    js_error(Error::InvalidInput(format!("ImageEmbedderOptions: {e}")))
-                })?
+                serde_wasm_bindgen::from_value(v).map_err(|e| invalid(format!("ImageEmbedderOptions: {e}")))?
             }
             _ => JsImageOptions::default(),
         };

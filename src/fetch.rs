@@ -19,6 +19,7 @@ use web_sys::{
 };
 
 pub use super::time::{JsClock, JsSleeper};
+use super::interop::describe;
 use recagent_core::error::{Error, Result};
 use recagent_core::platform::{ByteStream, Http, HttpRequest, HttpStreamingResponse, LocalBoxFuture};
 
@@ -194,19 +195,6 @@ fn global_call(name: &str, args: &[JsValue]) -> Option<JsValue> {
     let f = f.dyn_ref::<js_sys::Function>()?;
     f.apply(&global, &args.iter().collect::<js_sys::Array>())
         .ok()
-}
-
-/// `name: message` of a JS error (or its string form).
-fn describe(e: &JsValue) -> String {
-    let field = |k: &str| {
-        js_sys::Reflect::get(e, &JsValue::from_str(k))
-            .ok()
-            .and_then(|v| v.as_string())
-    };
-    match (field("name"), field("message")) {
-        (Some(n), Some(m)) => format!("{n}: {m}"),
-        _ => e.as_string().unwrap_or_else(|| format!("{e:?}")),
-    }
 }
 
 fn build_init(request: &HttpRequest, signal: &AbortSignal) -> Result<RequestInit> {

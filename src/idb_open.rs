@@ -10,6 +10,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Event, IdbDatabase, IdbVersionChangeEvent};
 
+use super::interop::describe;
 use super::idb::{IdbKvStore, IdbOptions, OPEN_TIMEOUT_MS};
 use super::idb_util::{
     global_factory, map_idb_error, request_error, request_persist, sleep, wait_event, StoreEvent,
@@ -19,13 +20,6 @@ use recagent_core::platform::{KvStore, MemoryKvStore};
 
 pub(super) fn js_err(context: &'static str) -> impl Fn(JsValue) -> Error {
     move |e| map_idb_error(&e, None, context)
-}
-
-fn describe(e: &JsValue) -> String {
-    match map_idb_error(e, None, "") {
-        Error::Storage(m) | Error::QuotaExceeded(m) => m.trim_start_matches(": ").to_string(),
-        other => other.to_string(),
-    }
 }
 
 /// Opens `options.name` at `options.version`, running the migrations in

@@ -1,11 +1,15 @@
 //! Interop: the one place where JS values meet the core's types. Errors are
 //! converted here once ([`js_error`]: a JS `Error` whose `name` is
-//! `"RecagentError"` and whose `code` is [`Error::code`]); options objects
-//! are read and checked here.
+//! `"RecagentError"` and whose `code` is [`Error::code`]; [`invalid`] for
+//! bad input); options objects are read and checked here ([`field`],
+//! [`read`] and the typed readers, [`reject_unknown_keys`]), including the
+//! download options every loading API shares ([`download_options`]); a JS
+//! value thrown at the binding becomes a message with [`describe`].
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::loader::Loader;
 use recagent_core::error::Error;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -73,21 +77,124 @@ pub fn is_recagent_error(#[wasm_bindgen(unchecked_param_type = "unknown")] value
 /// not know (a typo would otherwise be silently ignored).
 pub(crate) fn reject_unknown_keys(value: &JsValue, what: &str, known: &[&str]) -> Result<(), JsValue> {
     let Some(object) = value.dyn_ref::<js_sys::Object>() else {
-        return Err(js_error(Error::InvalidInput(format!(
-            "{what} must be an object"
-        ))));
+        return Err(invalid(format!("{what} must be an object")));
     };
     for key in js_sys::Object::keys(object)
         .iter()
         .filter_map(|k| k.as_string())
     {
         if !known.contains(&key.as_str()) {
-            return Err(js_error(Error::InvalidInput(format!(
+            return Err(invalid(format!(
                 "{what} has no option {key:?} (known: {})",
                 known.join(", ")
-            ))));
+            )));
         }
     }
     Ok(())
 }
 
+/// An `invalid_input` `RecagentError` with this message (through [`js_error`]).
+pub(crate) fn invalid(message: impl Into<String>) -> JsValue {
+    js_error(Error::InvalidInput(message.into()))
+}
+
+/// `value` as a plain JS value (objects, not `Map`s), for code that reports
+/// core errors; fails with `invalid_input` only for a value JSON cannot hold.
+pub(crate) fn to_js_value<T: serde::Serialize + ?Sized>(value: &T) -> Result<JsValue, Error> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| Error::InvalidInput(format!("internal: cannot convert a result to JS: {e}")))
+}
+
+/// [`to_js_value`] with its error as a `RecagentError`: what results
+/// returned to JS go through.
+pub(crate) fn to_js<T: serde::Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
+    to_js_value(value).map_err(js_error)
+}
+
+/// `name: message` of a thrown JS value: an `Error` or `DOMException` (or
+/// anything with string `name` and `message`), else the string itself, else
+/// its debug form. Never fails.
+pub(crate) fn describe(e: &JsValue) -> String {
+    let text = |k: &str| {
+        js_sys::Reflect::get(e, &JsValue::from_str(k))
+            .ok()
+            .and_then(|v| v.as_string())
+    };
+    match (text("name"), text("message")) {
+        (Some(n), Some(m)) => format!("{n}: {m}"),
+        _ => e.as_string().unwrap_or_else(|| format!("{e:?}")),
+    }
+}
+
+/// `value[key]` when present (neither `undefined` nor `null`); a read that
+/// throws (a throwing getter, a `Proxy`, a non-object `value`) counts as
+/// absent. For lookups whose value is checked afterwards; the typed readers
+/// below use the stricter [`read`].
+pub(crate) fn field(value: &JsValue, key: &str) -> Option<JsValue> {
+    js_sys::Reflect::get(value, &JsValue::from_str(key))
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
+}
+
+/// `value[key]` when present (neither `undefined` nor `null`); fails with
+/// `invalid_input` ("cannot read {what}.{key}") when reading it throws.
+pub(crate) fn read(value: &JsValue, what: &str, key: &str) -> Result<Option<JsValue>, JsValue> {
+    let v = js_sys::Reflect::get(value, &JsValue::from_str(key))
+        .map_err(|e| invalid(format!("cannot read {what}.{key}: {}", describe(&e))))?;
+    Ok(Some(v).filter(|v| !v.is_undefined() && !v.is_null()))
+}
+
+/// `value[key]` as a string when present; `invalid_input`
+/// ("{what}.{key} must be a string") for any other type.
+pub(crate) fn string_field(value: &JsValue, what: &str, key: &str) -> Result<Option<String>, JsValue> {
+    read(value, what, key)?
+        .map(|v| v.as_string().ok_or_else(|| invalid(format!("{what}.{key} must be a string"))))
+        .transpose()
+}
+
+/// `value[key]` as a boolean when present; `invalid_input`
+/// ("{what}.{key} must be a boolean") for any other type.
+pub(crate) fn bool_field(value: &JsValue, what: &str, key: &str) -> Result<Option<bool>, JsValue> {
+    read(value, what, key)?
+        .map(|v| v.as_bool().ok_or_else(|| invalid(format!("{what}.{key} must be a boolean"))))
+        .transpose()
+}
+
+/// `value[key]` as a function when present; `invalid_input`
+/// ("{what}.{key} must be a function") for any other type.
+pub(crate) fn function_field(value: &JsValue, what: &str, key: &str) -> Result<Option<js_sys::Function>, JsValue> {
+    read(value, what, key)?
+        .map(|v| v.dyn_into().map_err(|_| invalid(format!("{what}.{key} must be a function"))))
+        .transpose()
+}
+
+/// `value[key]` as an `AbortSignal` when present; `invalid_input`
+/// ("{what}.{key} must be an AbortSignal") for any other type.
+pub(crate) fn signal_field(value: &JsValue, what: &str, key: &str) -> Result<Option<web_sys::AbortSignal>, JsValue> {
+    read(value, what, key)?
+        .map(|v| v.dyn_into().map_err(|_| invalid(format!("{what}.{key} must be an AbortSignal"))))
+        .transpose()
+}
+
+/// The download options every API that loads files by URL takes
+/// (`Recommender.create`, `Recommender.loadImageModel`, `EncoderPool.create`),
+/// in the order their TypeScript interfaces list them.
+pub(crate) const DOWNLOAD_KEYS: &[&str] = &["onProgress", "cache", "cacheVersion", "signal"];
+
+/// The [`Loader`] the download options of `options` describe: `onProgress`
+/// (a function), `cache` (a boolean, default `true`), `cacheVersion` (a
+/// string, default `""`), `signal` (an `AbortSignal`). `undefined`/`null`
+/// options give the defaults. Fails with `invalid_input`
+/// ("{what}.{key} must be …") for a value of the wrong type; does not check
+/// for unknown keys (the caller knows the other keys, see [`DOWNLOAD_KEYS`]).
+pub(crate) fn download_options(options: &JsValue, what: &str) -> Result<Loader, JsValue> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(Loader::new(None, true, String::new()));
+    }
+    let on_progress = function_field(options, what, "onProgress")?;
+    let signal = signal_field(options, what, "signal")?;
+    let cache = bool_field(options, what, "cache")?.unwrap_or(true);
+    let version = string_field(options, what, "cacheVersion")?.unwrap_or_default();
+    Ok(Loader::new(on_progress, cache, version).with_signal(signal))
+}

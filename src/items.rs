@@ -7,16 +7,15 @@
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::loader::{evict, Loader, Source};
+use super::loader::{evict, Source};
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::recommender::{parse_recommend_options, recommendations, to_js, JsRecommender, RecommendOptionsJs};
-use super::{js_error, reject_unknown_keys};
+use super::recommender::{parse_recommend_options, recommendations, JsRecommender, RecommendOptionsJs};
+use super::interop::{download_options, field, invalid, js_error, reject_unknown_keys, to_js, DOWNLOAD_KEYS};
 use recagent_core::catalog::AttributeValue;
 use recagent_core::encoder::{ImageEncoder, ImageEncoderOptions};
-use recagent_core::error::Error;
 use recagent_core::recommender::items::NewItem;
 use recagent_core::recommender::Recommender;
 
@@ -116,17 +115,6 @@ extern "C" {
     pub type LoadImageModelOptionsJs;
 }
 
-fn invalid(m: impl Into<String>) -> JsValue {
-    js_error(Error::InvalidInput(m.into()))
-}
-
-/// `options[key]` when present (not undefined or null).
-fn field(value: &JsValue, key: &str) -> Option<JsValue> {
-    js_sys::Reflect::get(value, &JsValue::from_str(key))
-        .ok()
-        .filter(|v| !v.is_undefined() && !v.is_null())
-}
-
 #[wasm_bindgen(js_class = Recommender)]
 impl JsRecommender {
     /// Adds an item to the live catalog, embedded on the device (text by the
@@ -210,28 +198,10 @@ impl JsRecommender {
         let source = Source::from_js(&model, "loadImageModel(model)")
             .map_err(js_error)?
             .ok_or_else(|| invalid("loadImageModel needs the model: bytes or a URL"))?;
-        let loader = if options.is_undefined() || options.is_null() {
-            Loader::new(None, true, String::new())
-        } else {
-            reject_unknown_keys(&options, "LoadImageModelOptions", &["onProgress", "cache", "cacheVersion", "signal"])?;
-            let on_progress = match field(&options, "onProgress") {
-                Some(f) => Some(f.dyn_into::<js_sys::Function>().map_err(|_| invalid("onProgress must be a function"))?),
-                None => None,
-            };
-            let cache = match field(&options, "cache") {
-                Some(c) => c.as_bool().ok_or_else(|| invalid("cache must be a boolean"))?,
-                None => true,
-            };
-            let version = match field(&options, "cacheVersion") {
-                Some(v) => v.as_string().ok_or_else(|| invalid("cacheVersion must be a string"))?,
-                None => String::new(),
-            };
-            let signal = match field(&options, "signal") {
-                Some(s) => Some(s.dyn_into::<web_sys::AbortSignal>().map_err(|_| invalid("signal must be an AbortSignal"))?),
-                None => None,
-            };
-            Loader::new(on_progress, cache, version).with_signal(signal)
-        };
+        if !options.is_undefined() && !options.is_null() {
+            reject_unknown_keys(&options, "LoadImageModelOptions", DOWNLOAD_KEYS)?;
+        }
+        let loader = download_options(&options, "LoadImageModelOptions")?;
         let core = self.core_rc().clone();
         Ok(wasm_bindgen_futures::future_to_promise(async move {
             let url = match &source {

@@ -30,8 +30,6 @@ mod recommender;
 mod time;
 mod worker;
 
-use interop::{js_error, reject_unknown_keys};
-
 pub use agent::AskOptionsJs;
 pub use embedders::{ImageEmbedder, TextEmbedder};
 pub use interop::is_recagent_error;

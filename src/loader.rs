@@ -18,6 +18,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::fetch::FetchHttp;
+use super::interop::{describe, download_options, field, invalid, js_error, read, reject_unknown_keys, DOWNLOAD_KEYS};
 use recagent_core::catalog::Catalog;
 use recagent_core::encoder::{ImageEncoder, ImageEncoderOptions, TextEncoder};
 use recagent_core::error::{Error, Result};
@@ -346,19 +347,6 @@ async fn await_method(target: &JsValue, name: &str, args: &[JsValue]) -> std::re
     JsFuture::from(js_sys::Promise::resolve(&promise)).await
 }
 
-/// `name: message` of a JS error (or its string form).
-fn describe(e: &JsValue) -> String {
-    let field = |k: &str| {
-        js_sys::Reflect::get(e, &JsValue::from_str(k))
-            .ok()
-            .and_then(|v| v.as_string())
-    };
-    match (field("name"), field("message")) {
-        (Some(n), Some(m)) => format!("{n}: {m}"),
-        _ => e.as_string().unwrap_or_else(|| format!("{e:?}")),
-    }
-}
-
 /// The files of `Recommender.create`, loaded.
 #[derive(Debug)]
 pub(crate) struct CreateFiles {
@@ -391,61 +379,38 @@ impl CreateFiles {
     }
 }
 
-/// Reads `catalog`, `textModel`, `vocab`, `imageModel`, `onProgress`,
-/// `cache` and `cacheVersion` from the `RecommenderOptions` and loads the
-/// files (downloads run concurrently). Rejects with `invalid_input` for a
-/// missing catalog, a model without its vocab or the reverse, or a value of
-/// the wrong type; with the download's error otherwise.
-pub(crate) async fn load_create_files(options: &JsValue) -> Result<CreateFiles> {
-    let get = |key: &str| {
-        js_sys::Reflect::get(options, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+/// The keys of `RecommenderOptions` (`Recommender.create` and
+/// `RecommenderWorker.create`), the download options ([`DOWNLOAD_KEYS`]) last.
+pub(crate) fn check_create_keys(options: &JsValue) -> std::result::Result<(), JsValue> {
+    const KEYS: &[&str] = &["catalog", "textModel", "vocab", "imageModel", "namespace", "onMemoryEvent"];
+    reject_unknown_keys(options, "RecommenderOptions", &[KEYS, DOWNLOAD_KEYS].concat())
+}
+
+/// Reads `catalog`, `textModel`, `vocab`, `imageModel` and the download
+/// options from the `RecommenderOptions` and loads the files (downloads run
+/// concurrently). Rejects with `invalid_input` for a missing catalog, a
+/// model without its vocab or the reverse, or a value of the wrong type;
+/// with the download's error otherwise (every error a `RecagentError`).
+pub(crate) async fn load_create_files(options: &JsValue) -> std::result::Result<CreateFiles, JsValue> {
+    const WHAT: &str = "RecommenderOptions";
+    let source = |key: &str| {
+        Source::from_js(&field(options, key).unwrap_or(JsValue::UNDEFINED), &format!("{WHAT}.{key}")).map_err(js_error)
     };
-    let catalog = Source::from_js(&get("catalog"), "RecommenderOptions.catalog")?.ok_or_else(|| {
-        Error::InvalidInput("RecommenderOptions.catalog (bundle bytes or URL) is required".into())
-    })?;
-    let text_model = Source::from_js(&get("textModel"), "RecommenderOptions.textModel")?;
-    let image_model = Source::from_js(&get("imageModel"), "RecommenderOptions.imageModel")?;
-    let vocab = get("vocab");
-    let vocab = if vocab.is_undefined() || vocab.is_null() {
-        None
-    } else {
-        let text = vocab.as_string().ok_or_else(|| {
-            Error::InvalidInput("RecommenderOptions.vocab must be a string (the text or a URL)".into())
-        })?;
-        Some(vocab_source(&text))
+    let catalog = source("catalog")?
+        .ok_or_else(|| invalid(format!("{WHAT}.catalog (bundle bytes or URL) is required")))?;
+    let text_model = source("textModel")?;
+    let image_model = source("imageModel")?;
+    let vocab = match read(options, WHAT, "vocab")? {
+        None => None,
+        Some(v) => Some(vocab_source(&v.as_string().ok_or_else(|| {
+            invalid(format!("{WHAT}.vocab must be a string (the text or a URL)"))
+        })?)),
     };
-    let on_progress = match get("onProgress") {
-        v if v.is_undefined() || v.is_null() => None,
-        v => Some(v.dyn_into::<js_sys::Function>().map_err(|_| {
-            Error::InvalidInput("RecommenderOptions.onProgress must be a function".into())
-        })?),
-    };
-    let signal = match get("signal") {
-        v if v.is_undefined() || v.is_null() => None,
-        v => Some(v.dyn_into::<web_sys::AbortSignal>().map_err(|_| {
-            Error::InvalidInput("RecommenderOptions.signal must be an AbortSignal".into())
-        })?),
-    };
-    let use_cache = match get("cache") {
-        v if v.is_undefined() || v.is_null() => true,
-        v => v.as_bool().ok_or_else(|| {
-            Error::InvalidInput("RecommenderOptions.cache must be a boolean".into())
-        })?,
-    };
-    let cache_version = match get("cacheVersion") {
-        v if v.is_undefined() || v.is_null() => String::new(),
-        v => v.as_string().ok_or_else(|| {
-            Error::InvalidInput("RecommenderOptions.cacheVersion must be a string".into())
-        })?,
-    };
+    let loader = download_options(options, WHAT)?;
     let text = match (text_model, vocab) {
         (Some(model), Some(vocab)) => Some((model, vocab)),
         (None, None) => None,
-        _ => {
-            return Err(Error::InvalidInput(
-                "RecommenderOptions: textModel and vocab go together".into(),
-            ))
-        }
+        _ => return Err(invalid(format!("{WHAT}: textModel and vocab go together"))),
     };
     let mut urls = Vec::new();
     for source in [Some(&catalog), text.as_ref().map(|t| &t.0), image_model.as_ref()].into_iter().flatten() {
@@ -456,7 +421,6 @@ pub(crate) async fn load_create_files(options: &JsValue) -> Result<CreateFiles> 
     if let Some((_, VocabSource::Url(url))) = &text {
         urls.push(url.clone());
     }
-    let loader = Loader::new(on_progress, use_cache, cache_version).with_signal(signal);
     let text_files = async {
         match text {
             Some((model, vocab)) => {
@@ -473,7 +437,8 @@ pub(crate) async fn load_create_files(options: &JsValue) -> Result<CreateFiles> 
             None => Ok(None),
         }
     };
-    let (catalog, text, image) =
-        futures::future::try_join3(loader.load(catalog), text_files, image_file).await?;
+    let (catalog, text, image) = futures::future::try_join3(loader.load(catalog), text_files, image_file)
+        .await
+        .map_err(js_error)?;
     Ok(CreateFiles { catalog, text, image, urls })
 }

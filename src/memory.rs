@@ -11,9 +11,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::idb::{self, IdbKvStore, IdbOptions, StoreEvent, StoreEvents};
-use super::recommender::to_js;
 use super::time::JsClock;
-use super::{js_error, reject_unknown_keys};
+use super::interop::{invalid, js_error, reject_unknown_keys, to_js};
 use recagent_core::error::Error;
 use recagent_core::memory::{Fact, FactKind, Memory, RememberOptions};
 use recagent_core::recommender::Recommender;
@@ -157,9 +156,9 @@ impl MemoryShared {
         if self.session.has_text() {
             Ok(())
         } else {
-            Err(js_error(Error::InvalidInput(format!(
+            Err(invalid(format!(
                 "memory.{what} needs the text model (textModel and vocab in Recommender.create)"
-            ))))
+            )))
         }
     }
 }
@@ -186,10 +185,6 @@ struct RememberInput {
     kind: Option<FactKind>,
     importance: Option<f32>,
     confidence: Option<f32>,
-}
-
-fn invalid(m: impl Into<String>) -> JsValue {
-    js_error(Error::InvalidInput(m.into()))
 }
 
 fn promise(

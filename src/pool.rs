@@ -9,9 +9,10 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use super::loader::{vocab_source, Loader, Source, VocabSource};
-use super::worker::{get, invalid};
-use super::{js_error, reject_unknown_keys};
+use super::interop::{
+    download_options, function_field, invalid, js_error, read, reject_unknown_keys, signal_field, DOWNLOAD_KEYS,
+};
+use super::loader::{vocab_source, Source, VocabSource};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_WORKER: &'static str = r#"
@@ -89,7 +90,9 @@ extern "C" {
     fn terminate_pool(this: &PoolClient);
 }
 
-const POOL_KEYS: &[&str] = &["model", "vocab", "workers", "onProgress", "cache", "cacheVersion", "signal"];
+/// The keys of `EncoderPoolOptions` other than the download options ([`DOWNLOAD_KEYS`]).
+const POOL_KEYS: &[&str] = &["model", "vocab", "workers"];
+/// The keys of `EmbedBatchOptions`.
 const BATCH_KEYS: &[&str] = &["onProgress", "signal"];
 
 /// Batch text encoding over a pool of module Web Workers, each with its own
@@ -115,14 +118,15 @@ impl EncoderPool {
     pub async fn create(
         #[wasm_bindgen(unchecked_param_type = "EncoderPoolOptions")] options: JsValue,
     ) -> Result<EncoderPool, JsValue> {
-        reject_unknown_keys(&options, "EncoderPoolOptions", POOL_KEYS)?;
-        let model = Source::from_js(&get(&options, "model").unwrap_or(JsValue::UNDEFINED), "EncoderPoolOptions.model")
+        const WHAT: &str = "EncoderPoolOptions";
+        reject_unknown_keys(&options, WHAT, &[POOL_KEYS, DOWNLOAD_KEYS].concat())?;
+        let model = Source::from_js(&read(&options, WHAT, "model")?.unwrap_or(JsValue::UNDEFINED), "EncoderPoolOptions.model")
             .map_err(js_error)?
             .ok_or_else(|| invalid("EncoderPoolOptions.model (bytes or URL) is required"))?;
-        let vocab = get(&options, "vocab")
+        let vocab = read(&options, WHAT, "vocab")?
             .and_then(|v| v.as_string())
             .ok_or_else(|| invalid("EncoderPoolOptions.vocab (the text or a URL) is required"))?;
-        let workers = match get(&options, "workers") {
+        let workers = match read(&options, WHAT, "workers")? {
             None => None,
             Some(v) => Some(
                 v.as_f64()
@@ -130,26 +134,7 @@ impl EncoderPool {
                     .ok_or_else(|| invalid("EncoderPoolOptions.workers must be an integer 1..=256"))?,
             ),
         };
-        let on_progress = match get(&options, "onProgress") {
-            None => None,
-            Some(f) => Some(
-                f.dyn_into::<js_sys::Function>()
-                    .map_err(|_| invalid("EncoderPoolOptions.onProgress must be a function"))?,
-            ),
-        };
-        let signal = match get(&options, "signal") {
-            None => None,
-            Some(s) => Some(
-                s.dyn_into::<web_sys::AbortSignal>()
-                    .map_err(|_| invalid("EncoderPoolOptions.signal must be an AbortSignal"))?,
-            ),
-        };
-        let cache = match get(&options, "cache") {
-            None => true,
-            Some(v) => v.as_bool().ok_or_else(|| invalid("EncoderPoolOptions.cache must be a boolean"))?,
-        };
-        let version = get(&options, "cacheVersion").and_then(|v| v.as_string()).unwrap_or_default();
-        let loader = Loader::new(on_progress, cache, version).with_signal(signal);
+        let loader = download_options(&options, WHAT)?;
         let (model, vocab) = futures::future::try_join(loader.load(model), async {
             match vocab_source(&vocab) {
                 VocabSource::Text(text) => Ok(text),
@@ -179,12 +164,9 @@ impl EncoderPool {
         }
         let options = options.map(JsValue::from).filter(|o| !o.is_undefined() && !o.is_null()).unwrap_or_else(|| js_sys::Object::new().into());
         reject_unknown_keys(&options, "EmbedBatchOptions", BATCH_KEYS)?;
-        if get(&options, "onProgress").is_some_and(|f| !f.is_function()) {
-            return Err(invalid("EmbedBatchOptions.onProgress must be a function"));
-        }
-        if get(&options, "signal").is_some_and(|s| !s.is_instance_of::<web_sys::AbortSignal>()) {
-            return Err(invalid("EmbedBatchOptions.signal must be an AbortSignal"));
-        }
+        // Checked here, used by proxy.js (which takes the options object as it is).
+        function_field(&options, "EmbedBatchOptions", "onProgress")?;
+        signal_field(&options, "EmbedBatchOptions", "signal")?;
         let texts: js_sys::Array = texts.iter().map(|t| JsValue::from_str(t)).collect();
         Ok(self.client.embed_batch_js(texts, &options))
     }

@@ -14,11 +14,10 @@ use wasm_bindgen::JsCast;
 
 use super::agent::AgentShared;
 use super::items::item_record;
-use super::loader::{clear_cache, evict, load_create_files};
+use super::interop::{field, function_field, invalid, js_error, reject_unknown_keys, string_field, to_js};
+use super::loader::{check_create_keys, clear_cache, evict, load_create_files};
 use super::memory::{JsMemory, MemoryShared};
-use super::{js_error, reject_unknown_keys};
 use recagent_core::catalog::AttributeDef;
-use recagent_core::error::Error;
 use recagent_core::profile::{Statement, UserProfile};
 use recagent_core::ranking::Explanation;
 use recagent_core::recommender::{Observation, RecommendOptions, Recommender};
@@ -124,32 +123,6 @@ extern "C" {
     pub type RecommendOptionsJs;
 }
 
-const OPTION_KEYS: &[&str] = &[
-    "catalog", "textModel", "vocab", "imageModel", "namespace", "onMemoryEvent", "onProgress", "cache", "cacheVersion", "signal",
-];
-
-fn invalid(m: String) -> JsValue {
-    js_error(Error::InvalidInput(m))
-}
-
-/// `options[key]` as a string; `None` when absent.
-fn string_field(options: &JsValue, key: &str) -> Result<Option<String>, JsValue> {
-    let v = js_sys::Reflect::get(options, &JsValue::from_str(key)).map_err(|_| invalid(format!("cannot read {key}")))?;
-    if v.is_undefined() || v.is_null() {
-        return Ok(None);
-    }
-    v.as_string()
-        .map(Some)
-        .ok_or_else(|| invalid(format!("RecommenderOptions.{key} must be a string")))
-}
-
-/// `value[key]`, or `None` when absent (undefined or null).
-fn field(value: &JsValue, key: &str) -> Option<JsValue> {
-    js_sys::Reflect::get(value, &JsValue::from_str(key))
-        .ok()
-        .filter(|v| !v.is_undefined() && !v.is_null())
-}
-
 /// serde-wasm-bindgen reads only the fields a struct names, so typos in
 /// `RecommendOptions`, its `filters` and their predicates are caught here.
 fn check_recommend_keys(options: &JsValue) -> Result<(), JsValue> {
@@ -197,13 +170,6 @@ fn check_event_keys(event: &JsValue) -> Result<(), JsValue> {
         }
     };
     reject_unknown_keys(event, "RecagentEvent", known)
-}
-
-/// Plain JS objects (not `Map`s) out.
-pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| invalid(format!("internal: cannot convert a result: {e}")))
 }
 
 /// A recorded statement without its embedding (what JS sees).
@@ -278,13 +244,13 @@ impl JsRecommender {
     fn core(&self) -> Result<std::cell::Ref<'_, Recommender>, JsValue> {
         self.inner
             .try_borrow()
-            .map_err(|_| invalid("the recommender is busy (re-entrant call)".into()))
+            .map_err(|_| invalid("the recommender is busy (re-entrant call)"))
     }
 
     fn core_mut(&self) -> Result<std::cell::RefMut<'_, Recommender>, JsValue> {
         self.inner
             .try_borrow_mut()
-            .map_err(|_| invalid("the recommender is busy (re-entrant call)".into()))
+            .map_err(|_| invalid("the recommender is busy (re-entrant call)"))
     }
 }
 
@@ -300,19 +266,13 @@ impl JsRecommender {
     pub async fn create(
         #[wasm_bindgen(unchecked_param_type = "RecommenderOptions")] options: JsValue,
     ) -> Result<JsRecommender, JsValue> {
-        reject_unknown_keys(&options, "RecommenderOptions", OPTION_KEYS)?;
-        let namespace = string_field(&options, "namespace")?.unwrap_or_else(|| "default".into());
+        check_create_keys(&options)?;
+        let namespace = string_field(&options, "RecommenderOptions", "namespace")?.unwrap_or_else(|| "default".into());
         if namespace.is_empty() {
-            return Err(invalid("RecommenderOptions.namespace must not be empty".into()));
+            return Err(invalid("RecommenderOptions.namespace must not be empty"));
         }
-        let on_event = match field(&options, "onMemoryEvent") {
-            Some(f) => Some(
-                f.dyn_into::<js_sys::Function>()
-                    .map_err(|_| invalid("RecommenderOptions.onMemoryEvent must be a function".into()))?,
-            ),
-            None => None,
-        };
-        let files = load_create_files(&options).await.map_err(js_error)?;
+        let on_event = function_field(&options, "RecommenderOptions", "onMemoryEvent")?;
+        let files = load_create_files(&options).await?;
         let downloaded = files.urls.clone();
         let inner = match files.into_core() {
             Ok(parts) => parts,

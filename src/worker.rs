@@ -16,10 +16,10 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use super::loader::looks_like_url;
+use super::interop::field;
+use super::loader::{check_create_keys, looks_like_url};
 use super::memory::MemoryListOptionsJs;
-use super::{js_error, reject_unknown_keys, AskOptionsJs, LoadImageModelOptionsJs, RecommendOptionsJs};
-use recagent_core::error::Error;
+use super::{AskOptionsJs, LoadImageModelOptionsJs, RecommendOptionsJs};
 
 #[wasm_bindgen(module = "/js/proxy.js")]
 extern "C" {
@@ -37,23 +37,6 @@ extern "C" {
 
     #[wasm_bindgen(method, js_name = terminate)]
     fn terminate_client(this: &RecommenderClient);
-}
-
-/// The option keys `RecommenderWorker.create` accepts: those of `Recommender.create`.
-const CREATE_KEYS: &[&str] = &[
-    "catalog", "textModel", "vocab", "imageModel", "namespace", "onMemoryEvent", "onProgress", "cache", "cacheVersion", "signal",
-];
-
-/// An `invalid_input` error for JS.
-pub(super) fn invalid(m: impl Into<String>) -> JsValue {
-    js_error(Error::InvalidInput(m.into()))
-}
-
-/// `object[key]`, or `None` when absent (undefined or null).
-pub(super) fn get(object: &JsValue, key: &str) -> Option<JsValue> {
-    js_sys::Reflect::get(object, &JsValue::from_str(key))
-        .ok()
-        .filter(|v| !v.is_undefined() && !v.is_null())
 }
 
 fn args(values: &[&JsValue]) -> js_sys::Array {
@@ -89,14 +72,14 @@ impl RecommenderWorker {
     pub async fn create(
         #[wasm_bindgen(unchecked_param_type = "RecommenderOptions")] options: JsValue,
     ) -> Result<RecommenderWorker, JsValue> {
-        reject_unknown_keys(&options, "RecommenderOptions", CREATE_KEYS)?;
+        check_create_keys(&options)?;
         let url_keys = js_sys::Array::new();
         for key in ["catalog", "textModel", "imageModel"] {
-            if get(&options, key).is_some_and(|v| v.is_string()) {
+            if field(&options, key).is_some_and(|v| v.is_string()) {
                 url_keys.push(&JsValue::from_str(key));
             }
         }
-        if get(&options, "vocab").and_then(|v| v.as_string()).is_some_and(|v| looks_like_url(&v)) {
+        if field(&options, "vocab").and_then(|v| v.as_string()).is_some_and(|v| looks_like_url(&v)) {
             url_keys.push(&JsValue::from_str("vocab"));
         }
         let client = JsFuture::from(create_recommender_worker(&options, url_keys, wasm_bindgen::module())).await?;
