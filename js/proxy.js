@@ -2,27 +2,10 @@
 // module worker (`worker.js`, bundlers follow `new URL(..., import.meta.url)`),
 // sends calls, runs the callbacks the worker asks for (onProgress, onStep,
 // onToken, approve, an app tool's `run`) and forwards AbortSignals. The Rust
-// classes `RecommenderWorker` and `EncoderPool` (src/wasm/worker.rs) wrap the
+// classes `RecommenderWorker` and `EncoderPool` (src/worker.rs, src/pool.rs) wrap the
 // objects made here; see the protocol at the top of worker.js.
 
-import { FN, PROTOCOL, SIGNAL, errorData } from './protocol.js';
-
-/** A JS error shaped like every recagent error. */
-export function recagentError(code, message) {
-  const e = new Error(message);
-  e.name = 'RecagentError';
-  e.code = code;
-  return e;
-}
-
-/** An error that came back from the worker as data, rebuilt with its name and code. */
-function revive(data) {
-  if (data.name === 'RecagentError') return recagentError(data.code, data.message);
-  const Kind = { TypeError, RangeError, SyntaxError, ReferenceError }[data.name] ?? Error;
-  const e = new Kind(data.message);
-  if (Kind === Error && data.name) e.name = data.name;
-  return e;
-}
+import { FN, PROTOCOL, SIGNAL, WORKER_METHODS, errorData, errorFromData, recagentError } from './protocol.js';
 
 /**
  * One module worker and its calls. `module` is the page's compiled
@@ -136,7 +119,7 @@ class Channel {
       if (data.info) this.onInfo?.(data.info);
       if (!call) return;
       if (data.ok) call.resolve(data.value);
-      else call.reject(revive(data.error));
+      else call.reject(errorFromData(data.error));
     } else if (data.type === 'callback') {
       const fn = this.functions.get(data.fn);
       let reply;
@@ -188,11 +171,11 @@ export async function createRecommenderWorker(options, urlKeys, module) {
 }
 
 /**
- * `loadImageModel(url, options)`'s arguments with the URL resolved against
- * the page (the worker would resolve it against its own script) and progress
- * events naming it as the app wrote it.
+ * `(url, options)` arguments (`loadImageModel`'s) with the URL resolved
+ * against the page (the worker would resolve it against its own script) and
+ * progress events naming it as the app wrote it.
  */
-function resolveModelUrl([url, options]) {
+function resolvePageUrl([url, options]) {
   const base = globalThis.document?.baseURI ?? globalThis.location?.href;
   const absolute = new URL(url, base).href;
   if (typeof options?.onProgress !== 'function') return [absolute, options];
@@ -209,10 +192,12 @@ export class RecommenderClient {
     channel.onInfo = (fresh) => { this.snapshot = { ...this.snapshot, ...fresh }; };
   }
 
+  /** Forwards `method` (one of `WORKER_METHODS`, whose entry says how) with `args` to the worker. */
   call(method, args) {
-    const keep = method === 'registerTool' || method === 'memory.on';
-    if (method === 'loadImageModel' && typeof args[0] === 'string') args = resolveModelUrl(args);
-    return this.channel.call(method, args, { keep });
+    const how = WORKER_METHODS.get(method);
+    if (!how) return Promise.reject(recagentError('invalid_input', `unknown worker method ${method}`));
+    if (how.pageUrl && typeof args[0] === 'string') args = resolvePageUrl(args);
+    return this.channel.call(method, args, { keep: how.keep === true });
   }
 
   /** A value `create` reported (size, namespace, …; `memory.persistent` as "memory.persistent"). */

@@ -18,9 +18,13 @@
 //   main → worker  { type: "abort", signal }                  (an AbortSignal given in args fired)
 //   worker → main  { type: "hello", protocol }                once, when this module has loaded
 // Functions and AbortSignals in args travel as { [FN]: id } / { [SIGNAL]: id, aborted }.
+// A call's method is `create`, `initEncoder`, `embedChunks`, or one of WORKER_METHODS
+// (protocol.js: the one list of the worker's API, which the proxy forwards from too).
 
 import init, { Recommender, TextEmbedder } from '../../../recagent.js';
-import { FN, PROTOCOL, SIGNAL, errorData } from './protocol.js';
+import {
+  FN, MEMORY_PREFIX, PROTOCOL, SIGNAL, WORKER_METHODS, errorData, errorFromData, recagentError,
+} from './protocol.js';
 
 /** The protocol version this worker speaks (what Rust names to make wasm-bindgen ship the file). */
 export function workerProtocol() {
@@ -77,16 +81,6 @@ if (inWorker) {
       channel.port2.postMessage(0);
     });
 
-  const RECOMMENDER_METHODS = new Set([
-    'recommend', 'observe', 'item', 'profile', 'restoreProfile', 'resetProfile', 'saveProfile',
-    'setLlm', 'setPolicy', 'policy', 'registerTool', 'unregisterTool', 'ask', 'ledger', 'clearLedger',
-    'resetConversation', 'addItem', 'removeItem', 'addedItems', 'itemPhoto', 'searchByPhoto', 'loadImageModel',
-  ]);
-  const MEMORY_METHODS = new Set([
-    'remember', 'recall', 'list', 'correct', 'forget', 'consolidate', 'export', 'import',
-    'forgetEverything', 'estimate', 'on',
-  ]);
-
   /** The getters' values that calls can change (cheap: no serialization). */
   const changing = (r) => ({ size: r.size, memoryBytes: r.memoryBytes, hasImageModel: r.hasImageModel });
 
@@ -109,7 +103,7 @@ if (inWorker) {
    * chunk in turn and returns the rows.
    */
   const embedChunks = async ({ texts, order, chunk, ctrl, out, onProgress, signal }) => {
-    if (!embedder) throw Object.assign(new Error('the encoder is not loaded'), { name: 'RecagentError', code: 'worker_failed' });
+    if (!embedder) throw recagentError('worker_failed', 'the encoder is not loaded');
     const dim = embedder.dim;
     const counter = ctrl ? new Int32Array(ctrl) : new Int32Array(2);
     const rows = out ? new Float32Array(out) : new Float32Array(texts.length * dim);
@@ -117,7 +111,7 @@ if (inWorker) {
     for (;;) {
       await yieldToEvents();
       if (signal?.aborted || Atomics.load(counter, 1) === 1) {
-        throw Object.assign(new Error('aborted: the batch was cancelled'), { name: 'RecagentError', code: 'aborted' });
+        throw recagentError('aborted', 'aborted: the batch was cancelled');
       }
       const c = Atomics.add(counter, 0, 1);
       if (c >= chunks) break;
@@ -140,13 +134,14 @@ if (inWorker) {
       return { dim: embedder.dim };
     }
     if (method === 'embedChunks') return embedChunks(...args);
-    if (!recommender) throw Object.assign(new Error(`${method}: no recommender in this worker`), { name: 'RecagentError', code: 'worker_failed' });
-    if (method.startsWith('memory.') && MEMORY_METHODS.has(method.slice(7))) {
+    if (!recommender) throw recagentError('worker_failed', `${method}: no recommender in this worker`);
+    // The allow-list: only what WORKER_METHODS names runs.
+    if (!WORKER_METHODS.has(method)) throw recagentError('invalid_input', `unknown worker method ${method}`);
+    if (method.startsWith(MEMORY_PREFIX)) {
       const memory = recommender.memory;
-      return memory[method.slice(7)](...args);
+      return memory[method.slice(MEMORY_PREFIX.length)](...args);
     }
-    if (RECOMMENDER_METHODS.has(method)) return recommender[method](...args);
-    throw Object.assign(new Error(`unknown worker method ${method}`), { name: 'RecagentError', code: 'invalid_input' });
+    return recommender[method](...args);
   };
 
   self.onmessage = async ({ data }) => {
@@ -157,7 +152,7 @@ if (inWorker) {
       replies.delete(data.reply);
       if (!waiting) return;
       if (data.ok) waiting.resolve(data.value);
-      else waiting.reject(Object.assign(new Error(data.error.message), data.error));
+      else waiting.reject(errorFromData(data.error));
     } else if (data.type === 'abort') {
       controllers.get(data.signal)?.abort();
     } else if (data.type === 'call') {
