@@ -342,7 +342,7 @@ async fn request(req: &IdbRequest, tx: &IdbTransaction, context: &'static str) -
     if wait_event(req.as_ref(), &["success"], &["error"]).await {
         req.result().map_err(js_err(context))
     } else {
-        let err = request_error(&req);
+        let err = request_error(req);
         let tx_err = tx.error().map(JsValue::from);
         Err(map_idb_error(&err, tx_err.as_ref(), context))
     }

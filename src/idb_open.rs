@@ -18,6 +18,7 @@ use super::idb_util::{
 use recagent_core::error::{Error, Result};
 use recagent_core::platform::{KvStore, MemoryKvStore};
 
+/// Converts an IndexedDB failure into `storage_error` / `quota_exceeded`, prefixed with `context`.
 pub(super) fn js_err(context: &'static str) -> impl Fn(JsValue) -> Error {
     move |e| map_idb_error(&e, None, context)
 }
