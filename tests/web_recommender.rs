@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use recagent_core::catalog::{AttributeDef, AttributeKind, AttributeValue, CatalogParts, Embeddings, Item};
 use recagent_core::vectors::kernels::QuantizedMatrix;
-use recagent::{Catalog, JsRecommender};
+use recagent::JsRecommender;
+use recagent_core::Catalog;
 use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
