@@ -2,14 +2,14 @@
 //! converted here once ([`js_error`]: a JS `Error` whose `name` is
 //! `"RecagentError"` and whose `code` is [`Error::code`]; [`invalid`] for
 //! bad input); options objects are read and checked here ([`field`],
-//! [`read`] and the typed readers, [`reject_unknown_keys`]), including the
-//! download options every loading API shares ([`download_options`]); a JS
-//! value thrown at the binding becomes a message with [`describe`].
+//! [`read`] and the typed readers, [`reject_unknown_keys`]); a JS value
+//! thrown at the binding becomes a message with [`describe`]. It is the
+//! binding's bottom layer: it uses no other module of the binding (the
+//! download options, built from these readers, are in `loader`).
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::loader::Loader;
 use recagent_core::error::Error;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -175,26 +175,4 @@ pub(crate) fn signal_field(value: &JsValue, what: &str, key: &str) -> Result<Opt
     read(value, what, key)?
         .map(|v| v.dyn_into().map_err(|_| invalid(format!("{what}.{key} must be an AbortSignal"))))
         .transpose()
-}
-
-/// The download options every API that loads files by URL takes
-/// (`Recommender.create`, `Recommender.loadImageModel`, `EncoderPool.create`),
-/// in the order their TypeScript interfaces list them.
-pub(crate) const DOWNLOAD_KEYS: &[&str] = &["onProgress", "cache", "cacheVersion", "signal"];
-
-/// The [`Loader`] the download options of `options` describe: `onProgress`
-/// (a function), `cache` (a boolean, default `true`), `cacheVersion` (a
-/// string, default `""`), `signal` (an `AbortSignal`). `undefined`/`null`
-/// options give the defaults. Fails with `invalid_input`
-/// ("{what}.{key} must be …") for a value of the wrong type; does not check
-/// for unknown keys (the caller knows the other keys, see [`DOWNLOAD_KEYS`]).
-pub(crate) fn download_options(options: &JsValue, what: &str) -> Result<Loader, JsValue> {
-    if options.is_undefined() || options.is_null() {
-        return Ok(Loader::new(None, true, String::new()));
-    }
-    let on_progress = function_field(options, what, "onProgress")?;
-    let signal = signal_field(options, what, "signal")?;
-    let cache = bool_field(options, what, "cache")?.unwrap_or(true);
-    let version = string_field(options, what, "cacheVersion")?.unwrap_or_default();
-    Ok(Loader::new(on_progress, cache, version).with_signal(signal))
 }

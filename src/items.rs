@@ -7,13 +7,13 @@
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::loader::{evict, Source};
+use super::loader::{download_options, evict, Source, DOWNLOAD_KEYS};
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use super::recommender::{parse_recommend_options, recommendations, JsRecommender, RecommendOptionsJs};
-use super::interop::{download_options, field, invalid, js_error, reject_unknown_keys, to_js, DOWNLOAD_KEYS};
+use super::interop::{field, invalid, js_error, reject_unknown_keys, to_js};
 use recagent_core::catalog::AttributeValue;
 use recagent_core::encoder::{ImageEncoder, ImageEncoderOptions};
 use recagent_core::recommender::items::NewItem;

@@ -18,7 +18,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::fetch::FetchHttp;
-use super::interop::{describe, download_options, field, invalid, js_error, read, reject_unknown_keys, DOWNLOAD_KEYS};
+use super::interop::{bool_field, describe, field, function_field, invalid, js_error, read, reject_unknown_keys, signal_field, string_field};
 use recagent_core::catalog::Catalog;
 use recagent_core::encoder::{ImageEncoder, ImageEncoderOptions, TextEncoder};
 use recagent_core::error::{Error, Result};
@@ -441,4 +441,26 @@ pub(crate) async fn load_create_files(options: &JsValue) -> std::result::Result<
         .await
         .map_err(js_error)?;
     Ok(CreateFiles { catalog, text, image, urls })
+}
+
+/// The download options every API that loads files by URL takes
+/// (`Recommender.create`, `Recommender.loadImageModel`, `EncoderPool.create`),
+/// in the order their TypeScript interfaces list them.
+pub(crate) const DOWNLOAD_KEYS: &[&str] = &["onProgress", "cache", "cacheVersion", "signal"];
+
+/// The [`Loader`] the download options of `options` describe: `onProgress`
+/// (a function), `cache` (a boolean, default `true`), `cacheVersion` (a
+/// string, default `""`), `signal` (an `AbortSignal`). `undefined`/`null`
+/// options give the defaults. Fails with `invalid_input`
+/// ("{what}.{key} must be …") for a value of the wrong type; does not check
+/// for unknown keys (the caller knows the other keys, see [`DOWNLOAD_KEYS`]).
+pub(crate) fn download_options(options: &JsValue, what: &str) -> Result<Loader, JsValue> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(Loader::new(None, true, String::new()));
+    }
+    let on_progress = function_field(options, what, "onProgress")?;
+    let signal = signal_field(options, what, "signal")?;
+    let cache = bool_field(options, what, "cache")?.unwrap_or(true);
+    let version = string_field(options, what, "cacheVersion")?.unwrap_or_default();
+    Ok(Loader::new(on_progress, cache, version).with_signal(signal))
 }

@@ -10,9 +10,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::interop::{
-    download_options, function_field, invalid, js_error, read, reject_unknown_keys, signal_field, DOWNLOAD_KEYS,
+    function_field, invalid, js_error, read, reject_unknown_keys, signal_field,
 };
-use super::loader::{vocab_source, Source, VocabSource};
+use super::loader::{download_options, vocab_source, Source, VocabSource, DOWNLOAD_KEYS};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_WORKER: &'static str = r#"
