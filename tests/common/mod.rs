@@ -96,6 +96,7 @@ pub fn image_dir() -> PathBuf {
 }
 
 /// Runs the `recagent` binary with `args`, feeding `stdin`, and collects its output.
+#[allow(clippy::option_env_unwrap)] // the CLI's own tests always have it
 pub fn recagent(args: &[&str], stdin: &str) -> Output {
     // Cargo builds the binary before the tests of its own package (crates/cli);
     // other packages' tests never call this.
