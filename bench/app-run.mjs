@@ -5,7 +5,7 @@
 //
 // Needs pkg/ (wasm-pack --target web), assets/ with the ML-100K catalog,
 // bench/out/synthetic-100k.rcat and -int8.rcat (examples/synthetic_catalog.rs),
-// bench/node_modules and the scripted LLM server (examples/scripted_llm.rs) at
+// bench/node_modules and the scripted LLM server (crates/testkit) at
 // --llm (default $RECAGENT_LLM_SERVER); `scripts/bench.sh app` does all that.
 // Measures .wasm sizes, cold start (uncached and from the Cache API) against
 // onnxruntime-web, recommend on 100k items and ask's overhead without the LLM.

@@ -15,7 +15,7 @@ export const out = join(here, "out");
 
 /**
  * The scripted LLM server: the one scripts/test.sh started (RECAGENT_LLM_SERVER)
- * when set, else our own (`cargo build --example scripted_llm`, then the binary).
+ * when set, else our own (`cargo build -p recagent-testkit --bin scripted_llm`, then the binary).
  * Resolves to { url, script(session, body), log(session), stop() }.
  */
 export async function startLlmServer() {
@@ -23,9 +23,9 @@ export async function startLlmServer() {
   let child = null;
   if (!url) {
     const target = process.env.CARGO_TARGET_DIR ?? join(root, "target");
-    const build = spawnSync("cargo", ["build", "--quiet", "--example", "scripted_llm"], { cwd: root, stdio: "inherit" });
-    if (build.status !== 0) throw new Error("cargo build --example scripted_llm failed");
-    child = spawn(join(target, "debug", "examples", "scripted_llm"), [], { stdio: ["ignore", "pipe", "inherit"] });
+    const build = spawnSync("cargo", ["build", "--quiet", "-p", "recagent-testkit", "--bin", "scripted_llm"], { cwd: root, stdio: "inherit" });
+    if (build.status !== 0) throw new Error("cargo build -p recagent-testkit --bin scripted_llm failed");
+    child = spawn(join(target, "debug", "scripted_llm"), [], { stdio: ["ignore", "pipe", "inherit"] });
     url = await new Promise((resolve, reject) => {
       const lines = createInterface({ input: child.stdout });
       const timer = setTimeout(() => reject(new Error("scripted_llm did not print its address")), 30_000);
