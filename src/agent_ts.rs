@@ -1,4 +1,4 @@
-//! The TypeScript types of the agent API on `Recommender` (`src/wasm/agent.rs`):
+//! The TypeScript types of the agent API on `Recommender` (`src/agent.rs`):
 //! settings, policy, app tools, ask options and results, the ledger. Part of
 //! the generated `.d.ts`, reviewed like code.
 

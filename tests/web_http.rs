@@ -1,5 +1,5 @@
 //! The browser Http (`fetch`) against the scripted LLM server
-//! (`cargo run --example scripted_llm`), whose URL is baked in at compile
+//! (`cargo run -p recagent-testkit --bin scripted_llm`), whose URL is baked in at compile
 //! time from `RECAGENT_LLM_SERVER` (scripts/test.sh starts the server and
 //! sets it). Sessions are scripted through `PUT /_script/<session>` with
 //! FetchHttp itself.
@@ -19,7 +19,7 @@ fn server() -> String {
     match option_env!("RECAGENT_LLM_SERVER") {
         Some(url) if !url.is_empty() => url.trim_end_matches('/').to_string(),
         _ => panic!(
-            "RECAGENT_LLM_SERVER is not set at compile time: start `cargo run --example scripted_llm` \
+            "RECAGENT_LLM_SERVER is not set at compile time: start `cargo run -p recagent-testkit --bin scripted_llm` \
              and build these tests with RECAGENT_LLM_SERVER=http://127.0.0.1:PORT"
         ),
     }

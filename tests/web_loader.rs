@@ -1,4 +1,4 @@
-//! Browser tests of `Recommender.create` with URLs (src/wasm/loader.rs):
+//! Browser tests of `Recommender.create` with URLs (src/loader.rs):
 //! downloads with progress events, the Cache API cache (`recagent-v1`),
 //! `cacheVersion`, `cache: false`, `Recommender.clearCache()`, the vocab
 //! URL-or-text rule and the errors.

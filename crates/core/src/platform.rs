@@ -2,7 +2,7 @@
 //! implementation for tests.
 //!
 //! The core only talks to storage, the network, the clock and randomness
-//! through these traits; `src/wasm/` implements them over IndexedDB, `fetch`,
+//! through these traits; the binding (the root crate, `src/`) implements them over IndexedDB, `fetch`,
 //! `Date.now()` and `crypto.getRandomValues`, the native CLI over files and
 //! the OS. Futures are [`LocalBoxFuture`]s: in the browser nothing is `Send`.
 
