@@ -12,16 +12,13 @@ use futures::executor::block_on;
 use recagent_core::memory::StoredItem;
 use recagent_core::platform::{KvStore, ManualClock, MemoryKvStore};
 use recagent_core::recommender::items::NewItem;
-use recagent_core::{Catalog, ImageEncoder, Memory, Observation, RecommendOptions, Recommender, TextEncoder};
+use recagent_core::{Catalog, ImageEncoder, Memory, Observation, RecommendOptions, Recommender};
 use serde_json::json;
 
 const T0: f64 = 1_750_000_000_000.0;
 
 fn text_recommender() -> Recommender {
-    let model = common::asset("minilm-int8.onnx");
-    let encoder = TextEncoder::from_bytes(&model, &common::asset_text("vocab.txt")).unwrap();
-    let catalog = Catalog::from_bundle(&common::asset("catalog/ml-100k.rcat")).unwrap();
-    Recommender::new(catalog, Some((encoder, &model))).unwrap()
+    common::ml100k_text_recommender()
 }
 
 fn with_image(mut rec: Recommender) -> Recommender {
