@@ -18,9 +18,9 @@
 //! dataset and the split (fit on `split.histories(false)` — train + valid —
 //! never on `split.test`):
 //! ```no_run
-//! # use recagent::eval::{self, Model, Popularity};
-//! # fn main() -> recagent::Result<()> {
-//! # let encoder: recagent::TextEncoder = todo!();
+//! # use recagent_cli::eval::{self, Model, Popularity};
+//! # fn main() -> recagent_core::Result<()> {
+//! # let encoder: recagent_core::TextEncoder = todo!();
 //! let mut models = eval::baselines(&encoder);
 //! models.push(Model::new("recagent", |_dataset, split, _progress| {
 //!     Ok(Box::new(Popularity::fit(split.n_items(), &split.histories(false))))
