@@ -23,7 +23,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=setup.sh
 source "$ROOT/scripts/setup.sh"
 setup_all
-(cd "$ROOT" && cargo build)
+(cd "$ROOT" && cargo build -p recagent-cli)
 ensure_ml100k_catalog
 VENV="$CACHE/llm-venv"
 if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
@@ -53,7 +53,7 @@ if [ -n "$SIMULATE" ]; then
     --model "$ROOT/assets/minilm-int8.onnx" --vocab "$ROOT/assets/vocab.txt"
   exit 0
 fi
-RECAGENT_REAL_LLM="$URL" cargo test --test agent_real_llm -- --ignored --nocapture
+RECAGENT_REAL_LLM="$URL" cargo test -p recagent-cli --test agent_real_llm -- --ignored --nocapture
 if [ $# -gt 0 ]; then
   cargo run -q -p recagent-cli -- ask --endpoint "$URL" --catalog "$ROOT/assets/catalog/ml-100k.rcat" \
     --model "$ROOT/assets/minilm-int8.onnx" --vocab "$ROOT/assets/vocab.txt" --autonomy 2 "$*"

@@ -42,7 +42,7 @@ build_pkg() {
 
 build_catalog() {
   log "ML-100K catalog for the demo (recagent build-catalog, cached)"
-  (cd "$ROOT" && cargo build)
+  (cd "$ROOT" && cargo build -p recagent-cli)
   ensure_ml100k_catalog
 }
 

@@ -23,8 +23,8 @@ export PATH="$CACHE/tools/cargo/bin:$CARGO_HOME/bin:$CACHE/tools/node_modules/.b
 mkdir -p "$CACHE/downloads" "$CACHE/tools" "$CACHE/target" "$ASSETS"
 
 # Cargo's standard ./target is a link into the cache, so builds are reused
-# between clones (CI clones afresh each run) while `cargo build` still puts
-# target/release/recagent where cargo users expect it.
+# between clones (CI clones afresh each run) while `cargo build -p recagent-cli`
+# still puts target/debug/recagent where cargo users expect it.
 if [ ! -e "$ROOT/target" ]; then ln -s "$CACHE/target" "$ROOT/target"; fi
 
 ensure_rust() {
@@ -178,11 +178,11 @@ PY
 
 # The ML-100K catalog bundle the agent and browser tests and the real-LLM
 # script use, built by the debug `recagent` binary (which must exist: run
-# `cargo build` first; in $CARGO_TARGET_DIR when that is set). Rebuilt only when that binary or the dataset changed;
+# `cargo build -p recagent-cli` first; in $CARGO_TARGET_DIR when that is set). Rebuilt only when that binary or the dataset changed;
 # the key is stored next to the bundle (assets/ is git-ignored).
 ensure_ml100k_catalog() {
   local catalog="$ASSETS/catalog/ml-100k.rcat" bin="${CARGO_TARGET_DIR:-$ROOT/target}/debug/recagent" key
-  [ -x "$bin" ] || die "$bin is missing: run cargo build first"
+  [ -x "$bin" ] || die "$bin is missing: run cargo build -p recagent-cli first"
   key=$( { sha256sum < "$bin"; cat "$ASSETS"/data/ml-100k/* | sha256sum; } | sha256sum | cut -c1-32)
   if [ -f "$catalog" ] && [ "$(cat "$catalog.key" 2>/dev/null)" = "$key" ]; then
     log "reusing $catalog (key $key)"

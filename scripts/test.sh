@@ -26,7 +26,7 @@ step() { printf '\n\033[1;32m== %s\033[0m\n' "$*" >&2; }
 started=$SECONDS
 
 step "ML-100K catalog for the agent and browser tests (recagent build-catalog, cached)"
-cargo build
+cargo build -p recagent-cli
 ensure_ml100k_catalog
 
 step "every tests/*.rs is declared by exactly one package (autotests are off)"
