@@ -177,7 +177,7 @@ fn cold_start_is_popular_and_diverse() {
     assert!((2..=4).contains(&even), "{default:?}");
     assert!(default.iter().all(|id| id[1..].parse::<usize>().unwrap() < 20), "{default:?}");
     let r = rank(&c, &p, &req(1), &ScoreWeights::default()).unwrap();
-    assert_eq!(r[0].explanation.summary, "Popular with everyone");
+    assert_eq!(r[0].explanation.summary, "Popular with many viewers");
 }
 
 #[test]

@@ -36,6 +36,7 @@ pub mod agent;
 pub mod catalog;
 pub mod encoder;
 pub mod error;
+pub mod intent;
 pub mod memory;
 pub mod platform;
 pub mod profile;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::tools::AnswerItem;
+use crate::intent::Intent;
 
 /// Why the agent answered with the on-device ranking instead of the model's plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +29,8 @@ pub enum StepKind {
     Tool,
     /// An approval asked of the app.
     Approval,
+    /// The request read into an intent (on the device, or merged with the model's proposal).
+    Understand,
     /// The switch to the on-device answer.
     Fallback,
     /// The final answer.
@@ -95,6 +98,14 @@ pub struct AgentAnswer {
     pub fallback: Option<Fallback>,
     /// The autonomy level the answer was made at.
     pub autonomy: u8,
+    /// What the request was read as; its constraints bound every ranking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent: Option<Intent>,
+    /// Why the text shown is the device's and not the model's (the model's
+    /// was a tool call, JSON, a bare tool name, or named items not in the
+    /// list), when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_replaced: Option<String>,
 }
 
 /// The items of `known` that `text` mentions (by id as a whole word, or by

@@ -12,6 +12,7 @@
 //! - [`llm`]: the chat-completion client and ledger.
 
 pub mod answer;
+pub mod answer_check;
 pub mod llm;
 pub mod outbound;
 pub mod planner;
@@ -100,11 +101,14 @@ pub struct AskOptions {
     pub json_planning: bool,
     /// How many items the device ranking returns (default 10).
     pub k: usize,
+    /// At autonomy ≥ 1, first ask the model for an intent proposal (one
+    /// JSON-schema call) and merge it with the device's reading (default true).
+    pub extract_intent: bool,
 }
 
 impl Default for AskOptions {
     fn default() -> Self {
-        Self { autonomy: 2, budgets: Budgets::default(), approve: None, on_step: None, on_token: None, json_planning: false, k: 10 }
+        Self { autonomy: 2, budgets: Budgets::default(), approve: None, on_step: None, on_token: None, json_planning: false, k: 10, extract_intent: true }
     }
 }
 
@@ -181,11 +185,21 @@ impl Agent {
             let c = self.conversation.borrow();
             (c.turns.clone(), c.pending.clone())
         };
+        let device_query = pending.as_ref().map(|(_, request)| format!("{request} {message}"));
+        let understood_text = device_query.clone().unwrap_or_else(|| message.to_string());
+        let intent = self.tools.understand(&understood_text);
+        let extraction = if config.autonomy >= 1 && options.extract_intent && self.model.is_some() && share != ShareLevel::Nothing {
+            self.tools.intent_schema()
+        } else {
+            None
+        };
         let context = PlannerContext {
             history,
             registry: self.registry.clone(),
             preferences: self.tools.preference_summary(),
-            device_query: pending.as_ref().map(|(_, request)| format!("{request} {message}")),
+            device_query,
+            intent: intent.clone(),
+            extraction,
         };
         let mut planner = Planner::new(config, message.to_string(), context);
         let on_token = options.on_token.clone();
@@ -234,11 +248,17 @@ impl Agent {
                         };
                         events.push_back(PlannerEvent::Approval { now_ms: self.clock.now_ms(), call_id, granted });
                     }
+                    PlannerAction::MergeIntent { proposal } => {
+                        let device = intent.clone().unwrap_or_default();
+                        let (merged, refused) = self.tools.merge_intent(&device, &understood_text, &proposal).unwrap_or((device, Vec::new()));
+                        events.push_back(PlannerEvent::IntentMerged { now_ms: self.clock.now_ms(), intent: merged, refused });
+                    }
                     PlannerAction::Finish(a) => answer = Some(a),
                 }
             }
         }
-        let answer = answer.ok_or_else(|| Error::InvalidInput("internal: the planner stopped without an answer".into()))?;
+        let mut answer = answer.ok_or_else(|| Error::InvalidInput("internal: the planner stopped without an answer".into()))?;
+        self.ground(&mut answer);
         let mut c = self.conversation.borrow_mut();
         let request_text = match &pending {
             Some((_, request)) => format!("{request} {message}"),
@@ -257,5 +277,31 @@ impl Agent {
         let excess = c.turns.len().saturating_sub(MAX_HISTORY);
         c.turns.drain(..excess);
         Ok(answer)
+    }
+
+    /// The grounding check: a model's answer naming catalog items that are
+    /// not in its list is repaired (those sentences dropped, or the answer
+    /// composed on the device), and the trace says so.
+    fn ground(&self, answer: &mut AgentAnswer) {
+        if answer.autonomy == 0 || answer.fallback.is_some() || answer.question.is_some() {
+            return;
+        }
+        let bad = self.tools.ungrounded(&answer.answer, &answer.items);
+        if bad.is_empty() {
+            return;
+        }
+        let names: Vec<&str> = self.registry.iter().map(|t| t.spec.name.as_str()).collect();
+        let repaired = answer_check::remove_ungrounded(&answer.answer, &bad);
+        answer.answer = if repaired.trim().is_empty() || answer_check::unusable_reason(&repaired, &names).is_some() {
+            let what = answer.intent.as_ref().and_then(|i| i.describe());
+            answer_check::compose_answer(&answer.items, what.as_deref(), None)
+        } else {
+            repaired
+        };
+        let why = format!("the model's text named items not in the list: {}", bad.join(", "));
+        if let Some(step) = answer.trace.iter_mut().rev().find(|s| s.kind == StepKind::Final) {
+            step.reason = Some(format!("answer_replaced: {why}"));
+        }
+        answer.answer_replaced = Some(why);
     }
 }

@@ -12,10 +12,12 @@ use super::policy::DataClass;
 use crate::agent::llm::ToolSpec;
 use crate::catalog::AttributeValue;
 use crate::error::{Error, Result};
+use crate::intent::Intent;
 use crate::memory::Memory;
 use crate::platform::LocalBoxFuture;
 use crate::profile::{Statement, UserProfile};
 use crate::ranking::{self, Filters, RankRequest, Recommendation};
+use crate::recommender::intent::{IntentRankOptions, IntentRanking};
 use crate::recommender::{RecommendOptions, Recommender};
 
 /// Where a tool runs.
@@ -202,7 +204,30 @@ pub trait ToolHost {
     fn is_personal_item(&self, _id: &str) -> bool {
         false
     }
+    /// The device's reading of a request ([`crate::intent`]), if the host
+    /// can read one.
+    fn understand(&self, _request: &str) -> Option<Intent> {
+        None
+    }
+    /// The JSON schema and instructions for an LLM's intent proposal.
+    fn intent_schema(&self) -> Option<(Value, String)> {
+        None
+    }
+    /// Merges an LLM's intent proposal into the device's intent: the
+    /// merged intent and what was refused.
+    fn merge_intent(&self, _device: &Intent, _request: &str, _proposal: &Value) -> Option<(Intent, Vec<String>)> {
+        None
+    }
+    /// Catalog titles `text` names that are not among `items`.
+    fn ungrounded(&self, _text: &str, _items: &[AnswerItem]) -> Vec<String> {
+        Vec::new()
+    }
 }
+
+/// The argument key under which the planner passes the request's intent
+/// to `recommend` and `search_catalog` (never offered to the model: the
+/// tools' schemas do not allow it, so a model cannot set or widen it).
+pub const INTENT_ARG: &str = "__intent";
 
 /// The built-in tools over the on-device recommender and (optionally) memory.
 pub struct LocalTools {
@@ -273,19 +298,72 @@ impl LocalTools {
         }
     }
 
+    /// `recommend`/`search_catalog` under the request's intent: its hard
+    /// constraints and the model's filters together.
+    fn intent_output(&self, name: &str, args: &Value, intent: &Intent, personal: bool) -> Result<ToolOutput> {
+        let options = IntentRankOptions {
+            k: args.get("k").and_then(Value::as_u64).unwrap_or(10).clamp(1, 50) as usize,
+            query: arg_str(args, "query").map(str::to_string),
+            extra: arg_filters(args)?,
+            diversity: args.get("diversity").and_then(Value::as_f64).map(|d| d as f32),
+            personal,
+        };
+        let ranking: IntentRanking = self.recommender.borrow().rank_intent(intent, &options)?;
+        let list: Vec<Recommendation> = ranking
+            .items
+            .iter()
+            .map(|i| {
+                let mut r = i.rec.clone();
+                r.explanation.summary = i.reason.clone();
+                r
+            })
+            .collect();
+        let mut out = self.items_output(name, &list);
+        if let Some(note) = &ranking.note {
+            out.value["note"] = Value::String(note.clone());
+            out.summary = format!("{} ({note})", out.summary);
+        }
+        Ok(out)
+    }
+
+    /// The first `k` of `list` with no title twice (remakes and duplicate
+    /// catalog rows read as the same film).
+    fn unique(&self, list: Vec<Recommendation>, k: usize) -> Vec<Recommendation> {
+        let rec = self.recommender.borrow();
+        let mut titles = std::collections::HashSet::new();
+        list.into_iter()
+            .filter(|r| rec.catalog().item(r.index).is_none_or(|i| titles.insert(crate::recommender::intent::title_key(&i.title))))
+            .take(k)
+            .collect()
+    }
+
+    fn intent_arg(args: &Value) -> Result<Option<Intent>> {
+        match args.get(INTENT_ARG) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => serde_json::from_value(v.clone()).map(Some).map_err(|e| Error::InvalidInput(format!("intent: {e}"))),
+        }
+    }
+
     fn recommend(&self, args: &Value) -> Result<ToolOutput> {
+        if let Some(intent) = Self::intent_arg(args)? {
+            return self.intent_output("recommend", args, &intent, true);
+        }
         let options = RecommendOptions {
-            k: Some(args.get("k").and_then(Value::as_u64).unwrap_or(10).clamp(1, 50) as usize),
+            k: Some(args.get("k").and_then(Value::as_u64).unwrap_or(10).clamp(1, 50) as usize + 10),
             query: arg_str(args, "query").map(str::to_string),
             filters: arg_filters(args)?,
             diversity: args.get("diversity").and_then(Value::as_f64).map(|d| d as f32),
             ..Default::default()
         };
         let list = self.recommender.borrow().recommend(&options)?;
-        Ok(self.items_output("recommend", &list))
+        let k = options.k.unwrap_or(10).saturating_sub(10).max(1);
+        Ok(self.items_output("recommend", &self.unique(list, k)))
     }
 
     fn search(&self, args: &Value) -> Result<ToolOutput> {
+        if let Some(intent) = Self::intent_arg(args)? {
+            return self.intent_output("search_catalog", args, &intent, false);
+        }
         let query = arg_str(args, "query").unwrap_or_default();
         let list = {
             let mut rec = self.recommender.borrow_mut();
@@ -296,7 +374,7 @@ impl LocalTools {
             let mut filters = arg_filters(args)?;
             filters.predicates.extend(exclusions);
             let request = RankRequest {
-                k: args.get("k").and_then(Value::as_u64).unwrap_or(10).clamp(1, 50) as usize,
+                k: args.get("k").and_then(Value::as_u64).unwrap_or(10).clamp(1, 50) as usize + 10,
                 query: Some(rec.embed_query(&text)?),
                 query_text: Some(text),
                 filters,
@@ -308,7 +386,8 @@ impl LocalTools {
             // Not personalized: an empty profile, so nothing of the user's leaks into results.
             ranking::rank(rec.catalog(), &UserProfile::new(), &request, &weights)?
         };
-        Ok(self.items_output("search_catalog", &list))
+        let k = args.get("k").and_then(Value::as_u64).unwrap_or(10).clamp(1, 50) as usize;
+        Ok(self.items_output("search_catalog", &self.unique(list, k)))
     }
 
     fn get_item(&self, args: &Value) -> Result<ToolOutput> {
@@ -415,6 +494,24 @@ impl ToolHost for LocalTools {
     fn is_personal_item(&self, id: &str) -> bool {
         let rec = self.recommender.borrow();
         rec.catalog().index_of(id).is_some_and(|i| rec.catalog().is_added(i))
+    }
+
+    fn understand(&self, request: &str) -> Option<Intent> {
+        Some(self.recommender.borrow().understand(request))
+    }
+
+    fn intent_schema(&self) -> Option<(Value, String)> {
+        Some(self.recommender.borrow().intent_schema())
+    }
+
+    fn merge_intent(&self, device: &Intent, request: &str, proposal: &Value) -> Option<(Intent, Vec<String>)> {
+        Some(self.recommender.borrow().merge_intent(device, request, proposal))
+    }
+
+    fn ungrounded(&self, text: &str, items: &[AnswerItem]) -> Vec<String> {
+        let rec = self.recommender.borrow();
+        let titles: Vec<&str> = rec.catalog().items().iter().map(|i| i.title.as_str()).collect();
+        super::answer_check::ungrounded_titles(text, items, &titles)
     }
 }
 

@@ -139,6 +139,7 @@ impl Recommender {
         };
         let item = Item { id, title, text, image: new.image, values };
         self.catalog.push_added(item, &text_embedding, image_embedding.as_deref())?;
+        self.intent.borrow_mut().invalidate();
         Ok(stored)
     }
 
@@ -201,6 +202,7 @@ impl Recommender {
             values,
         };
         self.catalog.push_added(item, &text_embedding, image_embedding.as_deref())?;
+        self.intent.borrow_mut().invalidate();
         Ok(())
     }
 
@@ -208,6 +210,7 @@ impl Recommender {
     /// id, `invalid_input` for a catalog (bundle) item. The profile's events
     /// on it stay (they count again if it is added back).
     pub fn remove_item(&mut self, id: &str) -> Result<bool> {
+        self.intent.borrow_mut().invalidate();
         self.catalog.remove_added(id)
     }
 

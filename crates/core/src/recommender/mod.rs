@@ -2,8 +2,10 @@
 //! [`UserProfile`], with the operations the JS API exposes. Items added at
 //! run time (with an optional photo) and search by photo are in [`items`].
 
+pub mod intent;
 pub mod items;
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
@@ -89,6 +91,8 @@ pub struct Recommender {
     weights: ScoreWeights,
     /// Lower-cased categorical tags: (normalized tag, attribute, original tag).
     tags: Vec<(String, String, String)>,
+    /// The intent parser (built on first use) and its word cache.
+    intent: RefCell<intent::IntentState>,
 }
 
 fn normalize(word: &str) -> String {
@@ -135,6 +139,7 @@ impl Recommender {
             profile: UserProfile::new(),
             weights: ScoreWeights::default(),
             tags,
+            intent: RefCell::new(intent::IntentState::default()),
         })
     }
 

@@ -8,6 +8,7 @@ use crate::agent::llm::{ChatRequest, ChatResponse};
 use crate::agent::outbound::OutboundMessage;
 use crate::agent::policy::ShareLevel;
 use crate::agent::tools::{ToolDef, ToolOutput};
+use crate::intent::Intent;
 
 /// Limits and settings of one `ask`.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +63,13 @@ pub struct PlannerContext {
     /// The query of the device ranking, when it is not the request itself
     /// (e.g. the request a clarifying question was about, plus its answer).
     pub device_query: Option<String>,
+    /// The device's reading of the request; its constraints bind every
+    /// ranking (the device's, every `recommend`/`search_catalog` the model
+    /// calls, the fallback).
+    pub intent: Option<Intent>,
+    /// The JSON schema and instructions for the model's intent proposal
+    /// (autonomy ≥ 1); `None` skips the proposal.
+    pub extraction: Option<(Value, String)>,
 }
 
 /// Something that happened; every event carries the time.
@@ -108,6 +116,15 @@ pub enum PlannerEvent {
         /// The error message.
         message: String,
     },
+    /// The driver merged the model's intent proposal (`MergeIntent`).
+    IntentMerged {
+        /// Now (ms).
+        now_ms: f64,
+        /// The merged intent.
+        intent: Intent,
+        /// What of the proposal was refused, and why.
+        refused: Vec<String>,
+    },
     /// The app's answer to a `RequestApproval`.
     Approval {
         /// Now (ms).
@@ -141,6 +158,12 @@ pub enum PlannerAction {
         name: String,
         /// Validated arguments.
         args: Value,
+    },
+    /// Check the model's intent proposal against the catalog and merge it
+    /// into the device's intent; answer with `IntentMerged`.
+    MergeIntent {
+        /// The proposal (a JSON object).
+        proposal: Value,
     },
     /// A trace step to show.
     Step(TraceStep),

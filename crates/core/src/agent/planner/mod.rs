@@ -12,17 +12,20 @@
 //! on-device ranking with a [`Fallback`] saying why.
 
 mod events;
+mod model;
 
 use std::collections::VecDeque;
 
 use serde_json::{json, Value};
 
-use super::answer::{mentioned_items, AgentAnswer, Fallback, StepKind, StepStatus, TraceStep};
+use super::answer::{AgentAnswer, Fallback, StepKind, StepStatus, TraceStep};
+use super::answer_check::compose_answer;
 use super::outbound::{build_request, OutboundMessage, Part, Planning};
 use super::policy::{DataClass, ShareLevel};
 use super::schema::{check_arguments, parse_arguments};
-use super::tools::{AnswerItem, ToolDef, ToolOutput};
-use crate::agent::llm::{ChatResponse, ChatRole, FinishReason, ToolCall};
+use super::tools::{AnswerItem, ToolDef, ToolOutput, INTENT_ARG};
+use crate::agent::llm::{ChatRole, ToolCall};
+use crate::recommender::intent::title_key;
 pub use events::{PlannerAction, PlannerConfig, PlannerContext, PlannerEvent};
 
 /// Why the device ranking runs.
@@ -52,6 +55,10 @@ enum Phase {
     Idle,
     Device(DeviceFor, f64),
     Model(f64),
+    /// Waiting for the model's intent proposal.
+    Extract(f64),
+    /// Waiting for the driver to merge it.
+    Merge(f64),
     Tool(Pending),
     Approval(Pending),
     Done,
@@ -77,6 +84,10 @@ pub struct Planner {
     last_list: Option<Vec<AnswerItem>>,
     known: Vec<AnswerItem>,
     json_calls: u32,
+    /// Why the model's text was replaced, when it was.
+    replaced: Option<String>,
+    /// The ranking's note when constraints were relaxed.
+    note: Option<String>,
 }
 
 /// The device ranking's call id.
@@ -114,6 +125,8 @@ impl Planner {
             last_list: None,
             known: Vec::new(),
             json_calls: 0,
+            replaced: None,
+            note: None,
         }
     }
 
@@ -140,22 +153,38 @@ impl Planner {
         match (phase, event) {
             (Phase::Idle, PlannerEvent::Start { now_ms }) => {
                 self.start_ms = now_ms;
+                if let Some(intent) = &self.context.intent {
+                    let summary = if intent.summary.is_empty() { "no constraints".to_string() } else { intent.summary.clone() };
+                    let args = serde_json::to_value(intent).ok();
+                    self.step(StepKind::Understand, Some("device"), args, StepStatus::Ok, None, Some(summary), now_ms, now_ms, &mut out);
+                }
                 if self.config.autonomy == 0 {
                     self.device_rank(DeviceFor::Answer, now_ms, &mut out);
                 } else if !self.config.has_model {
                     self.fallback("no_endpoint", "no model endpoint is configured", now_ms, &mut out);
                 } else if self.config.share == ShareLevel::Nothing {
                     self.fallback("policy", "the privacy policy allows nothing to be sent to this endpoint", now_ms, &mut out);
-                } else if self.config.autonomy == 1 {
-                    self.device_rank(DeviceFor::Prelude, now_ms, &mut out);
+                } else if self.context.extraction.is_some() && self.context.intent.is_some() {
+                    self.call_extract(now_ms, &mut out);
                 } else {
-                    self.call_model(now_ms, &mut out);
+                    self.after_intent(now_ms, &mut out);
                 }
+            }
+            (Phase::Extract(started), PlannerEvent::ModelAnswered { now_ms, response }) => {
+                self.extract_answered(started, now_ms, response, &mut out);
+            }
+            (Phase::Extract(started), PlannerEvent::ModelFailed { now_ms, code, message }) => {
+                self.step(StepKind::Model, None, None, StepStatus::Failed, Some(format!("{code}: {message}")), Some("intent proposal".into()), started, now_ms, &mut out);
+                self.after_intent(now_ms, &mut out);
+            }
+            (Phase::Merge(started), PlannerEvent::IntentMerged { now_ms, intent, refused }) => {
+                self.intent_merged(started, now_ms, intent, refused, &mut out);
             }
             (Phase::Device(purpose, started), PlannerEvent::ToolDone { now_ms, call_id, output }) if call_id == DEVICE_CALL_ID => {
                 self.step(StepKind::Tool, Some("recommend"), None, StepStatus::Ok, None, Some(output.summary.clone()), started, now_ms, &mut out);
                 self.last_list.get_or_insert_with(|| output.items.clone());
                 self.known.extend(output.items.iter().cloned());
+                self.note = output.value.get("note").and_then(serde_json::Value::as_str).map(str::to_string);
                 self.device = Some(output);
                 self.after_device(purpose, now_ms, &mut out);
             }
@@ -184,6 +213,7 @@ impl Planner {
                 self.step(StepKind::Tool, Some(&p.name), Some(p.args.clone()), StepStatus::Ok, None, Some(output.summary.clone()), p.started_ms, now_ms, &mut out);
                 if matches!(p.name.as_str(), "recommend" | "search_catalog") {
                     self.last_list = Some(output.items.clone());
+                    self.note = output.value.get("note").and_then(serde_json::Value::as_str).map(str::to_string);
                 }
                 self.known.extend(output.items.iter().cloned());
                 let class = output.class.max(p.def.result_class);
@@ -257,9 +287,13 @@ impl Planner {
             return;
         }
         let mut args = json!({"k": self.config.device_k});
-        let query = self.context.device_query.clone().unwrap_or_else(|| self.request.clone());
-        if !query.trim().is_empty() {
-            args["query"] = Value::String(query);
+        if let Some(intent) = &self.context.intent {
+            args[INTENT_ARG] = serde_json::to_value(intent).unwrap_or(Value::Null);
+        } else {
+            let query = self.context.device_query.clone().unwrap_or_else(|| self.request.clone());
+            if !query.trim().is_empty() {
+                args["query"] = Value::String(query);
+            }
         }
         self.phase = Phase::Device(purpose, now_ms);
         out.push(PlannerAction::CallTool { call_id: DEVICE_CALL_ID.to_string(), name: "recommend".to_string(), args });
@@ -269,24 +303,13 @@ impl Planner {
         self.device.as_ref().map(|d| d.items.clone()).unwrap_or_default()
     }
 
-    fn device_sentence(&self) -> String {
-        let items = self.device_items();
-        if items.is_empty() {
-            return "Ranked on this device without an LLM: nothing matched.".to_string();
-        }
-        let titles: Vec<&str> = items.iter().take(3).map(|i| i.title.as_str()).collect();
-        format!("Ranked on this device without an LLM: {} items, led by {}.", items.len(), titles.join(", "))
-    }
-
     fn after_device(&mut self, purpose: DeviceFor, now_ms: f64, out: &mut Vec<PlannerAction>) {
         match purpose {
             DeviceFor::Answer => {
-                let answer = self.device_sentence();
-                self.finish(answer, self.device_items(), None, None, now_ms, out);
+                self.finish(String::new(), self.device_items(), None, None, now_ms, out);
             }
             DeviceFor::Fallback(f) => {
-                let answer = self.device_sentence();
-                self.finish(answer, self.device_items(), None, Some(f), now_ms, out);
+                self.finish(String::new(), self.device_items(), None, Some(f), now_ms, out);
             }
             DeviceFor::Items(text) => {
                 self.finish(text, self.device_items(), None, None, now_ms, out);
@@ -338,109 +361,6 @@ impl Planner {
         out.push(PlannerAction::CallModel(request));
     }
 
-    fn model_answered(&mut self, started: f64, now_ms: f64, response: ChatResponse, out: &mut Vec<PlannerAction>) {
-        self.tokens += match response.usage {
-            Some(u) => u64::from(u.prompt_tokens) + u64::from(u.completion_tokens),
-            None => {
-                let args: usize = response.tool_calls.iter().map(|c| c.arguments.len() + c.name.len()).sum();
-                ((self.last_request_bytes + response.content.len() + args) / 4) as u64
-            }
-        };
-        let (text, calls, answer_ids) = self.read_response(&response);
-        let summary = if calls.is_empty() { "answer".to_string() } else { format!("{} tool call(s)", calls.len()) };
-        let thought = (!calls.is_empty() && !text.trim().is_empty()).then(|| text.trim().to_string());
-        self.step_with(TraceStep {
-            index: self.trace.len(),
-            kind: StepKind::Model,
-            thought,
-            tool: None,
-            arguments: None,
-            status: StepStatus::Ok,
-            reason: None,
-            result_summary: Some(summary),
-            started_ms: started,
-            duration_ms: (now_ms - started).max(0.0),
-        }, out);
-        if now_ms - self.start_ms >= self.config.max_wall_ms {
-            return self.fallback("budget_time", "the time budget is spent", now_ms, out);
-        }
-        let cut = response.finish_reason == FinishReason::Length;
-        // Calls the model may not make here (autonomy 1 offers no tools), or
-        // cut off mid-arguments, are traced as refused and never run.
-        let unusable = cut && !calls.is_empty() && calls.iter().all(|c| parse_arguments(&c.arguments).is_none());
-        if self.config.autonomy <= 1 || unusable {
-            let reason = if unusable { "cut off before its arguments were complete".to_string() } else { format!("no tools are offered at autonomy {}", self.config.autonomy) };
-            for c in &calls {
-                let args = parse_arguments(&c.arguments).unwrap_or_else(|| Value::String(c.arguments.clone()));
-                self.step(StepKind::Tool, Some(&c.name), Some(args), StepStatus::Rejected, Some(reason.clone()), None, now_ms, now_ms, out);
-            }
-        }
-        if self.config.autonomy <= 1 || calls.is_empty() || unusable {
-            let mut answer = text.trim().to_string();
-            if answer.is_empty() {
-                let reason = if cut { "the model's answer was cut off before any text" } else { "the model gave an empty answer" };
-                return self.fallback("empty_answer", reason, now_ms, out);
-            }
-            if cut {
-                answer.push_str(" (the model's answer was cut off)");
-            }
-            if self.config.autonomy <= 1 {
-                return self.finish(answer, self.device_items(), None, None, now_ms, out);
-            }
-            let named: Vec<AnswerItem> = answer_ids
-                .iter()
-                .filter_map(|id| self.known.iter().find(|k| &k.id == id).cloned())
-                .collect();
-            let items = if !named.is_empty() { named } else { mentioned_items(&answer, &self.known) };
-            if !items.is_empty() {
-                return self.finish(answer, items, None, None, now_ms, out);
-            }
-            if let Some(list) = self.last_list.clone() {
-                return self.finish(answer, list, None, None, now_ms, out);
-            }
-            return self.device_rank(DeviceFor::Items(answer), now_ms, out);
-        }
-        let mut assistant = OutboundMessage::new(ChatRole::Assistant, Vec::new());
-        if self.config.json_planning {
-            assistant.parts.push(Part::text(DataClass::RequestText, response.content.clone()));
-        } else {
-            if !text.trim().is_empty() {
-                assistant.parts.push(Part::text(DataClass::RequestText, text.clone()));
-            }
-            assistant.tool_calls = calls.clone();
-        }
-        self.messages.push(assistant);
-        self.queue.extend(calls);
-        self.advance(now_ms, out);
-    }
-
-    /// The text, the tool calls and (JSON mode) the answer's item ids.
-    fn read_response(&mut self, response: &ChatResponse) -> (String, Vec<ToolCall>, Vec<String>) {
-        if !self.config.json_planning || !response.tool_calls.is_empty() {
-            return (response.content.clone(), response.tool_calls.clone(), Vec::new());
-        }
-        let Some(v) = parse_arguments(&response.content).filter(Value::is_object) else {
-            return (response.content.clone(), Vec::new(), Vec::new());
-        };
-        if let Some(name) = v.get("tool").and_then(Value::as_str) {
-            self.json_calls += 1;
-            let arguments = v.get("arguments").cloned().unwrap_or_else(|| json!({}));
-            let arguments = match arguments {
-                Value::String(s) => s,
-                other => other.to_string(),
-            };
-            let call = ToolCall { id: format!("json_{}", self.json_calls), name: name.to_string(), arguments };
-            return (String::new(), vec![call], Vec::new());
-        }
-        let answer = v.get("answer").and_then(Value::as_str).unwrap_or_default().to_string();
-        let ids = v
-            .get("items")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string).or_else(|| x.as_u64().map(|n| n.to_string()))).collect())
-            .unwrap_or_default();
-        (answer, Vec::new(), ids)
-    }
-
     /// A tool result (or refusal) for the model. In JSON planning mode too
     /// it is a `tool` message (with the generated call id): the assistant
     /// message before it carries the JSON plan as text, without native calls.
@@ -461,7 +381,14 @@ impl Planner {
 
     fn execute(&mut self, p: Pending, out: &mut Vec<PlannerAction>) {
         self.tool_calls += 1;
-        out.push(PlannerAction::CallTool { call_id: p.id.clone(), name: p.name.clone(), args: p.args.clone() });
+        let mut args = p.args.clone();
+        // The request's constraints bind every ranking the model asks for.
+        if let (Some(intent), true) = (&self.context.intent, matches!(p.name.as_str(), "recommend" | "search_catalog")) {
+            if let Some(obj) = args.as_object_mut() {
+                obj.insert(INTENT_ARG.to_string(), serde_json::to_value(intent).unwrap_or(Value::Null));
+            }
+        }
+        out.push(PlannerAction::CallTool { call_id: p.id.clone(), name: p.name.clone(), args });
         self.phase = Phase::Tool(p);
     }
 
@@ -510,9 +437,22 @@ impl Planner {
         self.call_model(now_ms, out);
     }
 
+    /// Ends with `answer` over `items` (unique by id and title). An empty
+    /// answer is composed on the device from the items, the intent and the
+    /// ranking's note.
     fn finish(&mut self, answer: String, items: Vec<AnswerItem>, question: Option<String>, fallback: Option<Fallback>, now_ms: f64, out: &mut Vec<PlannerAction>) {
+        let mut seen_ids = std::collections::HashSet::new();
+        let mut seen_titles = std::collections::HashSet::new();
+        let items: Vec<AnswerItem> = items.into_iter().filter(|i| seen_ids.insert(i.id.clone()) && seen_titles.insert(title_key(&i.title))).collect();
+        let answer = if answer.trim().is_empty() {
+            let what = self.context.intent.as_ref().and_then(|i| i.describe());
+            compose_answer(&items, what.as_deref(), self.note.as_deref())
+        } else {
+            answer
+        };
         let summary = format!("{} items", items.len());
-        self.step(StepKind::Final, None, None, StepStatus::Ok, None, Some(summary), now_ms, now_ms, out);
+        let reason = self.replaced.as_ref().map(|r| format!("answer_replaced: {r}"));
+        self.step(StepKind::Final, None, None, StepStatus::Ok, reason, Some(summary), now_ms, now_ms, out);
         self.phase = Phase::Done;
         out.push(PlannerAction::Finish(AgentAnswer {
             answer,
@@ -521,6 +461,8 @@ impl Planner {
             question,
             fallback,
             autonomy: self.config.autonomy.min(3),
+            intent: self.context.intent.clone(),
+            answer_replaced: self.replaced.clone(),
         }));
     }
 }
