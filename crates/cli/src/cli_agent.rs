@@ -89,11 +89,11 @@ pub struct CatalogArgs {
     pub vocab: PathBuf,
 }
 
-fn read(path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))
 }
 
-fn load(args: &CatalogArgs) -> Result<Recommender> {
+pub(crate) fn load(args: &CatalogArgs) -> Result<Recommender> {
     let catalog = Catalog::from_bundle(&read(&args.catalog)?)?;
     let model = read(&args.model)?;
     let vocab = String::from_utf8(read(&args.vocab)?)
@@ -145,7 +145,7 @@ fn client_for(
 
 /// An agent over `recommender` (and `memory`), talking to the endpoint of
 /// `args` when there is one.
-fn agent(
+pub(crate) fn agent(
     args: &EndpointArgs,
     recommender: Rc<RefCell<Recommender>>,
     memory: Option<Rc<Memory>>,
@@ -164,7 +164,7 @@ fn agent(
     Ok(Agent::new(model, origin, tools, builtin_tools(), policy, Rc::new(SystemClock)))
 }
 
-fn options(args: &EndpointArgs) -> AskOptions {
+pub(crate) fn options(args: &EndpointArgs) -> AskOptions {
     AskOptions {
         autonomy: if args.endpoint.is_some() { args.autonomy.min(3) } else { 0 },
         json_planning: args.json_planning,

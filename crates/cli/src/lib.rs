@@ -3,12 +3,14 @@
 //! The native side of recagent, behind the `recagent` command: the native
 //! platform ([`native_http`]: HTTP over ureq + rustls, a thread sleeper and
 //! the system clock; [`file_store`]: the redb-backed key-value store of the
-//! long-term memory), catalog building and training ([`offline`]), and
-//! offline evaluation and simulation ([`eval`]). Everything else is
+//! long-term memory), catalog building and training ([`offline`]),
+//! offline evaluation and simulation ([`eval`]), and the conversational
+//! benchmark of the agent ([`agent_bench`]). Everything else is
 //! `recagent-core`, started through its `Session` as in the browser.
 
 #![warn(missing_docs)]
 
+pub mod agent_bench;
 pub mod eval;
 pub mod file_store;
 pub mod native_http;

@@ -3,6 +3,7 @@
 //! Its interface is relied on by scripts and tests: keep it stable.
 
 mod cli_agent;
+mod cmd_agent_bench;
 mod cmd_memory;
 mod cmd_offline;
 
@@ -154,6 +155,10 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         turns: usize,
     },
+    /// Conversational benchmark of the agent: single-turn requests with
+    /// hard constraints (bench/agent/requests.json), scored per autonomy
+    /// level; a table on stdout, the full report with --json.
+    AgentBench(cmd_agent_bench::AgentBenchArgs),
 }
 
 pub(crate) fn prefix(e: Error, file: &Path) -> Error {
@@ -236,6 +241,7 @@ fn run() -> std::process::ExitCode {
             users,
             turns,
         } => cli_agent::simulate_cmd(endpoint, user, catalog, dataset, users, turns),
+        Command::AgentBench(args) => cmd_agent_bench::agent_bench(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -137,14 +137,14 @@ fn item_name(item: &AnswerItem) -> Option<String> {
 }
 
 /// The device's plain-language answer for `items` (best first), when the
-/// model's text is unusable or there is no model. `what` is a short plural
-/// description of what was asked ("thrillers after 1995, without horror");
-/// `note` a sentence to add ("Only 3 items match everything you asked…").
-/// It always names items by [`display_title`] (never a bare number): none
-/// → "I found nothing that matches …"; one → "Here is one match for …:
-/// A."; two → "Here are 2 …: A and B."; three → "…: A, B and C."; more →
-/// "Here are N …: A, B and C lead the list." Without `what` the items are
-/// "picks".
+/// model's text is unusable or there is no model. `what` follows the word
+/// "picks" ("for Thriller after 1995, without Horror", or ", without
+/// Horror"; see [`crate::intent::Intent::describe`]); `note` is a sentence
+/// to add ("Only 3 items meet everything you asked…"). It always names
+/// items by [`display_title`] (never a bare number): none → "I found no
+/// picks …"; one → "Here is one pick …: A."; two or three → "Here
+/// are 2 picks …: A and B."; more → "Here are N picks …: A, B and C lead
+/// the list."
 pub fn compose_answer(items: &[AnswerItem], what: Option<&str>, note: Option<&str>) -> String {
     let what = what.map(|w| w.trim().trim_end_matches(['.', ':', ';', ',']).trim()).filter(|w| !w.is_empty());
     let names: Vec<String> = items.iter().filter_map(item_name).collect();
@@ -153,13 +153,22 @@ pub fn compose_answer(items: &[AnswerItem], what: Option<&str>, note: Option<&st
         [one] => one.clone(),
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
     };
-    let mut answer = match (names.len(), what) {
-        (0, Some(w)) => format!("I found nothing that matches {w}."),
-        (0, None) => "I found nothing that matches your request.".to_string(),
-        (1, Some(w)) => format!("Here is one match for {w}: {}.", list(&names)),
-        (1, None) => format!("Here is one pick: {}.", list(&names)),
-        (n @ 2..=3, w) => format!("Here are {n} {}: {}.", w.unwrap_or("picks"), list(&names)),
-        (n, w) => format!("Here are {n} {}: {} lead the list.", w.unwrap_or("picks"), list(names.get(..3).unwrap_or(&names))),
+    // `what` follows "picks": "for Thriller after 1995", or ", without Horror".
+    let noun = |n: usize| if n == 1 { "pick" } else { "picks" };
+    let picks_n = |n: usize, w: Option<&str>| match w {
+        Some(w) if w.starts_with(',') => format!("{}{w}", noun(n)),
+        Some(w) => format!("{} {w}", noun(n)),
+        None => noun(n).to_string(),
+    };
+    let picks = |w: Option<&str>| picks_n(2, w);
+    let mut answer = match names.len() {
+        0 => match what {
+            Some(w) => format!("I found no {}.", picks(Some(w))),
+            None => "I found nothing that matches your request.".to_string(),
+        },
+        1 => format!("Here is one {}: {}.", picks_n(1, what), list(&names)),
+        n @ 2..=3 => format!("Here are {n} {}: {}.", picks(what), list(&names)),
+        n => format!("Here are {n} {}: {} lead the list.", picks(what), list(names.get(..3).unwrap_or(&names))),
     };
     if let Some(note) = note.map(str::trim).filter(|n| !n.is_empty()) {
         answer.push(' ');

@@ -236,16 +236,17 @@ impl Intent {
 }
 
 impl Intent {
-    /// A plural description of what was asked, for an answer's first
-    /// sentence: "Thriller picks after 1995, without Horror, leaving out
-    /// Vertigo"; `None` when the intent constrains nothing.
+    /// What was asked, to follow "picks" in an answer's first sentence:
+    /// "for Thriller after 1995, without Horror, leaving out Vertigo", or
+    /// ", without Horror" when only exclusions are stated; `None` when the
+    /// intent constrains nothing.
     pub fn describe(&self) -> Option<String> {
         if !self.has_constraints() {
             return None;
         }
         let mut heads: Vec<String> = self.required.iter().map(|c| c.value.clone()).collect();
         heads.extend(self.any_of.iter().map(|g| g.values.join(" or ")));
-        let mut out = if heads.is_empty() { "picks".to_string() } else { format!("{} picks", join_and(&heads)) };
+        let mut out = if heads.is_empty() { String::new() } else { format!("for {}", join_and(&heads)) };
         for r in &self.ranges {
             let label = range_label(r);
             let yearish = r.attribute.to_lowercase().contains("year");
@@ -277,7 +278,7 @@ impl Intent {
             out.push_str(", ");
             out.push_str(&clauses.join(", "));
         }
-        Some(out)
+        Some(out.trim_start().to_string())
     }
 }
 

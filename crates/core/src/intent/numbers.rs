@@ -135,8 +135,8 @@ pub fn find_years(tokens: &[Token], vocab: &Vocabulary, used: &mut [bool]) -> Ve
                 "prior to" => Some("prior to"),
                 "earlier than" | "older than" => Some("before"),
                 "later than" | "newer than" => Some("after"),
-                "up to" | "no later" => Some("until"),
-                "no earlier" | "starting in" | "starting from" => Some("since"),
+                "up to" => Some("until"),
+                "starting in" | "starting from" => Some("since"),
                 _ => None,
             };
             let one_op: Option<&'static str> = match w {
@@ -148,10 +148,22 @@ pub fn find_years(tokens: &[Token], vocab: &Vocabulary, used: &mut [bool]) -> Ve
                 "between" => Some("between"),
                 _ => None,
             };
-            let found = two_op.map(|o| (o, j - 1)).or_else(|| one_op.map(|o| (o, j)));
+            let found = two_op.map(|o| (o, j.saturating_sub(1))).or_else(|| one_op.map(|o| (o, j)));
             if let Some((o, at)) = found {
                 op = o;
                 op_start = at;
+                // "no later than", "nothing older than", "not before": the negation flips the bound.
+                let before = word(tokens, at.wrapping_sub(1));
+                if matches!(before, "no" | "not" | "nothing" | "none" | "never" | "nor" | "isnt" | "arent") && at > 0 {
+                    op = match o {
+                        "before" | "prior to" => "since",
+                        "after" => "until",
+                        "until" => "after",
+                        "since" => "before",
+                        other => other,
+                    };
+                    op_start = at - 1;
+                }
                 break;
             }
             if !filler(w) || used.get(j).copied().unwrap_or(true) {

@@ -20,13 +20,13 @@ pub type EmbedFn<'a> = &'a dyn Fn(&[String]) -> Result<Vec<Vec<f32>>>;
 /// generic words — "good", "night", "evening" — stay below 0.71 or tie).
 pub const TEMPLATE: &str = "{} genre";
 /// Cosine similarity a word needs with a category value to name it.
-pub const SIMILARITY_THRESHOLD: f32 = 0.70;
+pub const SIMILARITY_THRESHOLD: f32 = 0.69;
 /// How far the best value must lead the second best.
 pub const SIMILARITY_MARGIN: f32 = 0.06;
 /// Most category values compared by similarity (the most frequent).
 pub const MAX_SIMILARITY_VALUES: usize = 300;
 /// Most leftover words and word pairs embedded per request.
-const MAX_EMBEDDED: usize = 8;
+const MAX_EMBEDDED: usize = 6;
 
 /// What a word does in a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +51,9 @@ fn cue_at(tokens: &[Token], i: usize) -> Option<(Cue, usize)> {
     let next = word(tokens, i + 1);
     let prev = word(tokens, i.wrapping_sub(1));
     match (w, next) {
-        ("dont" | "didnt" | "doesnt" | "never", "like" | "want" | "enjoy" | "love" | "care") => return Some((Cue::Negative, 2)),
+        ("dont" | "didnt" | "doesnt" | "never" | "wont", "like" | "want" | "enjoy" | "love" | "care" | "recommend" | "suggest" | "show" | "give" | "need" | "include") => {
+            return Some((Cue::Negative, 2))
+        }
         ("cant" | "cannot", "stand" | "bear" | "handle" | "do" | "take") => return Some((Cue::Negative, 2)),
         ("not", "into" | "a") | ("other" | "rather", "than") | ("instead", "of") | ("tired" | "sick", "of") | ("no", "more") => {
             return Some((Cue::Negative, 2))
@@ -65,7 +67,7 @@ fn cue_at(tokens: &[Token], i: usize) -> Option<(Cue, usize)> {
     let cue = match w {
         "no" | "not" | "without" | "nothing" | "none" | "never" | "except" | "excluding" | "exclude" | "hate" | "hated"
         | "dislike" | "disliked" | "avoid" | "skip" | "minus" | "nor" | "non" | "besides" | "neither" | "detest" | "loathe"
-        | "lose" | "ditch" | "drop" | "spare" => Cue::Negative,
+        | "lose" | "ditch" | "drop" | "spare" | "isnt" | "arent" | "wasnt" | "werent" | "aint" | "shouldnt" | "mustnt" => Cue::Negative,
         "saw" | "seen" | "watched" | "already" | "rewatched" | "viewed" | "finished" => Cue::Seen,
         "loved" | "love" | "liked" | "enjoyed" | "enjoy" | "adore" | "adored" | "favorite" | "favourite" | "similar"
         | "reminds" | "vein" | "resembling" | "inspired" | "akin" => Cue::Liked,
@@ -161,6 +163,15 @@ impl IntentParser {
         let n = tokens.len();
         let mut used = vec![false; n];
         let mut cues: Vec<Option<(Cue, usize)>> = (0..n).map(|i| cue_at(&tokens, i)).collect();
+        // The words inside a two-word cue ("anything but") are not cues of their own.
+        let mut k = 0;
+        while k < n {
+            let len = cues[k].map_or(1, |(_, len)| len.max(1));
+            for c in cues.iter_mut().skip(k + 1).take(len - 1) {
+                *c = None;
+            }
+            k += len;
+        }
         // "like" right after a title word or in "look like" is not a cue for the title before.
         for (i, c) in cues.iter_mut().enumerate() {
             if matches!(c, Some((Cue::Liked, 1))) && matches!(word(&tokens, i.wrapping_sub(1)), "would" | "id" | "look" | "feel" | "feels" | "looks" | "just") {
@@ -175,12 +186,8 @@ impl IntentParser {
             intent.ranges.push(RangeConstraint { attribute: r.attribute, min: r.min, max: r.max, phrase: phrase(request, &tokens, r.start, r.end), source: Source::Word });
         }
         let mut hits = self.word_hits(&tokens, &cues, &mut used);
-        if let Some(embed) = embed {
-            hits.extend(self.similar_hits(&tokens, &cues, &mut used, embed));
-        }
-        hits.sort_by_key(|h| h.start);
-        self.place_categories(request, &tokens, &cues, &hits, &mut intent);
-        // The free text: what no constraint, cue or negation took.
+        // The free text: what no constraint, cue or negation took (words a
+        // near-synonym reads as a category stay: they help the ranking too).
         let mut scope = vec![false; n];
         for (i, c) in cues.iter().enumerate() {
             if let Some((cue, len)) = c {
@@ -200,6 +207,11 @@ impl IntentParser {
         if kept.iter().any(|w| !is_stopword(&w.to_lowercase().replace(['\'', '’'], ""))) {
             intent.text = kept.join(" ");
         }
+        if let Some(embed) = embed {
+            hits.extend(self.similar_hits(&tokens, &cues, &mut used, embed, &intent.text));
+        }
+        hits.sort_by_key(|h| h.start);
+        self.place_categories(request, &tokens, &cues, &hits, &mut intent);
         intent.summarize();
         intent
     }
@@ -213,7 +225,7 @@ impl IntentParser {
                 i += 1;
                 continue;
             };
-            let cue = cue_before(tokens, cues, m.start);
+            let cue = cue_before(tokens, cues, m.start).or_else(|| cue_after(tokens, cues, m.end));
             if !self.plausible_title(tokens, m.start, m.end, cue.is_some()) {
                 i += 1;
                 continue;
@@ -228,6 +240,10 @@ impl IntentParser {
             matches!(t.norm.as_str(), "sequel" | "sequels" | "prequel" | "prequels" | "franchise" | "series" | "followups" | "spinoffs" | "remakes")
                 && matches!(cue_before(tokens, cues, k), Some(Cue::Negative | Cue::Seen))
         });
+        // "none of the Jaws movies", "skip the Terminator films": the franchise too.
+        let franchise_after = |end: usize, cue: Option<Cue>| {
+            cue == Some(Cue::Negative) && matches!(word(tokens, end), "movies" | "films" | "series" | "franchise" | "sequels" | "saga" | "trilogy")
+        };
         for (start, end, entries, cue) in mentions {
             let kind = match cue {
                 Some(Cue::Negative) => MentionKind::Refused,
@@ -242,7 +258,7 @@ impl IntentParser {
                     add_mention(intent, ItemMention { id: e.id.clone(), title: e.title.clone(), kind, phrase: text.clone() });
                 }
             }
-            if sequels {
+            if sequels || franchise_after(end, cue) {
                 for slot in titles.franchise(first) {
                     if let Some(e) = titles.entry(slot) {
                         add_mention(intent, ItemMention { id: e.id.clone(), title: e.title.clone(), kind: MentionKind::Franchise, phrase: text.clone() });
@@ -310,27 +326,43 @@ impl IntentParser {
 
     /// Category values reached by embedding similarity from leftover words
     /// and adjacent word pairs.
-    fn similar_hits(&self, tokens: &[Token], cues: &[Option<(Cue, usize)>], used: &mut [bool], embed: EmbedFn<'_>) -> Vec<Hit> {
+    /// `also` (the free text) is embedded in the same model call, so the
+    /// caller's cache holds it for the query: one model run per request.
+    fn similar_hits(&self, tokens: &[Token], cues: &[Option<(Cue, usize)>], used: &mut [bool], embed: EmbedFn<'_>, also: &str) -> Vec<Hit> {
         let Some(values) = &self.value_embeddings else { return Vec::new() };
-        let free = |i: usize| {
-            tokens.get(i).is_some_and(|t| {
-                !used.get(i).copied().unwrap_or(true) && cues[i].is_none() && t.number().is_none() && t.norm.len() >= 3 && !is_stopword(&t.norm)
-            })
+        let content = |i: usize| {
+            tokens.get(i).is_some_and(|t| !used.get(i).copied().unwrap_or(true) && t.number().is_none() && t.norm.len() >= 3 && !is_stopword(&t.norm))
         };
-        // Single words first, then adjacent pairs ("outer space", "love story").
+        let free = |i: usize| content(i) && cues[i].is_none();
+        // Single words first, then adjacent pairs ("outer space", "love story":
+        // "love" opens a pair, as a noun, though alone it is a cue).
         let mut spans: Vec<(usize, usize)> = (0..tokens.len()).filter(|&i| free(i)).map(|i| (i, i + 1)).collect();
-        spans.extend((0..tokens.len()).filter(|&i| free(i) && free(i + 1) && !tokens[i + 1].clause_break()).map(|i| (i, i + 2)));
+        let opens = |i: usize| free(i) || content(i) && word(tokens, i) == "love" && matches!(word(tokens, i.wrapping_sub(1)), "a" | "an" | "the");
+        spans.extend((0..tokens.len()).filter(|&i| opens(i) && free(i + 1) && !tokens[i + 1].clause_break()).map(|i| (i, i + 2)));
         spans.truncate(MAX_EMBEDDED);
         if spans.is_empty() {
             return Vec::new();
         }
-        let texts: Vec<String> = spans
-            .iter()
-            .map(|&(a, b)| TEMPLATE.replace("{}", &tokens[a..b].iter().map(|t| t.norm.as_str()).collect::<Vec<_>>().join(" ")))
-            .collect();
+        // Each span as written and, for a plural word, singular too ("cowboys" → "cowboy").
+        let mut forms: Vec<(usize, String)> = Vec::new();
+        for (k, &(a, b)) in spans.iter().enumerate() {
+            let words: Vec<&str> = tokens[a..b].iter().map(|t| t.norm.as_str()).collect();
+            forms.push((k, words.join(" ")));
+            if let [w] = words.as_slice() {
+                let one = singular(w);
+                if one != *w && one.len() >= 3 {
+                    forms.push((k, one));
+                }
+            }
+        }
+        let mut texts: Vec<String> = forms.iter().map(|(_, f)| TEMPLATE.replace("{}", f)).collect();
+        if !also.is_empty() {
+            texts.push(also.to_string());
+        }
         let Ok(vectors) = embed(&texts) else { return Vec::new() };
         let mut scored: Vec<(f32, usize, usize, usize)> = Vec::new(); // (similarity, start, end, category)
-        for (&(a, b), v) in spans.iter().zip(&vectors) {
+        for (&(k, _), v) in forms.iter().zip(&vectors) {
+            let Some(&(a, b)) = spans.get(k) else { continue };
             let mut best = (f32::MIN, usize::MAX);
             let mut second = f32::MIN;
             for (c, e) in values.iter().enumerate() {
@@ -427,6 +459,24 @@ fn cue_before(tokens: &[Token], cues: &[Option<(Cue, usize)>], at: usize) -> Opt
     None
 }
 
+/// A liked or seen cue after a title in its sentence ("Casablanca is my
+/// favourite", "Vertigo, which I have seen").
+fn cue_after(tokens: &[Token], cues: &[Option<(Cue, usize)>], end: usize) -> Option<Cue> {
+    let mut i = end;
+    while i < tokens.len() && i < end + 6 {
+        if i > end && tokens[i].sentence_start {
+            return None;
+        }
+        match cues.get(i).copied().flatten() {
+            Some((cue @ (Cue::Liked | Cue::Seen), _)) => return Some(cue),
+            Some(_) => return None,
+            None => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Whether hit `h` sits in a negation's scope: a negative cue before it in
 /// its clause, with only fillers, other values and list words between
 /// (at most four other words), and no "but"/"instead" after the cue.
@@ -452,7 +502,7 @@ fn negated_at(tokens: &[Token], cues: &[Option<(Cue, usize)>], hits: &[Hit], h: 
             Some(_) => return false,
             None => {}
         }
-        if hits.iter().any(|x| (x.start..x.end).contains(&i)) || matches!(word(tokens, i), "or" | "and" | "any" | "a" | "an" | "the" | "too" | "much" | "more" | "with" | "of" | "very" | "so" | "really" | "scenes" | "at" | "all" | "stuff") {
+        if hits.iter().any(|x| (x.start..x.end).contains(&i)) || is_stopword(word(tokens, i)) || matches!(word(tokens, i), "scenes" | "elements") {
             continue;
         }
         others += 1;

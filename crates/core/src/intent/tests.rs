@@ -80,9 +80,9 @@ fn negation_sentences_and_years() {
     assert_eq!(range(&i), (Some(1996.0), None));
     assert_eq!(i.text, "", "nothing left to embed: {:?}", i.text);
     assert_eq!(i.summary, "Thriller · after 1995 · not Horror");
-    assert_eq!(i.describe().unwrap(), "Thriller picks after 1995, without Horror");
+    assert_eq!(i.describe().unwrap(), "for Thriller after 1995, without Horror");
     let i = parse("I already saw Vertigo; a comedy or a romance from the 90s");
-    assert_eq!(i.describe().unwrap(), "Comedy or Romance picks from the 1990s, leaving out Vertigo");
+    assert_eq!(i.describe().unwrap(), "for Comedy or Romance from the 1990s, leaving out Vertigo");
 }
 
 #[test]

@@ -191,8 +191,10 @@ impl TitleIndex {
 
     /// The franchise of entry `slot`: every title that starts with its stem
     /// (its words before a subtitle or a sequel number; a one-word stem also
-    /// matches its plural, "Alien" → "Aliens") and then ends, or goes on with
-    /// a subtitle or a sequel marker. The entry itself is included.
+    /// matches its plural, "Alien" → "Aliens"), whatever follows ("Batman
+    /// Forever", "Jaws 3-D", "Alien: Resurrection"). Leaving out a title
+    /// that only shares the stem costs little; showing a sequel the user
+    /// refused costs the answer. The entry itself is included.
     pub fn franchise(&self, slot: usize) -> Vec<usize> {
         let Some(e) = self.entries.get(slot) else { return Vec::new() };
         let cut = e
@@ -218,12 +220,7 @@ impl TitleIndex {
                 } else {
                     None
                 };
-                let Some(n) = starts else { continue };
-                let rest_ok = match c.tokens.get(n) {
-                    None => true,
-                    Some(w) => c.subtitle_at == Some(n) || is_sequel_marker(w),
-                };
-                if rest_ok && !out.contains(&s) {
+                if starts.is_some() && !out.contains(&s) {
                     out.push(s);
                 }
             }

@@ -191,15 +191,12 @@ impl Recommender {
                     }
                 }
             }
+            let plural = |n: usize| if n == 1 { ("item", "meets") } else { ("items", "meet") };
             out.note = Some(match (out.strict, dropped.is_empty()) {
                 (0, true) => "Nothing in the catalog meets everything you asked.".to_string(),
-                (n, true) => format!("Only {n} item{} meet{} everything you asked.", if n == 1 { "" } else { "s" }, if n == 1 { "s" } else { "" }),
-                (n, false) => format!(
-                    "Only {n} item{} meet{} everything you asked; the rest relax {}.",
-                    if n == 1 { "" } else { "s" },
-                    if n == 1 { "s" } else { "" },
-                    dropped.join(", ")
-                ),
+                (0, false) => format!("Nothing meets everything you asked, so I dropped {}.", dropped.join(", ")),
+                (n, true) => format!("Only {n} {} {} everything you asked.", plural(n).0, plural(n).1),
+                (n, false) => format!("Only {n} {} {} everything you asked; to show more, I dropped {}.", plural(n).0, plural(n).1, dropped.join(", ")),
             });
         }
         Ok(out)
@@ -213,7 +210,12 @@ impl Recommender {
         let mut parts = 0usize;
         let text = query.map(str::trim).filter(|q| !q.is_empty()).unwrap_or(intent.text.trim());
         if !text.is_empty() && self.text.is_some() {
-            let v = self.embed_query(text)?;
+            // `understand` embedded the free text with its words: reuse it.
+            let cached = self.intent.borrow().words.get(text).cloned();
+            let v = match cached {
+                Some(v) => v,
+                None => self.embed_query(text)?,
+            };
             sum.iter_mut().zip(&v).for_each(|(s, x)| *s += x);
             parts += 1;
         }

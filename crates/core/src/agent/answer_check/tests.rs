@@ -121,19 +121,20 @@ fn composes_the_device_answer() {
         .iter()
         .map(|(id, t)| item(id, t))
         .collect();
-    let what = Some("thrillers after 1995, without horror");
+    let what = Some("for Thriller after 1995, without Horror");
     assert_eq!(
         compose_answer(&items, what, None),
-        "Here are 5 thrillers after 1995, without horror: Scream (1996), Fargo (1996) and The Game (1997) lead the list."
+        "Here are 5 picks for Thriller after 1995, without Horror: Scream (1996), Fargo (1996) and The Game (1997) lead the list."
     );
-    assert_eq!(compose_answer(&items[..3], what, None), "Here are 3 thrillers after 1995, without horror: Scream (1996), Fargo (1996) and The Game (1997).");
+    assert_eq!(compose_answer(&items[..3], what, None), "Here are 3 picks for Thriller after 1995, without Horror: Scream (1996), Fargo (1996) and The Game (1997).");
     assert_eq!(compose_answer(&items[..2], None, None), "Here are 2 picks: Scream (1996) and Fargo (1996).");
-    assert_eq!(compose_answer(&items[2..3], what, None), "Here is one match for thrillers after 1995, without horror: The Game (1997).");
+    assert_eq!(compose_answer(&items[2..3], what, None), "Here is one pick for Thriller after 1995, without Horror: The Game (1997).");
     assert_eq!(compose_answer(&items[..1], None, None), "Here is one pick: Scream (1996).");
-    assert_eq!(compose_answer(&[], what, None), "I found nothing that matches thrillers after 1995, without horror.");
+    assert_eq!(compose_answer(&[], what, None), "I found no picks for Thriller after 1995, without Horror.");
     assert_eq!(compose_answer(&[], Some("  "), None), "I found nothing that matches your request.");
     let note = "Only 3 items match everything you asked; the last 2 are not Comedy.";
-    assert!(compose_answer(&items, Some("comedies."), Some(note)).ends_with(&format!("lead the list. {note}")));
+    assert_eq!(compose_answer(&items[..2], Some(", without Horror"), None), "Here are 2 picks, without Horror: Scream (1996) and Fargo (1996).");
+    assert!(compose_answer(&items, Some("for Comedy."), Some(note)).ends_with(&format!("lead the list. {note}")));
     assert!(compose_answer(&items[..1], None, Some("No model was used")).ends_with("Scream (1996). No model was used."));
     // Never a bare number: numeric or empty titles are named by id.
     let odd = [item("7", "1"), item("8", ""), item("", "")];
