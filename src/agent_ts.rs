@@ -26,6 +26,69 @@ export interface LlmSettings {
   maxRetries?: number;
 }
 
+/** A chat-completion request in the OpenAI format, as an in-page engine receives it: exactly
+ *  the JSON body an endpoint would get (privacy policy applied, redacted). */
+export interface ChatCompletionRequest {
+  /** Left out unless `InPageLlmSettings.model` is set. */
+  model?: string;
+  messages: { role: "system" | "user" | "assistant" | "tool"; content: string;
+              tool_calls?: { id: string; type: "function"; function: { name: string; arguments: string } }[];
+              tool_call_id?: string }[];
+  tools?: { type: "function"; function: { name: string; description: string; parameters: object } }[];
+  tool_choice?: "auto" | "required" | "none";
+  /** JSON planning (`toolMode: "json"`): the answer must follow this schema. */
+  response_format?: { type: "json_schema"; json_schema: { name: string; schema: object; strict: boolean } };
+  max_tokens?: number;
+  temperature?: number;
+  seed?: number;
+  /** Set when the settings stream (the default): answer with an async iterable of chunks. */
+  stream?: true;
+  stream_options?: { include_usage: boolean };
+}
+
+/** A chat completion in the OpenAI format (`choices[0].message`, `finish_reason`, `usage`). */
+export interface ChatCompletion {
+  choices: { message: { role?: string; content: string | null;
+                        tool_calls?: { id?: string; type?: "function"; function: { name: string; arguments: string | object } }[] };
+             finish_reason: string | null }[];
+  usage?: { prompt_tokens: number; completion_tokens: number };
+  model?: string;
+}
+
+/** One streamed chunk in the OpenAI format (`choices[0].delta`). */
+export interface ChatCompletionChunk {
+  choices: { delta: { role?: string; content?: string | null;
+                      tool_calls?: { index: number; id?: string; function?: { name?: string; arguments?: string } }[] };
+             finish_reason: string | null }[];
+  usage?: { prompt_tokens: number; completion_tokens: number } | null;
+}
+
+/** An in-page chat engine: the shape of WebLLM's `MLCEngine` and of {@link createWllamaEngine}'s
+ *  result. `create` answers a {@link ChatCompletionRequest} with a {@link ChatCompletion}, or,
+ *  for `stream: true`, with an async iterable of {@link ChatCompletionChunk}s. */
+export interface ChatEngine {
+  chat: { completions: { create(request: ChatCompletionRequest):
+    Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> } };
+  /** Stops the generation in progress (called on a timeout or an abort), when the engine has it. */
+  interruptGenerate?: () => void;
+}
+
+/** An in-page model for the agent: nothing leaves the page, the ledger stays empty; the
+ *  privacy policy is looked up by the page's own origin (`location.origin`). */
+export interface InPageLlmSettings {
+  /** The engine (WebLLM's `MLCEngine`, {@link createWllamaEngine}, or any object of that shape). */
+  engine: ChatEngine;
+  /** `model` field of each request (default: none, the engine's loaded model). */
+  model?: string;
+  /** `"json"` (default here: plan with a JSON schema, which in-page engines enforce with a
+   *  grammar and small models need) or `"native"` tool calls. */
+  toolMode?: "native" | "json";
+  /** Ask for an async iterable of chunks (default true); tokens reach `onToken` as they come. */
+  stream?: boolean;
+  /** Per-request timeout in ms (default 60000); then `interruptGenerate()` and a `timeout` fallback. */
+  timeoutMs?: number;
+}
+
 /** What may be sent to an endpoint, from least to most. */
 export type ShareLevel = "nothing" | "request_text" | "public_items" | "preference_summary" | "full_memory";
 
@@ -35,7 +98,8 @@ export type ShareLevel = "nothing" | "request_text" | "public_items" | "preferen
 export interface PrivacyPolicy {
   /** Level for endpoints not listed in `endpoints` (default `"public_items"`). */
   share?: ShareLevel;
-  /** Level per origin (`"https://api.example.com"`). */
+  /** Level per origin (`"https://api.example.com"`; an in-page engine is looked up by the
+   *  page's own origin, `location.origin`). */
   endpoints?: Record<string, ShareLevel>;
   /** Send nothing to origins not listed in `endpoints` (default false). */
   onlyListedEndpoints?: boolean;
@@ -68,7 +132,9 @@ export interface ApprovalRequest {
 /** One step of the agent's trace. */
 export interface TraceStep {
   index: number;
-  kind: "model" | "tool" | "approval" | "fallback" | "final";
+  /** `understand`: the request read into an {@link Intent} (tool `device`, or
+   *  `model+device` after the model's proposal was merged; `arguments` is the intent). */
+  kind: "understand" | "model" | "tool" | "approval" | "fallback" | "final";
   thought?: string;
   tool?: string;
   arguments?: unknown;
@@ -77,6 +143,8 @@ export interface TraceStep {
   resultSummary?: string;
   startedMs: number;
   durationMs: number;
+  /** `"in-page"` on the model steps of an in-page engine (nothing left the page). */
+  engine?: "in-page";
 }
 
 /** Options of {@link Recommender.ask}; every field is optional. */
@@ -97,6 +165,40 @@ export interface AskOptions {
   k?: number;
   /** Budgets; when one is hit the on-device answer is returned with a `fallback`. */
   budgets?: { maxSteps?: number; maxToolCalls?: number; maxTokens?: number; maxWallMs?: number };
+  /** At autonomy ≥ 1, first ask the model for an intent proposal (one JSON-schema call),
+   *  merged with the device's reading under checks (default true). */
+  extractIntent?: boolean;
+}
+
+/** How a constraint of an {@link Intent} was found. */
+export type IntentSource = "word" | "similar" | "model";
+
+/** A numeric range (inclusive) on one attribute. */
+export interface IntentRange { attribute: string; min?: number; max?: number; phrase: string; source: IntentSource }
+
+/** One category value required or excluded. */
+export interface IntentCategory { attribute: string; value: string; phrase: string; source: IntentSource }
+
+/** A catalog item the request names: liked ones seed the ranking; all are left out. */
+export interface IntentItem {
+  id: string;
+  title: string;
+  kind: "liked" | "seen" | "refused" | "franchise";
+  phrase: string;
+}
+
+/** What a request was read as, over the catalog's own attributes; every field but
+ *  `text` is a hard constraint on every ranking of the ask. */
+export interface Intent {
+  /** The free text that was embedded (may be empty). */
+  text: string;
+  ranges: IntentRange[];
+  required: IntentCategory[];
+  anyOf: { attribute: string; values: string[]; phrase: string; source: IntentSource }[];
+  excluded: IntentCategory[];
+  items: IntentItem[];
+  /** For people: "Thriller · after 1995 · not Horror". */
+  summary: string;
 }
 
 /** One item of an answer. */
@@ -118,9 +220,15 @@ export interface AskResult {
    *  `llm_error`, `timeout`, `circuit_open`, `aborted`, `network_error`, `policy`, `no_endpoint`. */
   fallback?: { code: string; reason: string };
   autonomy: number;
+  /** What the request was read as (see the `understand` trace step). */
+  intent?: Intent;
+  /** Why the text is the device's rather than the model's (a tool call, JSON, a bare tool
+   *  name, or titles not in the list), when it is. */
+  answerReplaced?: string;
 }
 
-/** One HTTP attempt that left the page (retries are separate entries). */
+/** One HTTP attempt that left the page (retries are separate entries; an in-page engine
+ *  makes none). */
 export interface LedgerEntry {
   seq: number;
   timeMs: number;

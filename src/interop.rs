@@ -176,3 +176,21 @@ pub(crate) fn signal_field(value: &JsValue, what: &str, key: &str) -> Result<Opt
         .map(|v| v.dyn_into().map_err(|_| invalid(format!("{what}.{key} must be an AbortSignal"))))
         .transpose()
 }
+
+/// A value a JS callee (an in-page engine) threw or rejected with, as the
+/// core's error — the one place a JS error becomes a core error, as
+/// [`js_error`] is the one place the reverse happens. A `RecagentError` whose
+/// code is `aborted` or `timeout` keeps it; an `AbortError` (the DOM's, or
+/// wllama's `WllamaAbortError`) is `aborted`; anything else is `llm_error`
+/// with `"{context}: {name}: {message}"`, so the agent answers on the
+/// device with that fallback.
+pub(crate) fn error_from_js(e: &JsValue, context: &str) -> Error {
+    let text = |k: &str| js_sys::Reflect::get(e, &JsValue::from_str(k)).ok().and_then(|v| v.as_string());
+    let message = text("message").unwrap_or_else(|| describe(e));
+    match (text("name").as_deref(), text("code").as_deref()) {
+        (Some("RecagentError"), Some("aborted")) => Error::Aborted(message.trim_start_matches("aborted: ").to_string()),
+        (Some("RecagentError"), Some("timeout")) => Error::Timeout(message.trim_start_matches("timed out: ").to_string()),
+        (Some("AbortError" | "WllamaAbortError"), _) => Error::Aborted(format!("{context}: {message}")),
+        _ => Error::Llm(format!("{context}: {}", describe(e))),
+    }
+}

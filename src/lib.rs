@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 mod agent;
+mod agent_engine;
 mod agent_ts;
 mod embedders;
 pub mod fetch;
@@ -31,6 +32,7 @@ mod time;
 mod worker;
 
 pub use agent::AskOptionsJs;
+pub use agent_engine::create_wllama_engine;
 pub use embedders::{ImageEmbedder, TextEmbedder};
 pub use interop::is_recagent_error;
 pub use items::LoadImageModelOptionsJs;

@@ -128,9 +128,15 @@ impl RecommenderWorker {
         self.forward("saveProfile", &[])
     }
 
-    /// Like `Recommender.setLlm`.
+    /// Like `Recommender.setLlm`. An in-page `engine` stays on the page: the
+    /// worker calls its `chat.completions.create` by message (a streamed
+    /// answer is relayed whole, so `onToken` gets each model call's text at
+    /// its end).
     #[wasm_bindgen(js_name = setLlm, unchecked_return_type = "Promise<void>")]
-    pub fn set_llm(&self, #[wasm_bindgen(unchecked_param_type = "LlmSettings | null")] settings: JsValue) -> js_sys::Promise {
+    pub fn set_llm(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "LlmSettings | InPageLlmSettings | null")] settings: JsValue,
+    ) -> js_sys::Promise {
         self.forward("setLlm", &[&settings])
     }
 

@@ -9,15 +9,18 @@ const TYPES = {
   ".css": "text/css", ".json": "application/json", ".wasm": "application/wasm",
   ".png": "image/png", ".jpg": "image/jpeg", ".txt": "text/plain; charset=utf-8",
   ".onnx": "application/octet-stream", ".ts": "text/plain", ".rcat": "application/octet-stream",
+  ".gguf": "application/octet-stream",
 };
 
 /**
  * The demo's strict policy: everything from this origin, wasm compilation
- * allowed, and `fetch` to the LLM origin when there is one (e.g. "http://127.0.0.1:9000").
+ * allowed, workers from this origin or blob: URLs (wllama, the in-page model's
+ * runtime, starts its worker from one), and `fetch` to the LLM origin when
+ * there is one (e.g. "http://127.0.0.1:9000").
  */
 export function demoCsp(llmOrigin) {
   const connect = ["'self'", ...(llmOrigin ? [new URL(llmOrigin).origin] : [])].join(" ");
-  return `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src ${connect}; ` +
+  return `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; connect-src ${connect}; ` +
     "img-src 'self' blob: data:; style-src 'self'";
 }
 

@@ -1,6 +1,14 @@
 // Compiled with `tsc --noEmit` against the generated pkg/recagent.d.ts: the
 // public API must keep these types (a changed signature fails the test run).
 import init, {
+  createWllamaEngine,
+  type ChatEngine,
+  type ChatCompletionRequest,
+  type ChatCompletion,
+  type ChatCompletionChunk,
+  type InPageLlmSettings,
+  type WllamaEngine,
+  type WllamaEngineOptions,
   ImageEmbedder,
   Recommender,
   TextEmbedder,
@@ -294,4 +302,25 @@ export async function poolUsage(model: Uint8Array, texts: string[], signal: Abor
   pool.terminate();
   fromUrl.free();
   return { matrix, plain, why, shape, isolated: threads.crossOriginIsolated };
+}
+
+/** An in-page engine: WebLLM's shape, the wllama adapter, the trace's `engine`. */
+export async function inPageUsage(rec: Recommender, Wllama: new (paths: { default: string }, config?: object) => unknown) {
+  const engine: ChatEngine = {
+    chat: { completions: { create: async (request: ChatCompletionRequest): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> => {
+      const first: string = request.messages[0].content;
+      return { choices: [{ message: { role: "assistant", content: first }, finish_reason: "stop" }] };
+    } } },
+  };
+  const settings: InPageLlmSettings = { engine, toolMode: "json", stream: false, timeoutMs: 30000 };
+  rec.setLlm(settings);
+  const options: WllamaEngineOptions = { Wllama, modelUrl: "/m.gguf", wasmPath: "/wllama.wasm", nCtx: 2048, maxTokens: 64,
+    onProgress: ({ loaded, total }) => console.log(loaded, total), useCache: false };
+  const wllama: WllamaEngine = await createWllamaEngine(options);
+  rec.setLlm({ engine: wllama });
+  const result: AskResult = await rec.ask("hi", { autonomy: 1 });
+  const inPage: "in-page" | undefined = result.trace[0]?.engine;
+  const loadMs: number = wllama.loadMs;
+  await wllama.unload();
+  return { inPage, loadMs };
 }

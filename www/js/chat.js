@@ -1,10 +1,25 @@
 // Chat with the agent: settings (endpoint, model, key, autonomy, JSON
-// planning), streamed replies, the step trace under each answer, in-page
-// approval prompts for side-effecting tools, answer items as cards, and the
-// demo's own side-effecting tool `add_to_watchlist` (kept in localStorage).
-import { $, h, loadJson, saveJson, describeError, KEYS } from "./dom.js";
+// planning, or a model run in this page), streamed replies, the step trace
+// under each answer, in-page approval prompts for side-effecting tools,
+// answer items as cards, and the demo's own side-effecting tool
+// `add_to_watchlist` (kept in localStorage).
+import { createWllamaEngine } from "../pkg/recagent.js";
+import { $, h, loadJson, saveJson, describeError, formatBytes, KEYS } from "./dom.js";
 
 const KEY_SESSION = "recagent-demo:api-key"; // sessionStorage: the key lives only as long as the tab
+
+/** The in-page model: SmolLM2-135M-Instruct (Q4_1 GGUF, set up by scripts/setup.sh) run by wllama. */
+const IN_PAGE = {
+  name: "SmolLM2-135M",
+  modelUrl: "./assets/models/SmolLM2-135M-Instruct.Q4_1.gguf",
+  wasmPath: "./wllama/wasm/wllama.wasm",   // @wllama/wllama's esm/, linked by scripts/serve.sh
+  nCtx: 2048,
+  maxTokens: 64,
+  // One CPU thread reads about 10–30 prompt tokens per second: 5 films to describe (a shorter
+  // prompt) and three minutes per answer instead of an endpoint's 15 s per request and 45 s in all.
+  k: 5,
+  timeoutMs: 180_000,
+};
 
 /** Reads the settings form into { endpoint, model, apiKey, autonomy, json }. */
 function readForm() {
@@ -14,6 +29,7 @@ function readForm() {
     apiKey: $("api-key").value,
     autonomy: Number($("autonomy").value),
     json: $("json-mode").checked,
+    inPage: $("in-page").checked,
   };
 }
 
@@ -23,6 +39,12 @@ function fillForm(s) {
   $("api-key").value = s.apiKey ?? "";
   $("autonomy").value = String(s.autonomy ?? 2);
   $("json-mode").checked = Boolean(s.json);
+  $("in-page").checked = Boolean(s.inPage);
+}
+
+/** The share level the policy gives this page's own origin (what the in-page model may see). */
+function pageShare(policy) {
+  return policy.endpoints?.[location.origin] ?? (policy.onlyListedEndpoints ? "nothing" : policy.share);
 }
 
 /** Wires the chat panel. */
@@ -31,6 +53,41 @@ export function setupChat(app) {
   const watchlist = loadJson(KEYS.watchlist, []); // { id, title }[]
   let settings = { ...loadJson(KEYS.settings, {}), apiKey: sessionStorage.getItem(KEY_SESSION) ?? "" };
   let running = null; // the AbortController of the ask in flight
+  let engine = null;  // the in-page engine, once loaded
+  let loading = null; // its loading promise
+
+  /** Loads the in-page model once (wllama and the GGUF, with a progress bar). */
+  function loadEngine() {
+    if (engine) return Promise.resolve(engine);
+    loading ??= (async () => {
+      const bar = $("model-progress");
+      const text = $("model-load-text");
+      $("model-load").hidden = false;
+      bar.value = 0;
+      text.textContent = `Loading ${IN_PAGE.name}…`;
+      const started = performance.now();
+      const { Wllama } = await import("../wllama/index.js");
+      const loaded = await createWllamaEngine({
+        Wllama, modelUrl: IN_PAGE.modelUrl, wasmPath: IN_PAGE.wasmPath, nCtx: IN_PAGE.nCtx, maxTokens: IN_PAGE.maxTokens,
+        onProgress: ({ loaded, total }) => {
+          if (total) bar.value = Math.min(1, loaded / total);
+          text.textContent = `Loading ${IN_PAGE.name}… ${formatBytes(loaded)}${total ? ` of ${formatBytes(total)}` : ""}`;
+        },
+      });
+      bar.value = 1;
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      text.textContent = `${IN_PAGE.name} loaded in ${seconds} s; it runs in this page, on your CPU.`;
+      document.body.dataset.inPageModel = "ready";
+      engine = loaded;
+      return loaded;
+    })();
+    return loading.catch((e) => {
+      loading = null;
+      $("model-load-text").textContent = `${IN_PAGE.name} could not be loaded: ${describeError(e)}`;
+      document.body.dataset.inPageModel = "error";
+      throw e;
+    });
+  }
   // A fetch to the LLM blocked by the page's Content-Security-Policy: say how to allow it.
   let blockedByCsp = null;
   document.addEventListener("securitypolicyviolation", (e) => {
@@ -65,16 +122,25 @@ export function setupChat(app) {
   function describeMode() {
     const policy = rec.policy().share;
     let text;
-    if (!settings.endpoint) text = "No LLM endpoint set: the agent answers on this device (autonomy 0) and nothing is sent. Add one in the settings.";
+    if (settings.inPage) {
+      const share = pageShare(rec.policy());
+      if (!engine) text = `Loading ${IN_PAGE.name} into this page…`;
+      else if (share === "nothing") text = `${IN_PAGE.name} runs in this page, but the privacy policy gives this page's origin (${location.origin}) nothing: the device answers.`;
+      else text = `Agent: ${IN_PAGE.name} running in this page (llama.cpp in WebAssembly), autonomy ${settings.autonomy ?? 2}, JSON planning. Nothing leaves the page: the Privacy ledger stays empty.`;
+    } else if (!settings.endpoint) text = "No LLM endpoint set: the agent answers on this device (autonomy 0) and nothing is sent. Add one in the settings.";
     else if (policy === "nothing") text = `Endpoint ${settings.endpoint} set, but the privacy policy allows sending nothing: the device answers.`;
     else text = `Agent: ${settings.model || "default"} at ${settings.endpoint}, autonomy ${settings.autonomy ?? 2}${settings.json ? ", JSON planning" : ""}. Every request is listed under Privacy.`;
     $("agent-mode").textContent = text;
   }
 
   /** Applies settings to the recommender; false (with a message) when they are invalid. */
-  function apply(s) {
+  async function apply(s) {
     try {
-      if (s.endpoint) {
+      if (s.inPage) {
+        rec.setLlm(null); // until the model is loaded, the device answers
+        describeMode();
+        rec.setLlm({ engine: await loadEngine(), toolMode: "json", timeoutMs: IN_PAGE.timeoutMs });
+      } else if (s.endpoint) {
         rec.setLlm({ endpoint: s.endpoint, ...(s.model && { model: s.model }), ...(s.apiKey && { apiKey: s.apiKey }),
           toolMode: s.json ? "json" : "native" });
       } else {
@@ -87,17 +153,23 @@ export function setupChat(app) {
     }
   }
 
-  if (!apply(settings)) settings = { autonomy: 2 };
   fillForm(settings);
+  apply(settings).then((ok) => {
+    if (!ok) settings = { autonomy: 2 };
+    describeMode();
+  });
   describeMode();
   renderWatchlist();
   app.onPolicyChanged = describeMode;
 
-  $("settings-form").addEventListener("submit", (e) => {
+  $("settings-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const next = readForm();
-    if (!apply(next)) return;
     settings = next;
+    $("settings-save").disabled = true;
+    const ok = await apply(next);
+    $("settings-save").disabled = false;
+    if (!ok) return;
     const { apiKey, ...stored } = next;
     saveJson(KEYS.settings, stored);
     if (apiKey) sessionStorage.setItem(KEY_SESSION, apiKey); else sessionStorage.removeItem(KEY_SESSION);
@@ -107,7 +179,8 @@ export function setupChat(app) {
   });
 
   function stepLine(step) {
-    const what = step.kind === "tool" || step.kind === "approval" ? `${step.kind} ${step.tool ?? ""}` : step.kind;
+    let what = step.kind === "tool" || step.kind === "approval" ? `${step.kind} ${step.tool ?? ""}` : step.kind;
+    if (step.engine === "in-page") what += " (in this page)";
     const args = step.arguments !== undefined ? ` ${JSON.stringify(step.arguments)}` : "";
     return h("li", { class: `step ${step.status}`, dataset: { kind: step.kind, status: step.status } },
       h("span", { class: "step-kind" }, what), args,
@@ -158,19 +231,31 @@ export function setupChat(app) {
     bubble.scrollIntoView({ block: "nearest" });
     $("chat-send").disabled = true;
     running = new AbortController();
-    const autonomy = settings.endpoint ? settings.autonomy ?? 2 : 0;
+    const withModel = settings.inPage ? engine !== null : Boolean(settings.endpoint);
+    const autonomy = withModel ? settings.autonomy ?? 2 : 0;
     blockedByCsp = null;
     try {
       const result = await rec.ask(message, {
         autonomy,
+        ...(settings.inPage && withModel && { k: IN_PAGE.k, budgets: { maxWallMs: IN_PAGE.timeoutMs } }),
         signal: running.signal,
         onToken: (t) => { text.append(t); bubble.dataset.tokens = String(Number(bubble.dataset.tokens) + 1); },
         onStep: (step) => trace.append(stepLine(step)),
         approve: (req) => approvalPrompt(approvals, req),
       });
       text.textContent = result.question ?? result.answer;
+      if (result.intent?.summary) {
+        // What was understood, as chips the person can check: "Thriller · after 1995 · not Horror".
+        const chips = h("p", { class: "intent", "aria-label": "What the agent understood" }, "Understood: ",
+          ...result.intent.summary.split(" · ").map((part) => h("span", { class: "chip" }, part)));
+        text.after(chips);
+      }
       items.replaceChildren(...result.items.map(answerCard));
-      if (!settings.endpoint) note.textContent = "Answered on this device: no LLM endpoint is set, nothing was sent.";
+      if (settings.inPage && !result.fallback && withModel) {
+        note.textContent = `Answered by ${IN_PAGE.name} in this page at autonomy ${result.autonomy}; nothing was sent.`;
+      } else if (!withModel) note.textContent = settings.inPage
+        ? `Answered on this device: ${IN_PAGE.name} is still loading.`
+        : "Answered on this device: no LLM endpoint is set, nothing was sent.";
       else if (result.fallback) {
         note.textContent = `Answered on this device (${result.fallback.code}): ${result.fallback.reason}`;
         if (blockedByCsp) {
@@ -179,7 +264,8 @@ export function setupChat(app) {
         }
       }
       else note.textContent = `Answered with ${settings.model || "the LLM"} at autonomy ${result.autonomy}.`;
-      bubble.dataset.done = result.fallback ? `fallback:${result.fallback.code}` : settings.endpoint ? "llm" : "device";
+      bubble.dataset.done = result.fallback ? `fallback:${result.fallback.code}`
+        : !withModel ? "device" : settings.inPage ? "in-page" : "llm";
     } catch (e) {
       note.textContent = `The agent failed: ${describeError(e)}`;
       note.classList.add("error");

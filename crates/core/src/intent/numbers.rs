@@ -86,6 +86,12 @@ fn time_at(tokens: &[Token], i: usize, attr: &NumericAttribute) -> Option<Span> 
     if n.fract() == 0.0 && (1800.0..=2100.0).contains(&n) && n >= attr.min - 100.0 && n <= attr.max + 100.0 {
         return Some(Span { lo: n, hi: n, start: i, end: i + 1 });
     }
+    // '85: a two-digit year written with an apostrophe.
+    if t.norm.len() == 2 && t.sep.ends_with(['\'', '’']) && n.fract() == 0.0 {
+        let d = n as u32;
+        let c = century(d - d % 10, attr);
+        return Some(Span { lo: c + n, hi: c + n, start: i, end: i + 1 });
+    }
     None
 }
 
@@ -215,6 +221,15 @@ pub fn find_years(tokens: &[Token], vocab: &Vocabulary, used: &mut [bool]) -> Ve
         }
         for u in used.iter_mut().take(end).skip(start) {
             *u = true;
+        }
+        // "nothing released in the 80s", "not from 1995": a range to leave
+        // out, which a filter cannot say; better no constraint than its opposite.
+        let negated = (matches!(op, "" | "from") && min.is_some() && max.is_some())
+            && (0..=4).any(|back| matches!(word(tokens, start.wrapping_sub(back)), "no" | "not" | "nothing" | "none" | "never" | "isnt" | "arent" | "except" | "without"))
+            && (1..=4).all(|back| back == 1 || start < back || !tokens[start + 1 - back].clause_break());
+        if negated {
+            i = end.max(i + 1);
+            continue;
         }
         push_range(&mut out, tokens, RangeFound { attribute: attr.name.clone(), min, max, start, end });
         i = end.max(i + 1);

@@ -104,9 +104,18 @@ fn decades_and_bounds() {
         ("the 80s or 90s", (Some(1980.0), Some(1999.0))),
         ("after 1980 but before 1990", (Some(1981.0), Some(1989.0))),
         ("before the 80s", (None, Some(1979.0))),
+        ("between '85 and '95", (Some(1985.0), Some(1995.0))),
+        ("no later than 1975", (None, Some(1975.0))),
+        ("nothing older than 1993", (Some(1993.0), None)),
     ] {
         assert_eq!(range(&parse(text)), want, "{text}");
     }
+}
+
+#[test]
+fn a_negated_decade_is_not_read_as_its_opposite() {
+    assert!(parse("nothing released in the 80s").ranges.is_empty());
+    assert!(parse("not from 1995").ranges.is_empty());
 }
 
 #[test]

@@ -8,8 +8,12 @@
 //! - [`Ledger`] / [`LedgeredHttp`]: one entry per HTTP attempt with the exact
 //!   bytes sent; every byte the client sends goes through it.
 //! - [`tool_calls_from_text`]: tool calls small models write as JSON in the text.
+//! - [`EngineModel`] over a [`ChatEngine`]: an in-page model (WebLLM, wllama)
+//!   fed the same OpenAI-format body and read by the same parser, with no
+//!   HTTP and so no ledger entry.
 
 mod client;
+mod engine;
 mod ledger;
 mod response;
 mod retry;
@@ -19,6 +23,7 @@ mod types;
 mod wire;
 
 pub use client::{LlmClient, LlmConfig, ToolMode};
+pub use engine::{ChatEngine, EngineConfig, EngineModel};
 pub use ledger::{Ledger, LedgerEntry, LedgeredHttp};
 pub use textcalls::tool_calls_from_text;
 pub use types::{

@@ -215,7 +215,11 @@ impl Planner {
                     self.last_list = Some(output.items.clone());
                     self.note = output.value.get("note").and_then(serde_json::Value::as_str).map(str::to_string);
                 }
-                self.known.extend(output.items.iter().cloned());
+                // Under an intent, an answer may name only ranked items (which
+                // met its constraints), not any item the model looked up.
+                if self.context.intent.is_none() || matches!(p.name.as_str(), "recommend" | "search_catalog") {
+                    self.known.extend(output.items.iter().cloned());
+                }
                 let class = output.class.max(p.def.result_class);
                 let source = format!("tool:{}", p.name);
                 let mut parts = vec![Part::data(class, &source, output.value.to_string())];
