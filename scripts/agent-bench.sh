@@ -9,6 +9,7 @@
 #   2. starts llama.cpp's server on 127.0.0.1 (scripts/local_llm.py);
 #   3. runs `recagent agent-bench` over bench/agent/requests.json at autonomy
 #      0, 1 and 2 with native tool calls, then at 1 and 2 with --json-planning,
+#      then at 1 and 2 with --extract-intent (the model's intent proposal first),
 #      and `recagent simulate` with the model as the agent (autonomy 2) against
 #      the on-device baseline (autonomy 0) on the same rule-based users.
 # Tables on stderr/stdout; JSON reports and logs in OUT (default
@@ -121,6 +122,8 @@ log "  $((SECONDS - started)) s"
 started=$SECONDS
 log "agent-bench, JSON planning, autonomy 1,2"
 "$BIN" "${BENCH[@]}" --autonomy 1,2 --json-planning --json "$OUT/json.json" | tee "$OUT/json.txt"
+log "agent-bench, native tool calls with the model's intent proposal (--extract-intent), autonomy 1,2"
+"$BIN" "${BENCH[@]}" --autonomy 1,2 --extract-intent --json "$OUT/intent.json" | tee "$OUT/intent.txt"
 log "  $((SECONDS - started)) s"
 
 started=$SECONDS

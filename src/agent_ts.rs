@@ -166,7 +166,8 @@ export interface AskOptions {
   /** Budgets; when one is hit the on-device answer is returned with a `fallback`. */
   budgets?: { maxSteps?: number; maxToolCalls?: number; maxTokens?: number; maxWallMs?: number };
   /** At autonomy ≥ 1, first ask the model for an intent proposal (one JSON-schema call),
-   *  merged with the device's reading under checks (default true). */
+   *  merged with the device's reading under checks (default false: the device's intent
+   *  binds every path either way; the proposal costs one more model call). */
   extractIntent?: boolean;
 }
 

@@ -38,7 +38,7 @@ fn agent(rec: &Rc<RefCell<Recommender>>, model: Option<Rc<ScriptedModel>>) -> Ag
 
 fn ask(agent: &Agent, request: &str, autonomy: u8) -> AgentAnswer {
     agent.reset();
-    block_on(agent.ask(request, AskOptions { autonomy, k: 5, ..Default::default() })).unwrap()
+    block_on(agent.ask(request, AskOptions { autonomy, k: 5, extract_intent: true, ..Default::default() })).unwrap()
 }
 
 fn genres(rec: &Rc<RefCell<Recommender>>, id: &str) -> Vec<String> {

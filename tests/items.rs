@@ -371,8 +371,7 @@ fn the_agent_never_sends_added_items_as_public_items() {
         let first = block_on(agent.ask("tabby cat asleep on a sofa", AskOptions { autonomy: 0, ..Default::default() })).unwrap();
         assert_eq!(first.items[0].id, "mine-cat");
         assert!(first.answer.contains(canary), "{}", first.answer);
-        // (The intent proposal call is off here: this test scripts the planning calls.)
-        let planning = || AskOptions { autonomy: 2, extract_intent: false, ..Default::default() };
+        let planning = || AskOptions { autonomy: 2, ..Default::default() };
         block_on(agent.ask("something like my cat", planning())).unwrap();
         block_on(agent.ask("thanks", planning())).unwrap();
         let sent = log.0.borrow().clone();

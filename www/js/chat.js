@@ -179,9 +179,11 @@ export function setupChat(app) {
   });
 
   function stepLine(step) {
-    let what = step.kind === "tool" || step.kind === "approval" ? `${step.kind} ${step.tool ?? ""}` : step.kind;
+    let what = step.kind === "tool" || step.kind === "approval" ? `${step.kind} ${step.tool ?? ""}`
+      : step.kind === "understand" ? `understood (${step.tool === "device" ? "on this device" : "with the model's proposal"})` : step.kind;
     if (step.engine === "in-page") what += " (in this page)";
-    const args = step.arguments !== undefined ? ` ${JSON.stringify(step.arguments)}` : "";
+    // The intent itself is summarised in the result; its JSON is in the answer object.
+    const args = step.arguments !== undefined && step.kind !== "understand" ? ` ${JSON.stringify(step.arguments)}` : "";
     return h("li", { class: `step ${step.status}`, dataset: { kind: step.kind, status: step.status } },
       h("span", { class: "step-kind" }, what), args,
       h("span", { class: "step-status" }, ` — ${step.status}${step.reason ? `: ${step.reason}` : ""}`),

@@ -51,6 +51,10 @@ pub struct EndpointArgs {
     /// Per-request timeout in milliseconds.
     #[arg(long, default_value_t = 15_000)]
     pub timeout_ms: u32,
+    /// At autonomy 1 and up, first ask the model for an intent proposal
+    /// (one JSON-schema call), merged with the device's reading.
+    #[arg(long)]
+    pub extract_intent: bool,
 }
 
 /// Who plays the simulated user of `simulate`: the rule-based user, or an
@@ -168,6 +172,7 @@ pub(crate) fn options(args: &EndpointArgs) -> AskOptions {
     AskOptions {
         autonomy: if args.endpoint.is_some() { args.autonomy.min(3) } else { 0 },
         json_planning: args.json_planning,
+        extract_intent: args.extract_intent,
         ..AskOptions::default()
     }
 }

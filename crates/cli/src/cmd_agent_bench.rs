@@ -50,6 +50,10 @@ pub struct AgentBenchArgs {
     /// Do not stream the model's answers.
     #[arg(long)]
     pub no_stream: bool,
+    /// At autonomy 1 and up, first ask the model for an intent proposal
+    /// (one JSON-schema call), merged with the device's reading.
+    #[arg(long)]
+    pub extract_intent: bool,
     /// Per-request timeout in milliseconds.
     #[arg(long, default_value_t = 15_000)]
     pub timeout_ms: u32,
@@ -124,14 +128,17 @@ pub fn agent_bench(args: AgentBenchArgs) -> Result<()> {
             json_planning: args.json_planning,
             no_stream: args.no_stream,
             timeout_ms: args.timeout_ms,
+            extract_intent: args.extract_intent,
         };
         let ledger = Ledger::new();
         let agent = agent(&endpoint, recommender.clone(), None, PrivacyPolicy::default(), &ledger)?;
         let opts = options(&endpoint);
-        let mode = match (level, args.json_planning) {
-            (0, _) => "device",
-            (_, true) => "json",
-            (_, false) => "native",
+        let mode = match (level, args.json_planning, args.extract_intent) {
+            (0, _, _) => "device",
+            (_, true, false) => "json",
+            (_, false, false) => "native",
+            (_, true, true) => "json+intent",
+            (_, false, true) => "native+intent",
         };
         let mut scores = Vec::with_capacity(requests.len());
         for (n, request) in requests.iter().enumerate() {

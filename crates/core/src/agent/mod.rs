@@ -102,13 +102,15 @@ pub struct AskOptions {
     /// How many items the device ranking returns (default 10).
     pub k: usize,
     /// At autonomy ≥ 1, first ask the model for an intent proposal (one
-    /// JSON-schema call) and merge it with the device's reading (default true).
+    /// JSON-schema call, merged with the device's reading under checks).
+    /// Default false: the device's intent binds every path either way; the
+    /// proposal costs one more model call per ask.
     pub extract_intent: bool,
 }
 
 impl Default for AskOptions {
     fn default() -> Self {
-        Self { autonomy: 2, budgets: Budgets::default(), approve: None, on_step: None, on_token: None, json_planning: false, k: 10, extract_intent: true }
+        Self { autonomy: 2, budgets: Budgets::default(), approve: None, on_step: None, on_token: None, json_planning: false, k: 10, extract_intent: false }
     }
 }
 
