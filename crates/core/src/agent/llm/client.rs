@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::ledger::{origin_of, Ledger, LedgeredHttp};
 use super::response::{read_answer, status_message, Failure};
 use super::retry::{backoff_ms, retry_after_ms, retryable_status, Breaker};
-use super::textcalls::tool_calls_from_text;
+use super::textcalls::recover_text_calls;
 use super::types::{ChatModel, ChatRequest, ChatResponse};
 use super::wire;
 use crate::error::{Error, Result};
@@ -275,15 +275,8 @@ impl LlmClient {
         }
         guard.settled = true;
         let mut response = result?;
-        if native && response.tool_calls.is_empty() && !request.tools.is_empty() {
-            // Note: when streaming, on_token already received this JSON as text.
-            let (rest, calls) = tool_calls_from_text(&response.content);
-            if !calls.is_empty() {
-                response.content = rest;
-                response.tool_calls = calls;
-                response.calls_from_text = true;
-            }
-        }
+        // Note: when streaming, on_token already received such calls as text.
+        recover_text_calls(&mut response, native, !request.tools.is_empty());
         Ok(response)
     }
 

@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use super::client::ToolMode;
 use super::response::read_answer;
-use super::textcalls::tool_calls_from_text;
+use super::textcalls::recover_text_calls;
 use super::types::{ChatModel, ChatRequest, ChatResponse};
 use super::wire;
 use crate::error::{Error, Result};
@@ -140,14 +140,7 @@ impl EngineModel {
             }
         };
         let mut response = result?;
-        if self.config.tool_mode == ToolMode::Native && response.tool_calls.is_empty() && !request.tools.is_empty() {
-            let (rest, calls) = tool_calls_from_text(&response.content);
-            if !calls.is_empty() {
-                response.content = rest;
-                response.tool_calls = calls;
-                response.calls_from_text = true;
-            }
-        }
+        recover_text_calls(&mut response, self.config.tool_mode == ToolMode::Native, !request.tools.is_empty());
         Ok(response)
     }
 }

@@ -11,11 +11,27 @@
 
 use serde_json::Value;
 
-use super::types::ToolCall;
+use super::types::{ChatResponse, ToolCall};
 use super::wire;
 
 /// Recovers tool calls written as JSON in `text`: returns the text without
 /// them (trimmed) and the calls, in order, with ids `call_text_1`, `call_text_2`, ….
+/// When tools were offered natively and the model wrote its calls as text
+/// instead, moves them into `response.tool_calls` (marking
+/// `calls_from_text`) and keeps the rest as the content. Used by the HTTP
+/// client and the in-page engine alike.
+pub fn recover_text_calls(response: &mut ChatResponse, native: bool, tools_offered: bool) {
+    if !native || !response.tool_calls.is_empty() || !tools_offered {
+        return;
+    }
+    let (rest, calls) = tool_calls_from_text(&response.content);
+    if !calls.is_empty() {
+        response.content = rest;
+        response.tool_calls = calls;
+        response.calls_from_text = true;
+    }
+}
+
 /// Text without a recognizable call comes back unchanged with no calls.
 pub fn tool_calls_from_text(text: &str) -> (String, Vec<ToolCall>) {
     let mut calls = Vec::new();
