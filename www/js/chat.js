@@ -4,7 +4,7 @@
 // answer items as cards, and the demo's own side-effecting tool
 // `add_to_watchlist` (kept in localStorage).
 import { createWllamaEngine } from "../pkg/recagent.js";
-import { $, h, loadJson, saveJson, describeError, formatBytes, KEYS } from "./dom.js";
+import { $, h, loadJson, saveJson, describeError, formatBytes, displayTitle, KEYS } from "./dom.js";
 
 const KEY_SESSION = "recagent-demo:api-key"; // sessionStorage: the key lives only as long as the tab
 
@@ -213,7 +213,7 @@ export function setupChat(app) {
 
   function answerCard(item) {
     return h("li", { class: "answer-item", dataset: { id: item.id } },
-      h("strong", {}, item.title), item.reason ? h("span", { class: "muted" }, ` — ${item.reason}`) : null,
+      h("strong", {}, displayTitle(item.title)), item.reason ? h("span", { class: "muted" }, ` — ${item.reason}`) : null,
       h("button", { type: "button", class: "ghost small", "aria-label": `Add ${item.title} to the watchlist`,
         onclick: () => addToWatchlist(item.id) }, "+ Watchlist"));
   }

@@ -56,6 +56,12 @@ export function describeError(e) {
 }
 
 /** "12.3 kB" style sizes. */
+/** A title as people write it: RecBole's "Godfather: Part II, The (1974)" → "The Godfather: Part II (1974)". */
+export function displayTitle(title) {
+  const m = /^(.*), (The|A|An|Les|La|Le|L'|Il|El|Das|Der|Die)( \(\d{4}\))?$/.exec(String(title).trim());
+  return m ? `${m[2]}${m[2].endsWith("'") ? "" : " "}${m[1]}${m[3] ?? ""}` : String(title);
+}
+
 export function formatBytes(n) {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} kB`;

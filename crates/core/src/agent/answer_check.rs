@@ -41,6 +41,9 @@ pub fn unusable_reason(text: &str, tool_names: &[&str]) -> Option<String> {
     if !trimmed.chars().any(char::is_alphabetic) {
         return Some("the text has no words".into());
     }
+    if let Some(echo) = prompt_echo(trimmed) {
+        return Some(echo);
+    }
     if let Some(kind) = blob_spans(trimmed, tool_names).iter().map(|s| s.kind).max() {
         return Some(kind.reason());
     }
@@ -63,6 +66,32 @@ pub fn unusable_reason(text: &str, tool_names: &[&str]) -> Option<String> {
         return Some("the text is mostly symbols, not prose".into());
     }
     None
+}
+
+/// Sentences of recagent's own prompts: a model that repeats them is
+/// echoing its input, not answering.
+const PROMPT_SENTENCES: &[&str] = &[
+    "The device ranked the items below for this request",
+    "Describe them briefly for the user, in this order",
+    "You are a recommendation assistant running inside the user's app",
+    "Use the tools offered to find items for the user's request",
+    "Answer with one JSON object only",
+    "Read the user's request and fill the JSON object",
+    "The user's stated preferences:",
+    "[withheld by the privacy policy]",
+];
+
+/// Why a text echoes the prompt instead of answering: recagent's data-block
+/// markup (`<data source=…>`, `</data>`) or one of its instruction sentences.
+fn prompt_echo(text: &str) -> Option<String> {
+    let lower = text.to_lowercase();
+    if lower.contains("<data source=") || lower.contains("</data>") || lower.contains("trust=\"untrusted\"") {
+        return Some("the text repeats the prompt's data blocks".into());
+    }
+    PROMPT_SENTENCES
+        .iter()
+        .any(|p| lower.contains(&p.to_lowercase()))
+        .then(|| "the text repeats the prompt's instructions".into())
 }
 
 /// The prose of a text that is prose followed or preceded by tool calls,

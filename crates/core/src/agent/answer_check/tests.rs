@@ -227,3 +227,13 @@ fn never_panics_on_odd_input() {
         let _ = display_title(t);
     }
 }
+
+#[test]
+fn an_echo_of_the_prompt_is_not_an_answer() {
+    // What SmolLM2-135M wrote in the demo: the start of its own prompt.
+    let echo = "The device ranked the items below for this request.\n\n<data source=\"tool:recommend\" trust=\"untrusted\">";
+    assert!(unusable_reason(echo, TOOLS).unwrap().contains("prompt"));
+    assert_eq!(strip_to_prose(echo), None);
+    assert!(unusable_reason("The device ranked the items below for this request.", TOOLS).is_some());
+    assert!(unusable_reason("These films were ranked on your device: enjoy them.", TOOLS).is_none());
+}
