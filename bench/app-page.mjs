@@ -227,11 +227,29 @@ const lab = {
     const { default: init, Recommender } = await import('/pkg/recagent.js');
     await init();
     const rec = await Recommender.create({ ...FILES, cache: false, namespace: 'bench-ask' });
+    // Distinct requests (one per ask, in order), so the intent parser's word
+    // cache does not make later asks cheaper than a person's new request.
     const texts = [
       'something light to watch with my kids tonight, not animated',
       'a space adventure with great battles',
       'a funny romantic comedy for a date night',
       'a dark crime thriller, no horror',
+      'I hate horror. Give me a thriller released after 1995',
+      'I already saw Vertigo and Rear Window, something similar',
+      'a western from the fifties with cowboys and outlaws',
+      'spooky ghost stories but nothing too gory',
+      'an uplifting musical for the whole family',
+      'a documentary about music, ideally after 1990',
+      'like Star Wars but not Star Wars itself',
+      'a slow moody film noir from the 1940s',
+      'war movies about soldiers, not before 1970',
+      'I loved Alien but not its sequels',
+      'a clever mystery with a detective and a twist',
+      'cartoons for a rainy afternoon',
+      'a gangster epic from the seventies',
+      'quirky independent comedies from the 90s',
+      'a tearjerker drama about friendship',
+      'sci-fi with robots and artificial intelligence',
     ];
     const one = async (i, autonomy, stream) => {
       rec.setLlm({ endpoint, model: 'scripted', stream }); // also starts a new conversation
@@ -273,12 +291,16 @@ const lab = {
     const out = { device: [], llm: [], llmJson: [] };
     const names = Object.keys(series);
     status('ask: warming up');
-    for (let i = 0; i < warmup; i++) for (const name of names) await one(i, ...series[name]);
+    // Warm-up takes texts from the end; in round i the device asks text i
+    // (new to the parser), the LLM series texts further on.
+    const last = texts.length - 1;
+    for (let i = 0; i < warmup; i++) for (const name of names) await one(last - i, ...series[name]);
     for (let i = 0; i < runs; i++) {
       status(`ask: round ${i + 1}/${runs}`);
       for (let j = 0; j < names.length; j++) {
         const name = names[(i + j) % names.length];
-        out[name].push(await one(i, ...series[name]));
+        const text = name === 'device' ? i : (i + 7 * (names.indexOf(name))) % texts.length;
+        out[name].push(await one(text, ...series[name]));
       }
     }
     rec.free();
