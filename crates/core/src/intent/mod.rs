@@ -142,8 +142,9 @@ pub struct Intent {
 pub enum Relax {
     /// Every constraint.
     None,
-    /// Without the categories read from the free text by similarity (and
-    /// those only the model proposed).
+    /// Without what only the model proposed.
+    Model,
+    /// Also without the categories read from the free text by similarity.
     FreeText,
     /// Also without the any-of groups.
     AnyOf,
@@ -160,28 +161,32 @@ impl Intent {
         self.items.iter().filter(|m| m.kind == MentionKind::Liked).map(|m| m.id.clone()).collect()
     }
 
+    /// Whether a constraint from `source` (any-of: `any_of`) still holds at `relax`.
+    fn kept(relax: Relax, source: Source, any_of: bool) -> bool {
+        match source {
+            Source::Model => relax == Relax::None,
+            Source::Similar => relax < Relax::FreeText && !(any_of && relax >= Relax::AnyOf),
+            Source::Word => !(any_of && relax >= Relax::AnyOf),
+        }
+    }
+
     /// The hard filters at relaxation level `relax`. Exclusions (values,
     /// items) and numeric ranges the request states are never relaxed;
-    /// what only the model proposed goes with the free text.
+    /// what only the model proposed goes first, then what the free text
+    /// gave by similarity, then the any-of groups.
     pub fn filters(&self, relax: Relax) -> Filters {
         let mut predicates = Vec::new();
-        let keep = |source: Source| relax == Relax::None || source != Source::Model;
-        for r in self.ranges.iter().filter(|r| keep(r.source)) {
+        for r in self.ranges.iter().filter(|r| Self::kept(relax, r.source, false)) {
             predicates.push(Predicate { attribute: r.attribute.clone(), min: r.min, max: r.max, ..Predicate::default() });
         }
-        for c in &self.required {
-            if relax >= Relax::FreeText && c.source != Source::Word {
-                continue;
-            }
+        for c in self.required.iter().filter(|c| Self::kept(relax, c.source, false)) {
             predicates.push(Predicate { attribute: c.attribute.clone(), has: Some(c.value.clone()), ..Predicate::default() });
         }
-        for g in &self.any_of {
-            if relax >= Relax::AnyOf || relax >= Relax::FreeText && g.source != Source::Word {
-                continue;
-            }
+        for g in self.any_of.iter().filter(|g| Self::kept(relax, g.source, true)) {
             predicates.push(Predicate { attribute: g.attribute.clone(), one_of: Some(g.values.clone()), ..Predicate::default() });
         }
-        for c in self.excluded.iter().filter(|c| keep(c.source)) {
+        // Exclusions the request states hold at every level.
+        for c in self.excluded.iter().filter(|c| c.source != Source::Model || relax == Relax::None) {
             predicates.push(Predicate { attribute: c.attribute.clone(), not: Some(c.value.clone()), ..Predicate::default() });
         }
         let mut exclude_ids: Vec<String> = Vec::new();
@@ -193,19 +198,13 @@ impl Intent {
         Filters { predicates, exclude_ids, include_seen: false }
     }
 
-    /// What relaxing to `relax` drops, in words ("Comedy (from “funny”)"),
-    /// empty when it drops nothing.
+    /// What relaxing to `relax` drops, in words, empty when it drops nothing.
     pub fn relaxed_labels(&self, relax: Relax) -> Vec<String> {
         let mut out = Vec::new();
-        if relax >= Relax::FreeText {
-            out.extend(self.required.iter().filter(|c| c.source != Source::Word).map(|c| c.value.clone()));
-            out.extend(self.excluded.iter().filter(|c| c.source == Source::Model).map(|c| format!("not {}", c.value)));
-            out.extend(self.ranges.iter().filter(|r| r.source == Source::Model).map(range_label));
-            out.extend(self.any_of.iter().filter(|g| g.source != Source::Word).map(|g| g.values.join(" or ")));
-        }
-        if relax >= Relax::AnyOf {
-            out.extend(self.any_of.iter().filter(|g| g.source == Source::Word).map(|g| g.values.join(" or ")));
-        }
+        out.extend(self.required.iter().filter(|c| !Self::kept(relax, c.source, false)).map(|c| c.value.clone()));
+        out.extend(self.any_of.iter().filter(|g| !Self::kept(relax, g.source, true)).map(|g| g.values.join(" or ")));
+        out.extend(self.ranges.iter().filter(|r| !Self::kept(relax, r.source, false)).map(range_label));
+        out.extend(self.excluded.iter().filter(|c| c.source == Source::Model && relax > Relax::None).map(|c| format!("not {}", c.value)));
         out
     }
 

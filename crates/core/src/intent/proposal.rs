@@ -92,6 +92,10 @@ pub fn merge(vocab: &Vocabulary, device: &Intent, request: &str, proposal: &Valu
         || request_words.iter().any(|w| w.ends_with("ties") || w == "noughties" || w == "aughts");
     let required = |out: &Intent, a: &str, v: &str| out.required.iter().any(|c| c.attribute == a && c.value == v) || out.any_of.iter().any(|g| g.attribute == a && g.values.iter().any(|x| x == v));
     let excluded = |out: &Intent, a: &str, v: &str| out.excluded.iter().any(|c| c.attribute == a && c.value == v);
+    // Small models list many "include" values for one request ("scary" →
+    // Horror, Drama, Sci-Fi, Action): what the device does not already
+    // require becomes one any-of group, not a conjunction.
+    let mut included: Vec<(String, String)> = Vec::new();
     for (key, negative) in [("include", false), ("exclude", true)] {
         for name in strings(proposal, key) {
             let Some(cat) = vocab.category_named(&name) else {
@@ -108,8 +112,25 @@ pub fn merge(vocab: &Vocabulary, device: &Intent, request: &str, proposal: &Valu
                 }
             } else if excluded(&out, &a, &v) {
                 refused.push(format!("include {v}: the request refuses it"));
-            } else if !required(&out, &a, &v) {
-                out.required.push(c);
+            } else if !required(&out, &a, &v) && !included.contains(&(a.clone(), v.clone())) {
+                included.push((a, v));
+            }
+        }
+    }
+    match included.as_slice() {
+        [] => {}
+        [(a, v)] => out.required.push(CategoryConstraint { attribute: a.clone(), value: v.clone(), phrase: "(model)".into(), source: Source::Model }),
+        many => {
+            // One group per attribute.
+            let mut attrs: Vec<&String> = many.iter().map(|(a, _)| a).collect();
+            attrs.dedup();
+            for attr in attrs {
+                let values: Vec<String> = many.iter().filter(|(a, _)| a == attr).map(|(_, v)| v.clone()).collect();
+                if values.len() == 1 {
+                    out.required.push(CategoryConstraint { attribute: attr.clone(), value: values[0].clone(), phrase: "(model)".into(), source: Source::Model });
+                } else {
+                    out.any_of.push(super::AnyOfConstraint { attribute: attr.clone(), values, phrase: "(model)".into(), source: Source::Model });
+                }
             }
         }
     }

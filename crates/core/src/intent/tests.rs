@@ -225,3 +225,19 @@ fn proposals_only_add_checked_constraints() {
     assert!(m.ranges.is_empty());
     assert!(proposal::schema(&vocab)["properties"]["include"]["items"]["enum"].as_array().unwrap().len() > 10);
 }
+
+#[test]
+fn many_model_includes_are_one_group_and_relax_before_the_devices_reading() {
+    let vocab = Vocabulary::from_catalog(&catalog());
+    let mut device = IntentParser::new(vocab.clone()).parse("something for Halloween night", None);
+    device.required.push(CategoryConstraint { attribute: "class".into(), value: "Horror".into(), phrase: "scary".into(), source: Source::Similar });
+    let proposal = serde_json::json!({"include": ["Horror", "Drama", "Sci-Fi", "Action"], "exclude": [], "ranges": [], "likedTitles": [], "excludedTitles": []});
+    let (merged, _) = proposal::merge(&vocab, &device, "something scary for Halloween night", &proposal);
+    assert_eq!(values(&merged.required), ["Horror"]);
+    assert_eq!(merged.any_of.len(), 1);
+    assert_eq!(merged.any_of[0].values, ["Drama", "Sci-Fi", "Action"]);
+    // The model's group goes first; the device's similarity reading after it.
+    let has = |f: &crate::ranking::Filters, v: &str| f.predicates.iter().any(|p| p.has.as_deref() == Some(v));
+    assert!(has(&merged.filters(Relax::Model), "Horror") && merged.filters(Relax::Model).predicates.iter().all(|p| p.one_of.is_none()));
+    assert!(!has(&merged.filters(Relax::FreeText), "Horror"));
+}

@@ -141,7 +141,7 @@ impl Recommender {
         let mut out = IntentRanking::default();
         let mut ids: HashSet<String> = HashSet::new();
         let mut titles: HashSet<String> = HashSet::new();
-        for (level, relax) in [(0, Relax::None), (1, Relax::None), (2, Relax::FreeText), (3, Relax::AnyOf)] {
+        for (level, relax) in [(0, Relax::None), (1, Relax::None), (2, Relax::Model), (3, Relax::FreeText), (4, Relax::AnyOf)] {
             if out.items.len() >= k {
                 break;
             }
