@@ -15,9 +15,9 @@
 # Tables on stderr/stdout; JSON reports and logs in OUT (default
 # ~/.cache/recagent/agent-bench/DATE-TIME).
 # Usage: scripts/agent-bench.sh [--limit N] [--ids r001,r012,…] [--users N] [--turns N]
-#          [--timeout-ms MS] [--threads N] [--smollm2] [--out DIR]
+#          [--timeout-ms MS] [--budget-ms MS] [--threads N] [--smollm2] [--out DIR]
 set -euo pipefail
-LIMIT="" IDS="" USERS=10 TURNS=3 TIMEOUT_MS=60000 THREADS="" MODEL=qwen OUT=""
+LIMIT="" IDS="" USERS=10 TURNS=3 TIMEOUT_MS=60000 BUDGET_MS="" THREADS="" MODEL=qwen OUT=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --limit) LIMIT="$2"; shift 2 ;;
@@ -25,10 +25,11 @@ while [ $# -gt 0 ]; do
     --users) USERS="$2"; shift 2 ;;
     --turns) TURNS="$2"; shift 2 ;;
     --timeout-ms) TIMEOUT_MS="$2"; shift 2 ;;
+    --budget-ms) BUDGET_MS="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
     --smollm2) MODEL=smollm2; shift ;;
     --out) OUT="$2"; shift 2 ;;
-    *) echo "usage: $0 [--limit N] [--ids r001,r012] [--users N] [--turns N] [--timeout-ms MS] [--threads N] [--smollm2] [--out DIR]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--limit N] [--ids r001,r012] [--users N] [--turns N] [--timeout-ms MS] [--budget-ms MS] [--threads N] [--smollm2] [--out DIR]" >&2; exit 2 ;;
   esac
 done
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -113,6 +114,7 @@ BENCH=(agent-bench --set "$ROOT/bench/agent/requests.json" --text-model "$ASSETS
   --endpoint "$URL" --llm-model "$LLM_NAME" --timeout-ms "$TIMEOUT_MS")
 if [ -n "$LIMIT" ]; then BENCH+=(--limit "$LIMIT"); fi
 if [ -n "$IDS" ]; then BENCH+=(--ids "$IDS"); fi
+if [ -n "$BUDGET_MS" ]; then BENCH+=(--budget-ms "$BUDGET_MS"); fi
 
 started=$SECONDS
 log "agent-bench, native tool calls, autonomy 0,1,2"

@@ -54,6 +54,10 @@ pub struct AgentBenchArgs {
     /// (one JSON-schema call), merged with the device's reading.
     #[arg(long)]
     pub extract_intent: bool,
+    /// Wall-time budget of one ask in milliseconds (default 45,000): a slow
+    /// local model on a busy machine needs more.
+    #[arg(long)]
+    pub budget_ms: Option<u32>,
     /// Per-request timeout in milliseconds.
     #[arg(long, default_value_t = 15_000)]
     pub timeout_ms: u32,
@@ -132,7 +136,10 @@ pub fn agent_bench(args: AgentBenchArgs) -> Result<()> {
         };
         let ledger = Ledger::new();
         let agent = agent(&endpoint, recommender.clone(), None, PrivacyPolicy::default(), &ledger)?;
-        let opts = options(&endpoint);
+        let mut opts = options(&endpoint);
+        if let Some(ms) = args.budget_ms {
+            opts.budgets.max_wall_ms = f64::from(ms);
+        }
         let mode = match (level, args.json_planning, args.extract_intent) {
             (0, _, _) => "device",
             (_, true, false) => "json",
