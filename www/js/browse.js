@@ -2,7 +2,7 @@
 // 1–5 rating per film (observe, then saveProfile and re-rank), a text search
 // with genre and year filters, and the profile (ratings and statements).
 // Items the user added (items.js) are ranked like the films, with their photo.
-import { $, h, loadJson, saveJson, describeError, KEYS } from "./dom.js";
+import { $, h, loadJson, saveJson, describeError, displayTitle, KEYS } from "./dom.js";
 import { thumbnail } from "./items.js";
 
 const PAGE_SIZE = 12;
@@ -99,7 +99,7 @@ export async function setupBrowse(app) {
 
   function card(r) {
     const meta = metaOf(r.id);
-    const because = r.explanation.because.map((b) => b.title);
+    const because = r.explanation.because.map((b) => displayTitle(b.title));
     const rating = h("select", { "aria-label": `Rate ${r.title}`, class: "rate" },
       h("option", { value: "" }, "Rate…"),
       [1, 2, 3, 4, 5].map((n) => h("option", { value: n }, `${"★".repeat(n)} ${n}`)));
