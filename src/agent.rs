@@ -237,6 +237,22 @@ impl ToolHost for JsToolHost {
     fn is_personal_item(&self, id: &str) -> bool {
         self.local.is_personal_item(id)
     }
+
+    fn understand(&self, request: &str) -> Option<recagent_core::intent::Intent> {
+        self.local.understand(request)
+    }
+
+    fn intent_schema(&self) -> Option<(Value, String)> {
+        self.local.intent_schema()
+    }
+
+    fn merge_intent(&self, device: &recagent_core::intent::Intent, request: &str, proposal: &Value) -> Option<(recagent_core::intent::Intent, Vec<String>)> {
+        self.local.merge_intent(device, request, proposal)
+    }
+
+    fn ungrounded(&self, text: &str, items: &[recagent_core::agent::AnswerItem]) -> Vec<String> {
+        self.local.ungrounded(text, items)
+    }
 }
 
 /// The app's `approve` callback.
