@@ -241,3 +241,33 @@ fn many_model_includes_are_one_group_and_relax_before_the_devices_reading() {
     assert!(has(&merged.filters(Relax::Model), "Horror") && merged.filters(Relax::Model).predicates.iter().all(|p| p.one_of.is_none()));
     assert!(!has(&merged.filters(Relax::FreeText), "Horror"));
 }
+
+#[test]
+fn any_text_parses_without_panicking() {
+    // Untrusted text: a panic would kill the wasm instance.
+    let p = IntentParser::new(Vocabulary::from_catalog(&catalog()));
+    let pieces = [
+        "no", "not", "after", "before", "between", "and", "or", "'", "’", "-", "–", ":", ",", ".", "!", "the", "90s", "'85", "1995",
+        "19", "0", "99999999999999999999", "1e400", "$", "€", "Alien", "Godfather", "Part", "II", "sequels", "horror", "sci-fi",
+        "film", "noir", "é", "ß", "İ", "👍", "\u{0}", " ", "  ", "like", "saw", "isn't", "anything", "but", "from", "to", "until",
+    ];
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    for _ in 0..3000 {
+        let mut text = String::new();
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        for k in 0..(seed % 24) {
+            let i = ((seed >> (k % 40)) as usize ^ k as usize * 31) % pieces.len();
+            text.push_str(pieces[i]);
+            if (seed >> k) & 1 == 0 {
+                text.push(' ');
+            }
+        }
+        let i = p.parse(&text, None);
+        let _ = i.filters(Relax::AnyOf);
+        let _ = i.describe();
+    }
+    let long = "not before the 90s and after '85 or like Alien but not its sequels, ".repeat(2000);
+    assert!(p.parse(&long, None).ranges.len() <= 1);
+}
