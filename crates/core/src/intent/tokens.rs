@@ -43,18 +43,27 @@ impl Token {
 /// Most tokens read from one request (longer requests are read up to here).
 pub const MAX_TOKENS: usize = 400;
 
+/// Most bytes of a request read (the rest is ignored): the reading's memory
+/// and time do not grow with what the page or the user sends.
+pub const MAX_BYTES: usize = 4096;
+
 /// Splits `text` into tokens: runs of letters and digits (apostrophes
 /// inside a word are dropped; a `.` between digits is kept), at most
-/// [`MAX_TOKENS`].
+/// [`MAX_TOKENS`], from the first [`MAX_BYTES`] bytes.
 pub fn tokenize(text: &str) -> Vec<Token> {
     let mut out: Vec<Token> = Vec::new();
     let mut sep = String::new();
     let mut current: Option<(usize, String, String)> = None;
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
-    let mut i = 0;
-    while i < chars.len() && out.len() < MAX_TOKENS {
-        let (pos, c) = chars[i];
-        let next = chars.get(i + 1).map(|(_, c)| *c);
+    let mut cut = text.len().min(MAX_BYTES);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut chars = text[..cut].char_indices().peekable();
+    while let Some((pos, c)) = chars.next() {
+        if out.len() >= MAX_TOKENS {
+            break;
+        }
+        let next = chars.peek().map(|(_, c)| *c);
         let in_word = current.is_some();
         let joins = c.is_alphanumeric()
             || (in_word && (c == '\'' || c == '’') && next.is_some_and(char::is_alphanumeric))
@@ -74,7 +83,6 @@ pub fn tokenize(text: &str) -> Vec<Token> {
                 sep.push(c);
             }
         }
-        i += 1;
     }
     if let Some((start, raw, norm)) = current.take() {
         if out.len() < MAX_TOKENS {
@@ -94,18 +102,19 @@ fn push(out: &mut Vec<Token>, sep: &mut String, start: usize, raw: String, norm:
 /// and the generic nouns of a recommendation request.
 pub fn is_stopword(word: &str) -> bool {
     const WORDS: &[&str] = &[
-        "a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "for", "with", "by", "from", "about", "as", "into",
-        "i", "im", "ive", "id", "me", "my", "we", "us", "our", "you", "your", "it", "its", "itself", "this", "that", "these",
-        "those", "there", "here", "is", "are", "was", "were", "be", "been", "am", "do", "does", "did", "have", "has", "had",
-        "can", "could", "would", "should", "will", "want", "wanna", "need", "like", "looking", "look", "find", "give",
-        "show", "recommend", "suggest", "get", "got", "some", "something", "anything", "any", "one", "ones", "please",
-        "pls", "thanks", "movie", "movies", "film", "films", "flick", "flicks", "title", "titles", "watch", "watching",
-        "see", "tonight", "today", "now", "what", "which", "who", "how", "good", "great", "nice", "maybe", "also",
-        "just", "really", "very", "so", "too", "more", "less", "much", "but", "if", "then", "than", "else", "other",
-        "released", "made", "came", "out", "year", "years", "kind", "sort", "type", "stuff", "thing", "things",
-        "let", "lets", "into", "all", "them", "they", "he", "she", "his", "her", "well", "again", "only", "even",
-        "yet", "still", "already", "ideas", "idea", "options", "pick", "picks", "list", "few", "couple", "couldnt",
-        "dont", "doesnt", "im", "id", "ill", "youd", "would", "mood", "feel", "feeling", "tell",
+        "a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "for", "with", "by", "from", "about", "as",
+        "into", "i", "im", "ive", "id", "me", "my", "we", "us", "our", "you", "your", "it", "its", "itself", "this",
+        "that", "these", "those", "there", "here", "is", "are", "was", "were", "be", "been", "am", "do", "does",
+        "did", "have", "has", "had", "can", "could", "would", "should", "will", "want", "wanna", "need", "like",
+        "looking", "look", "find", "give", "show", "recommend", "suggest", "get", "got", "some", "something",
+        "anything", "any", "one", "ones", "please", "pls", "thanks", "movie", "movies", "film", "films", "flick",
+        "flicks", "title", "titles", "watch", "watching", "see", "tonight", "today", "now", "what", "which", "who",
+        "how", "good", "great", "nice", "maybe", "also", "just", "really", "very", "so", "too", "more", "less",
+        "much", "but", "if", "then", "than", "else", "other", "released", "made", "came", "out", "year", "years",
+        "kind", "sort", "type", "stuff", "thing", "things", "let", "lets", "all", "them", "they", "he", "she", "his",
+        "her", "well", "again", "only", "even", "yet", "still", "already", "ideas", "idea", "options", "pick",
+        "picks", "list", "few", "couple", "couldnt", "dont", "doesnt", "ill", "youd", "mood", "feel", "feeling",
+        "tell",
     ];
     WORDS.contains(&word)
 }
@@ -134,6 +143,12 @@ mod tests {
     fn the_token_count_is_bounded() {
         let long = "word ".repeat(10_000);
         assert_eq!(tokenize(&long).len(), MAX_TOKENS);
+        // One 1 MB word, or punctuation: only the first MAX_BYTES are read.
+        let word = "é".repeat(500_000);
+        let t = tokenize(&word);
+        assert_eq!(t.len(), 1);
+        assert!(t[0].raw.len() <= MAX_BYTES);
+        assert!(tokenize(&"!".repeat(1_000_000)).is_empty());
         assert!(tokenize("").is_empty());
         assert_eq!(tokenize("'90s")[0].norm, "90s");
     }
