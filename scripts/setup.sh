@@ -234,4 +234,23 @@ setup_all() {
   log "ready (assets in $ASSETS)"
 }
 
+# Starts llama.cpp's server (scripts/local_llm.py, with the Python of VENV)
+# in the background, its stdout in LOG.out and its log in LOG; waits up to
+# WAIT seconds for its "listening URL" line. Sets LLM_PID and LLM_URL, and
+# stops the server when the calling script exits. Environment variables for
+# local_llm.py (RECAGENT_LLM_PORT, RECAGENT_LLM_GGUF, …) pass through.
+start_local_llm() {
+  local venv="$1" log="$2" wait="${3:-120}"
+  "$venv/bin/python" "$ROOT/scripts/local_llm.py" > "$log.out" 2> "$log" &
+  LLM_PID=$!
+  trap 'kill $LLM_PID 2>/dev/null || true' EXIT
+  for _ in $(seq 1 "$wait"); do
+    if grep -q '^listening ' "$log.out" 2>/dev/null; then break; fi
+    kill -0 "$LLM_PID" 2>/dev/null || die "the local model server exited; see $log"
+    sleep 1
+  done
+  LLM_URL=$(sed -n 's/^listening //p' "$log.out" | head -1)
+  [ -n "$LLM_URL" ] || die "the local model server did not start within $wait s; see $log"
+}
+
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then setup_all; fi
