@@ -222,6 +222,21 @@ start_scripted_llm() {
   LLM_SERVER_URL="${line#listening }"
 }
 
+# The fuzzing tools, installed only when fuzzing runs (scripts/fuzz.sh):
+# a nightly toolchain (minimal profile; libFuzzer's sanitizer flags need
+# nightly, the normal builds stay on stable) and cargo-fuzz, pinned, in the
+# cache like the other cargo tools. RECAGENT_FUZZ_TOOLCHAIN names another
+# nightly (e.g. nightly-2026-05-19) to pin the date.
+FUZZ_TOOLCHAIN="${RECAGENT_FUZZ_TOOLCHAIN:-nightly}"
+CARGO_FUZZ_VERSION=0.13.2
+ensure_fuzz() {
+  if ! rustup run "$FUZZ_TOOLCHAIN" rustc --version >/dev/null 2>&1; then
+    log "installing the $FUZZ_TOOLCHAIN toolchain (minimal profile, for fuzzing only)"
+    rustup toolchain install "$FUZZ_TOOLCHAIN" --profile minimal
+  fi
+  ensure_cargo_tool cargo-fuzz cargo-fuzz "$CARGO_FUZZ_VERSION"
+}
+
 setup_all() {
   ensure_rust
   ensure_cargo_tool wasm-bindgen wasm-bindgen-cli "$WASM_BINDGEN_VERSION"

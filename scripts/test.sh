@@ -15,6 +15,7 @@
 #      into examples/vite-app, bundles it with Vite and drives it in Chromium
 #      (also in worker mode); tests/e2e/worker.test.mjs drives RecommenderWorker
 #      and EncoderPool over pkg/ (COOP/COEP, and once without isolation)
+#   6. fuzzing: every fuzz target of fuzz/ for 30 s (scripts/fuzz.sh)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=setup.sh
@@ -63,6 +64,9 @@ step "npm package and demo (wasm-pack build, tsc, headless Chromium)"
 (cd "$ROOT/tests/e2e" && npm ci --silent --no-audit --no-fund)
 (cd "$ROOT/tests/e2e" && npx --no-install tsc -p tsconfig.json)
 node --test "$ROOT/tests/e2e/"
+
+step "fuzzing: every cargo-fuzz target for 30 s (scripts/fuzz.sh, nightly; docs/fuzzing.md)"
+"$ROOT/scripts/fuzz.sh"
 
 step "API reference (TypeDoc over pkg/recagent.d.ts into docs/api/)"
 "$ROOT/scripts/docs.sh"

@@ -55,6 +55,8 @@ struct LlmSettings {
     timeout_ms: Option<u32>,
     #[serde(default)]
     max_retries: Option<u32>,
+    #[serde(default)]
+    max_response_bytes: Option<u32>,
 }
 
 /// `InPageLlmSettings` as JS gives it, without its `engine` (read apart:
@@ -348,6 +350,7 @@ impl JsRecommender {
             api_key: s.api_key.filter(|k| !k.is_empty()),
             request_timeout_ms: s.timeout_ms.unwrap_or(defaults.request_timeout_ms),
             max_retries: s.max_retries.unwrap_or(defaults.max_retries),
+            max_response_bytes: s.max_response_bytes.unwrap_or(defaults.max_response_bytes),
             stream: s.stream.unwrap_or(defaults.stream),
             tool_mode: s.tool_mode.unwrap_or(defaults.tool_mode),
             ..defaults
@@ -366,14 +369,20 @@ impl JsRecommender {
         Ok(())
     }
 
-    /// Replaces the privacy policy (from the next request on). Throws
-    /// `invalid_input` for an unknown field or level.
+    /// Replaces the privacy policy (from the next request on); endpoint
+    /// keys are normalised to their origins (`policy()` shows them so).
+    /// Throws `invalid_policy` for a policy that cannot be read: an unknown
+    /// field or level, an endpoint key that is not an http(s) origin, two
+    /// keys naming one origin at different levels. The policy in use is
+    /// then unchanged.
     #[wasm_bindgen(js_name = setPolicy)]
     pub fn set_policy(
         &self,
         #[wasm_bindgen(unchecked_param_type = "PrivacyPolicy")] policy: JsValue,
     ) -> Result<(), JsValue> {
-        let policy: PrivacyPolicy = from_js(policy, "PrivacyPolicy")?;
+        let json: Value = serde_wasm_bindgen::from_value(policy)
+            .map_err(|e| js_error(Error::InvalidPolicy(format!("PrivacyPolicy: {e}"))))?;
+        let policy = PrivacyPolicy::from_json(json).map_err(js_error)?;
         let shared = self.agent_shared();
         if let Some(agent) = shared.agent.borrow().as_ref() {
             agent.set_policy(policy.clone());

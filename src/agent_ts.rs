@@ -24,6 +24,11 @@ export interface LlmSettings {
   timeoutMs?: number;
   /** Retries on 408/409/429/5xx and connection errors (default 2). */
   maxRetries?: number;
+  /** Most bytes of one answer's body (JSON or the whole SSE stream) read per attempt
+   *  (default 4194304 = 4 MiB; 1024..=1073741824, else `invalid_input`). Past it the
+   *  request is cancelled and `ask` answers on the device with `fallback.code`
+   *  `"response_too_large"` (never retried). */
+  maxResponseBytes?: number;
 }
 
 /** A chat-completion request in the OpenAI format, as an in-page engine receives it: exactly
@@ -99,7 +104,9 @@ export interface PrivacyPolicy {
   /** Level for endpoints not listed in `endpoints` (default `"public_items"`). */
   share?: ShareLevel;
   /** Level per origin (`"https://api.example.com"`; an in-page engine is looked up by the
-   *  page's own origin, `location.origin`). */
+   *  page's own origin, `location.origin`). A key is normalised to its origin (case, default
+   *  port, path and trailing slash dropped); a key that is not an http(s) origin, or has user
+   *  info, makes `setPolicy` throw `invalid_policy`. */
   endpoints?: Record<string, ShareLevel>;
   /** Send nothing to origins not listed in `endpoints` (default false). */
   onlyListedEndpoints?: boolean;
@@ -218,7 +225,8 @@ export interface AskResult {
   /** A clarifying question (`ask_user`); the next `ask` answers it. */
   question?: string;
   /** Set when the on-device answer was used: `code` is e.g. `budget_steps`, `budget_time`,
-   *  `llm_error`, `timeout`, `circuit_open`, `aborted`, `network_error`, `policy`, `no_endpoint`. */
+   *  `llm_error`, `timeout`, `circuit_open`, `aborted`, `network_error`, `response_too_large`,
+   *  `policy`, `no_endpoint`. */
   fallback?: { code: string; reason: string };
   autonomy: number;
   /** What the request was read as (see the `understand` trace step). */

@@ -1,6 +1,6 @@
 //! The browser's [`Http`]: the global `fetch` (a window or a worker), the
-//! body streamed through a `ReadableStreamDefaultReader`, one
-//! `AbortController` per request.
+//! body streamed through a `ReadableStreamDefaultReader` in chunks of at
+//! most 64 KiB, one `AbortController` per request.
 //!
 //! The controller is aborted when the request's `timeout_ms` runs out
 //! ([`Error::Timeout`], body included), when the app's `AbortSignal` fires
@@ -30,8 +30,10 @@ use recagent_core::platform::{ByteStream, Http, HttpRequest, HttpStreamingRespon
 /// aborts the request in flight ([`Error::Aborted`], also at once when it
 /// has already fired); no response (refused, DNS, CORS) is
 /// [`Error::Network`]; every HTTP status is a response; header names are
-/// lower case (only the headers CORS exposes are visible); dropping the
-/// future or the body stream aborts the fetch.
+/// lower case (only the headers CORS exposes are visible); the body comes in
+/// chunks of at most 64 KiB, copied into wasm memory only as they are
+/// pulled; dropping the future or the body stream aborts the fetch (the
+/// reader is cancelled with it).
 #[derive(Debug, Default)]
 pub struct FetchHttp {
     signal: RefCell<Option<AbortSignal>>,
@@ -262,15 +264,52 @@ fn read_headers(headers: &Headers) -> Vec<(String, String)> {
     out
 }
 
-/// The body, one item per `reader.read()`; the guard lives as long as the
-/// stream, so dropping the stream early aborts the fetch.
+/// The largest chunk the body stream hands to the core, in bytes: a bigger
+/// `reader.read()` result is handed over in slices of this size (copied
+/// into wasm memory one at a time), so a reader that stops after a size cap
+/// has copied at most the cap plus this much.
+const MAX_CHUNK_BYTES: u32 = 64 * 1024;
+
+/// A body being read: the reader, the request's guard, and the part of the
+/// last `read()` result not handed over yet (the array and where it resumes).
+struct BodyState {
+    reader: ReadableStreamDefaultReader,
+    guard: AbortGuard,
+    pending: Option<(js_sys::Uint8Array, u32)>,
+}
+
+impl BodyState {
+    /// The next slice (at most [`MAX_CHUNK_BYTES`]) of the pending array, if any.
+    fn next_slice(&mut self) -> Option<Vec<u8>> {
+        let (array, offset) = self.pending.take()?;
+        let length = array.length();
+        let end = offset.saturating_add(MAX_CHUNK_BYTES).min(length);
+        let bytes = array.subarray(offset, end).to_vec();
+        if end < length {
+            self.pending = Some((array, end));
+        }
+        Some(bytes)
+    }
+}
+
+/// The body, in chunks of at most [`MAX_CHUNK_BYTES`] (one `reader.read()`
+/// result, or a slice of a bigger one); the guard lives as long as the
+/// stream, so dropping the stream early (a reader past its size cap, a
+/// timeout) aborts the fetch and cancels the reader.
 fn body_stream(reader: ReadableStreamDefaultReader, guard: AbortGuard) -> ByteStream {
-    let state = Some((reader, guard));
+    let state = Some(BodyState {
+        reader,
+        guard,
+        pending: None,
+    });
     Box::pin(futures::stream::unfold(state, |state| async move {
-        let (reader, guard) = state?;
-        match JsFuture::from(reader.read()).await {
+        let mut state = state?;
+        if let Some(bytes) = state.next_slice() {
+            return Some((Ok(bytes), Some(state)));
+        }
+        match JsFuture::from(state.reader.read()).await {
             Err(e) => {
-                let error = guard.error_of(&e, "response body");
+                let error = state.guard.error_of(&e, "response body");
                 Some((Err(error), None))
             }
             Ok(result) => {
@@ -279,16 +318,17 @@ fn body_stream(reader: ReadableStreamDefaultReader, guard: AbortGuard) -> ByteSt
                     .and_then(|d| d.as_bool())
                     .unwrap_or(true);
                 if done {
-                    guard.finish();
+                    state.guard.finish();
                     return None;
                 }
                 let value = js_sys::Reflect::get(&result, &JsValue::from_str("value"))
                     .unwrap_or(JsValue::UNDEFINED);
-                let bytes = value
-                    .dyn_ref::<js_sys::Uint8Array>()
-                    .map(js_sys::Uint8Array::to_vec)
-                    .unwrap_or_default();
-                Some((Ok(bytes), Some((reader, guard))))
+                state.pending = value
+                    .dyn_into::<js_sys::Uint8Array>()
+                    .ok()
+                    .map(|array| (array, 0));
+                let bytes = state.next_slice().unwrap_or_default();
+                Some((Ok(bytes), Some(state)))
             }
         }
     }))

@@ -13,6 +13,17 @@
 //! - Every [`KvStore::write`] batch is one `readwrite` transaction: all
 //!   requests are queued synchronously, then only the transaction's
 //!   `complete` / `abort` is awaited (nothing else runs inside it).
+//! - [`KvStore::write_if`] is one `readwrite` transaction too: the `get`s of
+//!   the expected keys are queued, and the `success` handler of the last one
+//!   (all results are in by then: requests of a transaction complete in
+//!   order) compares them and, synchronously in that handler, queues the
+//!   batch or aborts. IndexedDB runs `readwrite` transactions over the same
+//!   store one at a time, across every tab of the origin, so nothing can
+//!   change between the check and the write (what Dexie's `modify` relies on).
+//! - A value that is not a `Uint8Array` (written by other code, or by an
+//!   older bug) is read as [`FOREIGN_VALUE_PREFIX`] followed by its JSON (or
+//!   string) form: never an error, and never valid record bytes, so the
+//!   memory sets it aside as corrupt instead of failing.
 //! - `versionchange` on an open connection (another tab opens a newer
 //!   version): the connection closes itself (unless
 //!   [`IdbOptions::close_on_versionchange`] is off) and emits
@@ -24,7 +35,7 @@
 //!   transaction's error is `QuotaExceededError`) is `quota_exceeded`; the
 //!   transaction aborted, so earlier data is intact.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
@@ -40,7 +51,9 @@ pub use super::idb_util::{
     estimate, map_idb_error, persisted, request_persist, StoreEvent, StoreEvents,
 };
 use recagent_core::error::{Error, Result};
-use recagent_core::platform::{check_batch, KvStore, LocalBoxFuture, WriteOp};
+use recagent_core::platform::{
+    check_batch, check_conditional_batch, Expect, KvStore, LocalBoxFuture, WriteOp,
+};
 
 /// The object store holding the key-value pairs.
 pub const KV_STORE: &str = "kv";
@@ -50,6 +63,10 @@ pub const META_STORE: &str = "meta";
 pub const DB_VERSION: u32 = 2;
 /// How long an open may take before giving up (ms).
 pub const OPEN_TIMEOUT_MS: u32 = 3000;
+/// What a stored value that is not a `Uint8Array` reads as: these bytes,
+/// then the value's JSON (or string) form. Starts with a NUL byte, so no
+/// JSON record or profile snapshot ever parses from it.
+pub const FOREIGN_VALUE_PREFIX: &[u8] = b"\0recagent:not-bytes:";
 
 /// The IndexedDB database name of an app namespace.
 pub fn database_name(namespace: &str) -> String {
@@ -257,7 +274,7 @@ impl IdbKvStore {
         for (k, v) in keys.iter().zip(values.iter()) {
             let Some(k) = k.as_string() else { continue };
             if k.starts_with(prefix) {
-                out.push((k, bytes(v)?));
+                out.push((k, value_bytes(v)));
             }
         }
         out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -271,28 +288,83 @@ impl IdbKvStore {
         }
         let tx = self.transaction(&[KV_STORE], IdbTransactionMode::Readwrite)?;
         let done = wait_event(tx.as_ref(), &["complete"], &["abort"]);
-        let queued = (|| -> Result<(), JsValue> {
-            let store = tx.object_store(KV_STORE)?;
-            for op in &ops {
-                match op {
-                    WriteOp::Put { key, value } => {
-                        store.put_with_key(
-                            &js_sys::Uint8Array::from(value.as_slice()),
-                            &JsValue::from_str(key),
-                        )?;
-                    }
-                    WriteOp::Delete { key } => {
-                        store.delete(&JsValue::from_str(key))?;
-                    }
-                }
-            }
-            Ok(())
-        })();
+        let queued = tx.object_store(KV_STORE).and_then(|store| queue_ops(&store, &ops));
         if let Err(e) = queued {
             let _ = tx.abort();
             return Err(map_idb_error(&e, None, "write"));
         }
         finish(&tx, done, "write").await
+    }
+
+    /// [`KvStore::write_if`]: check and write in one `readwrite` transaction
+    /// (module docs).
+    async fn apply_if(&self, expect: Vec<Expect>, ops: Vec<WriteOp>) -> Result<bool> {
+        check_conditional_batch(&expect, &ops)?;
+        if expect.is_empty() {
+            return self.apply(ops).await.map(|()| true);
+        }
+        let tx = self.transaction(&[KV_STORE], IdbTransactionMode::Readwrite)?;
+        let done = wait_event(tx.as_ref(), &["complete"], &["abort"]);
+        let store = tx.object_store(KV_STORE).map_err(js_err("write"))?;
+        let mut gets = Vec::with_capacity(expect.len());
+        for e in &expect {
+            match store.get(&JsValue::from_str(&e.key)) {
+                Ok(r) => gets.push(r),
+                Err(err) => {
+                    let _ = tx.abort();
+                    return Err(map_idb_error(&err, None, "write"));
+                }
+            }
+        }
+        let Some(last) = gets.last().cloned() else {
+            return self.apply(ops).await.map(|()| true);
+        };
+        // Some(true): the batch was queued; Some(false): an expectation failed.
+        let verdict = Rc::new(Cell::new(None::<bool>));
+        let queue_error = Rc::new(RefCell::new(None::<JsValue>));
+        let on_checked = {
+            let (verdict, queue_error, tx) = (verdict.clone(), queue_error.clone(), tx.clone());
+            let mut pending = Some((expect, gets, ops, store));
+            Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+                let Some((expect, gets, ops, store)) = pending.take() else {
+                    return;
+                };
+                let holds = expect.iter().zip(&gets).all(|(e, r)| {
+                    let now = r.result().ok().filter(|v| !v.is_undefined()).map(value_bytes);
+                    now.as_deref() == e.value.as_deref()
+                });
+                if !holds {
+                    verdict.set(Some(false));
+                    let _ = tx.abort();
+                    return;
+                }
+                match queue_ops(&store, &ops) {
+                    Ok(()) => verdict.set(Some(true)),
+                    Err(e) => {
+                        *queue_error.borrow_mut() = Some(e);
+                        let _ = tx.abort();
+                    }
+                }
+            })
+        };
+        last.set_onsuccess(Some(on_checked.as_ref().unchecked_ref()));
+        let completed = done.await;
+        last.set_onsuccess(None);
+        drop(on_checked);
+        if completed && verdict.get() == Some(true) {
+            return Ok(true);
+        }
+        if verdict.get() == Some(false) {
+            return Ok(false);
+        }
+        if let Some(e) = queue_error.borrow_mut().take() {
+            return Err(map_idb_error(&e, None, "write"));
+        }
+        let err = tx
+            .error()
+            .map(JsValue::from)
+            .unwrap_or_else(|| JsValue::from_str("transaction aborted"));
+        Err(map_idb_error(&err, None, "write"))
     }
 
     async fn clear_all(&self) -> Result<()> {
@@ -331,10 +403,41 @@ fn prefix_range(prefix: &str) -> Result<Option<IdbKeyRange>> {
     range.map(Some).map_err(js_err("scan"))
 }
 
-fn bytes(v: JsValue) -> Result<Vec<u8>> {
-    v.dyn_into::<js_sys::Uint8Array>()
-        .map(|a| a.to_vec())
-        .map_err(|_| Error::Storage("a value in IndexedDB is not a Uint8Array".into()))
+/// Queues `ops` on `store` (no await: the transaction stays active).
+fn queue_ops(store: &web_sys::IdbObjectStore, ops: &[WriteOp]) -> Result<(), JsValue> {
+    for op in ops {
+        match op {
+            WriteOp::Put { key, value } => {
+                store.put_with_key(
+                    &js_sys::Uint8Array::from(value.as_slice()),
+                    &JsValue::from_str(key),
+                )?;
+            }
+            WriteOp::Delete { key } => {
+                store.delete(&JsValue::from_str(key))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The bytes of a stored value: a `Uint8Array` (or `ArrayBuffer`) as is,
+/// anything else as [`FOREIGN_VALUE_PREFIX`] + its JSON (or string) form.
+fn value_bytes(v: JsValue) -> Vec<u8> {
+    if let Some(a) = v.dyn_ref::<js_sys::Uint8Array>() {
+        return a.to_vec();
+    }
+    if let Some(b) = v.dyn_ref::<js_sys::ArrayBuffer>() {
+        return js_sys::Uint8Array::new(b).to_vec();
+    }
+    let text = js_sys::JSON::stringify(&v)
+        .ok()
+        .and_then(|t| t.as_string())
+        .or_else(|| v.as_string())
+        .unwrap_or_else(|| format!("{v:?}"));
+    let mut out = FOREIGN_VALUE_PREFIX.to_vec();
+    out.extend_from_slice(text.as_bytes());
+    out
 }
 
 /// The result of one request (its transaction holds nothing else pending).
@@ -378,7 +481,7 @@ impl KvStore for IdbKvStore {
             if v.is_undefined() {
                 Ok(None)
             } else {
-                bytes(v).map(Some)
+                Ok(Some(value_bytes(v)))
             }
         })
     }
@@ -405,6 +508,10 @@ impl KvStore for IdbKvStore {
 
     fn write(&self, ops: Vec<WriteOp>) -> LocalBoxFuture<'_, Result<()>> {
         Box::pin(self.apply(ops))
+    }
+
+    fn write_if(&self, expect: Vec<Expect>, ops: Vec<WriteOp>) -> LocalBoxFuture<'_, Result<bool>> {
+        Box::pin(self.apply_if(expect, ops))
     }
 
     /// Clears every object store of the database (`kv` and `meta`).

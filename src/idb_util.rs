@@ -23,14 +23,19 @@ pub enum StoreEvent {
     /// Opening (or upgrading) waits for other connections that do not
     /// close; the open proceeds once they do, or gives up at its timeout.
     Blocked,
+    /// A read of the memory found a corrupt record: it was skipped and set
+    /// aside under `corrupt/` (counted by `estimate().corrupt`, carried by
+    /// `export()`).
+    Corrupt,
 }
 
 impl StoreEvent {
-    /// The event name JS sees (`"versionchange"` / `"blocked"`).
+    /// The event name JS sees (`"versionchange"` / `"blocked"` / `"corrupt"`).
     pub fn name(self) -> &'static str {
         match self {
             StoreEvent::VersionChange => "versionchange",
             StoreEvent::Blocked => "blocked",
+            StoreEvent::Corrupt => "corrupt",
         }
     }
 }

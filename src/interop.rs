@@ -35,7 +35,10 @@ export type RecagentErrorCode =
   | "llm_error"
   | "circuit_open"
   | "policy_denied"
-  | "worker_failed";
+  | "worker_failed"
+  | "invalid_policy"
+  | "response_too_large"
+  | "resource_limit";
 
 /** Every error recagent throws or rejects with: a JS `Error` with a stable `code`. */
 export interface RecagentError extends Error {

@@ -71,6 +71,8 @@ export interface MemoryExport {
   profile: string | null;
   /** The items the user added ({@link Recommender.addItem}), photos included; absent in older documents. */
   items?: ExportedItem[];
+  /** Records found corrupt and set aside: their key and base64 bytes; absent when there are none. */
+  corrupt?: { key: string; value: string }[];
 }
 
 /** `navigator.storage.estimate()` plus what backs the memory. */
@@ -83,6 +85,8 @@ export interface MemoryEstimate {
   persistent: boolean;
   /** `navigator.storage.persisted()`: protected from eviction under storage pressure. */
   persisted: boolean;
+  /** Records found corrupt and set aside (skipped by every read, kept for `export()`). */
+  corrupt: number;
 }
 
 /** What {@link Memory.list} takes. */
@@ -91,7 +95,7 @@ export interface MemoryListOptions {
 }
 
 /** Events of {@link Memory.on}. */
-export type MemoryEventType = "versionchange" | "blocked";
+export type MemoryEventType = "versionchange" | "blocked" | "corrupt";
 "#;
 
 #[wasm_bindgen]
@@ -138,6 +142,20 @@ impl MemoryShared {
         };
         for warning in &report.warnings {
             web_sys::console::warn_1(&JsValue::from_str(&format!("recagent: {warning}")));
+        }
+        let memory = session.memory().clone();
+        let corrupt_events = events.clone();
+        memory.on_corrupt(move |record| {
+            web_sys::console::warn_1(&JsValue::from_str(&format!(
+                "recagent: memory record {:?} is corrupt ({}); it was set aside",
+                record.key, record.reason
+            )));
+            corrupt_events.emit(StoreEvent::Corrupt);
+        });
+        // What start-up itself set aside (the profile, added items) was read
+        // before the listener existed: one event for all of it.
+        if memory.corrupt_count().await.unwrap_or(0) > 0 {
+            events.emit(StoreEvent::Corrupt);
         }
         Ok(Rc::new(Self { session: Rc::new(session), idb, events, fallback_reason }))
     }
@@ -385,16 +403,20 @@ impl JsMemory {
         })
     }
 
-    /// `navigator.storage.estimate()` and whether the memory is persistent.
+    /// `navigator.storage.estimate()`, whether the memory is persistent,
+    /// and how many records were found corrupt and set aside.
     #[wasm_bindgen(unchecked_return_type = "Promise<MemoryEstimate>")]
     pub fn estimate(&self) -> js_sys::Promise {
         let persistent = self.persistent();
+        let memory = self.shared.memory();
         promise(async move {
             let (usage, quota) = idb::estimate().await;
             let persisted = persistent && idb::persisted().await;
-            to_js(
-                &serde_json::json!({ "usage": usage, "quota": quota, "persistent": persistent, "persisted": persisted }),
-            )
+            let corrupt = memory.corrupt_count().await.map_err(js_error)?;
+            to_js(&serde_json::json!({
+                "usage": usage, "quota": quota, "persistent": persistent,
+                "persisted": persisted, "corrupt": corrupt,
+            }))
         })
     }
 
@@ -418,8 +440,9 @@ impl JsMemory {
     }
 
     /// Calls `callback(type)` on each later `versionchange` (another tab
-    /// opened a newer schema: this connection closed, reload the page) or
-    /// `blocked` event.
+    /// opened a newer schema: this connection closed, reload the page),
+    /// `blocked` or `corrupt` (a read found a corrupt record and set it
+    /// aside; see `estimate().corrupt` and `export().corrupt`) event.
     pub fn on(
         &self,
         #[wasm_bindgen(unchecked_param_type = "MemoryEventType")] kind: String,
@@ -429,9 +452,10 @@ impl JsMemory {
         let wanted = match kind.as_str() {
             "versionchange" => StoreEvent::VersionChange,
             "blocked" => StoreEvent::Blocked,
+            "corrupt" => StoreEvent::Corrupt,
             other => {
                 return Err(invalid(format!(
-                    "memory.on: unknown event {other:?} (versionchange, blocked)"
+                    "memory.on: unknown event {other:?} (versionchange, blocked, corrupt)"
                 )))
             }
         };

@@ -188,3 +188,39 @@ fn memory_cli_errors_are_one_line_with_a_code() {
     assert!(e.starts_with("recagent: error[io_error]:"), "{e}");
     assert_eq!(e.lines().count(), 1);
 }
+
+/// Crafted documents get a typed one-line error (never a panic); a corrupt
+/// record in the store is listed around, counted, named on stderr and kept
+/// by export.
+#[test]
+fn memory_cli_refuses_crafted_documents_and_lists_around_corrupt_records() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().to_str().unwrap();
+    let crafted = [
+        // ids past 2^53 - 1 (the next remember would wrap or collide)
+        r#"{"format":"recagent-memory","version":1,"exportedAt":0,"episodic":[{"id":18446744073709551615,"timeMs":0,"kind":"view"}]}"#,
+        // a confidence too large for f32 (infinite once read)
+        r#"{"format":"recagent-memory","version":1,"exportedAt":0,"semantic":[{"id":"f2","text":"x","kind":"fact","confidence":1e39,"importance":0.5,"createdMs":0,"updatedMs":0,"provenance":{"source":"user","episodes":[]}}]}"#,
+        // a fact id that reads as an episode id
+        r#"{"format":"recagent-memory","version":1,"exportedAt":0,"semantic":[{"id":"e1","text":"x","kind":"fact","confidence":1,"importance":0.5,"createdMs":0,"updatedMs":0,"provenance":{"source":"user","episodes":[]}}]}"#,
+    ];
+    for (i, doc) in crafted.iter().enumerate() {
+        let file = tmp.path().join(format!("crafted-{i}.json"));
+        std::fs::write(&file, doc).unwrap();
+        let e = err(&["memory", "import", file.to_str().unwrap(), "--dir", d]);
+        assert!(e.starts_with("recagent: error[invalid_input]:") && e.contains("memory import:"), "{e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+    }
+    {
+        let store = FileKvStore::open(tmp.path()).unwrap();
+        block_on(store.put("sem/f7", b"{not json".to_vec())).unwrap();
+    }
+    let out = run(&["memory", "list", "--dir", d], "");
+    assert!(out.status.success());
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((list["facts"].as_array().unwrap().len(), list["corrupt"].as_u64()), (0, Some(1)));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("\"sem/f7\" is corrupt") && stderr.contains("set aside"), "{stderr}");
+    let doc = ok(&["memory", "export", "--dir", d]);
+    assert_eq!(doc["corrupt"][0]["key"], "sem/f7");
+}

@@ -322,7 +322,7 @@ async fn agent_options_are_checked() {
     let r = create("agent-errors").await;
     assert_eq!(code(r.set_llm(js(json!({ "endpoint": "ftp://x" }))).unwrap_err()), "invalid_input");
     assert_eq!(code(r.set_llm(js(json!({ "endpoint": "http://127.0.0.1:1", "modle": "x" }))).unwrap_err()), "invalid_input");
-    assert_eq!(code(r.set_policy(js(json!({ "share": "everything" }))).unwrap_err()), "invalid_input");
+    assert_eq!(code(r.set_policy(js(json!({ "share": "everything" }))).unwrap_err()), "invalid_policy");
     assert_eq!(code(r.ask("x".into(), Some(js(json!({ "autonomy": 7 })).unchecked_into())).unwrap_err()), "invalid_input");
     assert_eq!(code(r.ask("x".into(), Some(js(json!({ "autonomi": 1 })).unchecked_into())).unwrap_err()), "invalid_input");
     let bad_tool = js(json!({ "name": "recommend", "description": "x", "parameters": {"type": "object"} }));
@@ -336,5 +336,134 @@ async fn agent_options_are_checked() {
     assert_eq!(ledger(&r)[0]["error"], "network_error");
     let policy: Value = serde_wasm_bindgen::from_value(r.policy_js().unwrap()).unwrap();
     assert_eq!(policy["share"], "public_items");
+    drop(run);
+}
+
+/// The scripted server's origin written another way: upper case, a path,
+/// a trailing slash (a policy key names the origin of any URL of it).
+fn server_key() -> String {
+    format!("{}/V1/", server().to_uppercase())
+}
+
+/// `setPolicy` normalises keys to origins and refuses keys that are not.
+#[wasm_bindgen_test]
+async fn policy_keys_are_origins_and_bad_keys_are_invalid_policy() {
+    let r = create("agent-policy-keys").await;
+    r.set_policy(js(json!({ "endpoints": { "HTTPS://LLM.Example.com:443/v1/": "full_memory", "http://[0:0::1]:8080": "nothing" } }))).unwrap();
+    let policy: Value = serde_wasm_bindgen::from_value(r.policy_js().unwrap()).unwrap();
+    assert_eq!(policy["endpoints"], json!({ "https://llm.example.com": "full_memory", "http://[::1]:8080": "nothing" }));
+    for bad in [
+        json!({ "endpoints": { "llm.example.com": "full_memory" } }),
+        json!({ "endpoints": { "/v1/chat": "full_memory" } }),
+        json!({ "endpoints": { "https://me@llm.example.com": "full_memory" } }),
+        json!({ "endpoints": { "ftp://llm.example.com": "full_memory" } }),
+        json!({ "endpoints": { "https://h": "nothing", "https://H:443": "full_memory" } }),
+        json!({ "endpoints": { "https://h": "everything" } }),
+        json!({ "share": "everything" }),
+        json!({ "shares": "nothing" }),
+    ] {
+        assert_eq!(code(r.set_policy(js(bad.clone())).unwrap_err()), "invalid_policy", "{bad}");
+    }
+    // A refused policy leaves the one in use.
+    let after: Value = serde_wasm_bindgen::from_value(r.policy_js().unwrap()).unwrap();
+    assert_eq!(after, policy);
+    // The endpoint's origin however written: `nothing` keyed by it sends nothing.
+    let s = session("keys");
+    script(&s, json!({ "mode": "planner" })).await;
+    set_llm(&r, &s, json!({}));
+    r.set_policy(js(json!({ "share": "full_memory", "endpoints": { server_key(): "nothing" } }))).unwrap();
+    let a = ask(&r, "something funny", json!({ "autonomy": 2 })).await;
+    assert_eq!(a["fallback"]["code"], "policy", "{a}");
+    assert!(server_bodies(&s).await.is_empty());
+}
+
+/// Turn 1 at `full_memory`: the model recalls a memory canary (autonomy
+/// 2-3) or reads a stated preference with it (autonomy 1), and its answer
+/// quotes it. `setPolicy` narrows the endpoint to `public_items`; turn 2
+/// sends not one byte of it (the answer keeps its class in the history).
+#[wasm_bindgen_test]
+async fn a_policy_downgrade_never_resends_what_the_model_quoted() {
+    let r = create("agent-downgrade").await;
+    let canary = format!("CANARY-{}", js_sys::Math::random().to_bits());
+    JsFuture::from(r.memory().remember(JsValue::from_str(&format!("my locker code is {canary}")))).await.unwrap();
+    r.observe(js(json!({ "type": "statement", "text": format!("avoid {canary} films") }))).unwrap();
+    let first_words = "a film for tonight";
+    for autonomy in 0..=3u8 {
+        let quote = format!("Your locker code is {canary}; you avoid {canary} films. Try 1.");
+        let mut steps = Vec::new();
+        if autonomy >= 2 {
+            steps.push(json!({ "reply": { "tool_calls": [{ "name": "recall_memory", "arguments": { "query": "locker code" } }] } }));
+        }
+        if autonomy >= 1 {
+            steps.push(json!({ "reply": { "content": quote } }));
+        }
+        let s = session("downgrade");
+        script(&s, json!({ "steps": steps, "mode": "planner" })).await;
+        set_llm(&r, &s, json!({}));
+        r.set_policy(js(json!({ "share": "full_memory" }))).unwrap();
+        r.clear_ledger();
+        let a1 = ask(&r, first_words, json!({ "autonomy": autonomy })).await;
+        let turn1 = server_bodies(&s).await;
+        if autonomy >= 1 {
+            assert!(a1["answer"].as_str().unwrap().contains(&canary), "autonomy {autonomy}: {a1}");
+            assert!(turn1.iter().any(|b| b.to_lowercase().contains(&canary.to_lowercase())), "autonomy {autonomy}: the model saw it");
+        }
+        r.set_policy(js(json!({ "share": "full_memory", "endpoints": { server_key(): "public_items" } }))).unwrap();
+        let second = autonomy.max(1);
+        ask(&r, "and something shorter", json!({ "autonomy": second })).await;
+        let all = server_bodies(&s).await;
+        let turn2 = &all[turn1.len()..];
+        assert!(!turn2.is_empty(), "autonomy {autonomy}");
+        for body in turn2 {
+            assert!(!body.to_lowercase().contains(&canary.to_lowercase()), "autonomy {autonomy}: re-sent after the downgrade: {body}");
+        }
+        assert!(turn2[0].contains(first_words), "autonomy {autonomy}: the history was sent: {}", turn2[0]);
+        if autonomy >= 1 {
+            assert!(turn2[0].contains("[withheld by the privacy policy]"), "{}", turn2[0]);
+        }
+        let ledgered: Vec<String> = ledger(&r).iter().map(|e| e["body"].as_str().unwrap().to_string()).collect();
+        assert_eq!(ledgered, all, "the ledger shows what the server received");
+    }
+}
+
+/// An app tool of class `full_memory` whose `run` throws personal text: at
+/// `public_items` the error is withheld like its results (autonomy 0-3).
+#[wasm_bindgen_test]
+async fn a_full_memory_app_tool_that_throws_never_sends_its_message() {
+    let r = create("agent-tool-error").await;
+    let canary = format!("CANARY-{}", js_sys::Math::random().to_bits());
+    let message = format!("cannot open the note {canary}: therapy on Tuesday");
+    let thrown = Rc::new(Cell::new(0u32));
+    let t = thrown.clone();
+    let run = Closure::<dyn Fn(JsValue) -> Result<JsValue, JsValue>>::new(move |_args: JsValue| {
+        t.set(t.get() + 1);
+        Err(js_sys::Error::new(&message).into())
+    });
+    let tool = js(json!({
+        "name": "notes",
+        "description": "Reads the user's private notes.",
+        "parameters": {"type": "object", "properties": {}, "additionalProperties": false},
+        "resultClass": "full_memory"
+    }));
+    js_sys::Reflect::set(&tool, &"run".into(), run.as_ref()).unwrap();
+    r.register_tool(tool).unwrap();
+    for autonomy in 0..=3u8 {
+        let s = session("tool-error");
+        let steps = if autonomy >= 2 { vec![json!({ "reply": { "tool_calls": [{ "name": "notes", "arguments": {} }] } })] } else { vec![] };
+        script(&s, json!({ "steps": steps, "mode": "planner" })).await;
+        set_llm(&r, &s, json!({}));
+        r.set_policy(js(json!({ "share": "public_items" }))).unwrap();
+        let before = thrown.get();
+        let a = ask(&r, "what did I note about tuesday", json!({ "autonomy": autonomy })).await;
+        assert_eq!(thrown.get() - before, u32::from(autonomy >= 2), "autonomy {autonomy}: {a}");
+        let bodies = server_bodies(&s).await;
+        assert!(bodies.iter().all(|b| !b.contains(&canary)), "autonomy {autonomy}: {bodies:?}");
+        if autonomy >= 2 {
+            let step = a["trace"].as_array().unwrap().iter().find(|s| s["tool"] == "notes").cloned().unwrap_or_default();
+            assert_eq!(step["status"], "failed", "{a}");
+            assert!(step["reason"].as_str().unwrap_or_default().contains(&canary), "the app sees its error in the trace: {a}");
+            assert!(bodies[1].contains("[withheld by the privacy policy]"), "{}", bodies[1]);
+        }
+    }
     drop(run);
 }

@@ -2,13 +2,18 @@
 //! (`cargo run -p recagent-testkit --bin scripted_llm`), whose URL is baked in at compile
 //! time from `RECAGENT_LLM_SERVER` (scripts/test.sh starts the server and
 //! sets it). Sessions are scripted through `PUT /_script/<session>` with
-//! FetchHttp itself.
+//! FetchHttp itself. The bounded reads: the LLM client over `FetchHttp`
+//! stops an endless event stream, an endless line and a 256 MiB JSON body at
+//! their caps (once, in chunks of at most 64 KiB, wasm memory growth
+//! logged), a silent stream at its timeout, and keeps huge and sparse
+//! streamed tool-call indexes in order.
 #![cfg(target_arch = "wasm32")]
 
 use futures::StreamExt;
 use recagent::fetch::{FetchHttp, JsClock, JsSleeper};
 use recagent_core::platform::{Clock, Http, HttpRequest, Sleeper};
 use serde_json::{json, Value};
+use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -244,4 +249,224 @@ async fn a_truncated_stream_ends_with_a_network_error() {
     }
     assert!(String::from_utf8_lossy(&text).starts_with("data: {\"a\":1}"));
     assert_eq!(error.expect("the cut is reported").code(), "network_error");
+}
+
+/// [`Http`] over [`FetchHttp`] that counts the body bytes handed out and
+/// remembers the largest chunk.
+struct CountingHttp {
+    inner: FetchHttp,
+    pulled: std::rc::Rc<std::cell::Cell<usize>>,
+    largest: std::rc::Rc<std::cell::Cell<usize>>,
+}
+
+impl Http for CountingHttp {
+    fn send_streaming(
+        &self,
+        request: HttpRequest,
+    ) -> recagent_core::platform::LocalBoxFuture<
+        '_,
+        recagent_core::Result<recagent_core::platform::HttpStreamingResponse>,
+    > {
+        let (pulled, largest) = (self.pulled.clone(), self.largest.clone());
+        Box::pin(async move {
+            let mut response = self.inner.send_streaming(request).await?;
+            response.body = Box::pin(response.body.inspect(move |chunk| {
+                if let Ok(bytes) = chunk {
+                    pulled.set(pulled.get() + bytes.len());
+                    largest.set(largest.get().max(bytes.len()));
+                }
+            }));
+            Ok(response)
+        })
+    }
+}
+
+/// Runs one chat through `LlmClient` over a counting `FetchHttp` against a
+/// session scripted with `step`; returns the error code, the bytes pulled,
+/// the largest chunk, the attempts and the growth of wasm memory in bytes.
+async fn chat_against(step: Value, stream: bool, cap: u32) -> (String, usize, usize, usize, f64) {
+    use recagent_core::agent::llm::{
+        ChatMessage, ChatModel, ChatRequest, ChatRole, Ledger, LlmClient, LlmConfig,
+    };
+    let s = session("bounded");
+    script(&FetchHttp::new(), &s, json!({"steps": [step]})).await;
+    let http = std::rc::Rc::new(CountingHttp {
+        inner: FetchHttp::new(),
+        pulled: Default::default(),
+        largest: Default::default(),
+    });
+    let config = LlmConfig {
+        base_url: format!("{}/s/{s}", server()),
+        model: "m".into(),
+        stream,
+        max_response_bytes: cap,
+        request_timeout_ms: 20_000,
+        ..LlmConfig::default()
+    };
+    let client = LlmClient::new(
+        config,
+        http.clone(),
+        std::rc::Rc::new(JsClock),
+        std::rc::Rc::new(JsSleeper),
+        Ledger::new(),
+    )
+    .unwrap();
+    let request = ChatRequest {
+        messages: vec![ChatMessage::text(ChatRole::User, "films")],
+        ..ChatRequest::default()
+    };
+    let memory = || {
+        wasm_bindgen::memory()
+            .unchecked_into::<js_sys::WebAssembly::Memory>()
+            .buffer()
+            .unchecked_into::<js_sys::ArrayBuffer>()
+            .byte_length() as f64
+    };
+    let before = memory();
+    let code = match client.chat(request, &mut |_| {}).await {
+        Ok(_) => "ok".to_string(),
+        Err(e) => e.code().to_string(),
+    };
+    let grown = memory() - before;
+    web_sys::console::log_1(
+        &format!(
+            "bounded read: {code}, pulled {} bytes, largest chunk {}, wasm memory +{grown} bytes",
+            http.pulled.get(),
+            http.largest.get()
+        )
+        .into(),
+    );
+    (
+        code,
+        http.pulled.get(),
+        http.largest.get(),
+        client.ledger().len(),
+        grown,
+    )
+}
+
+#[wasm_bindgen_test]
+async fn an_endless_event_stream_stops_at_the_cap_without_a_retry() {
+    let cap = 512 * 1024;
+    let (code, pulled, largest, attempts, grown) =
+        chat_against(json!({"endless_sse": {}}), true, cap).await;
+    assert_eq!((code.as_str(), attempts), ("response_too_large", 1));
+    assert!(
+        pulled > cap as usize && pulled <= cap as usize + 64 * 1024,
+        "pulled {pulled}"
+    );
+    assert!(largest <= 64 * 1024, "largest chunk {largest}");
+    assert!(
+        grown <= 8.0 * 1024.0 * 1024.0,
+        "wasm memory grew by {grown} bytes"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_huge_json_body_and_an_endless_line_stop_at_their_caps() {
+    let cap = 1024 * 1024;
+    let start = JsClock.now_ms();
+    let (code, pulled, largest, attempts, _) =
+        chat_against(json!({"huge_json": 256u64 << 20}), false, cap).await;
+    assert_eq!((code.as_str(), attempts), ("response_too_large", 1));
+    assert!(
+        pulled <= cap as usize + 64 * 1024 && largest <= 64 * 1024,
+        "pulled {pulled}, largest {largest}"
+    );
+    assert!(
+        JsClock.now_ms() - start < 10_000.0,
+        "the 256 MiB body was not read to its end"
+    );
+    let (code, pulled, _, _, _) =
+        chat_against(json!({"endless_sse": {"line": true}}), true, 4 << 20).await;
+    assert_eq!(code, "response_too_large");
+    assert!(pulled <= (1 << 20) + 64 * 1024, "pulled {pulled}");
+}
+
+#[wasm_bindgen_test]
+async fn a_silent_stream_is_ended_by_the_timeout() {
+    use recagent_core::agent::llm::{
+        ChatMessage, ChatModel, ChatRequest, ChatRole, Ledger, LlmClient, LlmConfig,
+    };
+    let s = session("silent");
+    script(
+        &FetchHttp::new(),
+        &s,
+        json!({"steps": [{"endless_sse": {"silent": true}}]}),
+    )
+    .await;
+    let config = LlmConfig {
+        base_url: format!("{}/s/{s}", server()),
+        model: "m".into(),
+        request_timeout_ms: 600,
+        max_retries: 0,
+        ..LlmConfig::default()
+    };
+    let client = LlmClient::new(
+        config,
+        std::rc::Rc::new(FetchHttp::new()),
+        std::rc::Rc::new(JsClock),
+        std::rc::Rc::new(JsSleeper),
+        Ledger::new(),
+    )
+    .unwrap();
+    let request = ChatRequest {
+        messages: vec![ChatMessage::text(ChatRole::User, "films")],
+        ..ChatRequest::default()
+    };
+    let start = JsClock.now_ms();
+    let err = client.chat(request, &mut |_| {}).await.unwrap_err();
+    assert_eq!(err.code(), "timeout", "{err}");
+    assert!(JsClock.now_ms() - start < 5000.0);
+}
+
+#[wasm_bindgen_test]
+async fn huge_and_sparse_streamed_tool_call_indexes_arrive_in_order() {
+    use recagent_core::agent::llm::{
+        ChatMessage, ChatModel, ChatRequest, ChatRole, Ledger, LlmClient, LlmConfig, ToolSpec,
+    };
+    let s = session("indexes");
+    let reply = json!({"tool_calls": [
+        {"name": "recommend", "arguments": {"k": 3}, "index": u64::MAX},
+        {"name": "get_item", "arguments": {"id": "1"}, "index": 1_000_000_000u64},
+        {"name": "get_item", "arguments": {"id": "2"}, "index": 0},
+    ]});
+    script(&FetchHttp::new(), &s, json!({"steps": [{"reply": reply}]})).await;
+    let config = LlmConfig {
+        base_url: format!("{}/s/{s}", server()),
+        model: "m".into(),
+        ..LlmConfig::default()
+    };
+    let client = LlmClient::new(
+        config,
+        std::rc::Rc::new(FetchHttp::new()),
+        std::rc::Rc::new(JsClock),
+        std::rc::Rc::new(JsSleeper),
+        Ledger::new(),
+    )
+    .unwrap();
+    let tool = |name: &str| ToolSpec {
+        name: name.into(),
+        description: String::new(),
+        parameters: json!({"type": "object"}),
+    };
+    let request = ChatRequest {
+        messages: vec![ChatMessage::text(ChatRole::User, "films")],
+        tools: vec![tool("recommend"), tool("get_item")],
+        ..ChatRequest::default()
+    };
+    let r = client.chat(request, &mut |_| {}).await.unwrap();
+    let got: Vec<(&str, &str)> = r
+        .tool_calls
+        .iter()
+        .map(|c| (c.name.as_str(), c.arguments.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("recommend", r#"{"k":3}"#),
+            ("get_item", r#"{"id":"1"}"#),
+            ("get_item", r#"{"id":"2"}"#)
+        ]
+    );
 }

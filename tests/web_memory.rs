@@ -1,8 +1,10 @@
 //! Browser tests of the IndexedDB store and the JS `Memory` API (headless
 //! Chromium via `wasm-pack test`): the memory model over IndexedDB, reload
 //! survival, migrations (v1 → v2 with thousands of records, a failing one),
-//! versionchange / blocked, quota errors, 1,000 interleaved writes, the
-//! memory fallback, and `recommender.memory` with the real MiniLM.
+//! versionchange / blocked, quota errors, 1,000 interleaved writes, 500
+//! remembers in flight from two connections (two tabs), corrupt and foreign
+//! values, the write rate, the memory fallback, and `recommender.memory`
+//! with the real MiniLM.
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::RefCell;
@@ -11,7 +13,9 @@ use std::rc::Rc;
 use futures::future::join_all;
 use recagent::idb::{self, IdbKvStore, IdbOptions, Migration, StoreEvent};
 use recagent_core::memory::{Embedder, Memory};
-use recagent_core::platform::{KvStore, LocalBoxFuture, ManualClock, Rng, SeededRng, WriteOp};
+use recagent_core::platform::{
+    Expect, KvStore, LocalBoxFuture, ManualClock, Rng, SeededRng, WriteOp,
+};
 use recagent::JsRecommender;
 use recagent_core::{Error, Result};
 use wasm_bindgen::{JsCast, JsValue};
@@ -290,6 +294,27 @@ struct TinyQuota {
     limit: usize,
 }
 
+impl TinyQuota {
+    /// Whether writing `ops` would pass the limit.
+    async fn quota_exceeded(&self, ops: &[WriteOp]) -> Result<bool> {
+        let used: usize = self
+            .inner
+            .scan_prefix("")
+            .await?
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum();
+        let adding: usize = ops
+            .iter()
+            .map(|op| match op {
+                WriteOp::Put { key, value } => key.len() + value.len(),
+                WriteOp::Delete { .. } => 0,
+            })
+            .sum();
+        Ok(used + adding > self.limit)
+    }
+}
+
 impl KvStore for TinyQuota {
     fn get(&self, key: &str) -> LocalBoxFuture<'_, Result<Option<Vec<u8>>>> {
         self.inner.get(key)
@@ -305,21 +330,7 @@ impl KvStore for TinyQuota {
     }
     fn write(&self, ops: Vec<WriteOp>) -> LocalBoxFuture<'_, Result<()>> {
         Box::pin(async move {
-            let used: usize = self
-                .inner
-                .scan_prefix("")
-                .await?
-                .iter()
-                .map(|(k, v)| k.len() + v.len())
-                .sum();
-            let adding: usize = ops
-                .iter()
-                .map(|op| match op {
-                    WriteOp::Put { key, value } => key.len() + value.len(),
-                    WriteOp::Delete { .. } => 0,
-                })
-                .sum();
-            if used + adding > self.limit {
+            if self.quota_exceeded(&ops).await? {
                 // What IndexedDB reports: the requests' AbortError, the transaction's QuotaExceededError.
                 return Err(idb::map_idb_error(
                     &dom("AbortError"),
@@ -328,6 +339,18 @@ impl KvStore for TinyQuota {
                 ));
             }
             self.inner.write(ops).await
+        })
+    }
+    fn write_if(&self, expect: Vec<Expect>, ops: Vec<WriteOp>) -> LocalBoxFuture<'_, Result<bool>> {
+        Box::pin(async move {
+            if self.quota_exceeded(&ops).await? {
+                return Err(idb::map_idb_error(
+                    &dom("AbortError"),
+                    Some(&dom("QuotaExceededError")),
+                    "write",
+                ));
+            }
+            self.inner.write_if(expect, ops).await
         })
     }
     fn clear(&self) -> LocalBoxFuture<'_, Result<()>> {
@@ -439,6 +462,112 @@ async fn a_thousand_interleaved_writes_lose_nothing() {
 }
 
 #[wasm_bindgen_test]
+async fn remembers_in_flight_from_two_connections_lose_nothing() {
+    // Two connections to one database are what two tabs of an origin have.
+    let name = unique("two-tabs");
+    let clock = ManualClock::at(1_764_000_000_000.0);
+    let (a, b) = (
+        IdbKvStore::open(options(&name)).await.unwrap(),
+        IdbKvStore::open(options(&name)).await.unwrap(),
+    );
+    let one = memory_over(Rc::new(a.clone()), &clock).await;
+    let two = memory_over(Rc::new(b.clone()), &clock).await;
+    // 2 × 250 remembers, all in flight together, interleaved.
+    let calls = (0..500).map(|i| {
+        let mem = if i % 2 == 0 { &one } else { &two };
+        async move { mem.remember(&format!("fact {i}")).await.unwrap().id }
+    });
+    let ids = join_all(calls).await;
+    let distinct: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(distinct.len(), 500, "every remember got its own id");
+    let facts = one.facts().await.unwrap();
+    assert_eq!(facts.len(), 500, "every remember is listed");
+    assert_eq!(two.episodes().await.unwrap().len(), 500);
+    a.close();
+    b.close();
+    idb::delete_database(&name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn remember_rate_over_indexeddb() {
+    let name = unique("rate");
+    let store = IdbKvStore::open(options(&name)).await.unwrap();
+    let mem = memory_over(Rc::new(store.clone()), &ManualClock::at(1_764_000_000_000.0)).await;
+    let n = 300;
+    let started = js_sys::Date::now();
+    for i in 0..n {
+        mem.remember(&format!("fact number {i}")).await.unwrap();
+    }
+    let ms = js_sys::Date::now() - started;
+    console_log!("remember rate over IndexedDB: {:.0}/s ({n} in {ms:.0} ms)", f64::from(n) * 1000.0 / ms);
+    assert_eq!(mem.facts().await.unwrap().len(), n as usize);
+    store.close();
+    idb::delete_database(&name).await.unwrap();
+}
+
+/// Writes values recagent never writes straight into `kv` of database
+/// `name`: a string under `sem/f50`, an object under the number key 7, and
+/// bytes that are no record under `epi/0000000000000060`.
+async fn write_foreign_values(name: &str) {
+    let f = js_sys::Function::new_with_args(
+        "name",
+        "return new Promise((resolve, reject) => {
+           const open = indexedDB.open(name);
+           open.onerror = () => reject(open.error);
+           open.onsuccess = () => {
+             const db = open.result;
+             const tx = db.transaction('kv', 'readwrite');
+             const kv = tx.objectStore('kv');
+             kv.put('a string, not bytes', 'sem/f50');
+             kv.put({ x: 1 }, 7);
+             kv.put(new Uint8Array([255, 0]), 'epi/0000000000000060');
+             tx.oncomplete = () => { db.close(); resolve(); };
+             tx.onabort = () => reject(tx.error);
+           };
+         });",
+    );
+    let p: js_sys::Promise = f.call1(&JsValue::NULL, &JsValue::from_str(name)).unwrap().unchecked_into();
+    JsFuture::from(p).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn corrupt_and_foreign_values_never_block_a_read() {
+    let name = unique("corrupt");
+    let store = IdbKvStore::open(options(&name)).await.unwrap();
+    let mem = memory_over(Rc::new(store.clone()), &ManualClock::at(1_764_000_000_000.0)).await;
+    mem.remember("I am vegetarian").await.unwrap();
+    write_foreign_values(&name).await;
+    let reported = Rc::new(RefCell::new(Vec::new()));
+    let r = reported.clone();
+    mem.on_corrupt(move |c| r.borrow_mut().push(c.key.clone()));
+    assert_eq!(mem.facts().await.unwrap().len(), 1);
+    assert_eq!(mem.episodes().await.unwrap().len(), 1);
+    assert_eq!(mem.recall("food", 1).await.unwrap().len(), 1);
+    assert_eq!(*reported.borrow(), ["sem/f50", "epi/0000000000000060"]);
+    assert_eq!(mem.corrupt_count().await.unwrap(), 2);
+    let doc: serde_json::Value = serde_json::from_str(&mem.export().await.unwrap()).unwrap();
+    let aside = doc["corrupt"].as_array().unwrap();
+    assert_eq!(aside.len(), 2);
+    assert_eq!(aside[1]["key"], "sem/f50");
+    let bytes = base64_decode(aside[1]["value"].as_str().unwrap());
+    assert!(bytes.starts_with(idb::FOREIGN_VALUE_PREFIX) && bytes.ends_with(b"\"a string, not bytes\""));
+    // A new id never lands on a key taken by anything.
+    mem.remember("shoe size 8").await.unwrap();
+    assert_eq!(mem.facts().await.unwrap().len(), 2);
+    // Whatever is stored, forgetting everything leaves 0 records.
+    mem.forget_everything().await.unwrap();
+    assert_eq!((store.count("kv").await.unwrap(), store.count("meta").await.unwrap()), (0, 0));
+    store.close();
+    idb::delete_database(&name).await.unwrap();
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    let atob = js_sys::Function::new_with_args("t", "return atob(t);");
+    let decoded = atob.call1(&JsValue::NULL, &JsValue::from_str(text)).unwrap().as_string().unwrap();
+    decoded.chars().map(|c| c as u8).collect()
+}
+
+#[wasm_bindgen_test]
 async fn falls_back_to_memory_when_indexeddb_never_answers() {
     // A factory whose open() returns a request that never fires anything.
     let make = js_sys::Function::new_no_args("return { open() { return new EventTarget(); } };");
@@ -532,6 +661,7 @@ async fn js_memory_api_with_minilm() {
     done(memory.consolidate()).await.unwrap();
     let estimate = done(memory.estimate()).await.unwrap();
     assert_eq!(estimate["persistent"], true);
+    assert_eq!(estimate["corrupt"], 0);
     assert!(estimate["quota"].as_f64().unwrap() > 0.0);
 
     let doc = JsFuture::from(memory.export_doc()).await.unwrap();

@@ -47,9 +47,12 @@ pub fn asset_text(name: &str) -> String {
 /// assets of `scripts/setup.sh`; the catalog is built by `scripts/test.sh`).
 pub fn ml100k_text_recommender() -> recagent_core::Recommender {
     let model = asset("minilm-int8.onnx");
-    let encoder = recagent_core::TextEncoder::from_bytes(&model, &asset_text("vocab.txt")).expect("MiniLM loads");
-    let catalog = recagent_core::Catalog::from_bundle(&asset("catalog/ml-100k.rcat")).expect("the ML-100K catalog loads");
-    recagent_core::Recommender::new(catalog, Some((encoder, &model))).expect("the recommender starts")
+    let encoder = recagent_core::TextEncoder::from_bytes(&model, &asset_text("vocab.txt"))
+        .expect("MiniLM loads");
+    let catalog = recagent_core::Catalog::from_bundle(&asset("catalog/ml-100k.rcat"))
+        .expect("the ML-100K catalog loads");
+    recagent_core::Recommender::new(catalog, Some((encoder, &model)))
+        .expect("the recommender starts")
 }
 
 /// One row of `fixtures/text-encoder.jsonl`.

@@ -115,7 +115,7 @@ test("errors from the worker keep their RecagentError code", async () => {
     badOptions: "RecagentError:invalid_input",
     noText: "RecagentError:invalid_input",
     badProfile: "RecagentError:invalid_profile",
-    badPolicy: "RecagentError:invalid_input",
+    badPolicy: "RecagentError:invalid_policy",
     mainUnknownItem: "RecagentError:unknown_item",
     mainBadOptions: "RecagentError:invalid_input",
     terminatedPending: "RecagentError:worker_failed",

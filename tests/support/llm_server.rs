@@ -6,6 +6,13 @@
 //! script of steps consumed one per completion request, then answers by its
 //! mode (`planner`, `obey`, `fail`, `user`); every completion request is logged.
 //!
+//! Fault steps for the client's bounds: `{"huge_json": N}` (a valid 2xx
+//! completion of exactly N bytes with its `Content-Length`, written as the
+//! client reads), `{"endless_sse": {"delay_ms", "line", "silent"}}` (an SSE
+//! stream that never ends: small content events, or with `line` one `data:`
+//! line that never ends, or with `silent` nothing after the head), and a
+//! reply's tool call may carry the `index` it is streamed with.
+//!
 //! Native tests include it with `#[path = "support/llm_server.rs"] mod llm_server;`,
 //! the example `scripted_llm` serves it for browser tests and the CLI.
 
@@ -309,7 +316,12 @@ fn set_script(shared: &Shared, session: &str, script: &Value) -> Result<(), Stri
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Object(map)) => map
             .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                )
+            })
             .collect(),
         Some(_) => return Err("leaks must be an object".into()),
     };
@@ -360,7 +372,12 @@ fn completion(
             "headers": headers,
             "body": body_text,
         }));
-        (s.steps.pop_front(), s.mode.clone(), s.dialect.clone(), s.leaks.clone())
+        (
+            s.steps.pop_front(),
+            s.mode.clone(),
+            s.dialect.clone(),
+            s.leaks.clone(),
+        )
     };
     let parsed: Option<Value> = serde_json::from_slice(&request.body).ok();
     let streaming = parsed
@@ -430,6 +447,12 @@ fn run_step(
             .as_str()
             .map_or_else(|| retry.to_string(), str::to_string);
         headers.push(("Retry-After".into(), value));
+    }
+    if let Some(bytes) = step.get("huge_json").and_then(Value::as_u64) {
+        return out.huge_json(status, &headers, bytes, shared);
+    }
+    if let Some(spec) = step.get("endless_sse") {
+        return out.endless_sse(status, &headers, spec, shared);
     }
     let truncate = step.get("truncate").and_then(Value::as_bool) == Some(true);
     let chunk_delay = step

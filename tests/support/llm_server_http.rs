@@ -180,6 +180,89 @@ impl<'a> Response<'a> {
         self.close()
     }
 
+    /// A valid 200-style completion of exactly `bytes` bytes (at least its
+    /// JSON frame), sent with its `Content-Length` in 64 KiB writes as the
+    /// client reads; stops when the client closes, the server stops, or
+    /// [`HANG_LIMIT`]. The body is never held whole.
+    pub(super) fn huge_json(
+        &mut self,
+        status: u16,
+        headers: &[(String, String)],
+        bytes: u64,
+        shared: &Shared,
+    ) -> io::Result<()> {
+        let head = br#"{"object":"chat.completion","model":"huge","choices":[{"index":0,"message":{"role":"assistant","content":""#;
+        let tail = br#""},"finish_reason":"stop"}]}"#;
+        let frame = (head.len() + tail.len()) as u64;
+        let total = bytes.max(frame);
+        let extra = [
+            ("Content-Length", total.to_string()),
+            ("Content-Type", "application/json".to_string()),
+        ];
+        self.head(status, headers, &extra)?;
+        self.stream.write_all(head)?;
+        let filler = vec![b'x'; 64 * 1024];
+        let mut left = total - frame;
+        let start = Instant::now();
+        while left > 0 && !shared.stopping() && start.elapsed() < HANG_LIMIT {
+            let n = left.min(filler.len() as u64) as usize;
+            self.stream.write_all(&filler[..n])?;
+            left -= n as u64;
+        }
+        self.stream.write_all(tail)?;
+        self.stream.flush()?;
+        self.close()
+    }
+
+    /// A server-sent-event stream that never ends (until the client closes,
+    /// the server stops, or [`HANG_LIMIT`]). `spec`: `delay_ms` between
+    /// writes (default 0: as fast as the client reads); `line: true` sends
+    /// one `data:` line that never ends; `silent: true` sends the head and
+    /// nothing more. Otherwise small `chat.completion.chunk` content events,
+    /// 64 per write.
+    pub(super) fn endless_sse(
+        &mut self,
+        status: u16,
+        headers: &[(String, String)],
+        spec: &Value,
+        shared: &Shared,
+    ) -> io::Result<()> {
+        let flag = |name: &str| spec.get(name).and_then(Value::as_bool) == Some(true);
+        let delay =
+            Duration::from_millis(spec.get("delay_ms").and_then(Value::as_u64).unwrap_or(0));
+        let extra = [
+            ("Transfer-Encoding", "chunked".to_string()),
+            ("Content-Type", "text/event-stream".to_string()),
+            ("Cache-Control", "no-cache".to_string()),
+        ];
+        self.head(status, headers, &extra)?;
+        if flag("silent") {
+            return self.hang(shared);
+        }
+        let piece: Vec<u8> = if flag("line") {
+            let mut first = b"data: ".to_vec();
+            first.extend(std::iter::repeat(b'x').take(16 * 1024));
+            first
+        } else {
+            let event = r#"data: {"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"la "},"finish_reason":null}]}"#;
+            format!("{event}\n\n").repeat(64).into_bytes()
+        };
+        let start = Instant::now();
+        while !shared.stopping() && start.elapsed() < HANG_LIMIT {
+            self.stream
+                .write_all(format!("{:x}\r\n", piece.len()).as_bytes())?;
+            self.stream.write_all(&piece)?;
+            self.stream.write_all(b"\r\n")?;
+            self.stream.flush()?;
+            if !delay.is_zero() {
+                sleep_unless_stopping(shared, delay);
+            }
+        }
+        self.stream.write_all(b"0\r\n\r\n")?;
+        self.stream.flush()?;
+        self.close()
+    }
+
     /// Never answers: waits until the client closes, the server stops, or
     /// [`HANG_LIMIT`].
     pub(super) fn hang(&mut self, shared: &Shared) -> io::Result<()> {

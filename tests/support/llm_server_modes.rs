@@ -287,7 +287,10 @@ pub fn obey_counted(request: &Value) -> (Reply, usize) {
     }
     if json_planning(request) {
         let (name, args) = pending.swap_remove(0);
-        return (Reply::text(json!({"tool": name, "arguments": args}).to_string()), 1);
+        return (
+            Reply::text(json!({"tool": name, "arguments": args}).to_string()),
+            1,
+        );
     }
     let n = pending.len();
     (Reply::calls(pending), n)
@@ -321,7 +324,10 @@ pub fn user(request: &Value, leaks: &[(String, String)]) -> Reply {
     if texts.iter().any(|t| t.contains("The conversation so far:")) {
         said.push_str("Something else, please. ");
     }
-    said.push_str(&format!("I'd like a {} movie", genres.as_deref().unwrap_or("good")));
+    said.push_str(&format!(
+        "I'd like a {} movie",
+        genres.as_deref().unwrap_or("good")
+    ));
     if let Some(year) = line("- year:") {
         said.push_str(&format!(" from {year}"));
     }

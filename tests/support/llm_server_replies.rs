@@ -67,6 +67,10 @@ pub struct Reply {
     pub finish_reason: Option<String>,
     /// `None`: as the dialect says.
     pub usage: Option<bool>,
+    /// The `index` each streamed tool call is sent with (`None`, or no
+    /// entry: its position); any JSON value, to script huge, negative or
+    /// sparse indexes.
+    pub stream_indexes: Vec<Option<Value>>,
 }
 
 impl Reply {
@@ -77,6 +81,7 @@ impl Reply {
             tool_calls: Vec::new(),
             finish_reason: None,
             usage: None,
+            stream_indexes: Vec::new(),
         }
     }
 
@@ -87,10 +92,12 @@ impl Reply {
             tool_calls: calls,
             finish_reason: None,
             usage: None,
+            stream_indexes: Vec::new(),
         }
     }
 
-    /// Reads the short form `{"content","tool_calls":[{"name","arguments"}],"finish_reason","usage"}`.
+    /// Reads the short form `{"content","tool_calls":[{"name","arguments","index"}],"finish_reason","usage"}`
+    /// (`index`, optional, is the wire index of that call when streamed).
     pub fn from_json(v: &Value) -> Reply {
         let tool_calls = v
             .get("tool_calls")
@@ -118,6 +125,11 @@ impl Reply {
                 .and_then(Value::as_str)
                 .map(str::to_string),
             usage: v.get("usage").and_then(Value::as_bool),
+            stream_indexes: v
+                .get("tool_calls")
+                .and_then(Value::as_array)
+                .map(|calls| calls.iter().map(|c| c.get("index").cloned()).collect())
+                .unwrap_or_default(),
         }
     }
 }
@@ -266,8 +278,14 @@ pub fn stream_events(reply: &Reply, dialect: &Dialect, model: &str) -> Vec<Strin
     }
     if native_calls(reply, dialect) {
         for (i, (name, args)) in reply.tool_calls.iter().enumerate() {
+            let index = reply
+                .stream_indexes
+                .get(i)
+                .cloned()
+                .flatten()
+                .unwrap_or_else(|| json!(i));
             let mut first = Map::new();
-            first.insert("index".into(), json!(i));
+            first.insert("index".into(), index.clone());
             if !dialect.omit_ids {
                 first.insert("id".into(), json!(call_id(i)));
             }
@@ -278,8 +296,7 @@ pub fn stream_events(reply: &Reply, dialect: &Dialect, model: &str) -> Vec<Strin
                     first.insert("function".into(), json!({"name": name, "arguments": ""}));
                     events.push(chunk(json!({"tool_calls": [first]}), Value::Null));
                     for piece in pieces(text, 8) {
-                        let delta =
-                            json!({"tool_calls": [{"index": i, "function": {"arguments": piece}}]});
+                        let delta = json!({"tool_calls": [{"index": index, "function": {"arguments": piece}}]});
                         events.push(chunk(delta, Value::Null));
                     }
                 }

@@ -51,6 +51,11 @@ pub struct EndpointArgs {
     /// Per-request timeout in milliseconds.
     #[arg(long, default_value_t = 15_000)]
     pub timeout_ms: u32,
+    /// Most bytes of one answer's body (JSON or the whole SSE stream) read
+    /// per attempt; past it the request stops and the agent answers on the
+    /// device (`fallback.code` `response_too_large`). 1024..=1073741824.
+    #[arg(long, default_value_t = recagent_core::agent::llm::DEFAULT_MAX_RESPONSE_BYTES)]
+    pub max_response_bytes: u32,
     /// At autonomy 1 and up, first ask the model for an intent proposal
     /// (one JSON-schema call), merged with the device's reading.
     #[arg(long)]
@@ -134,6 +139,7 @@ fn client_for(
         model: model.to_string(),
         api_key,
         request_timeout_ms: args.timeout_ms,
+        max_response_bytes: args.max_response_bytes,
         stream: !args.no_stream,
         tool_mode: if args.json_planning { ToolMode::JsonPlanning } else { ToolMode::Native },
         ..LlmConfig::default()
@@ -177,6 +183,16 @@ pub(crate) fn options(args: &EndpointArgs) -> AskOptions {
     }
 }
 
+/// The policy file of `--policy`: `invalid_policy` (naming the file) when
+/// it cannot be read as a policy, e.g. an endpoint key that is not an
+/// http(s) origin; keys are normalised to their origins.
+pub(crate) fn read_policy(path: &Path) -> Result<PrivacyPolicy> {
+    PrivacyPolicy::from_json_slice(&read(path)?).map_err(|e| match e {
+        Error::InvalidPolicy(m) => Error::InvalidPolicy(format!("{}: {m}", path.display())),
+        other => other,
+    })
+}
+
 /// `recagent ask`: one request, one JSON object on stdout.
 pub fn ask(
     endpoint: EndpointArgs,
@@ -186,9 +202,8 @@ pub fn ask(
     approve: bool,
     request: String,
 ) -> Result<()> {
-    let policy: PrivacyPolicy = match &policy {
-        Some(path) => serde_json::from_slice(&read(path)?)
-            .map_err(|e| Error::InvalidInput(format!("{}: {e}", path.display())))?,
+    let policy = match &policy {
+        Some(path) => read_policy(path)?,
         None => PrivacyPolicy::default(),
     };
     let recommender = load(&catalog)?;
@@ -403,4 +418,31 @@ pub fn simulate_cmd(
     });
     println!("{out}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_files_are_normalised_and_bad_keys_are_invalid_policy() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.json");
+        std::fs::write(&good, r#"{"share":"nothing","endpoints":{"HTTP://127.0.0.1:80/v1/":"full_memory"}}"#).unwrap();
+        let policy = read_policy(&good).unwrap();
+        assert_eq!(policy.share_for("http://127.0.0.1"), recagent_core::agent::ShareLevel::FullMemory);
+        for (name, text) in [
+            ("path-only.json", r#"{"endpoints":{"/v1/chat":"full_memory"}}"#),
+            ("userinfo.json", r#"{"endpoints":{"https://me@llm.example":"full_memory"}}"#),
+            ("level.json", r#"{"share":"everything"}"#),
+            ("not-json.json", "{"),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            let e = read_policy(&path).unwrap_err();
+            assert_eq!(e.code(), "invalid_policy", "{name}: {e}");
+            assert!(e.to_string().contains(name), "{e}");
+        }
+        assert_eq!(read_policy(&dir.path().join("missing.json")).unwrap_err().code(), "io_error");
+    }
 }

@@ -132,6 +132,7 @@ pub fn agent_bench(args: AgentBenchArgs) -> Result<()> {
             json_planning: args.json_planning,
             no_stream: args.no_stream,
             timeout_ms: args.timeout_ms,
+            max_response_bytes: recagent_core::agent::llm::DEFAULT_MAX_RESPONSE_BYTES,
             extract_intent: args.extract_intent,
         };
         let ledger = Ledger::new();

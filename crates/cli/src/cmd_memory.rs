@@ -43,7 +43,8 @@ pub(crate) enum MemoryAction {
         #[arg(long, default_value_t = 5)]
         k: usize,
     },
-    /// Everything stored: `{"facts": [...], "episodes": [...], "working": {...}, "profile": bool}`.
+    /// Everything stored: `{"facts": [...], "episodes": [...], "working": {...}, "profile": bool, "corrupt": N}`
+    /// (`corrupt`: records found corrupt and set aside; each is also named on stderr when found).
     List,
     /// Delete a fact (and the episodes it came from) or an episode `eN`: `{"forgotten", "removed"}`.
     Forget {
@@ -66,7 +67,7 @@ pub(crate) enum MemoryAction {
 
 /// A fact as the CLI prints it: without its embedding.
 pub(crate) fn fact_view(fact: &recagent_core::memory::Fact) -> serde_json::Value {
-    let mut v = serde_json::to_value(fact).expect("fact serializes");
+    let mut v = serde_json::to_value(fact).unwrap_or(serde_json::Value::Null);
     if let Some(o) = v.as_object_mut() {
         o.remove("embedding");
     }
@@ -107,6 +108,14 @@ pub(crate) fn memory(args: MemoryArgs) -> Result<()> {
         if let Some(e) = embedder {
             mem = mem.with_embedder(Rc::new(e));
         }
+        mem.on_corrupt(|record| {
+            eprintln!(
+                "recagent: warning: memory record {:?} is corrupt ({}); {}",
+                record.key,
+                record.reason,
+                if record.set_aside { "set aside under corrupt/ (kept by export)" } else { "skipped" }
+            );
+        });
         let out = match args.action {
             MemoryAction::Remember { text, importance } => {
                 let options = RememberOptions {
@@ -138,6 +147,7 @@ pub(crate) fn memory(args: MemoryArgs) -> Result<()> {
                     "episodes": mem.episodes().await?,
                     "working": mem.working().await?,
                     "profile": mem.profile().await?.is_some(),
+                    "corrupt": mem.corrupt_count().await?,
                 })
             }
             MemoryAction::Forget { id } => {

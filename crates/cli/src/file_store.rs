@@ -5,10 +5,12 @@ use std::cell::RefCell;
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
 
-use redb::{Database, TableDefinition};
+use redb::{Database, ReadableTable, TableDefinition};
 
 use recagent_core::error::{Error, Result};
-use recagent_core::platform::{check_batch, KvStore, LocalBoxFuture, WriteOp};
+use recagent_core::platform::{
+    check_conditional_batch, Expect, KvStore, LocalBoxFuture, WriteOp,
+};
 
 const TABLE: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
 
@@ -52,10 +54,25 @@ impl FileKvStore {
     }
 
     fn apply(&self, ops: Vec<WriteOp>) -> Result<()> {
-        check_batch(&ops)?;
+        self.apply_if(&[], ops).map(|_| ())
+    }
+
+    /// Checks `expect` and applies `ops` in one write transaction (redb
+    /// serialises write transactions: nothing can change in between).
+    fn apply_if(&self, expect: &[Expect], ops: Vec<WriteOp>) -> Result<bool> {
+        check_conditional_batch(expect, &ops)?;
         let txn = self.db.borrow().begin_write().map_err(storage)?;
         {
             let mut table = txn.open_table(TABLE).map_err(storage)?;
+            for e in expect {
+                let now = table.get(e.key.as_str()).map_err(storage)?;
+                if now.as_ref().map(|v| v.value()) != e.value.as_deref() {
+                    drop(now);
+                    drop(table);
+                    txn.abort().map_err(storage)?;
+                    return Ok(false);
+                }
+            }
             for op in &ops {
                 match op {
                     WriteOp::Put { key, value } => {
@@ -70,7 +87,8 @@ impl FileKvStore {
             }
         }
         // An error above drops `txn` uncommitted: redb aborts it.
-        txn.commit().map_err(storage)
+        txn.commit().map_err(storage)?;
+        Ok(true)
     }
 
     fn get_now(&self, key: &str) -> Result<Option<Vec<u8>>> {
@@ -132,6 +150,11 @@ impl KvStore for FileKvStore {
 
     fn write(&self, ops: Vec<WriteOp>) -> LocalBoxFuture<'_, Result<()>> {
         let r = self.apply(ops);
+        Box::pin(async move { r })
+    }
+
+    fn write_if(&self, expect: Vec<Expect>, ops: Vec<WriteOp>) -> LocalBoxFuture<'_, Result<bool>> {
+        let r = self.apply_if(&expect, ops);
         Box::pin(async move { r })
     }
 

@@ -82,6 +82,20 @@ pub enum Error {
     /// terminated while a call was pending.
     #[error("worker failed: {0}")]
     Worker(String),
+    /// The privacy policy itself is malformed: an endpoint key that is not an
+    /// origin (`scheme://host[:port]`), or an unknown level. Nothing is sent
+    /// under a policy that could not be read.
+    #[error("invalid privacy policy: {0}")]
+    InvalidPolicy(String),
+    /// A response from the network (a JSON body or an SSE stream) went past
+    /// its size cap; the attempt was stopped and is not retried.
+    #[error("response too large: {0}")]
+    ResponseTooLarge(String),
+    /// Input that declares more work or memory than its budget allows (a model
+    /// whose shapes ask for far more memory than its file size warrants, a
+    /// document with too many records): refused before anything is allocated.
+    #[error("resource limit: {0}")]
+    ResourceLimit(String),
 }
 
 impl Error {
@@ -109,6 +123,9 @@ impl Error {
         "circuit_open",
         "policy_denied",
         "worker_failed",
+        "invalid_policy",
+        "response_too_large",
+        "resource_limit",
     ];
 
     /// Stable, machine-readable code of this error (`snake_case`).
@@ -134,6 +151,9 @@ impl Error {
             Error::CircuitOpen(_) => "circuit_open",
             Error::PolicyDenied(_) => "policy_denied",
             Error::Worker(_) => "worker_failed",
+            Error::InvalidPolicy(_) => "invalid_policy",
+            Error::ResponseTooLarge(_) => "response_too_large",
+            Error::ResourceLimit(_) => "resource_limit",
         }
     }
 }
@@ -177,6 +197,9 @@ mod tests {
             Error::CircuitOpen(String::new()),
             Error::PolicyDenied(String::new()),
             Error::Worker(String::new()),
+            Error::InvalidPolicy(String::new()),
+            Error::ResponseTooLarge(String::new()),
+            Error::ResourceLimit(String::new()),
         ]
     }
 

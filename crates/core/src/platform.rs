@@ -61,9 +61,48 @@ pub fn check_batch(ops: &[WriteOp]) -> Result<()> {
     Ok(())
 }
 
+/// [`check_batch`] for the keys of a [`KvStore::write_if`]: its expectations and its operations.
+pub fn check_conditional_batch(expect: &[Expect], ops: &[WriteOp]) -> Result<()> {
+    check_batch(ops)?;
+    for e in expect {
+        if e.key.is_empty() || e.key.len() > MAX_KEY_LEN {
+            return Err(Error::InvalidInput(format!(
+                "storage key must be 1..={MAX_KEY_LEN} bytes, got {} bytes",
+                e.key.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A condition of [`KvStore::write_if`]: `key` holds exactly `value` at the
+/// moment the batch is applied (`None`: `key` is absent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expect {
+    /// The key to look at.
+    pub key: String,
+    /// The bytes it must hold, or `None` for "no value".
+    pub value: Option<Vec<u8>>,
+}
+
+impl Expect {
+    /// `key` must hold `value` (`None`: must be absent).
+    pub fn new(key: impl Into<String>, value: Option<Vec<u8>>) -> Self {
+        Self { key: key.into(), value }
+    }
+
+    /// `key` must be absent.
+    pub fn absent(key: impl Into<String>) -> Self {
+        Self::new(key, None)
+    }
+}
+
 /// A key-value store: single-key writes are atomic, and [`KvStore::write`]
 /// applies a batch all or nothing (IndexedDB: one transaction; the native
-/// file store: one write transaction).
+/// file store: one write transaction). [`KvStore::write_if`] is the one
+/// read-modify-write primitive: the check and the batch happen in one
+/// transaction, so two writers (two tabs, two `Memory` values) can never both
+/// act on the same value they read.
 pub trait KvStore {
     /// The value stored under `key`, if any.
     fn get(&self, key: &str) -> LocalBoxFuture<'_, Result<Option<Vec<u8>>>>;
@@ -77,6 +116,12 @@ pub trait KvStore {
     /// batch is visible. Implementations reject invalid keys first with
     /// [`check_batch`].
     fn write(&self, ops: Vec<WriteOp>) -> LocalBoxFuture<'_, Result<()>>;
+    /// Compare-and-set: in one transaction, checks every [`Expect`] and, only
+    /// if all hold, applies `ops` as [`KvStore::write`] does. `Ok(true)`:
+    /// applied; `Ok(false)`: some value differed and nothing was written.
+    /// Invalid keys (of `ops` or `expect`) are rejected first with
+    /// [`check_conditional_batch`].
+    fn write_if(&self, expect: Vec<Expect>, ops: Vec<WriteOp>) -> LocalBoxFuture<'_, Result<bool>>;
     /// Removes every key of this store (the store itself may remain, empty).
     fn clear(&self) -> LocalBoxFuture<'_, Result<()>>;
 }
@@ -145,6 +190,27 @@ impl KvStore for MemoryKvStore {
                     }
                 }
             }
+        });
+        Box::pin(async move { result })
+    }
+
+    fn write_if(&self, expect: Vec<Expect>, ops: Vec<WriteOp>) -> LocalBoxFuture<'_, Result<bool>> {
+        let result = check_conditional_batch(&expect, &ops).map(|()| {
+            let mut map = self.map.borrow_mut();
+            if !expect.iter().all(|e| map.get(&e.key) == e.value.as_ref()) {
+                return false;
+            }
+            for op in ops {
+                match op {
+                    WriteOp::Put { key, value } => {
+                        map.insert(key, value);
+                    }
+                    WriteOp::Delete { key } => {
+                        map.remove(&key);
+                    }
+                }
+            }
+            true
         });
         Box::pin(async move { result })
     }
@@ -423,6 +489,28 @@ mod tests {
             store.clear().await.unwrap();
         });
         assert!(store.is_empty());
+    }
+
+    #[test]
+    fn memory_store_write_if_applies_only_when_every_expectation_holds() {
+        let store = MemoryKvStore::new();
+        let put = |k: &str, v: u8| WriteOp::Put {
+            key: k.into(),
+            value: vec![v],
+        };
+        block_on(async {
+            store.put("n", vec![1]).await.unwrap();
+            let stale = vec![Expect::new("n", Some(vec![0]))];
+            assert!(!store.write_if(stale, vec![put("a", 1)]).await.unwrap());
+            assert_eq!(store.get("a").await.unwrap(), None);
+            let taken = vec![Expect::new("n", Some(vec![1])), Expect::absent("n")];
+            assert!(!store.write_if(taken, vec![put("a", 1)]).await.unwrap());
+            let ok = vec![Expect::new("n", Some(vec![1])), Expect::absent("a")];
+            assert!(store.write_if(ok, vec![put("a", 1), put("n", 2)]).await.unwrap());
+            assert_eq!(store.get("n").await.unwrap(), Some(vec![2]));
+            let bad_key = vec![Expect::absent("")];
+            assert_eq!(store.write_if(bad_key, vec![]).await.unwrap_err().code(), "invalid_input");
+        });
     }
 
     #[test]

@@ -145,21 +145,7 @@ impl UserProfile {
     /// sorted by time (stable for equal times). Rejects empty ids, ratings
     /// outside 1..=5, negative dwell times and non-finite times.
     pub fn observe(&mut self, event: Event) -> Result<()> {
-        if event.item.is_empty() {
-            return Err(Error::InvalidInput("event without an item id".into()));
-        }
-        if !event.time_ms.is_finite() {
-            return Err(Error::InvalidInput("event time must be a finite number of milliseconds".into()));
-        }
-        match event.kind {
-            EventKind::Rating { value } if !(1.0..=5.0).contains(&value) => {
-                return Err(Error::InvalidInput(format!("rating {value} is outside 1..=5")));
-            }
-            EventKind::View { dwell_ms: Some(d) } if !(d >= 0.0 && d.is_finite()) => {
-                return Err(Error::InvalidInput(format!("dwell time {d} must be ≥ 0")));
-            }
-            _ => {}
-        }
+        check_event(&event).map_err(Error::InvalidInput)?;
         let at = self.events.partition_point(|e| e.time_ms <= event.time_ms);
         self.events.insert(at, event);
         if self.events.len() > self.config.max_events {
@@ -333,8 +319,10 @@ impl UserProfile {
     }
 
     /// Restores a profile from [`UserProfile::snapshot`] bytes; anything
-    /// else (wrong magic, newer version, corrupt body) is
-    /// [`Error::InvalidProfile`].
+    /// else (wrong magic, newer version, corrupt body, or a well-formed body
+    /// holding what `observe` and `state` refuse: an empty id, a rating
+    /// outside 1..=5, a negative dwell time, a non-finite embedding value,
+    /// more events than its `max_events`) is [`Error::InvalidProfile`].
     pub fn restore(bytes: &[u8]) -> Result<Self> {
         let bad = |m: &str| Err(Error::InvalidProfile(m.to_string()));
         if bytes.len() < 16 || &bytes[..8] != MAGIC {
@@ -353,8 +341,58 @@ impl UserProfile {
         }
         let mut profile: UserProfile =
             serde_json::from_slice(body).map_err(|e| Error::InvalidProfile(e.to_string()))?;
+        profile.check_restored().map_err(Error::InvalidProfile)?;
         profile.events.sort_by(|a, b| a.time_ms.total_cmp(&b.time_ms));
         Ok(profile)
+    }
+
+    /// What [`UserProfile::observe`] and [`UserProfile::state`] would never
+    /// have let in: an event [`check_event`] refuses, more events than
+    /// `max_events`, a non-finite statement embedding or half-life. A
+    /// snapshot is a file from outside: its checksum proves it is intact,
+    /// not that it was written by this code.
+    fn check_restored(&self) -> std::result::Result<(), String> {
+        if !self.config.half_life_days.is_finite() {
+            return Err("half_life_days must be finite".into());
+        }
+        if self.events.len() > self.config.max_events {
+            return Err(format!(
+                "{} events, more than the snapshot's own max_events {}",
+                self.events.len(),
+                self.config.max_events
+            ));
+        }
+        for (i, event) in self.events.iter().enumerate() {
+            check_event(event).map_err(|e| format!("event {i}: {e}"))?;
+        }
+        for (i, statement) in self.statements.iter().enumerate() {
+            if let Statement::Avoid { embedding, .. } | Statement::Prefer { embedding, .. } = statement {
+                if embedding.iter().any(|x| !x.is_finite()) {
+                    return Err(format!("statement {i}: the embedding holds a non-finite value"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The rules every event obeys, whether observed or restored: a non-empty
+/// item id, a finite time, a rating in 1..=5, a finite dwell time ≥ 0.
+fn check_event(event: &Event) -> std::result::Result<(), String> {
+    if event.item.is_empty() {
+        return Err("event without an item id".into());
+    }
+    if !event.time_ms.is_finite() {
+        return Err("event time must be a finite number of milliseconds".into());
+    }
+    match event.kind {
+        EventKind::Rating { value } if !(1.0..=5.0).contains(&value) => {
+            Err(format!("rating {value} is outside 1..=5"))
+        }
+        EventKind::View { dwell_ms: Some(d) } if !(d >= 0.0 && d.is_finite()) => {
+            Err(format!("dwell time {d} must be ≥ 0"))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -184,7 +184,11 @@ impl Session {
                 }
                 Err(_) => report.warnings.push("the recommender was busy; the profile was not restored".into()),
             },
-            Err(e) => report.warnings.push(format!("the stored profile was not restored: {e}")),
+            Err(e) => {
+                report.warnings.push(format!("the stored profile was not restored: {e}"));
+                // Kept for export under corrupt/, out of the way of the next start.
+                self.memory.set_aside_profile(&snapshot, e.to_string()).await;
+            }
         }
     }
 

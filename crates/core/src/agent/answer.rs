@@ -13,7 +13,7 @@ use crate::intent::Intent;
 pub struct Fallback {
     /// Stable code: `budget_steps`, `budget_tool_calls`, `budget_tokens`,
     /// `budget_time`, `llm_error`, `timeout`, `circuit_open`, `aborted`,
-    /// `network_error`, `policy`, `no_endpoint`, `empty_answer`.
+    /// `network_error`, `response_too_large`, `policy`, `no_endpoint`, `empty_answer`.
     pub code: String,
     /// A sentence for people.
     pub reason: String,

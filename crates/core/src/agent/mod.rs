@@ -260,21 +260,24 @@ impl Agent {
             }
         }
         let mut answer = answer.ok_or_else(|| Error::InvalidInput("internal: the planner stopped without an answer".into()))?;
-        self.ground(&mut answer);
+        let mut class = planner.answer_class();
+        if self.ground(&mut answer) {
+            class = DataClass::PublicItem;
+        }
         let mut c = self.conversation.borrow_mut();
         let request_text = match &pending {
             Some((_, request)) => format!("{request} {message}"),
             None => message.to_string(),
         };
-        c.turns.push(OutboundMessage::new(ChatRole::User, vec![Part::text(DataClass::RequestText, message.to_string())]));
-        // The agent's answers name catalog items: public-item class, unless
-        // they name the user's own items (personal data).
-        let class = if answer.items.iter().any(|i| self.tools.is_personal_item(&i.id)) {
-            DataClass::Memory
-        } else {
-            DataClass::PublicItem
-        };
-        c.turns.push(OutboundMessage::new(ChatRole::Assistant, vec![Part::text(class, answer.answer.clone())]));
+        c.turns.push(OutboundMessage::new(ChatRole::User, vec![Part::user_words(message)]));
+        // The answer keeps its class in the history: what the model saw when
+        // it wrote it (an answer quoting memory at `full_memory` stays
+        // memory after the policy narrows), and memory when it names the
+        // user's own items.
+        if answer.items.iter().any(|i| self.tools.is_personal_item(&i.id)) {
+            class = class.max(DataClass::Memory);
+        }
+        c.turns.push(OutboundMessage::new(ChatRole::Assistant, vec![Part::derived(class, answer.answer.clone())]));
         c.pending = answer.question.clone().map(|q| (q, request_text));
         let excess = c.turns.len().saturating_sub(MAX_HISTORY);
         c.turns.drain(..excess);
@@ -283,18 +286,20 @@ impl Agent {
 
     /// The grounding check: a model's answer naming catalog items that are
     /// not in its list is repaired (those sentences dropped, or the answer
-    /// composed on the device), and the trace says so.
-    fn ground(&self, answer: &mut AgentAnswer) {
+    /// composed on the device), and the trace says so. True when the text
+    /// is now composed on the device (none of the model's words are left).
+    fn ground(&self, answer: &mut AgentAnswer) -> bool {
         if answer.autonomy == 0 || answer.fallback.is_some() || answer.question.is_some() {
-            return;
+            return false;
         }
         let bad = self.tools.ungrounded(&answer.answer, &answer.items);
         if bad.is_empty() {
-            return;
+            return false;
         }
         let names: Vec<&str> = self.registry.iter().map(|t| t.spec.name.as_str()).collect();
         let repaired = answer_check::remove_ungrounded(&answer.answer, &bad);
-        answer.answer = if repaired.trim().is_empty() || answer_check::unusable_reason(&repaired, &names).is_some() {
+        let composed = repaired.trim().is_empty() || answer_check::unusable_reason(&repaired, &names).is_some();
+        answer.answer = if composed {
             let what = answer.intent.as_ref().and_then(|i| i.describe());
             answer_check::compose_answer(&answer.items, what.as_deref(), None)
         } else {
@@ -305,5 +310,6 @@ impl Agent {
             step.reason = Some(format!("answer_replaced: {why}"));
         }
         answer.answer_replaced = Some(why);
+        composed
     }
 }

@@ -58,7 +58,8 @@ pub struct AppToolRegistration {
     /// Whether it has side effects (default false).
     #[serde(default)]
     pub side_effects: bool,
-    /// The class of its results (default `public_item`).
+    /// The class of its results and of its errors (default `public_item`;
+    /// `request_text` is refused: a tool's output is data).
     #[serde(default = "public_item")]
     pub result_class: DataClass,
 }
@@ -79,6 +80,12 @@ impl ToolDef {
         }
         if builtin_tools().iter().any(|t| t.spec.name == reg.name) {
             return Err(Error::InvalidInput(format!("tool name {:?} is a built-in tool", reg.name)));
+        }
+        if reg.result_class == DataClass::RequestText {
+            return Err(Error::InvalidInput(format!(
+                "tool {:?}: a tool's results are data, never request text: resultClass must be public_items, preference_summary or full_memory",
+                reg.name
+            )));
         }
         if reg.parameters.get("type").and_then(Value::as_str) != Some("object") {
             return Err(Error::InvalidInput(format!("tool {:?}: parameters must be an object schema", reg.name)));
@@ -535,6 +542,7 @@ mod tests {
             json!({"name": "has space", "description": "", "parameters": params}),
             json!({"name": "x", "description": "", "parameters": {"type": "string"}}),
             json!({"name": "x", "description": "", "parameters": params, "sideEffect": true}),
+            json!({"name": "x", "description": "", "parameters": params, "resultClass": "request_text"}),
         ] {
             assert_eq!(reg(bad).unwrap_err().code(), "invalid_input");
         }

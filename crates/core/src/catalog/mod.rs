@@ -99,8 +99,10 @@ pub struct CatalogParts {
 
 impl Catalog {
     /// Builds a catalog from its parts after checking that ids are unique and
-    /// non-empty, every item has one value per attribute, and every matrix
-    /// has one row per item.
+    /// non-empty, every item has one value per attribute, every matrix has
+    /// one row per item, and every f32 (embeddings, popularity, the sequence
+    /// model's matrices and biases) is finite; anything else is
+    /// [`Error::InvalidCatalog`].
     pub fn new(parts: CatalogParts) -> Result<Self> {
         let n = parts.items.len();
         let bad = |m: String| Err(Error::InvalidCatalog(m));
@@ -125,6 +127,16 @@ impl Catalog {
             if let Some(m) = m {
                 if m.rows() != n || m.dim() == 0 {
                     return bad(format!("{what} embeddings have {} rows for {n} items", m.rows()));
+                }
+                // int8 scales are checked by `QuantizedMatrix::from_parts`;
+                // one NaN or infinity in an f32 row would poison every score.
+                if let Embeddings::F32 { values, dim } = m {
+                    if let Some(at) = values.iter().position(|x| !x.is_finite()) {
+                        return bad(format!(
+                            "{what} embeddings: row {} holds a non-finite value",
+                            at / dim
+                        ));
+                    }
                 }
             }
         }

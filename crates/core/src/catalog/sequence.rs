@@ -74,7 +74,10 @@ impl SequenceModel {
         if self.bias.len() != items {
             return bad("bias length differs from the item count");
         }
-        if self.input.len() != items * self.dim || self.output.len() != items * self.dim {
+        let Some(matrix) = items.checked_mul(self.dim) else {
+            return bad("items × dim overflows");
+        };
+        if self.input.len() != matrix || self.output.len() != matrix {
             return bad("input/output matrices have the wrong size");
         }
         if self.position_weights.len() != self.window || self.kind_weights.len() != KIND_CLASSES
@@ -82,7 +85,10 @@ impl SequenceModel {
             return bad("weight vectors have the wrong size");
         }
         let h = self.hidden;
-        if self.w1.len() != self.dim * h || self.b1.len() != h || self.w2.len() != h * self.dim {
+        let Some(mlp) = self.dim.checked_mul(h) else {
+            return bad("dim × hidden overflows");
+        };
+        if self.w1.len() != mlp || self.b1.len() != h || self.w2.len() != mlp {
             return bad("MLP weights have the wrong size");
         }
         let all = [

@@ -64,10 +64,14 @@ pub struct ImageEncoder {
 
 impl ImageEncoder {
     /// Loads an ONNX image model taking one f32 `[batch, 3, H, W]` input
-    /// (H = W = `options.preprocessing.crop`).
+    /// (H = W = `options.preprocessing.crop`). The memory budget of
+    /// [`crate::encoder::onnx_budget`] applies as for
+    /// [`TextEncoder::from_bytes`](crate::encoder::TextEncoder::from_bytes):
+    /// [`Error::ResourceLimit`] or [`Error::InvalidModel`] before anything
+    /// large is allocated.
     pub fn from_bytes(model: &[u8], options: ImageEncoderOptions) -> Result<Self> {
         options.preprocessing.validate()?;
-        let mut proto = onnx::decode(model)?;
+        let (mut proto, mut budget) = onnx::load(model)?;
         let outputs = onnx::output_names(&proto);
         let has = |n: &str| outputs.iter().any(|o| o == n);
         let embedding = match &options.embedding_output {
@@ -102,12 +106,12 @@ impl ImageEncoder {
                 "image model must have exactly one input (an f32 [batch, 3, H, W] tensor)".into(),
             ));
         }
-        onnx::fold_quantized_weights(&mut proto)?;
+        onnx::fold_quantized_weights(&mut proto, &mut budget)?;
         let side = options.preprocessing.crop as usize;
         let fact = InferenceFact::dt_shape(f32::datum_type(), [1, 3, side, side]);
         let mut names = vec![embedding.as_str()];
         names.extend(logits.as_deref());
-        let plan = onnx::plan(&proto, |_| Ok(vec![fact]), &names)?;
+        let plan = onnx::plan(&proto, |_| Ok((vec![fact], Vec::new())), &names, &mut budget)?;
         let mut encoder = Self {
             plan,
             options,

@@ -4,6 +4,7 @@
 
 mod image;
 mod onnx;
+pub mod onnx_budget;
 pub mod preprocess;
 mod text;
 pub mod tokenizer;

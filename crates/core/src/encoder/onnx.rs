@@ -17,6 +17,7 @@ use std::sync::Arc;
 use tract_onnx::pb::{ModelProto, TensorProto};
 use tract_onnx::prelude::*;
 
+use super::onnx_budget::{self, Budget};
 use crate::error::{chain, Error, Result};
 
 /// ONNX `TensorProto.DataType` codes used here.
@@ -49,6 +50,19 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<ModelProto> {
     Ok(proto)
 }
 
+/// [`decode`], then step 1 of the budget ([`onnx_budget::check_tensors`]):
+/// the proto and the budget the rest of the load draws from.
+pub(crate) fn load(bytes: &[u8]) -> Result<(ModelProto, Budget)> {
+    let proto = decode(bytes)?;
+    let mut budget = Budget::for_model(bytes.len());
+    onnx_budget::check_tensors(&proto, &mut budget)?;
+    Ok((proto, budget))
+}
+
+/// The input facts of a model and the worst-case values of their symbols
+/// (the largest shapes a run will use), for [`plan`].
+pub(crate) type InputFacts = (Vec<InferenceFact>, Vec<SymbolValues>);
+
 /// Names of the graph's outputs, in order.
 pub(crate) fn output_names(proto: &ModelProto) -> Vec<String> {
     proto
@@ -74,19 +88,23 @@ pub(crate) fn input_names(proto: &ModelProto) -> Vec<String> {
 
 /// Parses, types and optimizes `proto`, keeping only `outputs` (by name) as
 /// the model outputs, in that order. `inputs` gives the input facts (one per
-/// model input, or none to keep the model's own); it gets the model's symbol
-/// scope to create symbols and state their bounds.
+/// model input, or none to keep the model's own) and the worst-case values
+/// of their symbols; it gets the model's symbol scope to create symbols and
+/// state their bounds. Steps 3 and 4 of the budget
+/// ([`onnx_budget`]) run between parsing and optimising.
 pub(crate) fn plan(
     proto: &ModelProto,
-    inputs: impl FnOnce(&SymbolScope) -> TractResult<Vec<InferenceFact>>,
+    inputs: impl FnOnce(&SymbolScope) -> TractResult<InputFacts>,
     outputs: &[&str],
+    budget: &mut Budget,
 ) -> Result<Plan> {
     let mut model = tract_onnx::onnx()
         .with_ignore_output_shapes(true)
         .with_ignore_value_info(true)
         .model_for_proto_model(proto)
         .map_err(|e| Error::UnsupportedModel(chain(&e)))?;
-    let facts = inputs(&model.symbols).map_err(|e| Error::UnsupportedModel(chain(&e)))?;
+    let (facts, worst_cases) =
+        inputs(&model.symbols).map_err(|e| Error::UnsupportedModel(chain(&e)))?;
     for (ix, fact) in facts.into_iter().enumerate() {
         model
             .set_input_fact(ix, fact)
@@ -95,7 +113,10 @@ pub(crate) fn plan(
     model
         .select_outputs_by_name(outputs)
         .map_err(|e| Error::UnsupportedModel(format!("outputs {outputs:?}: {}", chain(&e))))?;
-    model
+    onnx_budget::analyse(&mut model, budget)?;
+    let typed = model.into_typed().map_err(|e| Error::UnsupportedModel(chain(&e)))?;
+    onnx_budget::check_typed(&typed, budget, &worst_cases)?;
+    typed
         .into_optimized()
         .and_then(|m| m.into_runnable())
         .map_err(|e| Error::UnsupportedModel(chain(&e)))
@@ -104,8 +125,9 @@ pub(crate) fn plan(
 /// Folds `Cast(q: int8|uint8 initializer, to=FLOAT)` into an f32 initializer,
 /// then `Mul(a, b)` of two f32 initializers into one (numpy broadcasting), and
 /// drops the initializers nothing uses any more. Returns how many weight
-/// tensors were folded.
-pub(crate) fn fold_quantized_weights(proto: &mut ModelProto) -> Result<usize> {
+/// tensors were folded. Every tensor made is charged to `budget` before it
+/// is allocated (a broadcast `Mul` of two small constants can be huge).
+pub(crate) fn fold_quantized_weights(proto: &mut ModelProto, budget: &mut Budget) -> Result<usize> {
     let Some(graph) = proto.graph.as_mut() else {
         return Ok(0);
     };
@@ -123,7 +145,7 @@ pub(crate) fn fold_quantized_weights(proto: &mut ModelProto) -> Result<usize> {
             "Cast" if node.input.len() == 1 && node.output.len() == 1 => {
                 let to = node.attribute.iter().find(|a| a.name == "to").map(|a| a.i);
                 match (to, inits.get(&node.input[0])) {
-                    (Some(t), Some(q)) if t == i64::from(ONNX_FLOAT) => int_to_f32(q)?,
+                    (Some(t), Some(q)) if t == i64::from(ONNX_FLOAT) => int_to_f32(q, budget)?,
                     _ => None,
                 }
             }
@@ -131,7 +153,7 @@ pub(crate) fn fold_quantized_weights(proto: &mut ModelProto) -> Result<usize> {
                 let a = f32_operand(&values, &inits, &node.input[0])?;
                 let b = f32_operand(&values, &inits, &node.input[1])?;
                 match (a, b) {
-                    (Some((ad, av)), Some((bd, bv))) => mul_f32(&ad, &av, &bd, &bv)?,
+                    (Some((ad, av)), Some((bd, bv))) => mul_f32(&ad, &av, &bd, &bv, budget)?,
                     _ => None,
                 }
             }
@@ -199,11 +221,17 @@ fn element_count(dims: &[i64]) -> Result<usize> {
     })
 }
 
-fn int_to_f32(t: &TensorProto) -> Result<Folded> {
+/// Charges the f32 tensor of `n` values named `what` to `budget`.
+fn charge_f32(budget: &mut Budget, n: usize, what: &str) -> Result<()> {
+    budget.charge((n as u64).saturating_mul(4), || format!("folding {what} to f32"))
+}
+
+fn int_to_f32(t: &TensorProto, budget: &mut Budget) -> Result<Folded> {
     if t.data_type != ONNX_INT8 && t.data_type != ONNX_UINT8 {
         return Ok(None);
     }
     let n = element_count(&t.dims)?;
+    charge_f32(budget, n, &t.name)?;
     let data: Vec<f32> = if !t.raw_data.is_empty() {
         if t.data_type == ONNX_INT8 {
             t.raw_data.iter().map(|&b| f32::from(b as i8)).collect()
@@ -230,6 +258,14 @@ fn f32_values(t: &TensorProto) -> Result<Option<Vec<f32>>> {
     }
     let n = element_count(&t.dims)?;
     let data: Vec<f32> = if !t.raw_data.is_empty() {
+        if Some(t.raw_data.len()) != n.checked_mul(4) {
+            return Err(Error::InvalidModel(format!(
+                "initializer {:?} holds {} bytes for shape {:?}",
+                t.name,
+                t.raw_data.len(),
+                t.dims
+            )));
+        }
         t.raw_data
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -250,7 +286,7 @@ fn f32_values(t: &TensorProto) -> Result<Option<Vec<f32>>> {
 
 /// Multiplies two f32 constants with numpy broadcasting; `None` when the
 /// shapes do not broadcast.
-fn mul_f32(a_dims: &[i64], av: &[f32], b_dims: &[i64], bv: &[f32]) -> Result<Folded> {
+fn mul_f32(a_dims: &[i64], av: &[f32], b_dims: &[i64], bv: &[f32], budget: &mut Budget) -> Result<Folded> {
     let rank = a_dims.len().max(b_dims.len());
     let pad = |d: &[i64]| {
         let mut v = vec![1i64; rank - d.len()];
@@ -268,6 +304,7 @@ fn mul_f32(a_dims: &[i64], av: &[f32], b_dims: &[i64], bv: &[f32]) -> Result<Fol
         });
     }
     let n = element_count(&out_dims)?;
+    charge_f32(budget, n, &format!("a Mul of shape {out_dims:?}"))?;
     let strides = |d: &[i64]| {
         let mut s = vec![0usize; rank];
         let mut acc = 1usize;
@@ -279,7 +316,11 @@ fn mul_f32(a_dims: &[i64], av: &[f32], b_dims: &[i64], bv: &[f32]) -> Result<Fol
     };
     let (sa, sb) = (strides(&ad), strides(&bd));
     if rank == 0 {
-        return Ok(Some((out_dims, vec![av[0] * bv[0]])));
+        let product = match (av.first(), bv.first()) {
+            (Some(a), Some(b)) => a * b,
+            _ => return Err(Error::InvalidModel("a scalar initializer holds no value".into())),
+        };
+        return Ok(Some((out_dims, vec![product])));
     }
     // Row by row over the last axis, so the inner loop is a plain strided
     // multiply (the word-embedding table alone has 11.7 M values).
@@ -339,7 +380,8 @@ mod tests {
     #[test]
     fn broadcasting_mul_matches_numpy() {
         let a = [1., 2., 3., 4., 5., 6.];
-        let mul = |bd: &[i64], b: &[f32]| mul_f32(&[2, 3], &a, bd, b).unwrap();
+        let mut budget = Budget::for_model(0);
+        let mut mul = |bd: &[i64], b: &[f32]| mul_f32(&[2, 3], &a, bd, b, &mut budget).unwrap();
         assert_eq!(
             mul(&[2, 1], &[10., 100.]).unwrap().1,
             vec![10., 20., 30., 400., 500., 600.]
@@ -352,7 +394,7 @@ mod tests {
         assert_eq!(mul(&[], &[2.]).unwrap().1, vec![2., 4., 6., 8., 10., 12.]);
         assert!(mul(&[4], &[0.; 4]).is_none());
         assert_eq!(
-            mul_f32(&[], &[3.], &[], &[2.]).unwrap().unwrap().1,
+            mul_f32(&[], &[3.], &[], &[2.], &mut Budget::for_model(0)).unwrap().unwrap().1,
             vec![6.]
         );
     }
@@ -360,9 +402,10 @@ mod tests {
     #[test]
     fn int8_cast_reads_signed_bytes() {
         let q = t("q", &[3], ONNX_INT8, vec![0xff, 0x01, 0x80]);
-        assert_eq!(int_to_f32(&q).unwrap().unwrap().1, vec![-1., 1., -128.]);
+        let mut budget = Budget::for_model(0);
+        assert_eq!(int_to_f32(&q, &mut budget).unwrap().unwrap().1, vec![-1., 1., -128.]);
         let short = t("q", &[4], ONNX_INT8, vec![1, 2]);
-        assert_eq!(int_to_f32(&short).unwrap_err().code(), "invalid_model");
+        assert_eq!(int_to_f32(&short, &mut budget).unwrap_err().code(), "invalid_model");
     }
 
     #[test]

@@ -42,6 +42,26 @@ pub struct RgbImage {
 }
 
 impl RgbImage {
+    /// Checks what every pixel loop relies on: both sides at least 1 and
+    /// `data` exactly `width * height * 3` bytes (computed without overflow).
+    /// The fields are public, so an image built by hand is checked here
+    /// instead of panicking on an out-of-range index later;
+    /// [`Error::InvalidInput`] otherwise.
+    pub fn validate(&self) -> Result<()> {
+        let expected = (self.width as usize)
+            .checked_mul(self.height as usize)
+            .and_then(|n| n.checked_mul(3));
+        if self.width == 0 || self.height == 0 || expected != Some(self.data.len()) {
+            return Err(Error::InvalidInput(format!(
+                "RGB data of {} bytes does not match a {}x{} image",
+                self.data.len(),
+                self.width,
+                self.height
+            )));
+        }
+        Ok(())
+    }
+
     /// Builds an RGB image from RGBA pixels (what a canvas `ImageData`
     /// holds); alpha is dropped as Pillow's `convert("RGB")` does.
     pub fn from_rgba(width: u32, height: u32, rgba: &[u8]) -> Result<Self> {
@@ -170,8 +190,19 @@ fn clip8(v: i64) -> u8 {
     (v >> PRECISION_BITS).clamp(0, 255) as u8
 }
 
-/// Resizes with Pillow's antialiased bilinear filter (horizontal pass, then vertical).
-pub fn resize_bilinear(img: &RgbImage, out_w: u32, out_h: u32) -> RgbImage {
+/// Resizes with Pillow's antialiased bilinear filter (horizontal pass, then
+/// vertical). An image that fails [`RgbImage::validate`] is
+/// [`Error::InvalidInput`]; a target side outside `1..=4 * MAX_SIDE` is
+/// [`Error::ImageTooLarge`] (0 would divide by zero, more would size a huge buffer).
+pub fn resize_bilinear(img: &RgbImage, out_w: u32, out_h: u32) -> Result<RgbImage> {
+    img.validate()?;
+    let sides = 1..=4 * MAX_SIDE;
+    if !sides.contains(&out_w) || !sides.contains(&out_h) {
+        return Err(Error::ImageTooLarge(format!(
+            "cannot resize to {out_w}x{out_h}: each side must be between 1 and {}",
+            4 * MAX_SIDE
+        )));
+    }
     let (w, h) = (img.width as usize, img.height as usize);
     let horizontal = if out_w != img.width {
         let (bounds, kk, ksize) = coefficients(img.width, out_w);
@@ -202,7 +233,7 @@ pub fn resize_bilinear(img: &RgbImage, out_w: u32, out_h: u32) -> RgbImage {
         img.clone()
     };
     if out_h == img.height {
-        return horizontal;
+        return Ok(horizontal);
     }
     let (bounds, kk, ksize) = coefficients(img.height, out_h);
     let row = out_w as usize * 3;
@@ -218,11 +249,11 @@ pub fn resize_bilinear(img: &RgbImage, out_w: u32, out_h: u32) -> RgbImage {
             *d = clip8(acc);
         }
     }
-    RgbImage {
+    Ok(RgbImage {
         width: out_w,
         height: out_h,
         data: out,
-    }
+    })
 }
 
 /// How an image becomes the network's input tensor.
@@ -278,10 +309,15 @@ impl Preprocessing {
     }
 
     /// Resize, centre-crop and normalise `img` into a 1×3×crop×crop NCHW tensor.
+    /// The options are checked first ([`Preprocessing::validate`]) and so is
+    /// the image ([`RgbImage::validate`]: hand-built images with too few bytes
+    /// are [`Error::InvalidInput`], not a panic).
     /// An image so elongated that its resized long side would exceed
     /// `4 * MAX_SIDE` pixels is [`Error::ImageTooLarge`] (a 1×12000 strip would
     /// otherwise become a multi-gigabyte intermediate).
     pub fn tensor(&self, img: &RgbImage) -> Result<Vec<f32>> {
+        self.validate()?;
+        img.validate()?;
         let (rw, rh) = shorter_side_size(img.width, img.height, self.resize_shorter);
         if rw.max(rh) > 4 * MAX_SIDE {
             return Err(Error::ImageTooLarge(format!(
@@ -289,7 +325,7 @@ impl Preprocessing {
                 img.width, img.height
             )));
         }
-        let resized = resize_bilinear(img, rw, rh);
+        let resized = resize_bilinear(img, rw, rh)?;
         let crop = self.crop as usize;
         // Pillow-style crop: out-of-range parts (a crop larger than the
         // resized image) are black.
@@ -334,7 +370,7 @@ mod tests {
             height: 5,
             data: [10, 200, 30].repeat(35),
         };
-        let out = resize_bilinear(&img, 3, 11);
+        let out = resize_bilinear(&img, 3, 11).unwrap();
         assert_eq!((out.width, out.height), (3, 11));
         assert!(out.data.chunks(3).all(|p| p == [10, 200, 30]));
     }

@@ -39,10 +39,14 @@ impl TextEncoder {
     /// `token_type_ids`), int64 `[batch, sequence]`, and output either token
     /// states `[batch, sequence, dim]` (mean-pooled over the mask) or sentence
     /// vectors `[batch, dim]`. int8 weights stored as `Cast → Mul(scale)` are
-    /// folded to f32 once here.
+    /// folded to f32 once here. A model whose declared tensors, folded
+    /// constants or run tensors (at the largest batch) exceed its memory
+    /// budget is [`Error::ResourceLimit`], a malformed tensor
+    /// [`Error::InvalidModel`], both before anything large is allocated
+    /// (see [`crate::encoder::onnx_budget`]).
     pub fn from_bytes(model: &[u8], vocab_txt: &str) -> Result<Self> {
         let tokenizer = WordPieceTokenizer::from_vocab_txt(vocab_txt)?;
-        let mut proto = onnx::decode(model)?;
+        let (mut proto, mut budget) = onnx::load(model)?;
         let feeds = onnx::input_names(&proto)
             .iter()
             .map(|name| match name.as_str() {
@@ -66,7 +70,7 @@ impl TextEncoder {
             .or_else(|| outputs.first())
             .cloned()
             .ok_or_else(|| Error::UnsupportedModel("text model has no output".into()))?;
-        onnx::fold_quantized_weights(&mut proto)?;
+        onnx::fold_quantized_weights(&mut proto, &mut budget)?;
         // Our own batch and sequence symbols, with their bounds stated: tract
         // optimizes better with bounded symbols (measured natively on MiniLM:
         // 10.8 ms instead of 12.3 ms per 20-token text).
@@ -82,9 +86,10 @@ impl TextEncoder {
                 symbols.add_assertion(format!("S<={max_len}"))?;
                 let fact =
                     InferenceFact::dt_shape(i64::datum_type(), tvec![b.to_dim(), s.to_dim()]);
-                Ok(vec![fact; inputs])
+                Ok((vec![fact; inputs], worst_cases(&b, &s, max_len)))
             },
             &[output.as_str()],
+            &mut budget,
         )?;
         let mut encoder = Self {
             tokenizer,
@@ -230,6 +235,23 @@ impl TextEncoder {
                 "text model output has shape {other:?}, expected [{b}, {s}, dim] or [{b}, dim]"
             ))),
         }
+    }
+}
+
+/// The largest calls [`TextEncoder::embed_batch`] makes, as values of the
+/// batch symbol `b` and the sequence symbol `s`: a call holds at most
+/// [`MAX_TOKENS_PER_CALL`] padded tokens, or one text of up to `max_len`.
+/// Every run tensor of the model is sized at each of these before loading.
+fn worst_cases(b: &Symbol, s: &Symbol, max_len: usize) -> Vec<SymbolValues> {
+    let mut cases = Vec::new();
+    let mut len = max_len.max(1);
+    loop {
+        let batch = (MAX_TOKENS_PER_CALL / len).max(1);
+        cases.push(SymbolValues::default().with(b, batch as i64).with(s, len as i64));
+        if len == 1 {
+            return cases;
+        }
+        len /= 2;
     }
 }
 

@@ -22,14 +22,20 @@
 //!    the latest time; the others are deleted.
 //!
 //! Running it twice changes nothing the second time.
+//!
+//! The batch is conditional: it applies only if every fact it rewrites or
+//! deletes still holds what was read (and the new facts' ids are free), so a
+//! correction or a `forget` made meanwhile (another tab) is never undone;
+//! on a conflict consolidation reads everything again and starts over.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::ids::{self, absent_keys};
 use super::{fact_key, json, put, Fact, FactKind, Memory, Provenance, Source};
 use crate::error::Result;
-use crate::platform::WriteOp;
+use crate::platform::{Expect, WriteOp};
 
 /// What [`Memory::consolidate`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -69,8 +75,24 @@ impl Memory {
     /// Applies the consolidation rules (module docs above) to the whole
     /// episodic and semantic memory, in one batch.
     pub async fn consolidate(&self) -> Result<ConsolidationReport> {
+        let _queued = self.write_lock.lock().await;
+        for _ in 0..ids::MAX_ATTEMPTS {
+            if let Some(report) = self.consolidate_once().await? {
+                return Ok(report);
+            }
+        }
+        Err(ids::kept_changing())
+    }
+
+    /// One attempt: `None` when the store changed under it.
+    async fn consolidate_once(&self) -> Result<Option<ConsolidationReport>> {
         let episodes = self.episodes().await?;
-        let mut facts = self.facts().await?;
+        let records = self.fact_records().await?;
+        let read: BTreeMap<String, Vec<u8>> =
+            records.iter().map(|(key, raw, _)| (key.clone(), raw.clone())).collect();
+        let mut facts: Vec<Fact> = records.into_iter().map(|(_, _, f)| f).collect();
+        let mut expect: Vec<Expect> = Vec::new();
+        let unchanged = |id: &str| Expect::new(fact_key(id), read.get(&fact_key(id)).cloned());
         let mut report = ConsolidationReport::default();
         let mut changed: BTreeMap<String, Fact> = BTreeMap::new();
         let mut ops = Vec::new();
@@ -96,6 +118,7 @@ impl Memory {
                     changed.insert(target.id.clone(), target.clone());
                     dead[i] = true;
                     report.removed.push(dup.id.clone());
+                    expect.push(unchanged(&dup.id));
                     ops.push(WriteOp::Delete {
                         key: fact_key(&dup.id),
                     });
@@ -175,19 +198,24 @@ impl Memory {
             report.updated.push(id.clone());
         }
         for fact in changed.into_values() {
+            expect.push(unchanged(&fact.id));
             ops.push(put(fact_key(&fact.id), json(&fact)?));
         }
 
+        let mut reserved = None;
         if !new_facts.is_empty() {
-            let (first_id, next) = self.reserve_ids(new_facts.len() as u64).await?;
-            ops.push(next);
-            for (i, (rule, text, kind, evidence)) in new_facts.into_iter().enumerate() {
-                let mut ids: Vec<u64> = evidence.iter().map(|e| e.0).collect();
-                union(&mut ids, []);
-                let n = ids.len() as f32;
+            let r = self.reserve(self.read_counter().await?, new_facts.len() as u64)?;
+            let first_id = r.first;
+            expect.push(r.expect.clone());
+            let mut created = Vec::new();
+            for (i, (rule, text, kind, evidence)) in (0u64..).zip(new_facts) {
+                let mut evidence_ids: Vec<u64> = evidence.iter().map(|e| e.0).collect();
+                union(&mut evidence_ids, []);
+                let n = evidence_ids.len() as f32;
                 let latest = evidence.iter().map(|e| e.1).fold(f64::MIN, f64::max);
+                // reserve() checked that first_id + len - 1 <= MAX_ID.
                 let fact = Fact {
-                    id: format!("f{}", first_id + i as u64),
+                    id: format!("f{}", first_id.saturating_add(i)),
                     embedding: self.embed(&text)?,
                     text,
                     kind,
@@ -197,18 +225,32 @@ impl Memory {
                     updated_ms: latest,
                     provenance: Provenance {
                         source: Source::Consolidation,
-                        episodes: ids,
+                        episodes: evidence_ids,
                         rule: Some(rule),
                     },
                 };
                 report.created.push(fact.id.clone());
-                ops.push(put(fact_key(&fact.id), json(&fact)?));
+                created.push(put(fact_key(&fact.id), json(&fact)?));
             }
+            expect.extend(absent_keys(&created));
+            ops.extend(created);
+            ops.push(r.advance.clone());
+            reserved = Some(r);
         }
-        if !ops.is_empty() {
-            self.commit(ops).await?;
+        if ops.is_empty() {
+            return Ok(Some(report));
         }
-        Ok(report)
+        if self.commit_if(expect, ops).await? {
+            if let Some(r) = reserved {
+                self.reserved_written(r);
+            }
+            Ok(Some(report))
+        } else {
+            if let Some(r) = reserved {
+                self.reserved_conflicted(r).await?;
+            }
+            Ok(None)
+        }
     }
 }
 

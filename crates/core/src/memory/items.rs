@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use super::{json, parse, put, Memory};
+use super::{invalid, json, put, validate, Memory};
 use crate::catalog::{AttributeValue, ModelFingerprint};
 use crate::error::{Error, Result};
 use crate::platform::WriteOp;
@@ -109,8 +109,13 @@ pub(super) fn item_ops(item: &StoredItem, photo: Option<&[u8]>) -> Result<Vec<Wr
 }
 
 impl Memory {
-    /// Stores an added item and its photo, in one batch.
+    /// Stores an added item and its photo, in one batch. An item breaking
+    /// the record rules (an id over 256 bytes, a text over
+    /// [`super::MAX_TEXT_BYTES`], a non-finite number, a photo over
+    /// [`super::MAX_PHOTO_BYTES`]) is [`Error::InvalidInput`].
     pub async fn put_item(&self, item: &StoredItem, photo: Option<&[u8]>) -> Result<()> {
+        invalid(validate::item(item))?;
+        invalid(validate::photo(photo))?;
         self.commit(item_ops(item, photo)?).await
     }
 
@@ -125,14 +130,22 @@ impl Memory {
         Ok(existed)
     }
 
-    /// Every stored item, in key order (by id).
+    /// Every stored item, in key order (by id); corrupt ones are set aside.
     pub async fn items(&self) -> Result<Vec<StoredItem>> {
-        self.store
-            .scan_prefix(ITEM_PREFIX)
+        let check = |key: &str, item: &StoredItem| {
+            validate::item(item)?;
+            if key == item_key(&item.id) {
+                Ok(())
+            } else {
+                Err(format!("item {:?} is stored under {key}", item.id))
+            }
+        };
+        Ok(self
+            .read_valid(ITEM_PREFIX, check)
             .await?
             .into_iter()
-            .map(|(key, value)| parse(&key, &value))
-            .collect()
+            .map(|(_, _, item)| item)
+            .collect())
     }
 
     /// The stored photo of an added item, if any.

@@ -28,18 +28,36 @@
 //! | `profile/snapshot` | the profile snapshot bytes |
 //! | `item/<item id>` | an item the user added ([`StoredItem`] JSON, embeddings included) |
 //! | `photo/<item id>` | that item's photo (PNG/JPEG bytes) |
+//! | `corrupt/<key>` | a record found corrupt, set aside with its bytes unchanged (`corrupt.rs`) |
 //!
-//! Every change is one atomic [`KvStore::write`] batch.
+//! Every change is one atomic [`KvStore::write`] batch. Every
+//! read-modify-write (a new id, a correction, a turn, consolidation) is one
+//! [`KvStore::write_if`]: it applies only if what it read is still there, and
+//! is retried otherwise (`ids.rs`). Within one `Memory` the writes also
+//! queue behind one async lock, so calls in flight together do not even
+//! conflict. Every record is checked by the rules of `validate.rs` before it
+//! is written and when it is read.
 
 mod consolidate;
+mod corrupt;
 mod export;
+mod ids;
 mod items;
 mod recall;
 mod records;
+mod semantic;
+mod validate;
+mod working;
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 pub use consolidate::ConsolidationReport;
+pub use corrupt::{CorruptRecord, CORRUPT_PREFIX};
+pub use validate::{
+    MAX_EMBEDDING_DIMS, MAX_FACT_ID_BYTES, MAX_ID, MAX_ITEM_ID_BYTES, MAX_PHOTO_BYTES,
+    MAX_TEXT_BYTES, MAX_TURNS,
+};
 pub use export::{EXPORT_FORMAT, EXPORT_VERSION};
 pub use items::{decode_f32, encode_f32, photo_type, StoredItem, ITEM_PREFIX, PHOTO_PREFIX};
 pub use recall::{RecallWeights, Recalled};
@@ -48,7 +66,7 @@ pub use records::{
 };
 
 use crate::error::{Error, Result};
-use crate::platform::{Clock, KvStore, WriteOp};
+use crate::platform::{Clock, Expect, KvStore, WriteOp};
 use crate::TextEncoder;
 
 /// Version of the key layout and record format, stored at `meta/schema`.
@@ -107,22 +125,49 @@ pub struct RememberOptions {
     pub confidence: Option<f32>,
 }
 
-/// The user's long-term memory over one [`KvStore`]. Holds no cache: every
-/// read goes to the store, so several `Memory` values (or processes, for
-/// the file store) over one store agree.
+/// The user's long-term memory over one [`KvStore`]. Holds no cache of
+/// records: every read goes to the store, so several `Memory` values (or
+/// tabs, or processes for the file store) over one store agree. (It keeps
+/// the id counter its last write left, only as a guess that the next
+/// conditional write checks.)
 pub struct Memory {
     store: Rc<dyn KvStore>,
     clock: Rc<dyn Clock>,
     embedder: Option<Rc<dyn Embedder>>,
     config: MemoryConfig,
+    /// Queues this value's writes: one read-modify-write at a time.
+    write_lock: futures::lock::Mutex<()>,
+    id_hint: RefCell<Option<ids::IdCounter>>,
+    corrupt_listeners: RefCell<Vec<corrupt::CorruptListener>>,
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>> {
     serde_json::to_vec(value).map_err(|e| Error::Storage(format!("cannot serialize a memory record: {e}")))
 }
 
-fn parse<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| Error::Storage(format!("corrupt record {key}: {e}")))
+/// `Err(InvalidInput)` with the reason of a failed check.
+fn invalid(check: validate::Check) -> Result<()> {
+    check.map_err(Error::InvalidInput)
+}
+
+/// The check of a stored episode: the record's rules and its key.
+fn stored_episode(key: &str, e: &Episode) -> validate::Check {
+    validate::episode(e)?;
+    if key == episode_key(e.id) {
+        Ok(())
+    } else {
+        Err(format!("episode {} is stored under {key}", e.id))
+    }
+}
+
+/// The check of a stored fact: the record's rules and its key.
+fn stored_fact(key: &str, f: &Fact) -> validate::Check {
+    validate::fact(f)?;
+    if key == fact_key(&f.id) {
+        Ok(())
+    } else {
+        Err(format!("fact {:?} is stored under {key}", f.id))
+    }
 }
 
 fn episode_key(id: u64) -> String {
@@ -138,7 +183,7 @@ fn put(key: String, value: Vec<u8>) -> WriteOp {
 }
 
 fn check_unit(name: &str, v: f32) -> Result<()> {
-    if (0.0..=1.0).contains(&v) {
+    if v.is_finite() && (0.0..=1.0).contains(&v) {
         Ok(())
     } else {
         Err(Error::InvalidInput(format!(
@@ -149,14 +194,24 @@ fn check_unit(name: &str, v: f32) -> Result<()> {
 
 impl Memory {
     /// Opens the memory in `store` (empty or written by this version);
-    /// a store written by a newer schema is refused ([`Error::Storage`]).
+    /// a store written by a newer schema is refused ([`Error::Storage`]). A
+    /// damaged schema record is set aside (the next write rewrites it).
     pub async fn open(store: Rc<dyn KvStore>, clock: Rc<dyn Clock>) -> Result<Self> {
-        if let Some(bytes) = store.get(SCHEMA_KEY).await? {
-            #[derive(serde::Deserialize)]
-            struct Schema {
-                version: u32,
-            }
-            let schema: Schema = parse(SCHEMA_KEY, &bytes)?;
+        let memory = Self {
+            store,
+            clock,
+            embedder: None,
+            config: MemoryConfig::default(),
+            write_lock: futures::lock::Mutex::new(()),
+            id_hint: RefCell::new(None),
+            corrupt_listeners: RefCell::new(Vec::new()),
+        };
+        #[derive(serde::Deserialize)]
+        struct Schema {
+            version: u32,
+        }
+        let schema = memory.get_valid(SCHEMA_KEY, |_, _: &Schema| Ok(())).await?;
+        if let Some((_, schema)) = schema {
             if schema.version > SCHEMA_VERSION {
                 return Err(Error::Storage(format!(
                     "memory schema {} is newer than this recagent's {SCHEMA_VERSION}",
@@ -164,12 +219,7 @@ impl Memory {
                 )));
             }
         }
-        Ok(Self {
-            store,
-            clock,
-            embedder: None,
-            config: MemoryConfig::default(),
-        })
+        Ok(memory)
     }
 
     /// Uses `embedder` for facts and queries (without one, facts are stored
@@ -199,248 +249,84 @@ impl Memory {
         self.clock.now_ms()
     }
 
+    fn schema_op() -> WriteOp {
+        put(SCHEMA_KEY.into(), format!("{{\"version\":{SCHEMA_VERSION}}}").into_bytes())
+    }
+
     /// Writes `ops` and then the schema record, atomically.
     async fn commit(&self, mut ops: Vec<WriteOp>) -> Result<()> {
-        ops.push(put(
-            SCHEMA_KEY.into(),
-            json(&serde_json::json!({ "version": SCHEMA_VERSION }))?,
-        ));
+        ops.push(Self::schema_op());
         self.store.write(ops).await
     }
 
-    /// Reserves `n` consecutive ids: the first, and the op recording the reservation.
-    async fn reserve_ids(&self, n: u64) -> Result<(u64, WriteOp)> {
-        let next = match self.store.get(NEXT_ID_KEY).await? {
-            Some(b) => std::str::from_utf8(&b)
-                .ok()
-                .and_then(|s| s.parse::<u64>().ok())
-                .ok_or_else(|| Error::Storage("corrupt record meta/next_id".into()))?,
-            None => 1,
-        };
-        Ok((
-            next,
-            put(NEXT_ID_KEY.into(), (next + n).to_string().into_bytes()),
-        ))
+    /// [`Memory::commit`] if every expectation holds (one
+    /// [`KvStore::write_if`]); whether it was written.
+    async fn commit_if(&self, expect: Vec<Expect>, mut ops: Vec<WriteOp>) -> Result<bool> {
+        ops.push(Self::schema_op());
+        self.store.write_if(expect, ops).await
     }
 
+    /// The embedding of `text` (empty without an embedder); refused when
+    /// the embedder gives more than [`MAX_EMBEDDING_DIMS`] or non-finite values.
     fn embed(&self, text: &str) -> Result<Vec<f32>> {
-        match &self.embedder {
-            Some(e) => e.embed(text),
-            None => Ok(Vec::new()),
-        }
-    }
-
-    // ---- working memory -------------------------------------------------
-
-    /// The current conversation and task state.
-    pub async fn working(&self) -> Result<WorkingMemory> {
-        match self.store.get(WORK_KEY).await? {
-            Some(b) => parse(WORK_KEY, &b),
-            None => Ok(WorkingMemory::default()),
-        }
-    }
-
-    /// Appends a turn; only the last [`MemoryConfig::working_turns`] are kept.
-    pub async fn push_turn(&self, role: Role, text: &str) -> Result<WorkingMemory> {
-        let mut w = self.working().await?;
-        w.turns.push(Turn {
-            role,
-            text: text.to_string(),
-            time_ms: self.now(),
-        });
-        let excess = w.turns.len().saturating_sub(self.config.working_turns);
-        w.turns.drain(..excess);
-        self.commit(vec![put(WORK_KEY.into(), json(&w)?)]).await?;
-        Ok(w)
-    }
-
-    /// Sets (or with `None` clears) the task state.
-    pub async fn set_task(&self, task: Option<serde_json::Value>) -> Result<()> {
-        let mut w = self.working().await?;
-        w.task = task;
-        self.commit(vec![put(WORK_KEY.into(), json(&w)?)]).await
-    }
-
-    /// Ends the conversation: working memory becomes empty.
-    pub async fn clear_working(&self) -> Result<()> {
-        self.store.delete(WORK_KEY).await
+        let v = match &self.embedder {
+            Some(e) => e.embed(text)?,
+            None => Vec::new(),
+        };
+        invalid(validate::embedding("the embedder's output", &v))?;
+        Ok(v)
     }
 
     // ---- episodic memory ------------------------------------------------
 
     /// Appends `episode` to the log with a fresh id (and the clock's time
-    /// when its `time_ms` is 0); returns it as stored.
+    /// when its `time_ms` is 0); returns it as stored. An episode breaking
+    /// the record rules (a rating outside 1..=5, a non-finite time, a text
+    /// over [`MAX_TEXT_BYTES`], …) is [`Error::InvalidInput`].
     pub async fn record(&self, mut episode: Episode) -> Result<Episode> {
-        if let Some(v) = episode.value {
-            if !(1.0..=5.0).contains(&v) {
-                return Err(Error::InvalidInput(format!(
-                    "rating must be 1..=5, got {v}"
-                )));
-            }
-        }
-        let (id, next) = self.reserve_ids(1).await?;
-        episode.id = id;
         if episode.time_ms == 0.0 {
             episode.time_ms = self.now();
         }
-        self.commit(vec![next, put(episode_key(id), json(&episode)?)])
+        episode.id = 0;
+        invalid(validate::episode(&episode))?;
+        let _queued = self.write_lock.lock().await;
+        let id = self
+            .insert_new(1, |id| {
+                let mut e = episode.clone();
+                e.id = id;
+                Ok(vec![put(episode_key(id), json(&e)?)])
+            })
             .await?;
+        episode.id = id;
         Ok(episode)
     }
 
-    /// Every episode, oldest first.
+    /// Every episode, oldest first (corrupt ones are set aside).
     pub async fn episodes(&self) -> Result<Vec<Episode>> {
-        self.store
-            .scan_prefix(EPISODE_PREFIX)
+        Ok(self
+            .read_valid(EPISODE_PREFIX, stored_episode)
             .await?
             .into_iter()
-            .map(|(k, v)| parse(&k, &v))
-            .collect()
+            .map(|(_, _, e)| e)
+            .collect())
     }
 
     /// Keeps only the newest `keep` episodes (run [`Memory::consolidate`]
     /// first: facts keep the ids of their evidence, not the episodes);
     /// returns how many were removed.
     pub async fn compact(&self, keep: usize) -> Result<usize> {
-        let keys = self.store.scan_prefix(EPISODE_PREFIX).await?;
+        let _queued = self.write_lock.lock().await;
+        let keys = self.read_valid(EPISODE_PREFIX, stored_episode).await?;
         let drop = keys.len().saturating_sub(keep);
-        let ops: Vec<_> = keys[..drop]
-            .iter()
-            .map(|(k, _)| WriteOp::Delete { key: k.clone() })
+        let ops: Vec<_> = keys
+            .into_iter()
+            .take(drop)
+            .map(|(key, _, _)| WriteOp::Delete { key })
             .collect();
         if !ops.is_empty() {
             self.commit(ops).await?;
         }
         Ok(drop)
-    }
-
-    // ---- semantic memory ------------------------------------------------
-
-    /// Stores what the user said as a fact ([`Memory::remember_with`] with
-    /// default options).
-    pub async fn remember(&self, text: &str) -> Result<Fact> {
-        self.remember_with(text, RememberOptions::default()).await
-    }
-
-    /// Stores what the user said: a [`EpisodeKind::Message`] episode and a
-    /// [`Fact`] (confidence 1 unless given, source [`Source::User`]) whose provenance is
-    /// that episode, in one batch. The text is embedded when an embedder is set.
-    pub async fn remember_with(&self, text: &str, options: RememberOptions) -> Result<Fact> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(Error::InvalidInput(
-                "nothing to remember: empty text".into(),
-            ));
-        }
-        let importance = options.importance.unwrap_or(0.5);
-        check_unit("importance", importance)?;
-        let confidence = options.confidence.unwrap_or(1.0);
-        check_unit("confidence", confidence)?;
-        let embedding = self.embed(text)?;
-        let (id, next) = self.reserve_ids(2).await?;
-        let now = self.now();
-        let mut episode = Episode::new(EpisodeKind::Message).text(text);
-        episode.id = id;
-        episode.time_ms = now;
-        let fact = Fact {
-            id: format!("f{}", id + 1),
-            text: text.to_string(),
-            kind: options.kind.unwrap_or_else(|| FactKind::guess(text)),
-            confidence,
-            importance,
-            created_ms: now,
-            updated_ms: now,
-            provenance: Provenance {
-                source: Source::User,
-                episodes: vec![id],
-                rule: None,
-            },
-            embedding,
-        };
-        self.commit(vec![
-            next,
-            put(episode_key(id), json(&episode)?),
-            put(fact_key(&fact.id), json(&fact)?),
-        ])
-        .await?;
-        Ok(fact)
-    }
-
-    /// Every fact, in id order.
-    pub async fn facts(&self) -> Result<Vec<Fact>> {
-        let mut facts: Vec<Fact> = self
-            .store
-            .scan_prefix(FACT_PREFIX)
-            .await?
-            .into_iter()
-            .map(|(k, v)| parse(&k, &v))
-            .collect::<Result<_>>()?;
-        facts.sort_by_key(|f| (f.id.len(), f.id.clone()));
-        Ok(facts)
-    }
-
-    /// The fact `id`, if stored.
-    pub async fn fact(&self, id: &str) -> Result<Option<Fact>> {
-        if id.is_empty() {
-            return Ok(None);
-        }
-        match self.store.get(&fact_key(id)).await? {
-            Some(b) => Ok(Some(parse(id, &b)?)),
-            None => Ok(None),
-        }
-    }
-
-    async fn existing_fact(&self, id: &str) -> Result<Fact> {
-        self.fact(id)
-            .await?
-            .ok_or_else(|| Error::InvalidInput(format!("no memory fact with id {id:?}")))
-    }
-
-    /// The user corrects fact `id`: new text (re-embedded, kind guessed
-    /// again), confidence 1, source [`Source::User`], recency restarts.
-    /// An unknown id is [`Error::InvalidInput`].
-    pub async fn correct(&self, id: &str, new_text: &str) -> Result<Fact> {
-        let new_text = new_text.trim();
-        if new_text.is_empty() {
-            return Err(Error::InvalidInput("a correction needs text".into()));
-        }
-        let mut fact = self.existing_fact(id).await?;
-        fact.embedding = self.embed(new_text)?;
-        fact.text = new_text.to_string();
-        fact.kind = FactKind::guess(new_text);
-        fact.confidence = 1.0;
-        fact.updated_ms = self.now();
-        fact.provenance.source = Source::User;
-        self.commit(vec![put(fact_key(id), json(&fact)?)]).await?;
-        Ok(fact)
-    }
-
-    /// Deletes fact `id` **and the episodes it came from** (so consolidation
-    /// cannot derive it again from the same evidence), or, for an id
-    /// `e<n>`, episode `n`. Returns the number of records removed; an
-    /// unknown id is [`Error::InvalidInput`].
-    pub async fn forget(&self, id: &str) -> Result<usize> {
-        if let Some(n) = id.strip_prefix('e').and_then(|n| n.parse::<u64>().ok()) {
-            let key = episode_key(n);
-            if self.store.get(&key).await?.is_none() {
-                return Err(Error::InvalidInput(format!(
-                    "no memory episode with id {id:?}"
-                )));
-            }
-            self.commit(vec![WriteOp::Delete { key }]).await?;
-            return Ok(1);
-        }
-        let fact = self.existing_fact(id).await?;
-        let mut ops = vec![WriteOp::Delete { key: fact_key(id) }];
-        for e in &fact.provenance.episodes {
-            let key = episode_key(*e);
-            if self.store.get(&key).await?.is_some() {
-                ops.push(WriteOp::Delete { key });
-            }
-        }
-        let removed = ops.len();
-        self.commit(ops).await?;
-        Ok(removed)
     }
 
     // ---- profile ----------------------------------------------------------
@@ -453,8 +339,31 @@ impl Memory {
             .await
     }
 
-    /// The stored profile snapshot, if any.
+    /// The stored profile snapshot, if any, as stored (the caller restores
+    /// it; when that fails, [`Memory::set_aside_profile`]).
     pub async fn profile(&self) -> Result<Option<Vec<u8>>> {
         self.store.get(PROFILE_KEY).await
+    }
+
+    /// The stored profile snapshot if it restores; one that does not is set
+    /// aside as corrupt and reads as `None` (what `export` uses).
+    pub async fn valid_profile(&self) -> Result<Option<Vec<u8>>> {
+        let Some(raw) = self.store.get(PROFILE_KEY).await? else {
+            return Ok(None);
+        };
+        match crate::UserProfile::restore(&raw) {
+            Ok(_) => Ok(Some(raw)),
+            Err(e) => {
+                self.set_aside(PROFILE_KEY, &raw, e.to_string()).await;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Reports the stored profile `snapshot` as corrupt (`reason`: why it
+    /// did not restore) and sets it aside under `corrupt/`, if it is still
+    /// what is stored. Best effort: never fails.
+    pub async fn set_aside_profile(&self, snapshot: &[u8], reason: String) {
+        self.set_aside(PROFILE_KEY, snapshot, reason).await;
     }
 }

@@ -11,6 +11,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::ledger::{origin_of, Ledger, LedgeredHttp};
+use super::limits::{check_max_response_bytes, DEFAULT_MAX_RESPONSE_BYTES};
 use super::response::{read_answer, status_message, Failure};
 use super::retry::{backoff_ms, retry_after_ms, retryable_status, Breaker};
 use super::textcalls::recover_text_calls;
@@ -22,6 +23,9 @@ use crate::platform::{Clock, Http, HttpRequest, LocalBoxFuture, Rng, SeededRng, 
 /// A `Retry-After` longer than this ends the retries at once (the endpoint
 /// is not coming back within an `ask`).
 const MAX_RETRY_AFTER_MS: f64 = 60_000.0;
+
+/// How much of a non-2xx body is read for its error message, at most.
+const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 
 /// How tools are offered to the endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -64,6 +68,11 @@ pub struct LlmConfig {
     pub breaker_threshold: u32,
     /// How long the circuit stays open before one trial request, in milliseconds.
     pub breaker_cooldown_ms: u32,
+    /// The most bytes of a 2xx body (JSON or the whole SSE stream) read per
+    /// attempt (default [`DEFAULT_MAX_RESPONSE_BYTES`], 4 MiB; must be
+    /// 1 KiB..=1 GiB). Past it the attempt stops reading and fails with
+    /// [`Error::ResponseTooLarge`], which is not retried.
+    pub max_response_bytes: u32,
 }
 
 impl Default for LlmConfig {
@@ -78,6 +87,7 @@ impl Default for LlmConfig {
             tool_mode: ToolMode::Native,
             breaker_threshold: 3,
             breaker_cooldown_ms: 30_000,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -94,6 +104,7 @@ impl std::fmt::Debug for LlmConfig {
             .field("tool_mode", &self.tool_mode)
             .field("breaker_threshold", &self.breaker_threshold)
             .field("breaker_cooldown_ms", &self.breaker_cooldown_ms)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish()
     }
 }
@@ -142,7 +153,12 @@ impl Drop for TrialGuard<'_> {
 ///   attempt's timeout is `min(request_timeout_ms, deadline − now)`;
 /// - [`Error::CircuitOpen`] without sending anything while the breaker is open;
 /// - other statuses: [`Error::Llm`] `"HTTP <status>: <server message>"` at
-///   once; the API key never appears in an error;
+///   once (at most 64 KiB of that body is read); the API key never appears
+///   in an error;
+/// - a 2xx body past `max_response_bytes` (or one SSE event past 1 MiB):
+///   [`Error::ResponseTooLarge`] at once, reading stopped, never retried;
+///   tool-call `index`es are keys only (calls keep the order they arrive
+///   in) and more than [`super::MAX_TOOL_CALLS`] calls is [`Error::Llm`];
 /// - when tools were offered (native mode) and the answer has no native
 ///   tool calls, calls written as JSON in the text are recovered
 ///   ([`super::tool_calls_from_text`], `calls_from_text = true`) and taken
@@ -164,8 +180,9 @@ impl LlmClient {
     /// [`LedgeredHttp`] writing to `ledger`), timing with `clock`, waiting
     /// with `sleeper`. Backoff jitter is seeded from the clock
     /// ([`LlmClient::with_rng`] replaces it). [`Error::InvalidInput`] for a
-    /// base URL that is not http(s), an empty model name, a zero timeout or
-    /// an API key that cannot go into a header.
+    /// base URL that is not http(s), an empty model name, a zero timeout, a
+    /// `max_response_bytes` outside 1 KiB..=1 GiB or an API key that cannot
+    /// go into a header.
     pub fn new(
         config: LlmConfig,
         http: Rc<dyn Http>,
@@ -182,6 +199,7 @@ impl LlmClient {
                 "the LLM request timeout must be positive".into(),
             ));
         }
+        check_max_response_bytes(config.max_response_bytes)?;
         if let Some(key) = &config.api_key {
             if key.chars().any(|c| !c.is_ascii_graphic()) {
                 return Err(Error::InvalidInput(
@@ -267,16 +285,19 @@ impl LlmClient {
             let mut breaker = self.breaker.borrow_mut();
             match &result {
                 Ok(_) => breaker.success(),
-                Err(Error::Network(_) | Error::Timeout(_) | Error::Llm(_)) if attempts > 0 => {
-                    breaker.failure(self.clock.now_ms())
-                }
+                Err(
+                    Error::Network(_)
+                    | Error::Timeout(_)
+                    | Error::Llm(_)
+                    | Error::ResponseTooLarge(_),
+                ) if attempts > 0 => breaker.failure(self.clock.now_ms()),
                 Err(_) => breaker.release(),
             }
         }
         guard.settled = true;
         let mut response = result?;
         // Note: when streaming, on_token already received such calls as text.
-        recover_text_calls(&mut response, native, !request.tools.is_empty());
+        recover_text_calls(&mut response, native, !request.tools.is_empty())?;
         Ok(response)
     }
 
@@ -389,7 +410,8 @@ impl LlmClient {
             .await
             .map_err(|e| Failure::transport(e, false))?;
         if (200..300).contains(&response.status) {
-            return read_answer(response, on_token).await;
+            let cap = usize::try_from(self.config.max_response_bytes).unwrap_or(usize::MAX);
+            return read_answer(response, on_token, cap).await;
         }
         let status = response.status;
         let retry_after = response
@@ -400,8 +422,9 @@ impl LlmClient {
         let mut body = response.body;
         let mut bytes = Vec::new();
         while let Some(Ok(chunk)) = body.next().await {
-            bytes.extend_from_slice(&chunk);
-            if bytes.len() > 64 * 1024 {
+            let room = MAX_ERROR_BODY_BYTES.saturating_sub(bytes.len());
+            bytes.extend_from_slice(chunk.get(..room).unwrap_or(&chunk));
+            if bytes.len() >= MAX_ERROR_BODY_BYTES {
                 break;
             }
         }

@@ -19,6 +19,7 @@ use futures::future::{select, Either};
 use serde_json::Value;
 
 use super::client::ToolMode;
+use super::limits::DEFAULT_MAX_RESPONSE_BYTES;
 use super::response::read_answer;
 use super::textcalls::recover_text_calls;
 use super::types::{ChatModel, ChatRequest, ChatResponse};
@@ -75,7 +76,8 @@ impl Default for EngineConfig {
 /// - the answer is read like an endpoint's 2xx body (JSON or server-sent
 ///   events, every dialect); when tools were offered natively and the
 ///   answer has no native calls, calls written as JSON in the text are
-///   recovered (`calls_from_text`).
+///   recovered (`calls_from_text`); an answer past
+///   [`DEFAULT_MAX_RESPONSE_BYTES`] (4 MiB) is [`Error::ResponseTooLarge`].
 pub struct EngineModel {
     engine: Rc<dyn ChatEngine>,
     config: EngineConfig,
@@ -130,7 +132,8 @@ impl EngineModel {
         let work = async {
             let stream = self.engine.complete(body).await?;
             let response = HttpStreamingResponse { status: 200, headers: Vec::new(), body: stream };
-            read_answer(response, on_token).await.map_err(|failure| failure.error)
+            let cap = usize::try_from(DEFAULT_MAX_RESPONSE_BYTES).unwrap_or(usize::MAX);
+            read_answer(response, on_token, cap).await.map_err(|failure| failure.error)
         };
         let result = match select(Box::pin(work), self.sleeper.sleep(timeout_ms)).await {
             Either::Left((result, _)) => result,
@@ -140,7 +143,7 @@ impl EngineModel {
             }
         };
         let mut response = result?;
-        recover_text_calls(&mut response, self.config.tool_mode == ToolMode::Native, !request.tools.is_empty());
+        recover_text_calls(&mut response, self.config.tool_mode == ToolMode::Native, !request.tools.is_empty())?;
         Ok(response)
     }
 }

@@ -5,6 +5,7 @@ use std::cell::Cell;
 
 use futures::StreamExt;
 
+use super::limits::{body_too_large, MAX_SSE_EVENT_BYTES};
 use super::sse::{SseParser, StreamAccumulator};
 use super::types::ChatResponse;
 use super::wire;
@@ -71,9 +72,15 @@ pub(crate) fn status_message(status: u16, body: &[u8], api_key: Option<&str>) ->
 /// Reads a 2xx answer: server-sent events (parsed as they arrive, text to
 /// `on_token`) or, whatever was asked for, a whole JSON body — told apart by
 /// the first byte that is not white space.
+///
+/// At most `max_bytes` bytes of body are read: the chunk that would go past
+/// them is not kept, the body stream is dropped (which cancels the request)
+/// and the attempt fails with [`Error::ResponseTooLarge`], not retryable.
+/// One SSE line or event is bounded by `min(max_bytes, 1 MiB)` the same way.
 pub(crate) async fn read_answer(
     response: HttpStreamingResponse,
     on_token: &mut dyn FnMut(&str),
+    max_bytes: usize,
 ) -> std::result::Result<ChatResponse, Failure> {
     let emitted = Cell::new(false);
     let mut counting = |text: &str| {
@@ -81,18 +88,23 @@ pub(crate) async fn read_answer(
         on_token(text);
     };
     let mut body = response.body;
-    let mut parser = SseParser::new();
+    let mut parser = SseParser::new(max_bytes.min(MAX_SSE_EVENT_BYTES));
     let mut accumulator = StreamAccumulator::new();
     let mut is_sse: Option<bool> = None;
     let mut raw = Vec::new();
+    let mut received = 0usize;
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| Failure::transport(e, emitted.get()))?;
+        received = received.saturating_add(chunk.len());
+        if received > max_bytes {
+            return Err(Failure::fatal(body_too_large(max_bytes)));
+        }
         let data = match is_sse {
             Some(false) => {
                 raw.extend_from_slice(&chunk);
                 continue;
             }
-            Some(true) => parser.feed(&chunk),
+            Some(true) => parser.feed(&chunk).map_err(Failure::fatal)?,
             None => {
                 raw.extend_from_slice(&chunk);
                 let Some(first) = raw.iter().find(|b| !b.is_ascii_whitespace()) else {
@@ -103,7 +115,9 @@ pub(crate) async fn read_answer(
                 if !sse {
                     continue;
                 }
-                parser.feed(&std::mem::take(&mut raw))
+                parser
+                    .feed(&std::mem::take(&mut raw))
+                    .map_err(Failure::fatal)?
             }
         };
         for event in data {
@@ -116,7 +130,7 @@ pub(crate) async fn read_answer(
         }
     }
     if is_sse == Some(true) {
-        for event in parser.finish() {
+        for event in parser.finish().map_err(Failure::fatal)? {
             accumulator
                 .push(&event, &mut counting)
                 .map_err(Failure::fatal)?;

@@ -6,16 +6,17 @@
 //! lines end in LF, CRLF or CR; `:` lines are comments; several `data:`
 //! lines of one event are joined with `\n`.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
+use super::limits::{event_too_large, too_many_calls, MAX_TOOL_CALLS};
 use super::types::{ChatResponse, ToolCall, Usage};
 use super::wire;
 use crate::error::{Error, Result};
 
 /// An incremental SSE parser: bytes in, the `data` of each complete event out.
-#[derive(Debug, Default)]
+/// Neither a line nor the data of one event may grow past the parser's
+/// `max_event_bytes` ([`Error::ResponseTooLarge`]).
+#[derive(Debug)]
 pub(crate) struct SseParser {
     /// Bytes of the current, not yet terminated line.
     line: Vec<u8>,
@@ -26,49 +27,82 @@ pub(crate) struct SseParser {
     data: String,
     /// Whether the current event has a `data` field at all.
     has_data: bool,
+    /// The longest line, and the most data one event may gather, in bytes.
+    max_event_bytes: usize,
 }
 
 impl SseParser {
-    /// A parser at the start of a stream.
-    pub(crate) fn new() -> Self {
-        Self::default()
+    /// A parser at the start of a stream whose lines and events may hold at
+    /// most `max_event_bytes` bytes each.
+    pub(crate) fn new(max_event_bytes: usize) -> Self {
+        Self {
+            line: Vec::new(),
+            after_cr: false,
+            data: String::new(),
+            has_data: false,
+            max_event_bytes,
+        }
     }
 
-    /// Feeds the next chunk; returns the data of every event it completed.
-    pub(crate) fn feed(&mut self, chunk: &[u8]) -> Vec<String> {
+    /// Feeds the next chunk; returns the data of every event it completed,
+    /// or [`Error::ResponseTooLarge`] once a line or an event is over the cap
+    /// (nothing past the cap is kept).
+    pub(crate) fn feed(&mut self, chunk: &[u8]) -> Result<Vec<String>> {
         let mut events = Vec::new();
-        for &byte in chunk {
-            if self.after_cr {
+        let mut rest = chunk;
+        if self.after_cr {
+            if let Some((first, tail)) = rest.split_first() {
                 self.after_cr = false;
-                if byte == b'\n' {
-                    continue;
+                if *first == b'\n' {
+                    rest = tail;
                 }
-            }
-            match byte {
-                b'\n' => self.end_line(&mut events),
-                b'\r' => {
-                    self.after_cr = true;
-                    self.end_line(&mut events);
-                }
-                _ => self.line.push(byte),
             }
         }
-        events
+        while !rest.is_empty() {
+            let Some(end) = rest.iter().position(|&b| b == b'\n' || b == b'\r') else {
+                self.push_line_bytes(rest)?;
+                break;
+            };
+            let (line, tail) = rest.split_at(end);
+            self.push_line_bytes(line)?;
+            self.end_line(&mut events)?;
+            rest = match tail.split_first() {
+                Some((b'\r', after)) => match after.split_first() {
+                    Some((b'\n', after_lf)) => after_lf,
+                    Some(_) => after,
+                    None => {
+                        self.after_cr = true;
+                        after
+                    }
+                },
+                Some((_, after)) => after,
+                None => tail,
+            };
+        }
+        Ok(events)
     }
 
     /// The end of the stream: an event whose blank line never came is not
     /// dispatched (the SSE rule), so a cut-off event is dropped.
-    pub(crate) fn finish(&mut self) -> Vec<String> {
+    pub(crate) fn finish(&mut self) -> Result<Vec<String>> {
         let mut events = Vec::new();
         if !self.line.is_empty() {
-            self.end_line(&mut events);
+            self.end_line(&mut events)?;
         }
         self.data.clear();
         self.has_data = false;
-        events
+        Ok(events)
     }
 
-    fn end_line(&mut self, events: &mut Vec<String>) {
+    fn push_line_bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        if self.line.len().saturating_add(bytes.len()) > self.max_event_bytes {
+            return Err(event_too_large(self.max_event_bytes));
+        }
+        self.line.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn end_line(&mut self, events: &mut Vec<String>) -> Result<()> {
         let line = String::from_utf8_lossy(&self.line).into_owned();
         self.line.clear();
         if line.is_empty() {
@@ -76,16 +110,25 @@ impl SseParser {
                 events.push(std::mem::take(&mut self.data));
                 self.has_data = false;
             }
-            return;
+            return Ok(());
         }
         if line.starts_with(':') {
-            return;
+            return Ok(());
         }
         let (field, value) = match line.split_once(':') {
             Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
             None => (line.as_str(), ""),
         };
         if field == "data" {
+            let separator = usize::from(self.has_data);
+            let grown = self
+                .data
+                .len()
+                .saturating_add(separator)
+                .saturating_add(value.len());
+            if grown > self.max_event_bytes {
+                return Err(event_too_large(self.max_event_bytes));
+            }
             if self.has_data {
                 self.data.push('\n');
             }
@@ -93,11 +136,15 @@ impl SseParser {
             self.has_data = true;
         }
         // `event`, `id` and `retry` do not matter for chat completions.
+        Ok(())
     }
 }
 
+/// One tool call being streamed.
 #[derive(Debug, Default)]
 struct PartialCall {
+    /// The wire `index` that names it (`None` when the server sent none).
+    key: Option<u64>,
     id: Option<String>,
     name: String,
     arguments: String,
@@ -107,7 +154,9 @@ struct PartialCall {
 #[derive(Debug, Default)]
 pub(crate) struct StreamAccumulator {
     content: String,
-    calls: BTreeMap<u64, PartialCall>,
+    /// In the order each call first appeared; the wire `index` only says
+    /// which call a delta continues (it never sizes or orders anything).
+    calls: Vec<PartialCall>,
     finish_reason: Option<String>,
     usage: Option<Usage>,
     model: Option<String>,
@@ -174,36 +223,52 @@ impl StreamAccumulator {
                 self.content.push_str(&text);
             }
             if let Some(calls) = delta.get("tool_calls").and_then(Value::as_array) {
-                for (position, call) in calls.iter().enumerate() {
-                    self.push_call_delta(position, call);
+                for call in calls {
+                    self.push_call_delta(call)?;
                 }
             }
         }
         Ok(())
     }
 
-    fn push_call_delta(&mut self, position: usize, call: &Value) {
+    /// Adds one `tool_calls[]` delta. A non-negative integer `index` names
+    /// the call it continues (any value, 0 or 10^18, is only a key);
+    /// without one (or with a negative, fractional or huge non-integer one)
+    /// a new `id` starts a new call and anything else continues the last.
+    /// More than [`MAX_TOOL_CALLS`] calls is [`Error::Llm`].
+    fn push_call_delta(&mut self, call: &Value) -> Result<()> {
         let id = call
             .get("id")
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty());
-        let index = match call.get("index").and_then(Value::as_u64) {
-            Some(i) => i,
-            // No index (some servers): a new id starts a new call, else the last one continues.
-            None => {
-                let last = self.calls.keys().next_back().copied();
-                match (last, id) {
-                    (Some(l), Some(id))
-                        if self.calls.get(&l).and_then(|c| c.id.as_deref()) != Some(id) =>
-                    {
-                        l + 1
-                    }
-                    (Some(l), _) => l,
-                    (None, _) => position as u64,
+        let key = call.get("index").and_then(Value::as_u64);
+        let found = match key {
+            Some(key) => self.calls.iter().position(|c| c.key == Some(key)),
+            None => match (self.calls.len().checked_sub(1), id) {
+                (Some(last), Some(id))
+                    if self.calls.get(last).and_then(|c| c.id.as_deref()) != Some(id) =>
+                {
+                    None
                 }
+                (last, _) => last,
+            },
+        };
+        let slot = match found {
+            Some(slot) => slot,
+            None => {
+                if self.calls.len() >= MAX_TOOL_CALLS {
+                    return Err(too_many_calls());
+                }
+                self.calls.push(PartialCall {
+                    key,
+                    ..PartialCall::default()
+                });
+                self.calls.len() - 1
             }
         };
-        let entry = self.calls.entry(index).or_default();
+        let Some(entry) = self.calls.get_mut(slot) else {
+            return Ok(());
+        };
         if let Some(id) = id {
             entry.id = Some(id.to_string());
         }
@@ -216,6 +281,7 @@ impl StreamAccumulator {
             None | Some(Value::Null) => {}
             Some(other) => entry.arguments.push_str(&other.to_string()),
         }
+        Ok(())
     }
 
     /// The response, once the stream has ended. Without `[DONE]` and without
@@ -232,7 +298,7 @@ impl StreamAccumulator {
         }
         let tool_calls = self
             .calls
-            .into_values()
+            .into_iter()
             .enumerate()
             .filter(|(_, c)| !c.name.is_empty())
             .map(|(i, c)| ToolCall {
@@ -257,103 +323,5 @@ impl StreamAccumulator {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::types::FinishReason;
-    use super::*;
-
-    #[test]
-    fn events_split_anywhere_with_crlf_comments_and_multiline_data() {
-        let body = b": keep-alive\r\ndata: {\"a\":\r\ndata: 1}\r\n\r\nevent: x\ndata: two\n\ndata: three\r\rdata: caf\xc3\xa9\n\n";
-        let whole = SseParser::new().feed(body);
-        assert_eq!(whole, ["{\"a\":\n1}", "two", "three", "café"]);
-        for split in 0..body.len() {
-            let mut p = SseParser::new();
-            let mut got = p.feed(&body[..split]);
-            got.extend(p.feed(&body[split..]));
-            got.extend(p.finish());
-            assert_eq!(got, whole, "split at {split}");
-        }
-        let mut p = SseParser::new();
-        let got: Vec<String> = body.iter().flat_map(|b| p.feed(&[*b])).collect();
-        assert_eq!(got, whole);
-    }
-
-    #[test]
-    fn an_unterminated_event_is_dropped() {
-        let mut p = SseParser::new();
-        assert!(p.feed(b"data: {\"x\":1}").is_empty());
-        assert!(p.finish().is_empty());
-    }
-
-    #[test]
-    fn accumulates_content_tool_calls_and_usage() {
-        let mut acc = StreamAccumulator::new();
-        let mut tokens = Vec::new();
-        let mut on_token = |t: &str| tokens.push(t.to_string());
-        for data in [
-            r#"{"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"}}]}"#,
-            r#"{"choices":[{"index":0,"delta":{"content":"lo"}}]}"#,
-            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c1","type":"function","function":{"name":"recommend","arguments":""}}]}}]}"#,
-            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"k\":"}}]}}]}"#,
-            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"5}"}}]}}]}"#,
-            r#"{"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}"#,
-            r#"{"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":2}}"#,
-            "[DONE]",
-        ] {
-            acc.push(data, &mut on_token).unwrap();
-        }
-        assert!(acc.is_done());
-        let r = acc.finish().unwrap();
-        assert_eq!(tokens, ["Hel", "lo"]);
-        assert_eq!(r.content, "Hello");
-        assert_eq!(
-            r.tool_calls,
-            vec![ToolCall {
-                id: "c1".into(),
-                name: "recommend".into(),
-                arguments: r#"{"k":5}"#.into()
-            }]
-        );
-        assert_eq!(r.finish_reason, FinishReason::ToolCalls);
-        assert_eq!(
-            r.usage,
-            Some(Usage {
-                prompt_tokens: 7,
-                completion_tokens: 2
-            })
-        );
-        assert_eq!(r.model.as_deref(), Some("m"));
-    }
-
-    #[test]
-    fn truncation_errors_and_no_choices() {
-        let mut acc = StreamAccumulator::new();
-        acc.push(r#"{"choices":[{"delta":{"content":"a"}}]}"#, &mut |_| {})
-            .unwrap();
-        let e = acc.finish().unwrap_err();
-        assert_eq!(e.code(), "network_error");
-        assert!(e.to_string().contains("stream truncated"));
-
-        let mut acc = StreamAccumulator::new();
-        let e = acc
-            .push(r#"{"error":{"message":"overloaded"}}"#, &mut |_| {})
-            .unwrap_err();
-        assert_eq!(
-            (e.code(), e.to_string().contains("overloaded")),
-            ("llm_error", true)
-        );
-
-        let mut acc = StreamAccumulator::new();
-        acc.push("[DONE]", &mut |_| {}).unwrap();
-        assert_eq!(acc.finish().unwrap_err().code(), "llm_error");
-
-        // A finish_reason without [DONE] is a complete answer.
-        let mut acc = StreamAccumulator::new();
-        acc.push(
-            r#"{"choices":[{"delta":{"content":"a"},"finish_reason":"length"}]}"#,
-            &mut |_| {},
-        )
-        .unwrap();
-        assert_eq!(acc.finish().unwrap().finish_reason, FinishReason::Length);
-    }
-}
+#[path = "sse_tests.rs"]
+mod tests;

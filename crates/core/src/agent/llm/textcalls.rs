@@ -8,31 +8,50 @@
 //! fences, or bare in the text. Only the recognized calls are taken out of
 //! the text; any other JSON stays. The calls are not validated here (the
 //! planner checks the tool name and the arguments against its schema).
+//!
+//! Bounded work: tags and fences are found in one pass; bare JSON is looked
+//! for from at most 256 brackets and with a budget of 4 bytes scanned per
+//! byte of text (+ 64 KiB), so no text, however crafted, costs more than
+//! linear time; JSON nested deeper than serde_json's 128 levels is not a
+//! call. More than [`MAX_TOOL_CALLS`] calls in one text is [`crate::Error::Llm`].
 
 use serde_json::Value;
 
+use super::limits::{too_many_calls, MAX_TOOL_CALLS};
 use super::types::{ChatResponse, ToolCall};
 use super::wire;
+use crate::error::Result;
 
 /// Recovers tool calls written as JSON in `text`: returns the text without
 /// them (trimmed) and the calls, in order, with ids `call_text_1`, `call_text_2`, ….
 /// When tools were offered natively and the model wrote its calls as text
 /// instead, moves them into `response.tool_calls` (marking
 /// `calls_from_text`) and keeps the rest as the content. Used by the HTTP
-/// client and the in-page engine alike.
-pub fn recover_text_calls(response: &mut ChatResponse, native: bool, tools_offered: bool) {
+/// client and the in-page engine alike. More than [`MAX_TOOL_CALLS`] calls
+/// is [`crate::Error::Llm`] (the response is left unchanged).
+pub fn recover_text_calls(
+    response: &mut ChatResponse,
+    native: bool,
+    tools_offered: bool,
+) -> Result<()> {
     if !native || !response.tool_calls.is_empty() || !tools_offered {
-        return;
+        return Ok(());
     }
     let (rest, calls) = tool_calls_from_text(&response.content);
+    if calls.len() > MAX_TOOL_CALLS {
+        return Err(too_many_calls());
+    }
     if !calls.is_empty() {
         response.content = rest;
         response.tool_calls = calls;
         response.calls_from_text = true;
     }
+    Ok(())
 }
 
-/// Text without a recognizable call comes back unchanged with no calls.
+/// The tool calls written as JSON in `text`, and the text around them
+/// (trimmed). Text without a recognizable call comes back unchanged (byte
+/// for byte) with no calls.
 pub fn tool_calls_from_text(text: &str) -> (String, Vec<ToolCall>) {
     let mut calls = Vec::new();
     let mut remaining = String::with_capacity(text.len());
@@ -68,7 +87,11 @@ pub fn tool_calls_from_text(text: &str) -> (String, Vec<ToolCall>) {
             name,
             arguments,
         })
-        .collect();
+        .collect::<Vec<_>>();
+    if calls.is_empty() {
+        // Nothing recognised: the text as it came, white space and all.
+        return (text.to_string(), calls);
+    }
     (remaining.trim().to_string(), calls)
 }
 
@@ -114,20 +137,40 @@ fn take_fenced(text: &str, calls: &mut Vec<(String, String)>) -> String {
 /// unclosed brackets would otherwise cost quadratic time.
 const MAX_BARE_TRIES: usize = 256;
 
+/// Bytes the bare-JSON search may scan (bracket matching and parsing
+/// together) per byte of text…
+const BARE_SCAN_PER_BYTE: usize = 4;
+/// …plus this many: enough for every try on a short answer.
+const BARE_SCAN_SLACK: usize = 64 * 1024;
+
 fn take_bare(text: &str, calls: &mut Vec<(String, String)>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
     let mut search = 0;
     let mut tries = 0;
-    while let Some(offset) = text[search..].find(['{', '[']) {
+    let mut budget = text
+        .len()
+        .saturating_mul(BARE_SCAN_PER_BYTE)
+        .saturating_add(BARE_SCAN_SLACK);
+    while let Some(offset) = text.get(search..).and_then(|t| t.find(['{', '['])) {
         tries += 1;
-        if tries > MAX_BARE_TRIES {
+        if tries > MAX_BARE_TRIES || budget == 0 {
             break;
         }
         let start = search + offset;
-        match balanced_end(&text[start..])
-            .and_then(|len| parse_calls(&text[start..start + len]).map(|c| (len, c)))
-        {
+        let tail = text.get(start..).unwrap_or_default();
+        let found = balanced_end(tail, &mut budget).and_then(|len| {
+            let candidate = tail.get(..len)?;
+            match budget.checked_sub(len) {
+                Some(left) => budget = left,
+                None => {
+                    budget = 0;
+                    return None;
+                }
+            }
+            parse_calls(candidate).map(|c| (len, c))
+        });
+        match found {
             Some((len, found)) => {
                 out.push_str(&text[copied..start]);
                 calls.extend(found);
@@ -142,12 +185,20 @@ fn take_bare(text: &str, calls: &mut Vec<(String, String)>) -> String {
 }
 
 /// Length in bytes of the balanced `{…}` / `[…]` at the start of `text`
-/// (brackets inside JSON strings ignored), if it closes.
-fn balanced_end(text: &str) -> Option<usize> {
+/// (brackets inside JSON strings ignored), if it closes before `budget`
+/// bytes are scanned; the bytes scanned are taken from `budget`.
+fn balanced_end(text: &str, budget: &mut usize) -> Option<usize> {
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;
     for (i, c) in text.char_indices() {
+        match budget.checked_sub(c.len_utf8()) {
+            Some(left) => *budget = left,
+            None => {
+                *budget = 0;
+                return None;
+            }
+        }
         if in_string {
             match (escaped, c) {
                 (true, _) => escaped = false,
@@ -159,7 +210,7 @@ fn balanced_end(text: &str) -> Option<usize> {
         }
         match c {
             '"' => in_string = true,
-            '{' | '[' => depth += 1,
+            '{' | '[' => depth = depth.saturating_add(1),
             '}' | ']' => {
                 depth = depth.checked_sub(1)?;
                 if depth == 0 {
@@ -287,6 +338,21 @@ mod tests {
     }
 
     #[test]
+    fn a_crafted_long_text_costs_linear_time() {
+        // 256 brackets that never close in front of 16 MiB: each try used to
+        // scan to the end (4 GiB scanned); the budget stops at 4 bytes per byte.
+        let text = format!("{}{}", "{".repeat(256), "a".repeat(16 << 20));
+        let started = std::time::Instant::now();
+        let (rest, calls) = tool_calls_from_text(&text);
+        let took = started.elapsed();
+        assert!(took < std::time::Duration::from_millis(1500), "{took:?}");
+        assert_eq!((rest.len(), calls.len()), (text.len(), 0));
+        // A call after a short unclosed bracket is still found.
+        let (rest, calls) = tool_calls_from_text(r#"a { b {"name":"f","arguments":{}}"#);
+        assert_eq!((rest.as_str(), calls.len()), ("a { b", 1));
+    }
+
+    #[test]
     fn other_json_and_plain_text_stay() {
         for text in [
             "Here is what I found: 1, 2",
@@ -299,7 +365,16 @@ mod tests {
         ] {
             let (rest, calls) = tool_calls_from_text(text);
             assert!(calls.is_empty(), "{text}");
-            assert_eq!(rest, text.trim(), "{text}");
+            assert_eq!(rest, text, "{text}");
+        }
+    }
+
+    #[test]
+    fn text_without_calls_comes_back_byte_for_byte() {
+        for text in ["  plain answer \n", "{\"not\": \"a call\"}\t", "<tool_call>broken\n"] {
+            let (rest, calls) = tool_calls_from_text(text);
+            assert!(calls.is_empty(), "{text:?}");
+            assert_eq!(rest, text);
         }
     }
 }

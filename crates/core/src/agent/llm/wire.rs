@@ -14,6 +14,7 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use super::limits::{too_many_calls, MAX_TOOL_CALLS};
 use super::types::{
     ChatMessage, ChatRequest, ChatResponse, ChatRole, FinishReason, ToolCall, ToolChoice, Usage,
 };
@@ -233,7 +234,9 @@ fn tool_call(index: usize, value: &Value) -> Option<ToolCall> {
 }
 
 /// Parses a whole (non-streamed) chat-completion body. An error body, a body
-/// that is not JSON, or no choice is [`Error::Llm`]. Only the first choice is read.
+/// that is not JSON (nested deeper than serde_json's 128 levels included),
+/// no choice, or more than [`MAX_TOOL_CALLS`] tool calls is [`Error::Llm`].
+/// Only the first choice is read.
 pub(crate) fn parse_response(body: &[u8]) -> Result<ChatResponse> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| Error::Llm(format!("the answer is not JSON: {e}")))?;
@@ -251,17 +254,19 @@ pub(crate) fn parse_response(body: &[u8]) -> Result<ChatResponse> {
         // legacy completions shape: {"choices":[{"text":..}]}
         None => content_text(choice.get("text")),
     };
-    let tool_calls = message
+    let wire_calls = message
         .and_then(|m| m.get("tool_calls"))
         .and_then(Value::as_array)
-        .map(|calls| {
-            calls
-                .iter()
-                .enumerate()
-                .filter_map(|(i, c)| tool_call(i, c))
-                .collect()
-        })
+        .map(Vec::as_slice)
         .unwrap_or_default();
+    if wire_calls.len() > MAX_TOOL_CALLS {
+        return Err(too_many_calls());
+    }
+    let tool_calls = wire_calls
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| tool_call(i, c))
+        .collect();
     Ok(ChatResponse {
         content,
         tool_calls,

@@ -54,7 +54,8 @@ impl Default for PlannerConfig {
 /// registry (built-in and app tools) and the preference summary.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PlannerContext {
-    /// Earlier turns of the conversation (request-text class).
+    /// Earlier turns of the conversation, each part with the class it had
+    /// when it was made (the user's words; answers with what their model saw).
     pub history: Vec<OutboundMessage>,
     /// Every tool that exists; which are offered depends on the autonomy.
     pub registry: Vec<ToolDef>,

@@ -11,6 +11,7 @@
 //! the policy allows nothing for the endpoint, the answer is the
 //! on-device ranking with a [`Fallback`] saying why.
 
+mod device;
 mod events;
 mod model;
 
@@ -20,7 +21,7 @@ use serde_json::{json, Value};
 
 use super::answer::{AgentAnswer, Fallback, StepKind, StepStatus, TraceStep};
 use super::answer_check::compose_answer;
-use super::outbound::{build_request, OutboundMessage, Part, Planning};
+use super::outbound::{build_request, data_class, OutboundMessage, Part, Planning};
 use super::policy::{DataClass, ShareLevel};
 use super::schema::{check_arguments, parse_arguments};
 use super::tools::{AnswerItem, ToolDef, ToolOutput, INTENT_ARG};
@@ -48,6 +49,8 @@ struct Pending {
     args: Value,
     def: ToolDef,
     started_ms: f64,
+    /// The class of the call (the model's class when it wrote it).
+    class: DataClass,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +91,11 @@ pub struct Planner {
     replaced: Option<String>,
     /// The ranking's note when constraints were relaxed.
     note: Option<String>,
+    /// The highest class sent to the model so far in this ask: what the
+    /// model writes carries it ([`Planner::model_class`]).
+    seen: DataClass,
+    /// The class of the final answer's text.
+    answer_class: DataClass,
 }
 
 /// The device ranking's call id.
@@ -102,9 +110,9 @@ impl Planner {
             _ => context.registry.clone(),
         };
         let mut messages = context.history.clone();
-        let mut parts = vec![Part::text(DataClass::RequestText, request.clone())];
+        let mut parts = vec![Part::user_words(request.clone())];
         if let Some(p) = &context.preferences {
-            parts.push(Part::text(DataClass::Preferences, format!("(The user's stated preferences: {p})")));
+            parts.push(Part::derived(DataClass::Preferences, format!("(The user's stated preferences: {p})")));
         }
         messages.push(OutboundMessage::new(ChatRole::User, parts));
         Self {
@@ -127,7 +135,24 @@ impl Planner {
             json_calls: 0,
             replaced: None,
             note: None,
+            seen: DataClass::RequestText,
+            answer_class: DataClass::PublicItem,
         }
+    }
+
+    /// The class of everything the model writes in this ask (its text, its
+    /// tool calls and their arguments): the highest class sent to it so far,
+    /// and at least [`DataClass::PublicItem`] (the model's words are never
+    /// the user's).
+    pub fn model_class(&self) -> DataClass {
+        data_class(self.seen)
+    }
+
+    /// The class of the final answer's text: the model's class when the
+    /// model wrote it, [`DataClass::PublicItem`] when the device composed
+    /// it from its items (the driver adds the class of the items named).
+    pub fn answer_class(&self) -> DataClass {
+        self.answer_class
     }
 
     /// The tools offered to the model at this autonomy.
@@ -203,7 +228,7 @@ impl Planner {
             (Phase::Model(started), PlannerEvent::ModelFailed { now_ms, code, message }) => {
                 self.step(StepKind::Model, None, None, StepStatus::Failed, Some(format!("{code}: {message}")), None, started, now_ms, &mut out);
                 let code = match code.as_str() {
-                    "timeout" | "circuit_open" | "aborted" | "network_error" => code,
+                    "timeout" | "circuit_open" | "aborted" | "network_error" | "response_too_large" => code,
                     "policy_denied" => "policy".to_string(),
                     _ => "llm_error".to_string(),
                 };
@@ -220,17 +245,22 @@ impl Planner {
                 if self.context.intent.is_none() || matches!(p.name.as_str(), "recommend" | "search_catalog") {
                     self.known.extend(output.items.iter().cloned());
                 }
-                let class = output.class.max(p.def.result_class);
+                // The result is of the tool's class, of what it says it is,
+                // and of the arguments the model chose (`p.class`).
+                let class = output.class.max(p.def.result_class).max(p.class);
                 let source = format!("tool:{}", p.name);
                 let mut parts = vec![Part::data(class, &source, output.value.to_string())];
-                parts.extend(output.details.iter().map(|(c, v)| Part::data(*c, &source, v.to_string())));
-                self.tool_message(&p.id, &p.name, parts);
+                parts.extend(output.details.iter().map(|(c, v)| Part::data((*c).max(class), &source, v.to_string())));
+                self.tool_message(&p.id, &p.name, class, parts);
                 self.advance(now_ms, &mut out);
             }
             (Phase::Tool(p), PlannerEvent::ToolFailed { now_ms, call_id, code, message }) if call_id == p.id => {
                 let reason = format!("{code}: {message}");
                 self.step(StepKind::Tool, Some(&p.name), Some(p.args.clone()), StepStatus::Failed, Some(reason.clone()), None, p.started_ms, now_ms, &mut out);
-                self.tool_message(&p.id, &p.name, vec![Part::text(DataClass::RequestText, format!("The tool failed: {reason}"))]);
+                // A tool's error is data of that tool's class (an app tool's
+                // message can quote what it read), never request text.
+                let class = p.def.result_class.max(p.class);
+                self.tool_message(&p.id, &p.name, class, vec![Part::derived(class, format!("The tool failed: {reason}"))]);
                 self.advance(now_ms, &mut out);
             }
             (Phase::Approval(p), PlannerEvent::Approval { now_ms, call_id, granted }) if call_id == p.id => {
@@ -285,54 +315,6 @@ impl Planner {
         out.push(PlannerAction::Step(step));
     }
 
-    fn device_rank(&mut self, purpose: DeviceFor, now_ms: f64, out: &mut Vec<PlannerAction>) {
-        if self.device.is_some() {
-            self.after_device(purpose, now_ms, out);
-            return;
-        }
-        let mut args = json!({"k": self.config.device_k});
-        if let Some(intent) = &self.context.intent {
-            args[INTENT_ARG] = serde_json::to_value(intent).unwrap_or(Value::Null);
-        } else {
-            let query = self.context.device_query.clone().unwrap_or_else(|| self.request.clone());
-            if !query.trim().is_empty() {
-                args["query"] = Value::String(query);
-            }
-        }
-        self.phase = Phase::Device(purpose, now_ms);
-        out.push(PlannerAction::CallTool { call_id: DEVICE_CALL_ID.to_string(), name: "recommend".to_string(), args });
-    }
-
-    fn device_items(&self) -> Vec<AnswerItem> {
-        self.device.as_ref().map(|d| d.items.clone()).unwrap_or_default()
-    }
-
-    fn after_device(&mut self, purpose: DeviceFor, now_ms: f64, out: &mut Vec<PlannerAction>) {
-        match purpose {
-            DeviceFor::Answer => {
-                self.finish(String::new(), self.device_items(), None, None, now_ms, out);
-            }
-            DeviceFor::Fallback(f) => {
-                self.finish(String::new(), self.device_items(), None, Some(f), now_ms, out);
-            }
-            DeviceFor::Items(text) => {
-                self.finish(text, self.device_items(), None, None, now_ms, out);
-            }
-            DeviceFor::Prelude => {
-                let device = self.device.clone();
-                if let (Some(d), Some(user)) = (device, self.messages.last_mut()) {
-                    user.parts.push(Part::text(
-                        DataClass::RequestText,
-                        "The device ranked the items below for this request. Describe them briefly for the user, in this order; do not add other items.",
-                    ));
-                    user.parts.push(Part::data(DataClass::PublicItem, "tool:recommend", d.value.to_string()));
-                    user.parts.extend(d.details.iter().map(|(c, v)| Part::data(*c, "tool:recommend", v.to_string())));
-                }
-                self.call_model(now_ms, out);
-            }
-        }
-    }
-
     fn fallback(&mut self, code: &str, reason: &str, now_ms: f64, out: &mut Vec<PlannerAction>) {
         self.queue.clear();
         self.step(StepKind::Fallback, None, None, StepStatus::Ok, Some(format!("{code}: {reason}")), None, now_ms, now_ms, out);
@@ -358,7 +340,9 @@ impl Planner {
         } else {
             Planning::Native(specs)
         };
-        let request = build_request(self.config.share, &self.messages, &planning, Some(self.start_ms + self.config.max_wall_ms));
+        let built = build_request(self.config.share, &self.messages, &planning, Some(self.start_ms + self.config.max_wall_ms));
+        self.seen = self.seen.max(built.sent_class);
+        let request = built.request;
         self.last_request_bytes = serde_json::to_string(&request.messages).map(|s| s.len()).unwrap_or(0);
         self.model_calls += 1;
         self.phase = Phase::Model(now_ms);
@@ -368,19 +352,19 @@ impl Planner {
     /// A tool result (or refusal) for the model. In JSON planning mode too
     /// it is a `tool` message (with the generated call id): the assistant
     /// message before it carries the JSON plan as text, without native calls.
-    fn tool_message(&mut self, call_id: &str, name: &str, mut parts: Vec<Part>) {
+    /// `class` is that of the result (the tool's name and the label count as it).
+    fn tool_message(&mut self, call_id: &str, name: &str, class: DataClass, mut parts: Vec<Part>) {
         if self.config.json_planning {
-            parts.insert(0, Part::text(DataClass::RequestText, format!("Result of the tool call {name}:")));
+            parts.insert(0, Part::derived(class, format!("Result of the tool call {name}:")));
         }
         self.messages.push(OutboundMessage::tool(call_id, parts));
     }
 
     fn reject(&mut self, id: &str, name: &str, args: Option<Value>, reason: &str, now_ms: f64, out: &mut Vec<PlannerAction>) {
         self.step(StepKind::Tool, Some(name), args, StepStatus::Rejected, Some(reason.to_string()), None, now_ms, now_ms, out);
-        self.tool_message(id, name, vec![Part::text(
-            DataClass::RequestText,
-            format!("The call to {name} was rejected and not executed: {reason}."),
-        )]);
+        // The name and the reason quote the model's call: the model's class.
+        let class = self.model_class();
+        self.tool_message(id, name, class, vec![Part::derived(class, format!("The call to {name} was rejected and not executed: {reason}."))]);
     }
 
     fn execute(&mut self, p: Pending, out: &mut Vec<PlannerAction>) {
@@ -429,7 +413,7 @@ impl Planner {
             if now_ms - self.start_ms >= self.config.max_wall_ms {
                 return self.fallback("budget_time", "the time budget is spent", now_ms, out);
             }
-            let pending = Pending { id: call.id.clone(), name: call.name.clone(), args: args.clone(), def: def.clone(), started_ms: now_ms };
+            let pending = Pending { id: call.id.clone(), name: call.name.clone(), args: args.clone(), def: def.clone(), started_ms: now_ms, class: self.model_class() };
             if def.side_effects {
                 out.push(PlannerAction::RequestApproval { call_id: call.id, name: call.name, args });
                 self.phase = Phase::Approval(pending);
@@ -448,12 +432,15 @@ impl Planner {
         let mut seen_ids = std::collections::HashSet::new();
         let mut seen_titles = std::collections::HashSet::new();
         let items: Vec<AnswerItem> = items.into_iter().filter(|i| seen_ids.insert(i.id.clone()) && seen_titles.insert(title_key(&i.title))).collect();
-        let answer = if answer.trim().is_empty() {
+        let model_wrote = !answer.trim().is_empty();
+        let answer = if !model_wrote {
             let what = self.context.intent.as_ref().and_then(|i| i.describe());
             compose_answer(&items, what.as_deref(), self.note.as_deref())
         } else {
             answer
         };
+        // The model's words carry what it saw; a composed answer is the device's.
+        self.answer_class = if model_wrote { self.model_class() } else { DataClass::PublicItem };
         let summary = format!("{} items", items.len());
         let reason = self.replaced.as_ref().map(|r| format!("answer_replaced: {r}"));
         self.step(StepKind::Final, None, None, StepStatus::Ok, reason, Some(summary), now_ms, now_ms, out);

@@ -10,7 +10,6 @@ use crate::agent::tools::AnswerItem;
 use crate::agent::answer_check::{strip_to_prose, unusable_reason};
 use crate::agent::llm::{ChatResponse, ChatRole, FinishReason, ToolCall};
 use crate::agent::outbound::{build_request, OutboundMessage, Part, Planning};
-use crate::agent::policy::DataClass;
 use crate::agent::schema::parse_arguments;
 use crate::agent::PlannerAction;
 use crate::intent::proposal::read_json;
@@ -24,9 +23,11 @@ impl Planner {
         if self.model_calls >= self.config.max_steps || now_ms - self.start_ms >= self.config.max_wall_ms {
             return self.after_intent(now_ms, out);
         }
-        let user = OutboundMessage::new(ChatRole::User, vec![Part::text(DataClass::RequestText, self.request.clone())]);
+        let user = OutboundMessage::new(ChatRole::User, vec![Part::user_words(self.request.clone())]);
         let planning = Planning::Extract { schema, instructions };
-        let mut request = build_request(self.config.share, &[user], &planning, Some(self.start_ms + self.config.max_wall_ms));
+        let built = build_request(self.config.share, &[user], &planning, Some(self.start_ms + self.config.max_wall_ms));
+        self.seen = self.seen.max(built.sent_class);
+        let mut request = built.request;
         request.temperature = Some(0.0);
         request.max_tokens = Some(256);
         self.last_request_bytes = serde_json::to_string(&request.messages).map(|s| s.len()).unwrap_or(0);
@@ -153,15 +154,14 @@ impl Planner {
             }
             return self.device_rank(DeviceFor::Items(answer), now_ms, out);
         }
-        let mut assistant = OutboundMessage::new(ChatRole::Assistant, Vec::new());
-        if self.config.json_planning {
-            assistant.parts.push(Part::text(DataClass::RequestText, response.content.clone()));
+        // The model's text and calls carry the class of what it was sent.
+        let class = self.model_class();
+        let assistant = if self.config.json_planning {
+            OutboundMessage::new(ChatRole::Assistant, vec![Part::derived(class, response.content.clone())])
         } else {
-            if !text.trim().is_empty() {
-                assistant.parts.push(Part::text(DataClass::RequestText, text.clone()));
-            }
-            assistant.tool_calls = calls.clone();
-        }
+            let parts = if text.trim().is_empty() { Vec::new() } else { vec![Part::derived(class, text.clone())] };
+            OutboundMessage::assistant_calls(parts, calls.clone(), class)
+        };
         self.messages.push(assistant);
         self.queue.extend(calls);
         self.advance(now_ms, out);

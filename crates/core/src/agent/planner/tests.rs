@@ -307,3 +307,64 @@ fn an_app_tool_declared_memory_class_is_withheld_even_if_its_output_says_public(
     assert!(!body.contains("SECRET-NOTE"));
     assert_eq!(req.messages.last().unwrap().content, crate::agent::outbound::WITHHELD);
 }
+
+fn notes_registry(class: DataClass) -> Vec<ToolDef> {
+    let mut reg = registry();
+    reg.push(
+        ToolDef::app(AppToolRegistration {
+            name: "notes".into(),
+            description: "The user's notes.".into(),
+            parameters: json!({"type": "object"}),
+            side_effects: false,
+            result_class: class,
+        })
+        .unwrap(),
+    );
+    reg
+}
+
+#[test]
+fn a_failed_tools_error_has_the_tools_class() {
+    for (class, sent) in [(DataClass::Memory, false), (DataClass::Preferences, false), (DataClass::PublicItem, true)] {
+        let mut p = Planner::new(config(2), "x".into(), PlannerContext { registry: notes_registry(class), ..Default::default() });
+        p.handle(PlannerEvent::Start { now_ms: 0.0 });
+        p.handle(PlannerEvent::ModelAnswered { now_ms: 1.0, response: reply("", vec![call("n", "notes", "{}")]) });
+        let next = p.handle(PlannerEvent::ToolFailed { now_ms: 2.0, call_id: "n".into(), code: "invalid_input".into(), message: "threw: SECRET-NOTE of Ana".into() });
+        let Some(PlannerAction::CallModel(req)) = next.last() else { panic!("{next:?}") };
+        let body = serde_json::to_string(&req.messages).unwrap();
+        assert_eq!(body.contains("SECRET-NOTE"), sent, "{class:?}: {body}");
+    }
+}
+
+#[test]
+fn the_models_words_carry_the_highest_class_it_was_sent() {
+    // At full_memory, after a memory recall, the answer and the calls are memory.
+    let cfg = PlannerConfig { share: ShareLevel::FullMemory, ..config(2) };
+    let mut p = Planner::new(cfg.clone(), "x".into(), PlannerContext { registry: registry(), ..Default::default() });
+    p.handle(PlannerEvent::Start { now_ms: 0.0 });
+    assert_eq!(p.model_class(), DataClass::PublicItem, "the user's words alone: the model's class is still not request text");
+    p.handle(PlannerEvent::ModelAnswered { now_ms: 1.0, response: reply("", vec![call("r", "recall_memory", r#"{"query":"code"}"#)]) });
+    let output = ToolOutput { value: json!({"facts": ["code 1234"]}), class: DataClass::Memory, details: vec![], items: vec![], summary: String::new() };
+    p.handle(PlannerEvent::ToolDone { now_ms: 2.0, call_id: "r".into(), output });
+    assert_eq!(p.model_class(), DataClass::Memory);
+    let next = p.handle(PlannerEvent::ModelAnswered { now_ms: 3.0, response: reply("Your code is 1234.", vec![]) });
+    assert!(next.iter().any(|a| matches!(a, PlannerAction::CallTool { .. })), "the device ranks the items: {next:?}");
+    let out = ToolOutput { value: json!({"items": []}), class: DataClass::PublicItem, details: vec![], items: vec![item("1")], summary: String::new() };
+    let done = p.handle(PlannerEvent::ToolDone { now_ms: 4.0, call_id: DEVICE_CALL_ID.into(), output: out });
+    assert!(matches!(done.last(), Some(PlannerAction::Finish(_))));
+    assert_eq!(p.answer_class(), DataClass::Memory);
+    // The same memory withheld (public_items): what the model writes is public-item class.
+    let mut p = Planner::new(config(2), "x".into(), PlannerContext { registry: registry(), ..Default::default() });
+    p.handle(PlannerEvent::Start { now_ms: 0.0 });
+    p.handle(PlannerEvent::ModelAnswered { now_ms: 1.0, response: reply("", vec![call("r", "recall_memory", r#"{"query":"code"}"#)]) });
+    let output = ToolOutput { value: json!({"facts": ["code 1234"]}), class: DataClass::Memory, details: vec![], items: vec![], summary: String::new() };
+    p.handle(PlannerEvent::ToolDone { now_ms: 2.0, call_id: "r".into(), output });
+    assert_eq!(p.model_class(), DataClass::PublicItem);
+    // A device-composed answer (autonomy 0) is the device's: public-item class.
+    let mut p = Planner::new(PlannerConfig { share: ShareLevel::FullMemory, ..config(0) }, "x".into(), PlannerContext::default());
+    p.handle(PlannerEvent::Start { now_ms: 0.0 });
+    let out = ToolOutput { value: json!({"items": []}), class: DataClass::PublicItem, details: vec![], items: vec![item("1")], summary: String::new() };
+    p.handle(PlannerEvent::ToolDone { now_ms: 1.0, call_id: DEVICE_CALL_ID.into(), output: out });
+    assert!(p.is_done());
+    assert_eq!(p.answer_class(), DataClass::PublicItem);
+}

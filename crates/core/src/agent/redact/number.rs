@@ -8,7 +8,7 @@
 //! bounded window. So a run costs time linear in its length, however many
 //! numbers it holds.
 
-use super::{at, prev_is};
+use super::{at, count_work, prev_is};
 
 /// Most digits any tag covers (a 19-digit card number): a join of more
 /// digits can never be classified, so it is never built.
@@ -98,6 +98,7 @@ struct Run<'a> {
 
 impl<'a> Run<'a> {
     fn new(chars: &'a [char], first: usize, end: usize) -> Self {
+        count_work(end.saturating_sub(first));
         let mut pieces = Vec::new();
         let mut start = first;
         let mut digits = Vec::with_capacity(end - first + 1);
@@ -184,6 +185,7 @@ impl<'a> Run<'a> {
 /// What a run of digit groups is, if anything: `[ip]`, `[id]`, `[card]` or
 /// `[phone]`. Reads the run once and allocates nothing.
 fn classify(run: &[char]) -> Option<&'static str> {
+    count_work(run.len());
     let plus = run.first() == Some(&'+');
     let paren = run.contains(&'(') || run.contains(&')');
     let body = run.get(usize::from(plus)..)?;
