@@ -46,18 +46,17 @@ pub(super) fn count_work(n: usize) {
 /// Redacts `text` (see the module docs). Idempotent: redacting twice gives
 /// the same text as redacting once. Runs in time linear in `text`.
 pub fn redact(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut chars = url_credentials(&chars);
-    for matcher in [email as Matcher, secret, iban] {
-        chars = apply(&chars, matcher);
-    }
-    // A replacement can end a run of digit groups where it used to go on
-    // (`123-4567(4111-1111-1111-1111` → `123-4567([card]`: the number before
-    // the bracket now stands alone), so the number pass runs again until
-    // nothing changes, so that redacting twice gives what redacting once gave.
-    // Each pass is linear and most texts need one or two.
-    for _ in 0..MAX_NUMBER_PASSES {
-        let again = apply(&chars, number::number);
+    // A replacement can change what the scanners read around it: it can end
+    // a run of digit groups where it used to go on (`123-4567(4111-1111-
+    // 1111-1111` → `123-4567([card]`, the number before the bracket now
+    // stands alone), or take the white space out of `://DE89 3704 …@` so the
+    // URL credentials scanner now matches. So the passes run again until
+    // nothing changes: redacting twice gives what redacting once gave. Each
+    // pass is linear; text with nothing to redact needs one, most other
+    // texts two.
+    let mut chars: Vec<char> = text.chars().collect();
+    for _ in 0..MAX_PASSES {
+        let again = redact_pass(&chars);
         if again == chars {
             break;
         }
@@ -66,9 +65,18 @@ pub fn redact(text: &str) -> String {
     chars.into_iter().collect()
 }
 
-/// At most this many number passes (see [`redact`]); a text still changing
-/// after them is one crafted to nest numbers in brackets this deep.
-const MAX_NUMBER_PASSES: usize = 8;
+/// At most this many passes (see [`redact`]); a text still changing after
+/// them is one crafted to nest identifiers in brackets this deep.
+const MAX_PASSES: usize = 8;
+
+/// One pass of every scanner over `chars`.
+fn redact_pass(chars: &[char]) -> Vec<char> {
+    let mut chars = url_credentials(chars);
+    for matcher in [email as Matcher, secret, iban, number::number] {
+        chars = apply(&chars, matcher);
+    }
+    chars
+}
 
 /// Tries to match at `i`; returns where the match ends and its replacement.
 type Matcher = fn(&[char], usize) -> Option<(usize, String)>;
