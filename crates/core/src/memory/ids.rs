@@ -1,12 +1,20 @@
 //! Id allocation: episodes and numbered facts (`f<n>`) share one counter,
 //! `meta/next_id`, and a new record is written together with the counter
 //! in one [`KvStore::write_if`](crate::platform::KvStore::write_if): the batch
-//! applies only if the counter still holds what was read **and** none of the
-//! new records' keys exists. So two writers (two tabs, two `Memory` values,
-//! two calls in flight) never get the same id, and a stale or damaged counter
-//! can never make a new record overwrite an existing one: the conflict is
-//! detected, the counter is recomputed from the stored keys, and the write is
-//! tried again.
+//! applies only if none of the new records' keys exists. So two writers (two
+//! tabs, two `Memory` values, two calls in flight) never get the same id, and
+//! a stale or damaged counter can never make a new record overwrite an
+//! existing one: the conflict is detected and the write is tried again.
+//!
+//! The counter is a hint, not a lock. A write does not also require the
+//! counter unchanged: a writer with a queue of writes keeps one transaction
+//! in flight ahead of the other writers (its next write is queued as soon as
+//! its last one commits), so a second tab whose every write required the
+//! counter it had read would lose every race until the first tab fell
+//! silent. Instead, after a conflict a write starts [`CONFLICT_SKIP`] ids per
+//! attempt past the counter, out of the range the other writer is taking,
+//! and, when the counter had not moved (a stale or damaged counter), past
+//! every stored id.
 //!
 //! All id arithmetic is checked; ids stop at [`MAX_ID`] (2^53 − 1, exact in
 //! JavaScript) with [`Error::ResourceLimit`].
@@ -18,6 +26,10 @@ use crate::platform::{Expect, WriteOp};
 
 /// How many conflicting attempts a write makes before giving up.
 pub(super) const MAX_ATTEMPTS: usize = 64;
+
+/// How far past the counter a write starts per conflicting attempt (module
+/// docs): more than the ids one writer takes in a transaction or two.
+const CONFLICT_SKIP: u64 = 64;
 
 /// The counter as read: its stored bytes (what the write expects) and the
 /// next free id.
@@ -154,11 +166,16 @@ impl Memory {
         n: u64,
         build: impl Fn(u64) -> Result<Vec<WriteOp>>,
     ) -> Result<u64> {
-        for _ in 0..MAX_ATTEMPTS {
-            let reserved = self.reserve(self.read_counter().await?, n)?;
+        for attempt in 0..MAX_ATTEMPTS as u64 {
+            let mut counter = self.read_counter().await?;
+            counter.next = attempt
+                .checked_mul(CONFLICT_SKIP)
+                .and_then(|skip| counter.next.checked_add(skip))
+                .filter(|next| *next <= MAX_ID)
+                .ok_or_else(exhausted)?;
+            let reserved = self.reserve(counter, n)?;
             let mut ops = build(reserved.first)?;
-            let mut expect: Vec<Expect> = absent_keys(&ops).collect();
-            expect.push(reserved.expect.clone());
+            let expect: Vec<Expect> = absent_keys(&ops).collect();
             ops.push(reserved.advance.clone());
             if self.commit_if(expect, ops).await? {
                 let first = reserved.first;
