@@ -150,6 +150,20 @@ impl MemoryKvStore {
     }
 }
 
+/// Applies a checked batch to the in-memory map, in order.
+fn apply_ops(map: &mut BTreeMap<String, Vec<u8>>, ops: Vec<WriteOp>) {
+    for op in ops {
+        match op {
+            WriteOp::Put { key, value } => {
+                map.insert(key, value);
+            }
+            WriteOp::Delete { key } => {
+                map.remove(&key);
+            }
+        }
+    }
+}
+
 impl KvStore for MemoryKvStore {
     fn get(&self, key: &str) -> LocalBoxFuture<'_, Result<Option<Vec<u8>>>> {
         let value = self.map.borrow().get(key).cloned();
@@ -179,17 +193,7 @@ impl KvStore for MemoryKvStore {
 
     fn write(&self, ops: Vec<WriteOp>) -> LocalBoxFuture<'_, Result<()>> {
         let result = check_batch(&ops).map(|()| {
-            let mut map = self.map.borrow_mut();
-            for op in ops {
-                match op {
-                    WriteOp::Put { key, value } => {
-                        map.insert(key, value);
-                    }
-                    WriteOp::Delete { key } => {
-                        map.remove(&key);
-                    }
-                }
-            }
+            apply_ops(&mut self.map.borrow_mut(), ops);
         });
         Box::pin(async move { result })
     }
@@ -200,16 +204,7 @@ impl KvStore for MemoryKvStore {
             if !expect.iter().all(|e| map.get(&e.key) == e.value.as_ref()) {
                 return false;
             }
-            for op in ops {
-                match op {
-                    WriteOp::Put { key, value } => {
-                        map.insert(key, value);
-                    }
-                    WriteOp::Delete { key } => {
-                        map.remove(&key);
-                    }
-                }
-            }
+            apply_ops(&mut map, ops);
             true
         });
         Box::pin(async move { result })
