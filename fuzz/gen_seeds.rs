@@ -213,13 +213,14 @@ fn image_model() -> Vec<u8> {
 }
 
 /// The smallest text model: `last_hidden_state = Gather(W, input_ids)`,
-/// W a 8×4 table (one row per token of the fuzz target's vocabulary).
-fn text_model() -> Vec<u8> {
-    let w: Vec<f32> = (0..32).map(|k| (k as f32 - 16.0) / 16.0).collect();
+/// W a `rows`×4 table (8: one row per token of the fuzz target's
+/// vocabulary; fewer: token ids past the table, which panicked in tract).
+fn text_model(rows: u64) -> Vec<u8> {
+    let w: Vec<f32> = (0..rows * 4).map(|k| (k as f32 - 16.0) / 16.0).collect();
     let graph = [
         bytes_field(1, &node(&["W", "input_ids"], &["last_hidden_state"], "Gather")),
         bytes_field(2, b"g"),
-        bytes_field(5, &initializer("W", &[8, 4], &w)),
+        bytes_field(5, &initializer("W", &[rows, 4], &w)),
         bytes_field(11, &value_info("input_ids", 7, &[None, None])),
         bytes_field(12, &value_info("last_hidden_state", 1, &[None, None, Some(4)])),
     ]
@@ -312,6 +313,7 @@ fn main() {
 
     // onnx_load: mode byte 0 = image encoder, 1 = text encoder.
     write("onnx_load", "image", &with_mode(0, &image_model()));
-    write("onnx_load", "text", &with_mode(1, &text_model()));
+    write("onnx_load", "text", &with_mode(1, &text_model(8)));
+    write("onnx_load", "text-table-smaller-than-vocabulary", &with_mode(1, &text_model(3)));
     println!("seeds written to {}", Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus").display());
 }

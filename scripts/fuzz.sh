@@ -11,6 +11,9 @@
 #   scripts/fuzz.sh --long 3600 [TARGET…]  every (or the named) target for 3600 s,
 #                                          under AddressSanitizer
 #   RECAGENT_FUZZ_SANITIZER=address|none   overrides either choice
+#   RECAGENT_FUZZ_SEED=N                   libFuzzer's seed: 1 for the 30 s run,
+#                                          so CI's run repeats from the same
+#                                          start; a random one for --long
 #   scripts/fuzz.sh --repro TARGET FILE    runs one input (a crash artifact) once
 #   scripts/fuzz.sh --seeds                rewrites fuzz/corpus/*/seed-* (gen_seeds)
 #   scripts/fuzz.sh --list                 the targets
@@ -40,14 +43,16 @@ mode=run
 # (tract above all) makes a cold build several times longer, and the fuzzed
 # code is safe Rust, whose bugs show as panics and overflow checks anyway.
 sanitizer=none
+seed=1
 case "${1:-}" in
-  --long) SECONDS_PER_TARGET="${2:?--long needs a number of seconds}"; sanitizer=address; shift 2 ;;
+  --long) SECONDS_PER_TARGET="${2:?--long needs a number of seconds}"; sanitizer=address; seed=0; shift 2 ;;
   --repro) mode=repro; shift ;;
   --seeds) mode=seeds; shift ;;
   --list) targets; exit 0 ;;
-  -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
 esac
 sanitizer="${RECAGENT_FUZZ_SANITIZER:-$sanitizer}"
+seed="${RECAGENT_FUZZ_SEED:-$seed}"
 FUZZ_TARGET_DIR="$CACHE/fuzz-target-$sanitizer"
 
 if [ "$mode" = seeds ]; then
@@ -83,7 +88,7 @@ for target in "${selected[@]}"; do
   log "fuzzing $target for $SECONDS_PER_TARGET s (log: $logfile)"
   status=0
   fuzz run -O --target-dir "$FUZZ_TARGET_DIR" "$target" "$FUZZ_CORPUS/$target" "fuzz/corpus/$target" -- \
-    -max_total_time="$SECONDS_PER_TARGET" -print_final_stats=1 "${LIBFUZZER_LIMITS[@]}" \
+    -max_total_time="$SECONDS_PER_TARGET" -seed="$seed" -print_final_stats=1 "${LIBFUZZER_LIMITS[@]}" \
     > "$logfile" 2>&1 || status=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$logfile" | tail -n 1)
   crashes=0
@@ -96,7 +101,7 @@ for target in "${selected[@]}"; do
   report+=("$(printf '%-18s %12s executions  %d crashes' "$target" "${execs:-?}" "$crashes")")
 done
 
-printf '\n%s\n' "fuzz targets, ${SECONDS_PER_TARGET} s each:" >&2
+printf '\n%s\n' "fuzz targets, ${SECONDS_PER_TARGET} s each (seed $seed, 0 = random):" >&2
 printf '  %s\n' "${report[@]}" >&2
 if [ ${#failed[@]} != 0 ]; then
   die "crashes in: ${failed[*]} (reproduce: scripts/fuzz.sh --repro TARGET fuzz/artifacts/TARGET/crash-…; logs in $FUZZ_LOGS)"

@@ -449,3 +449,36 @@ fn a_graph_output_nothing_produces_is_invalid_model_not_a_panic() {
     assert!(TextEncoder::from_bytes(found, VOCAB).is_err());
     assert!(ImageEncoder::from_bytes(found, small_image_options()).is_err());
 }
+
+/// A `Gather` whose indices run past its table: tract reads `data[index]`
+/// unchecked and panicked (found by the `onnx_load` fuzz target). A
+/// constant index out of range is `invalid_model` at load; token ids past
+/// an embedding table smaller than the vocabulary fail the run with a typed
+/// error (`inference_failed`), for the probe run at load and for every
+/// later embedding.
+#[test]
+fn a_gather_past_its_table_is_a_typed_error_not_a_panic() {
+    let f32s = |name: &str, dims: &[i64], n: usize| {
+        tensor(name, dims, 1, (0..n).flat_map(|v| (v as f32).to_le_bytes()).collect())
+    };
+    // Token ids of the vocabulary go up to 7; the table has 3 rows.
+    let small_table = model(true, vec![node("Gather", &["table", "input_ids"], "out", vec![])], vec![f32s("table", &[3, 2], 6)]);
+    match TextEncoder::from_bytes(&small_table, VOCAB) {
+        Err(err) => assert!(["inference_failed", "invalid_model"].contains(&err.code()), "{err}"),
+        Ok(encoder) => {
+            let err = encoder.embed("a film probe").expect_err("ids past the table");
+            assert_eq!(err.code(), "inference_failed", "{err}");
+        }
+    }
+    // A table as large as the vocabulary still runs.
+    let table = model(true, vec![node("Gather", &["table", "input_ids"], "out", vec![])], vec![f32s("table", &[8, 2], 16)]);
+    let encoder = TextEncoder::from_bytes(&table, VOCAB).expect("a table covering the vocabulary");
+    assert!(encoder.embed("a film").is_ok());
+    // A constant index past a constant table, folded at load.
+    for text in [false, true] {
+        let producer = vec![node("Gather", &["consts", "far"], "big", vec![])];
+        let bytes = with_constant_producer(text, producer, vec![f32s("consts", &[4], 4), i64s("far", &[1, 9])]);
+        let err = load_error(text, &bytes);
+        assert_eq!(err.code(), "invalid_model", "{err}");
+    }
+}

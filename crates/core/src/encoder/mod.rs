@@ -5,6 +5,7 @@
 mod image;
 mod onnx;
 pub mod onnx_budget;
+mod onnx_guard;
 pub mod preprocess;
 mod text;
 pub mod tokenizer;

@@ -114,8 +114,9 @@ pub(crate) fn plan(
         .select_outputs_by_name(outputs)
         .map_err(|e| Error::UnsupportedModel(format!("outputs {outputs:?}: {}", chain(&e))))?;
     onnx_budget::analyse(&mut model, budget)?;
-    let typed = model.into_typed().map_err(|e| Error::UnsupportedModel(chain(&e)))?;
+    let mut typed = model.into_typed().map_err(|e| Error::UnsupportedModel(chain(&e)))?;
     onnx_budget::check_typed(&typed, budget, &worst_cases)?;
+    super::onnx_guard::guard_typed(&mut typed)?;
     typed
         .into_optimized()
         .and_then(|m| m.into_runnable())

@@ -307,6 +307,9 @@ fn analyse_one(
     // tract evaluates a node eagerly when every input value is known.
     let eager = !inputs.is_empty() && inputs.iter().all(|i| i.value.is_concrete());
     if eager {
+        if node.op.name() == "Gather" {
+            super::onnx_guard::check_eager_gather(&node.name, &node.op, &inputs)?;
+        }
         let mut probe: Box<dyn InferenceOp> = node.op.clone();
         let (_, predicted, _) = probe
             .infer_facts(inputs.iter().collect(), outputs.iter().collect(), observed.iter().collect())

@@ -58,16 +58,24 @@ pub fn redact(text: &str) -> String {
     for _ in 0..MAX_PASSES {
         let again = redact_pass(&chars);
         if again == chars {
-            break;
+            return chars.into_iter().collect();
         }
         chars = again;
     }
-    chars.into_iter().collect()
+    // Still changing after MAX_PASSES: a text crafted to nest identifiers
+    // (`(411-17(411-17(…` glued by brackets, one more found per pass). Nothing
+    // of it is sent: the whole text is withheld, which is also what redacting
+    // the placeholder gives, so the result stays idempotent.
+    WITHHELD.to_string()
 }
 
 /// At most this many passes (see [`redact`]); a text still changing after
 /// them is one crafted to nest identifiers in brackets this deep.
-const MAX_PASSES: usize = 8;
+const MAX_PASSES: usize = 4;
+
+/// What a text that does not settle within [`MAX_PASSES`] passes becomes
+/// (see [`redact`]): nothing in it is an identifier, so it redacts to itself.
+pub const WITHHELD: &str = "[withheld: text nests identifiers too deep to redact]";
 
 /// One pass of every scanner over `chars`.
 fn redact_pass(chars: &[char]) -> Vec<char> {
