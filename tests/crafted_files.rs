@@ -482,3 +482,25 @@ fn a_gather_past_its_table_is_a_typed_error_not_a_panic() {
         assert_eq!(err.code(), "invalid_model", "{err}");
     }
 }
+
+/// `GatherND` from a crafted file: scalar indices made tract's shape rules
+/// compute `rank - 1` on 0, and constant index tuples past the data were
+/// folded unchecked; both are `invalid_model` at load (found reviewing the
+/// `Gather` fix: the same class of defect).
+#[test]
+fn a_gather_nd_with_scalar_or_far_indices_is_invalid_model() {
+    let f32s = |name: &str, dims: &[i64], n: usize| {
+        tensor(name, dims, 1, (0..n).flat_map(|v| (v as f32).to_le_bytes()).collect())
+    };
+    let scalar = tensor("idx", &[], 7, 1i64.to_le_bytes().to_vec());
+    let far = tensor("idx", &[1, 2], 7, [0i64, 9].iter().flat_map(|v| v.to_le_bytes()).collect());
+    let negative = tensor("idx", &[1, 1], 7, (-1i64).to_le_bytes().to_vec());
+    for text in [false, true] {
+        for idx in [scalar.clone(), far.clone(), negative.clone()] {
+            let producer = vec![node("GatherND", &["consts", "idx"], "big", vec![])];
+            let bytes = with_constant_producer(text, producer, vec![f32s("consts", &[2, 2], 4), idx.clone()]);
+            let err = load_error(text, &bytes);
+            assert_eq!(err.code(), "invalid_model", "{:?}: {err}", idx.dims);
+        }
+    }
+}

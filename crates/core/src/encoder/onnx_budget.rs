@@ -304,6 +304,9 @@ fn analyse_one(
     let context = |e: TractError| {
         Error::UnsupportedModel(format!("node {} ({}): {}", node.name, node.op.name(), chain(&e)))
     };
+    // tract's GatherND shape rules underflow on scalar indices, and its
+    // evaluation indexes unchecked: checked before tract's rules run.
+    super::onnx_guard::check_inference_gather_nd(&node.name, node.op.as_op(), &inputs)?;
     // tract evaluates a node eagerly when every input value is known.
     let eager = !inputs.is_empty() && inputs.iter().all(|i| i.value.is_concrete());
     if eager {

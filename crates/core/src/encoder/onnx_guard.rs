@@ -8,6 +8,8 @@
 //! - [`check_eager_gather`]: before the analysis folds a `Gather` whose
 //!   inputs are all known values, its indices are checked against the data's
 //!   shape; out of range is [`Error::InvalidModel`] (`invalid_model`).
+//!   [`check_inference_gather_nd`] does the same for `GatherND`, and
+//!   refuses scalar indices before tract's shape rules underflow on them.
 //! - [`guard_typed`]: on the typed model, before optimisation, every
 //!   `Gather` whose indices are not a constant checked there is replaced by
 //!   [`CheckedGather`], which checks each run's indices first and fails the
@@ -67,6 +69,25 @@ pub(crate) fn check_eager_gather(node: &str, op: &dyn std::fmt::Debug, inputs: &
                 "node {node} (Gather): a constant index lies outside axis {axis} of its data (shape {shape:?})"
             )));
         }
+    }
+    Ok(())
+}
+
+/// Step 3's check of a `GatherND`, at every visit of the analysis: indices
+/// of rank 0 are refused before tract's shape rules compute `rank - 1`
+/// (an underflow), and indices about to be folded (every input a known
+/// value) are checked as [`CheckedGatherNd`] checks a run. Out of range is
+/// [`Error::InvalidModel`].
+pub(crate) fn check_inference_gather_nd(node: &str, op: &dyn Op, inputs: &[InferenceFact]) -> Result<()> {
+    let Some(gather_nd) = op.downcast_ref::<GatherNd>() else { return Ok(()) };
+    let (Some(data), Some(indices)) = (inputs.first(), inputs.get(1)) else { return Ok(()) };
+    let invalid = |why: String| Error::InvalidModel(format!("node {node} (GatherND): {why}"));
+    if indices.shape.rank().concretize() == Some(0) {
+        return Err(invalid("its indices are a scalar, not a tensor of index tuples".into()));
+    }
+    if let (Some(data), Some(indices)) = (data.value.concretize(), indices.value.concretize()) {
+        let checked = CheckedGatherNd { inner: gather_nd.clone() };
+        checked.check(data.shape(), &indices).map_err(|e| invalid(crate::error::chain(&e)))?;
     }
     Ok(())
 }
