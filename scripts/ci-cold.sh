@@ -2,9 +2,9 @@
 # Runs .ci/run as on a fresh machine: on a fresh clone of this repository's
 # HEAD (commit first: uncommitted changes are not in it), with an empty
 # RECAGENT_CACHE (so the cargo-installed tools, npm tools, downloads and the
-# cargo target folder are all made anew) and no CARGO_TARGET_DIR. The shared
-# folder is read where CI has it, beside the clone (RECAGENT_SHARED, default
-# ../shared of this checkout). What it cannot empty: Debian packages already
+# cargo target folder are all made anew) and no CARGO_TARGET_DIR. The clone
+# has no ../shared beside it: everything comes from the repository and public
+# registries. What it cannot empty: Debian packages already
 # installed (chromium) and cargo's registry download cache (crates are
 # checked by their checksums either way).
 #   scripts/ci-cold.sh          run, print the time, delete the folder on success
@@ -18,7 +18,7 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/recagent-cold.XXXXXX")"
 echo "[ci-cold] clone of $(git -C "$ROOT" rev-parse --short HEAD) in $work/repo, cache $work/cache" >&2
 git clone --quiet "$ROOT" "$work/repo"
 export RECAGENT_CACHE="$work/cache"
-export RECAGENT_SHARED="${RECAGENT_SHARED:-$(cd "$ROOT/.." && pwd)/shared}"
+unset RECAGENT_SHARED
 unset CARGO_TARGET_DIR
 started=$SECONDS
 (cd "$work/repo" && CI=true bash .ci/run)

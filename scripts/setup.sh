@@ -8,7 +8,6 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${RECAGENT_CACHE:-$HOME/.cache/recagent}"
-SHARED="${RECAGENT_SHARED:-$ROOT/../shared}"
 ASSETS="$ROOT/assets"
 
 WASM_BINDGEN_VERSION=0.2.130
@@ -101,14 +100,34 @@ PY
   sha_ok "$3" "$4" || die "$3 (from $(basename "$1"):$2) does not have sha256 $4"
 }
 
-# from_shared FILE DEST SHA256
-from_shared() {
-  if sha_ok "$2" "$3"; then return; fi
-  [ -f "$SHARED/$1" ] || die "missing $SHARED/$1 (set RECAGENT_SHARED to the shared folder)"
-  mkdir -p "$(dirname "$2")"
-  cp "$SHARED/$1" "$2"
-  chmod u+w "$2"
-  sha_ok "$2" "$3" || die "$SHARED/$1 does not have sha256 $3"
+# Python packages the set-up's own scripts need (PyPI, pinned, wheels only),
+# installed into the cache, never into the system Python.
+PY_TOOLS="$CACHE/tools/python"
+ensure_py_onnx() {
+  if PYTHONPATH="$PY_TOOLS" python3 -c 'import onnx, numpy' 2>/dev/null; then return; fi
+  log "installing onnx 1.23.2 and numpy 2.4.6 (PyPI) into $PY_TOOLS"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps --only-binary=:all: \
+    --target "$PY_TOOLS" onnx==1.23.2 numpy==2.4.6 protobuf==7.36.2 ml_dtypes==0.7.0 \
+    typing_extensions==4.16.0 || die "pip could not install onnx (PyPI)"
+}
+
+# The image encoder: MobileNetV2's float embedding model, derived from the
+# ONNX Model Zoo's int8 file committed in third_party/ (Apache-2.0) by
+# scripts/fixtures/derive_mobilenet_embedding.py; the result is byte-for-byte
+# the same on every machine (pinned onnx), checked by sha256.
+MOBILENET_INT8="$ROOT/third_party/mobilenetv2-12-int8/mobilenetv2-12-int8.onnx"
+MOBILENET_INT8_SHA=83530ad811bc31d2b60a5599a21265a5057608c9b044b4ee758cc22f2309f54f
+MOBILENET_SHA=17da8628b628b03d0fef5f17a308777b7753694d7344a9c1804662494b39a079
+ensure_mobilenet() {
+  local dest="$ASSETS/mobilenetv2-embedding.onnx"
+  if sha_ok "$dest" "$MOBILENET_SHA"; then return; fi
+  sha_ok "$MOBILENET_INT8" "$MOBILENET_INT8_SHA" || die "$MOBILENET_INT8 does not have sha256 $MOBILENET_INT8_SHA"
+  ensure_py_onnx
+  log "deriving the float MobileNetV2 embedding model from $(basename "$MOBILENET_INT8")"
+  PYTHONPATH="$PY_TOOLS" python3 "$ROOT/scripts/fixtures/derive_mobilenet_embedding.py" \
+    "$MOBILENET_INT8" "$dest.part" || die "deriving the MobileNetV2 embedding model failed"
+  mv "$dest.part" "$dest"
+  sha_ok "$dest" "$MOBILENET_SHA" || die "$dest does not have sha256 $MOBILENET_SHA"
 }
 
 ensure_assets() {
@@ -145,17 +164,17 @@ PY
     sha_ok "$ASSETS/vocab.txt" "$vocab_sha" || die "vocab.txt does not have sha256 $vocab_sha"
   fi
 
-  # Image encoder and reference fixtures, handed over in shared/.
-  from_shared models/mobilenetv2-12-fp32-embedding.onnx "$ASSETS/mobilenetv2-embedding.onnx" \
-    0b753b0219c09a4a1a2c05855df0de1ba2507f1acedb7d545345a7180e7c1f90
+  # Image encoder, and the reference outputs the parity tests compare with:
+  # committed in tests/fixtures/reference/ (written by
+  # scripts/fixtures/make_reference_fixtures.py with tokenizers, onnxruntime
+  # and Pillow), copied where the tests read them.
+  ensure_mobilenet
   mkdir -p "$ASSETS/fixtures/image"
   local f
   for f in text-encoder.jsonl image/image-encoder.jsonl image/chelsea.png image/coffee.png \
     image/chelsea.input.f32 image/coffee.input.f32; do
-    if [ ! -f "$ASSETS/fixtures/$f" ] || ! cmp -s "$SHARED/fixtures/$f" "$ASSETS/fixtures/$f"; then
-      [ -f "$SHARED/fixtures/$f" ] || die "missing $SHARED/fixtures/$f"
-      cp "$SHARED/fixtures/$f" "$ASSETS/fixtures/$f"
-      chmod u+w "$ASSETS/fixtures/$f"
+    if ! cmp -s "$ROOT/tests/fixtures/reference/$f" "$ASSETS/fixtures/$f"; then
+      cp "$ROOT/tests/fixtures/reference/$f" "$ASSETS/fixtures/$f"
     fi
   done
 
