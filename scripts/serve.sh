@@ -23,6 +23,7 @@ WASM_OPT_FLAGS=(-O3 --enable-simd --enable-bulk-memory --enable-nontrapping-floa
 build_pkg() {
   log "building pkg/ (wasm-pack, release)"
   (cd "$ROOT" && wasm-pack build --mode no-install --release --no-opt --target web --out-dir pkg . )
+  node "$ROOT/scripts/package-json.mjs" "$ROOT/pkg/package.json"
   # wasm-opt takes minutes on this module: reuse its output when the input is unchanged.
   local wasm="$ROOT/pkg/recagent_bg.wasm" key cached
   key=$( { sha256sum < "$wasm"; echo "${WASM_OPT_FLAGS[*]} $BINARYEN_VERSION"; } | sha256sum | cut -c1-32)

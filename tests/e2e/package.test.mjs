@@ -1,5 +1,6 @@
 // The npm package as a web developer gets it: `npm pack` in pkg/ (built by
-// wasm-pack alone), installed from the tarball into an ordinary Vite app
+// wasm-pack, its package.json completed by scripts/package-json.mjs; publint,
+// arethetypeswrong and `npm publish --dry-run` accept it), installed from the tarball into an ordinary Vite app
 // (examples/vite-app), bundled with `vite build`, served, and driven in
 // headless Chromium: the Recommender is created from URLs (catalog, text
 // model, vocab) with progress, recommends into the DOM, and on a reload reads
@@ -34,7 +35,7 @@ const sha256 = async (file) => createHash("sha256").update(await readFile(file))
 before(async () => {
   await mkdir(out, { recursive: true });
   await stat(join(pkg, "package.json")).catch(() => {
-    throw new Error("pkg/ is missing: build it first (wasm-pack build --target web --out-dir pkg, or scripts/serve.sh --build)");
+    throw new Error("pkg/ is missing: build it first (scripts/serve.sh --build)");
   });
   const { stdout } = await run("npm", ["pack", "--json"], { cwd: pkg });
   [packed] = JSON.parse(stdout);
@@ -96,6 +97,28 @@ test("the packed tarball is a complete npm package", async () => {
   const wasm = packed.files.find((f) => f.path === "recagent_bg.wasm");
   console.log(`tarball ${packed.filename}: ${packed.size} bytes packed, ${packed.unpackedSize} unpacked; ` +
     `recagent_bg.wasm ${wasm.size} bytes`);
+});
+
+test("publint, arethetypeswrong and npm publish --dry-run accept the package", async () => {
+  const manifest = JSON.parse(await readFile(join(pkg, "package.json"), "utf8"));
+  assert.deepEqual(manifest.exports["."], { types: "./recagent.d.ts", import: "./recagent.js", default: "./recagent.js" });
+  for (const f of ["LICENSE-APACHE", "LICENSE-MIT"]) {
+    assert.ok(packed.files.some((p) => p.path === f), `${f} missing from the tarball`);
+  }
+  const bin = join(here, "node_modules", ".bin");
+  // --strict: warnings fail too. attw's esm-only profile: the package is ESM
+  // (wasm-pack's web target), so CommonJS resolution is not a goal.
+  const lint = await run(join(bin, "publint"), ["--strict", pkg]);
+  assert.match(lint.stdout, /All good!/, lint.stdout);
+  const tarball = join(pkg, packed.filename);
+  const types = await run(join(bin, "attw"), [tarball, "--profile", "esm-only", "--format", "ascii"]);
+  console.log(`arethetypeswrong: ${types.stdout.trim().split("\n").slice(-3).join(" ")}`);
+  const dry = await run("npm", ["publish", "--dry-run", "--json", "--ignore-scripts"], { cwd: pkg });
+  // npm 11 keys the report by package name; older versions print it bare.
+  const report = JSON.parse(dry.stdout);
+  const entry = report.recagent ?? report;
+  assert.equal(entry.id, `recagent@${manifest.version}`);
+  console.log(`npm publish --dry-run: ${entry.id}, ${entry.files.length} files, ${entry.size} bytes packed`);
 });
 
 test("the Vite app downloads the files with progress and recommends", async () => {

@@ -1,0 +1,29 @@
+// Completes the package.json wasm-pack writes into pkg/ into the manifest a
+// registry expects (docs/contributing.md, "The npm package"):
+// - `exports` with `types` first, so bundlers, Node and TypeScript
+//   (moduleResolution node16/bundler) resolve the same files (the glue finds
+//   its `.wasm` with `new URL(…, import.meta.url)`, which bundlers follow, so
+//   the `.wasm` needs no export of its own);
+// - `module` for bundlers that predate `exports`;
+// - `files`: the licences beside the README (npm adds README and LICENSE
+//   itself, not LICENSE-APACHE and LICENSE-MIT).
+// Every other field (name, version, description, licence, keywords,
+// repository, sideEffects) is wasm-pack's, from Cargo.toml.
+//
+//   node scripts/package-json.mjs [pkg/package.json]
+import { readFile, writeFile } from "node:fs/promises";
+
+const path = process.argv[2] ?? new URL("../pkg/package.json", import.meta.url);
+const manifest = JSON.parse(await readFile(path, "utf8"));
+const main = manifest.main ?? "recagent.js";
+const types = manifest.types ?? "recagent.d.ts";
+
+manifest.module = main;
+manifest.exports = {
+  ".": { types: `./${types}`, import: `./${main}`, default: `./${main}` },
+  "./package.json": "./package.json",
+};
+manifest.files = [...new Set([...(manifest.files ?? []), "LICENSE-APACHE", "LICENSE-MIT"])];
+
+await writeFile(path, JSON.stringify(manifest, null, 2) + "\n");
+console.error(`package.json: exports ${Object.keys(manifest.exports).join(", ")}`);
