@@ -6,7 +6,11 @@
 //   the `.wasm` needs no export of its own);
 // - `module` for bundlers that predate `exports`;
 // - `files`: the licences beside the README (npm adds README and LICENSE
-//   itself, not LICENSE-APACHE and LICENSE-MIT).
+//   itself, not LICENSE-APACHE and LICENSE-MIT; wasm-pack lists them only
+//   on a second build into the same folder);
+// - `@wllama/wllama` as an optional peer: `createWllamaEngine` uses the
+//   `Wllama` class the app passes in, and an app that never calls it needs
+//   nothing installed.
 // Every other field (name, version, description, licence, keywords,
 // repository, sideEffects) is wasm-pack's, from Cargo.toml.
 //
@@ -24,6 +28,8 @@ manifest.exports = {
   "./package.json": "./package.json",
 };
 manifest.files = [...new Set([...(manifest.files ?? []), "LICENSE-APACHE", "LICENSE-MIT"])];
+manifest.peerDependencies = { "@wllama/wllama": "^3.0.0" };
+manifest.peerDependenciesMeta = { "@wllama/wllama": { optional: true } };
 
 await writeFile(path, JSON.stringify(manifest, null, 2) + "\n");
 console.error(`package.json: exports ${Object.keys(manifest.exports).join(", ")}`);
