@@ -311,6 +311,24 @@ fn main() {
     rgba.write_to(&mut out, image::ImageFormat::Png).expect("encode");
     write("image_preprocess", "png-rgba", &out.into_inner());
 
+    // tokenizer_json: a small BERT tokenizer.json (uncased and cased) and a vocab.txt.
+    for (name, lowercase) in [("uncased", true), ("cased", false)] {
+        let file = serde_json::json!({
+            "normalizer": {"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true,
+                "strip_accents": null, "lowercase": lowercase},
+            "pre_tokenizer": {"type": "BertPreTokenizer"},
+            "post_processor": {"type": "TemplateProcessing",
+                "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                    {"SpecialToken": {"id": "[SEP]", "type_id": 0}}]},
+            "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                "max_input_chars_per_word": 100,
+                "vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "hello": 4, ",": 5, "world": 6, "!": 7,
+                    "Hello": 8, "un": 9, "##aff": 10, "##able": 11}}
+        });
+        write("tokenizer_json", name, file.to_string().as_bytes());
+    }
+    write("tokenizer_json", "vocab-txt", b"[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n,\nworld\n##s\n");
+
     // onnx_load: mode byte 0 = image encoder, 1 = text encoder.
     write("onnx_load", "image", &with_mode(0, &image_model()));
     write("onnx_load", "text", &with_mode(1, &text_model(8)));

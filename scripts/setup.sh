@@ -171,7 +171,7 @@ PY
   ensure_mobilenet
   mkdir -p "$ASSETS/fixtures/image"
   local f
-  for f in text-encoder.jsonl image/image-encoder.jsonl image/chelsea.png image/coffee.png \
+  for f in text-encoder.jsonl minilm-tokenizer.json image/image-encoder.jsonl image/chelsea.png image/coffee.png \
     image/chelsea.input.f32 image/coffee.input.f32; do
     if ! cmp -s "$ROOT/tests/fixtures/reference/$f" "$ASSETS/fixtures/$f"; then
       cp "$ROOT/tests/fixtures/reference/$f" "$ASSETS/fixtures/$f"

@@ -1,4 +1,6 @@
-//! The WordPiece tokenizer reproduces Hugging Face `tokenizers` ids exactly.
+//! The WordPiece tokenizer reproduces Hugging Face `tokenizers` ids exactly,
+//! from a BERT `vocab.txt` and from all-MiniLM-L6-v2's own `tokenizer.json`
+//! (the file the reference ids were made with).
 
 mod common;
 
@@ -7,6 +9,22 @@ use recagent_core::encoder::WordPieceTokenizer;
 #[test]
 fn every_fixture_row_tokenizes_exactly() {
     let tokenizer = WordPieceTokenizer::from_vocab_txt(&common::asset_text("vocab.txt")).unwrap();
+    assert_fixture_ids(&tokenizer);
+}
+
+#[test]
+fn every_fixture_row_tokenizes_exactly_from_tokenizer_json() {
+    let json = common::asset_text("fixtures/minilm-tokenizer.json");
+    let tokenizer = WordPieceTokenizer::from_text(&json).unwrap();
+    assert_eq!(tokenizer.normalization(), recagent_core::encoder::Normalization::UNCASED);
+    assert_fixture_ids(&tokenizer);
+    // The same vocabulary as the vocab.txt, so the same ids for any text.
+    let txt = WordPieceTokenizer::from_vocab_txt(&common::asset_text("vocab.txt")).unwrap();
+    let text = "Ünïcode façade — 東京, emoji 🎉 and ##hashes [CLS] [SEP]";
+    assert_eq!(tokenizer.encode(text), txt.encode(text));
+}
+
+fn assert_fixture_ids(tokenizer: &WordPieceTokenizer) {
     assert_eq!(tokenizer.vocab_size(), 30_522);
     let mut mismatches = Vec::new();
     for row in common::text_fixtures() {

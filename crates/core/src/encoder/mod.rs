@@ -9,8 +9,10 @@ mod onnx_guard;
 pub mod preprocess;
 mod text;
 pub mod tokenizer;
+mod tokenizer_json;
 
 pub use self::image::{ImageEmbedding, ImageEncoder, ImageEncoderOptions};
 pub use self::preprocess::{DecodeLimits, Preprocessing, RgbImage};
 pub use self::text::{l2_normalized, TextEncoder, TokenIds};
-pub use self::tokenizer::WordPieceTokenizer;
+pub use self::tokenizer::{Normalization, WordPieceTokenizer};
+pub use self::tokenizer_json::{MAX_TOKENIZER_JSON_BYTES, MAX_VOCAB_TOKENS};

@@ -33,7 +33,8 @@ enum Feed {
 pub type TokenIds = Vec<u32>;
 
 impl TextEncoder {
-    /// Loads an ONNX text encoder and its vocabulary.
+    /// Loads an ONNX text encoder and its vocabulary: a BERT `vocab.txt` or
+    /// a Hugging Face `tokenizer.json` ([`WordPieceTokenizer::from_text`]).
     ///
     /// The model must take `input_ids` and `attention_mask` (and optionally
     /// `token_type_ids`), int64 `[batch, sequence]`, and output either token
@@ -44,8 +45,8 @@ impl TextEncoder {
     /// budget is [`Error::ResourceLimit`], a malformed tensor
     /// [`Error::InvalidModel`], both before anything large is allocated
     /// (see [`crate::encoder::onnx_budget`]).
-    pub fn from_bytes(model: &[u8], vocab_txt: &str) -> Result<Self> {
-        let tokenizer = WordPieceTokenizer::from_vocab_txt(vocab_txt)?;
+    pub fn from_bytes(model: &[u8], vocab: &str) -> Result<Self> {
+        let tokenizer = WordPieceTokenizer::from_text(vocab)?;
         let (mut proto, mut budget) = onnx::load(model)?;
         let feeds = onnx::input_names(&proto)
             .iter()

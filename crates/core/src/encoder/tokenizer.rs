@@ -20,15 +20,67 @@ pub const MAX_INPUT_CHARS_PER_WORD: usize = 100;
 /// Default maximum sequence length, `[CLS]` and `[SEP]` included.
 pub const DEFAULT_MAX_LEN: usize = 256;
 
-/// A WordPiece vocabulary and the BERT-uncased normalisation in front of it.
+/// The normalisation in front of WordPiece: `tokenizers`' `BertNormalizer`
+/// and its options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Normalization {
+    /// Drop NUL, U+FFFD and control characters; white space becomes a space.
+    pub clean_text: bool,
+    /// Put spaces around CJK ideographs.
+    pub handle_chinese_chars: bool,
+    /// Strip accents (NFD, drop non-spacing marks).
+    pub strip_accents: bool,
+    /// Lower-case.
+    pub lowercase: bool,
+}
+
+impl Normalization {
+    /// BERT-uncased (all-MiniLM-L6-v2 and `vocab.txt` files): every step on.
+    pub const UNCASED: Normalization =
+        Normalization { clean_text: true, handle_chinese_chars: true, strip_accents: true, lowercase: true };
+
+    /// Applies the steps, in the order `tokenizers` applies them.
+    pub fn apply(&self, text: &str) -> String {
+        let mut cleaned = String::with_capacity(text.len());
+        for c in text.chars() {
+            if self.clean_text && (c == '\0' || c == '\u{fffd}' || is_control(c)) {
+                continue;
+            }
+            if self.clean_text && is_whitespace(c) {
+                cleaned.push(' ');
+            } else if self.handle_chinese_chars && is_chinese_char(c) {
+                cleaned.push(' ');
+                cleaned.push(c);
+                cleaned.push(' ');
+            } else {
+                cleaned.push(c);
+            }
+        }
+        let stripped: String = if self.strip_accents {
+            cleaned.nfd().filter(|c| !c.is_mark_nonspacing()).collect()
+        } else {
+            cleaned
+        };
+        if self.lowercase {
+            stripped.chars().flat_map(char::to_lowercase).collect()
+        } else {
+            stripped
+        }
+    }
+}
+
+/// A WordPiece vocabulary and the BERT normalisation in front of it.
 #[derive(Debug, Clone)]
 pub struct WordPieceTokenizer {
-    vocab: HashMap<String, u32>,
-    cls: u32,
-    sep: u32,
-    unk: u32,
-    pad: u32,
-    max_len: usize,
+    pub(super) vocab: HashMap<String, u32>,
+    pub(super) cls: u32,
+    pub(super) sep: u32,
+    pub(super) unk: u32,
+    pub(super) pad: u32,
+    pub(super) max_len: usize,
+    pub(super) normalization: Normalization,
+    pub(super) continuing_prefix: String,
+    pub(super) max_input_chars_per_word: usize,
 }
 
 impl WordPieceTokenizer {
@@ -63,7 +115,26 @@ impl WordPieceTokenizer {
             pad: special("[PAD]")?,
             vocab,
             max_len: DEFAULT_MAX_LEN,
+            normalization: Normalization::UNCASED,
+            continuing_prefix: "##".into(),
+            max_input_chars_per_word: MAX_INPUT_CHARS_PER_WORD,
         })
+    }
+
+    /// Builds a tokenizer from either vocabulary format: a Hugging Face
+    /// `tokenizer.json` (text starting with `{`, see
+    /// [`WordPieceTokenizer::from_tokenizer_json`]) or a BERT `vocab.txt`.
+    pub fn from_text(text: &str) -> Result<Self> {
+        if text.trim_start().starts_with('{') {
+            Self::from_tokenizer_json(text)
+        } else {
+            Self::from_vocab_txt(text)
+        }
+    }
+
+    /// The normalisation in front of WordPiece.
+    pub fn normalization(&self) -> Normalization {
+        self.normalization
     }
 
     /// Sets the maximum sequence length (`[CLS]` and `[SEP]` included, at least 2).
@@ -94,7 +165,7 @@ impl WordPieceTokenizer {
         let budget = self.max_len - 2;
         let mut ids = Vec::with_capacity(budget.min(text.len() + 2) + 2);
         ids.push(self.cls);
-        let normalized = normalize(text);
+        let normalized = self.normalization.apply(text);
         'words: for word in pre_tokenize(&normalized) {
             for id in self.word_piece(word) {
                 if ids.len() > budget {
@@ -108,7 +179,7 @@ impl WordPieceTokenizer {
     }
 
     fn word_piece(&self, word: &str) -> Vec<u32> {
-        if word.chars().count() > MAX_INPUT_CHARS_PER_WORD {
+        if word.chars().count() > self.max_input_chars_per_word {
             return vec![self.unk];
         }
         let mut pieces = Vec::new();
@@ -120,7 +191,7 @@ impl WordPieceTokenizer {
             while start < end {
                 candidate.clear();
                 if start > 0 {
-                    candidate.push_str("##");
+                    candidate.push_str(&self.continuing_prefix);
                 }
                 candidate.push_str(&word[start..end]);
                 if let Some(&id) = self.vocab.get(candidate.as_str()) {
@@ -173,23 +244,7 @@ fn is_bert_punctuation(c: char) -> bool {
 /// NUL, U+FFFD and control characters, map whitespace to a space, put spaces
 /// around CJK ideographs, strip accents (NFD, drop non-spacing marks), lower-case.
 pub fn normalize(text: &str) -> String {
-    let mut cleaned = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c == '\0' || c == '\u{fffd}' || is_control(c) {
-            continue;
-        }
-        if is_whitespace(c) {
-            cleaned.push(' ');
-        } else if is_chinese_char(c) {
-            cleaned.push(' ');
-            cleaned.push(c);
-            cleaned.push(' ');
-        } else {
-            cleaned.push(c);
-        }
-    }
-    let stripped: String = cleaned.nfd().filter(|c| !c.is_mark_nonspacing()).collect();
-    stripped.chars().flat_map(char::to_lowercase).collect()
+    Normalization::UNCASED.apply(text)
 }
 
 /// Splits normalised text into words: on whitespace (removed) and around
@@ -253,6 +308,14 @@ mod tests {
     fn normalizes_accents_case_and_cjk() {
         assert_eq!(normalize("Héllo\tWörld\u{0}"), "hello world");
         assert_eq!(normalize("中文"), " 中  文 ");
+    }
+
+    #[test]
+    fn cased_normalization_keeps_case_and_accents() {
+        let cased = Normalization { strip_accents: false, lowercase: false, ..Normalization::UNCASED };
+        assert_eq!(cased.apply("Héllo\tWörld"), "Héllo Wörld");
+        let no_accents = Normalization { lowercase: false, ..Normalization::UNCASED };
+        assert_eq!(no_accents.apply("Héllo"), "Hello");
     }
 
     #[test]
