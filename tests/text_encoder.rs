@@ -95,3 +95,30 @@ fn malformed_models_and_vocabularies_are_typed_errors() {
         .expect("bad vocab rejected");
     assert_eq!(e.code(), "invalid_vocab");
 }
+
+/// Pooling and normalisation options: `[CLS]` pooling gives another vector
+/// than mean pooling; without normalisation the vector keeps its length and
+/// points the same way as the normalised one; `max_len` truncates; a
+/// `max_len` out of range is `invalid_input`.
+#[test]
+fn pooling_normalisation_and_max_len_options() {
+    use recagent_core::encoder::{Pooling, TextEncoderOptions};
+    let model = common::asset("minilm-int8.onnx");
+    let vocab = common::asset_text("vocab.txt");
+    let load = |options| TextEncoder::with_options(&model, &vocab, options).expect("MiniLM loads");
+    let text = "a quiet thriller in a small town";
+    let mean = load(TextEncoderOptions::default()).embed(text).unwrap();
+    let cls = load(TextEncoderOptions { pooling: Pooling::Cls, ..Default::default() }).embed(text).unwrap();
+    let raw = load(TextEncoderOptions { normalize: false, ..Default::default() }).embed(text).unwrap();
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    assert!((norm(&cls) - 1.0).abs() < 1e-4 && (norm(&mean) - 1.0).abs() < 1e-4);
+    assert!(cosine(&mean, &cls) < 0.99, "CLS pooling gave the mean: {}", cosine(&mean, &cls));
+    assert!((norm(&raw) - 1.0).abs() > 1e-3, "not normalised, yet unit length");
+    assert!(cosine(&raw, &mean) > 0.9999);
+    let short = load(TextEncoderOptions { max_len: 4, ..Default::default() });
+    assert_eq!(short.tokenize(text).len(), 4);
+    for max_len in [0, 1, 5000] {
+        let err = TextEncoder::with_options(&model, &vocab, TextEncoderOptions { max_len, ..Default::default() }).err().unwrap();
+        assert_eq!(err.code(), "invalid_input", "max_len {max_len}");
+    }
+}

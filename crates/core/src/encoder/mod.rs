@@ -13,6 +13,6 @@ mod tokenizer_json;
 
 pub use self::image::{ImageEmbedding, ImageEncoder, ImageEncoderOptions};
 pub use self::preprocess::{DecodeLimits, Preprocessing, RgbImage};
-pub use self::text::{l2_normalized, TextEncoder, TokenIds};
+pub use self::text::{l2_normalized, Pooling, TextEncoder, TextEncoderOptions, TokenIds};
 pub use self::tokenizer::{Normalization, WordPieceTokenizer};
 pub use self::tokenizer_json::{MAX_TOKENIZER_JSON_BYTES, MAX_VOCAB_TOKENS};

@@ -10,16 +10,50 @@ use crate::error::{chain, Error, Result};
 /// batches are split (sorted by length first so little padding is wasted).
 const MAX_TOKENS_PER_CALL: usize = 4096;
 
-/// A text encoder: WordPiece tokenizer + ONNX transformer + mean pooling + L2 norm.
+/// How the token states of a model become one sentence vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pooling {
+    /// The mean over the text's tokens (sentence-transformers' default;
+    /// all-MiniLM-L6-v2).
+    #[default]
+    Mean,
+    /// The state of the first token, `[CLS]` (BGE, E5 with CLS pooling, …).
+    Cls,
+}
+
+/// Options of [`TextEncoder::with_options`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextEncoderOptions {
+    /// Mean or `[CLS]` pooling of token states (a model that outputs sentence
+    /// vectors `[batch, dim]` is used as it is).
+    pub pooling: Pooling,
+    /// Scale every embedding to unit length (what cosine ranking expects).
+    pub normalize: bool,
+    /// Longest token sequence, `[CLS]` and `[SEP]` included (2 to 4096;
+    /// longer texts are truncated).
+    pub max_len: usize,
+}
+
+impl Default for TextEncoderOptions {
+    fn default() -> Self {
+        TextEncoderOptions { pooling: Pooling::Mean, normalize: true, max_len: super::tokenizer::DEFAULT_MAX_LEN }
+    }
+}
+
+/// A text encoder: WordPiece tokenizer + ONNX transformer + pooling (mean by
+/// default) + L2 norm (by default).
 ///
-/// Built from bytes (the ONNX model) and text (the `vocab.txt`), never from
-/// paths or URLs. Every embedding has [`TextEncoder::dim`] values and unit length.
+/// Built from bytes (the ONNX model) and text (the `vocab.txt` or
+/// `tokenizer.json`), never from paths or URLs. Every embedding has
+/// [`TextEncoder::dim`] values, of unit length unless
+/// [`TextEncoderOptions::normalize`] is off.
 pub struct TextEncoder {
     tokenizer: WordPieceTokenizer,
     plan: Plan,
     /// For each model input, what to feed it.
     feeds: Vec<Feed>,
     dim: usize,
+    options: TextEncoderOptions,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +80,20 @@ impl TextEncoder {
     /// [`Error::InvalidModel`], both before anything large is allocated
     /// (see [`crate::encoder::onnx_budget`]).
     pub fn from_bytes(model: &[u8], vocab: &str) -> Result<Self> {
-        let tokenizer = WordPieceTokenizer::from_text(vocab)?;
+        Self::with_options(model, vocab, TextEncoderOptions::default())
+    }
+
+    /// [`TextEncoder::from_bytes`] with the pooling, normalisation and
+    /// longest sequence of `options`; a `max_len` outside 2 to 4096 is
+    /// [`Error::InvalidInput`].
+    pub fn with_options(model: &[u8], vocab: &str, options: TextEncoderOptions) -> Result<Self> {
+        if !(2..=MAX_TOKENS_PER_CALL).contains(&options.max_len) {
+            return Err(Error::InvalidInput(format!(
+                "maxLength {} is not between 2 and {MAX_TOKENS_PER_CALL}",
+                options.max_len
+            )));
+        }
+        let tokenizer = WordPieceTokenizer::from_text(vocab)?.with_max_len(options.max_len);
         let (mut proto, mut budget) = onnx::load(model)?;
         let feeds = onnx::input_names(&proto)
             .iter()
@@ -97,6 +144,7 @@ impl TextEncoder {
             plan,
             feeds,
             dim: 0,
+            options,
         };
         let probe = encoder.run(&[encoder.tokenizer.encode("probe")])?;
         encoder.dim = probe.first().map_or(0, Vec::len);
@@ -113,6 +161,11 @@ impl TextEncoder {
         self.dim
     }
 
+    /// The options the encoder was built with.
+    pub fn options(&self) -> TextEncoderOptions {
+        self.options
+    }
+
     /// The tokenizer in front of the model.
     pub fn tokenizer(&self) -> &WordPieceTokenizer {
         &self.tokenizer
@@ -123,7 +176,8 @@ impl TextEncoder {
         self.tokenizer.encode(text)
     }
 
-    /// Unit-length embedding of one text. Texts longer than 256 tokens are
+    /// Embedding of one text (unit length unless the options say otherwise).
+    /// Texts longer than the options' `max_len` tokens (256 by default) are
     /// truncated (documented, not an error); any string is accepted.
     pub fn embed(&self, text: &str) -> Result<Vec<f32>> {
         let mut out = self.run(&[self.tokenize(text)])?;
@@ -131,7 +185,7 @@ impl TextEncoder {
             .ok_or_else(|| Error::Inference("model returned no embedding".into()))
     }
 
-    /// Unit-length embeddings of several texts, in input order. Batches are
+    /// Embeddings of several texts (as [`TextEncoder::embed`]), in input order. Batches are
     /// padded (`[PAD]`, mask 0); an empty batch is [`Error::InvalidInput`].
     pub fn embed_batch<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Vec<f32>>> {
         self.embed_batch_with_progress(texts, &mut |_, _| {})
@@ -215,26 +269,43 @@ impl TextEncoder {
         match shape.as_slice() {
             [ob, os, d] if *ob == b && *os == s => Ok((0..b)
                 .map(|row| {
-                    let mut acc = vec![0f32; *d];
-                    let mut n = 0f32;
-                    for col in 0..s {
-                        if mask[row * s + col] == 1 {
-                            let t = &data[(row * s + col) * d..(row * s + col + 1) * d];
-                            acc.iter_mut().zip(t).for_each(|(a, v)| *a += v);
-                            n += 1.0;
+                    let state = |col: usize| &data[(row * s + col) * d..(row * s + col + 1) * d];
+                    let pooled = match self.options.pooling {
+                        Pooling::Cls => state(0).to_vec(),
+                        Pooling::Mean => {
+                            let mut acc = vec![0f32; *d];
+                            let mut n = 0f32;
+                            for col in 0..s {
+                                if mask[row * s + col] == 1 {
+                                    acc.iter_mut().zip(state(col)).for_each(|(a, v)| *a += v);
+                                    n += 1.0;
+                                }
+                            }
+                            acc.iter_mut().for_each(|a| *a /= n.max(1.0));
+                            acc
                         }
-                    }
-                    acc.iter_mut().for_each(|a| *a /= n.max(1.0));
-                    l2_normalized(acc)
+                    };
+                    self.finish(pooled)
                 })
                 .collect()),
             [ob, d] if *ob == b && *d > 0 => Ok(data
                 .chunks_exact(*d)
-                .map(|r| l2_normalized(r.to_vec()))
+                .map(|r| self.finish(r.to_vec()))
                 .collect()),
             other => Err(Error::UnsupportedModel(format!(
                 "text model output has shape {other:?}, expected [{b}, {s}, dim] or [{b}, dim]"
             ))),
+        }
+    }
+}
+
+impl TextEncoder {
+    /// A pooled vector, normalised when the options say so.
+    fn finish(&self, v: Vec<f32>) -> Vec<f32> {
+        if self.options.normalize {
+            l2_normalized(v)
+        } else {
+            v
         }
     }
 }
