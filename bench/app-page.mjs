@@ -61,7 +61,7 @@ async function coldRecagent() {
     },
   });
   marks.created = performance.now();
-  const list = rec.recommend({ k: 10 });
+  const list = await rec.recommend({ k: 10 });
   marks.recommended = performance.now();
   render(list.map((r) => `${r.title} — ${r.explanation.summary}`));
   await nextFrame();
@@ -134,9 +134,10 @@ async function bytesOf(url) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-function timed(fn) {
+/** Times `fn` up to its promise's settling (recommend settles at once: its work is done in the call). */
+async function timed(fn) {
   const t0 = performance.now();
-  const value = fn();
+  const value = await fn();
   return [performance.now() - t0, value];
 }
 
@@ -190,28 +191,28 @@ const lab = {
     t0 = performance.now();
     const rec = await Recommender.create({ catalog: bundle, textModel: model, vocab, namespace: 'bench-big' });
     const createWithModelMs = performance.now() - t0;
-    const [firstMs, first] = timed(() => rec.recommend({ k: 10 }));
+    const [firstMs, first] = await timed(() => rec.recommend({ k: 10 }));
     checkList(first, 10, 'first recommend');
-    const sample = (label, fn, exclude) => {
-      for (let i = 0; i < warmup; i++) fn(i);
+    const sample = async (label, fn, exclude) => {
+      for (let i = 0; i < warmup; i++) await fn(i);
       const xs = [];
       for (let i = 0; i < runs; i++) {
-        const [ms, list] = timed(() => fn(i));
+        const [ms, list] = await timed(() => fn(i));
         checkList(list, 10, label, exclude);
         xs.push(ms);
       }
       return xs;
     };
     status(`${url}: recommend`);
-    const plain = sample('recommend, no history', () => rec.recommend({ k: 10 }));
-    for (const item of LIKES) rec.observe({ item, type: 'like' });
-    const history = sample('recommend after 3 likes', () => rec.recommend({ k: 10 }), LIKES);
-    const query = sample(
+    const plain = await sample('recommend, no history', () => rec.recommend({ k: 10 }));
+    for (const item of LIKES) await rec.observe({ item, type: 'like' });
+    const history = await sample('recommend after 3 likes', () => rec.recommend({ k: 10 }), LIKES);
+    const query = await sample(
       'recommend with a query',
       (i) => rec.recommend({ k: 10, query: QUERIES[i % QUERIES.length] }),
       LIKES,
     );
-    const top = rec.recommend({ k: 10 }).map((r) => r.title);
+    const top = (await rec.recommend({ k: 10 })).map((r) => r.title);
     rec.free();
     return { bytes: bundle.length, downloadMs, loadMs, memoryBytes, size, createWithModelMs, firstMs, plain, history, query, top };
   },
@@ -252,14 +253,14 @@ const lab = {
       'sci-fi with robots and artificial intelligence',
     ];
     const one = async (i, autonomy, stream) => {
-      rec.setLlm({ endpoint, model: 'scripted', stream }); // also starts a new conversation
-      rec.resetConversation();
-      const before = rec.ledger().length;
+      await rec.setLlm({ endpoint, model: 'scripted', stream }); // also starts a new conversation
+      await rec.resetConversation();
+      const before = (await rec.ledger()).length;
       performance.clearResourceTimings();
       const t0 = performance.now();
       const result = await rec.ask(texts[i % texts.length], { autonomy });
       const totalMs = performance.now() - t0;
-      const sent = rec.ledger().slice(before);
+      const sent = (await rec.ledger()).slice(before);
       // The last request's entry can land a little after ask resolves (its
       // stream is aborted once the answer is complete): wait for it, untimed.
       const origin = new URL(endpoint).origin;

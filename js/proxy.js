@@ -51,8 +51,11 @@ class Channel {
     this.fail('the worker was terminated');
   }
 
-  /** Functions become ids (run here when the worker calls them); signals forward their abort. */
-  marshal(value, owned, depth = 0) {
+  /**
+   * Functions become ids (run here when the worker calls them, listed in
+   * `owned`); signals forward their abort (and are listed in `signals`).
+   */
+  marshal(value, owned, depth = 0, signals = []) {
     if (typeof value === 'function') {
       const id = this.nextId++;
       this.functions.set(id, value);
@@ -67,11 +70,12 @@ class Channel {
       if (!value.aborted) {
         value.addEventListener('abort', () => this.post({ type: 'abort', signal: id }), { once: true });
       }
+      signals.push(value);
       return { [SIGNAL]: id, aborted: value.aborted };
     }
-    if (Array.isArray(value)) return value.map((v) => this.marshal(v, owned, depth + 1));
+    if (Array.isArray(value)) return value.map((v) => this.marshal(v, owned, depth + 1, signals));
     if (Object.getPrototypeOf(value) !== Object.prototype) return value;
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.marshal(v, owned, depth + 1)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.marshal(v, owned, depth + 1, signals)]));
   }
 
   post(message) {
@@ -82,23 +86,28 @@ class Channel {
    * Calls `method` in the worker; resolves to its result. The functions in
    * `args` stay callable until the call settles, or for the worker's
    * lifetime when `keep` (a registered tool's `run`, a `memory.on` listener).
+   * A call whose AbortSignal has fired rejects with the signal's `reason`
+   * (an `AbortError` DOMException unless the app gave another), as the
+   * platform's own APIs and the main thread's `Recommender` do.
    */
   call(method, args, { keep = false } = {}) {
     if (this.dead) return Promise.reject(recagentError('worker_failed', this.dead));
     const owned = [];
+    const signals = [];
     let message;
     try {
-      message = { type: 'call', id: this.nextId++, method, args: this.marshal(args, owned) };
+      message = { type: 'call', id: this.nextId++, method, args: this.marshal(args, owned, 0, signals) };
     } catch (e) {
       return Promise.reject(e);
     }
+    const reason = (e) => signals.find((s) => s.aborted)?.reason ?? e;
     return new Promise((resolve, reject) => {
       const release = () => {
         if (!keep) for (const id of owned) this.functions.delete(id);
       };
       this.pending.set(message.id, {
         resolve: (v) => { release(); resolve(v); },
-        reject: (e) => { release(); reject(e); },
+        reject: (e) => { release(); reject(reason(e)); },
       });
       try {
         this.worker.postMessage(message);
@@ -158,7 +167,7 @@ export async function createRecommenderWorker(options, urlKeys, module) {
   }
   if (typeof opts.onProgress === 'function') {
     const onProgress = opts.onProgress;
-    opts.onProgress = (event) => onProgress({ ...event, file: names.get(event.file) ?? event.file });
+    opts.onProgress = (event) => onProgress(event.file === undefined ? event : { ...event, file: names.get(event.file) ?? event.file });
   }
   const channel = new Channel(module);
   try {
@@ -180,7 +189,7 @@ function resolvePageUrl([url, options]) {
   const absolute = new URL(url, base).href;
   if (typeof options?.onProgress !== 'function') return [absolute, options];
   const onProgress = options.onProgress;
-  return [absolute, { ...options, onProgress: (event) => onProgress({ ...event, file: event.file === absolute ? url : event.file }) }];
+  return [absolute, { ...options, onProgress: (event) => onProgress(event.file === absolute ? { ...event, file: url } : event) }];
 }
 
 /**
@@ -246,7 +255,7 @@ function singleReason(requested, isolated) {
 }
 
 /** Starts the pool's workers, each loading the text model. */
-export async function createEncoderPool(model, vocab, requested, module) {
+export async function createEncoderPool(model, vocab, requested, module, textOptions) {
   const hardware = Math.max(1, Number(globalThis.navigator?.hardwareConcurrency) || 1);
   const want = Math.max(1, Math.floor(requested ?? hardware));
   const isolated = globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer !== 'undefined';
@@ -255,7 +264,7 @@ export async function createEncoderPool(model, vocab, requested, module) {
   const size = reason ? 1 : want;
   const channels = Array.from({ length: size }, () => new Channel(module));
   try {
-    const dims = await Promise.all(channels.map((c) => c.call('initEncoder', [model, vocab])));
+    const dims = await Promise.all(channels.map((c) => c.call('initEncoder', [model, vocab, textOptions])));
     const threads = { requested: want, workers: size, hardwareConcurrency: hardware, crossOriginIsolated: isolated, sharedMemory: isolated, reason };
     return new PoolClient(channels, dims[0].dim, threads);
   } catch (e) {
@@ -285,7 +294,7 @@ export class PoolClient {
   }
 
   async run(texts, { onProgress, signal }) {
-    if (signal?.aborted) throw recagentError('aborted', 'aborted: the batch was cancelled before it started');
+    if (signal?.aborted) throw signal.reason;
     const n = texts.length;
     const dim = this.dim;
     // Longest first, so the last chunks (pulled when the others are done) are the shortest.
@@ -294,7 +303,7 @@ export class PoolClient {
     // so pools of different sizes compare fairly), smaller for small batches so every worker gets work.
     const chunk = Math.max(1, Math.min(CHUNK, Math.ceil(n / (this.channels.length * 4))));
     let done = 0;
-    const progress = onProgress ? (k) => { done += k; onProgress(done, n); } : undefined;
+    const progress = onProgress ? (k) => { done += k; onProgress({ phase: 'embed', loaded: done, total: n }); } : undefined;
     if (!this.threads.sharedMemory) {
       return this.channels[0].call('embedChunks', [{ texts, order, chunk, onProgress: progress, signal }]);
     }
@@ -307,7 +316,7 @@ export class PoolClient {
         c.call('embedChunks', [{ texts, order, chunk, ctrl, out, onProgress: progress, signal }])));
     } catch (e) {
       stop();
-      throw e;
+      throw signal?.aborted ? signal.reason : e;
     } finally {
       signal?.removeEventListener('abort', stop);
     }

@@ -56,13 +56,15 @@ export async function loadWllamaEngine(options) {
       if (String.fromCharCode(...bytes.subarray(0, 4)) !== 'GGUF') {
         throw recagentError('invalid_model', 'the model bytes are not a GGUF file (they do not start with "GGUF")');
       }
-      onProgress?.({ loaded: bytes.byteLength, total: bytes.byteLength });
+      onProgress?.({ phase: 'download', file: 'modelBytes', loaded: bytes.byteLength, total: bytes.byteLength });
       await wllama.loadModel([new Blob([bytes])], params);
     } else {
       await wllama.loadModelFromUrl(absolute(modelUrl), {
         ...params,
         useCache,
-        progressCallback: onProgress ? ({ loaded, total }) => onProgress({ loaded, total: total || 0 }) : undefined,
+        progressCallback: onProgress
+          ? ({ loaded, total }) => onProgress({ phase: 'download', file: modelUrl, loaded, total: total || 0 })
+          : undefined,
       });
     }
     if (wllama.isModelLoaded?.() === false) throw recagentError('invalid_model', 'wllama loaded no model');

@@ -27,6 +27,15 @@
 # bench/out/), and ask's overhead without the LLM (autonomy 0; autonomy 2 against
 # the scripted LLM server, crates/testkit, started here). Prints a
 # table and writes bench/out/app-latest.json (figures, not asserts).
+#
+#   scripts/bench.sh items [--counts 1000,10000] [--runs 3] [--workers N]
+#
+# A catalog built in the browser from the app's own items
+# (`Recommender.create({ items })`): products generated here by
+# examples/shop/make-products.mjs (seeded), each count built in a fresh
+# Chromium profile (the encoder pool's workers, crossOriginIsolated page) and
+# then loaded again from IndexedDB. Prints medians and the load average;
+# writes bench/out/items-latest.json.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -77,6 +86,26 @@ if [ "${1:-}" = rank ]; then
     --json "$ROOT/bench/out/rank-native.json" "$@" >&2)
   npm_deps
   exec node bench/rank-run.mjs --native "$ROOT/bench/out/rank-native.json" "$@"
+fi
+
+if [ "${1:-}" = items ]; then
+  shift
+  cd "$ROOT"
+  if [ "${RECAGENT_BENCH_KEEP_PKG:-}" != 1 ]; then
+    "$ROOT/scripts/serve.sh" --build >&2
+  fi
+  mkdir -p "$ROOT/bench/out"
+  counts=1000,10000
+  args=("$@")
+  for ((i = 0; i < ${#args[@]}; i++)); do
+    if [ "${args[$i]}" = --counts ]; then counts="${args[$((i + 1))]}"; fi
+  done
+  for n in ${counts//,/ }; do
+    out="$ROOT/bench/out/products-$n.json"
+    [ -f "$out" ] || node examples/shop/make-products.mjs --count "$n" --seed 1 --out "$out"
+  done
+  npm_deps
+  exec node bench/items-run.mjs "$@"
 fi
 
 if [ "${1:-}" = app ]; then

@@ -18,7 +18,8 @@ use super::agent_engine::{page_origin, JsEngine, SharedEngine};
 use super::fetch::{FetchHttp, JsClock, JsSleeper};
 use super::recommender::JsRecommender;
 use super::interop::{
-    bool_field, describe, field, function_field, invalid, js_error, reject_unknown_keys, signal_field, to_js, to_js_value,
+    bool_field, describe, field, function_field, invalid, js_error, reject_unknown_keys, settle, signal_field, to_js,
+    to_js_value,
 };
 use recagent_core::agent::llm::{ChatModel, EngineConfig, EngineModel, Ledger, LlmClient, LlmConfig, ToolMode};
 use recagent_core::agent::{
@@ -304,149 +305,65 @@ const TOOL_KEYS: &[&str] = &["name", "description", "parameters", "sideEffects",
 impl JsRecommender {
     /// Sets the LLM the agent may use: an endpoint (`LlmSettings`), an
     /// in-page engine (`InPageLlmSettings`: nothing leaves the page), or,
-    /// with `null`, none (the agent answers on the device). Throws
+    /// with `null`, none (the agent answers on the device). Rejects with
     /// `invalid_input` for an unknown field, a URL that is not http(s), an
     /// engine without `chat.completions.create`, both `endpoint` and
     /// `engine`, or an empty model name. Starts a new conversation.
-    #[wasm_bindgen(js_name = setLlm)]
-    pub fn set_llm(
+    #[wasm_bindgen(js_name = setLlm, unchecked_return_type = "Promise<void>")]
+    pub fn set_llm_js(
         &self,
         #[wasm_bindgen(unchecked_param_type = "LlmSettings | InPageLlmSettings | null")] settings: JsValue,
-    ) -> Result<(), JsValue> {
-        let shared = self.agent_shared();
-        if settings.is_null() || settings.is_undefined() {
-            *shared.llm.borrow_mut() = None;
-            shared.invalidate();
-            return Ok(());
-        }
-        if let Some(engine) = field(&settings, "engine") {
-            if field(&settings, "endpoint").is_some() {
-                return Err(invalid("LlmSettings: give either endpoint (a server) or engine (an in-page model), not both"));
-            }
-            reject_unknown_keys(&settings, "InPageLlmSettings", ENGINE_KEYS)?;
-            let engine = JsEngine::from_js(engine)?;
-            let rest = js_sys::Object::assign(&js_sys::Object::new(), settings.unchecked_ref::<js_sys::Object>());
-            js_sys::Reflect::delete_property(&rest, &JsValue::from_str("engine"))?;
-            let s: EngineSettings = from_js(rest.into(), "InPageLlmSettings")?;
-            let defaults = EngineConfig::default();
-            let config = EngineConfig {
-                model: s.model,
-                stream: s.stream.unwrap_or(defaults.stream),
-                tool_mode: s.tool_mode.unwrap_or(defaults.tool_mode),
-                request_timeout_ms: s.timeout_ms.unwrap_or(defaults.request_timeout_ms),
-            };
-            let engine = Rc::new(engine);
-            // Validates the settings now rather than at the first ask.
-            EngineModel::new(engine.clone(), config.clone(), Rc::new(JsClock), Rc::new(JsSleeper)).map_err(js_error)?;
-            *shared.llm.borrow_mut() = Some(ModelSettings::InPage(engine, config));
-            shared.invalidate();
-            return Ok(());
-        }
-        let s: LlmSettings = from_js(settings, "LlmSettings")?;
-        let defaults = LlmConfig::default();
-        let config = LlmConfig {
-            base_url: s.endpoint,
-            model: s.model.unwrap_or(defaults.model.clone()),
-            api_key: s.api_key.filter(|k| !k.is_empty()),
-            request_timeout_ms: s.timeout_ms.unwrap_or(defaults.request_timeout_ms),
-            max_retries: s.max_retries.unwrap_or(defaults.max_retries),
-            max_response_bytes: s.max_response_bytes.unwrap_or(defaults.max_response_bytes),
-            stream: s.stream.unwrap_or(defaults.stream),
-            tool_mode: s.tool_mode.unwrap_or(defaults.tool_mode),
-            ..defaults
-        };
-        // Validates the URL, model and key now rather than at the first ask.
-        LlmClient::new(
-            config.clone(),
-            shared.http.clone(),
-            Rc::new(JsClock),
-            Rc::new(JsSleeper),
-            Ledger::new(),
-        )
-        .map_err(js_error)?;
-        *shared.llm.borrow_mut() = Some(ModelSettings::Endpoint(config));
-        shared.invalidate();
-        Ok(())
+    ) -> js_sys::Promise {
+        settle(self.set_llm(settings).map(|()| JsValue::UNDEFINED))
     }
 
     /// Replaces the privacy policy (from the next request on); endpoint
     /// keys are normalised to their origins (`policy()` shows them so).
-    /// Throws `invalid_policy` for a policy that cannot be read: an unknown
+    /// Rejects with `invalid_policy` for a policy that cannot be read: an unknown
     /// field or level, an endpoint key that is not an http(s) origin, two
     /// keys naming one origin at different levels. The policy in use is
     /// then unchanged.
-    #[wasm_bindgen(js_name = setPolicy)]
-    pub fn set_policy(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "PrivacyPolicy")] policy: JsValue,
-    ) -> Result<(), JsValue> {
-        let json: Value = serde_wasm_bindgen::from_value(policy)
-            .map_err(|e| js_error(Error::InvalidPolicy(format!("PrivacyPolicy: {e}"))))?;
-        let policy = PrivacyPolicy::from_json(json).map_err(js_error)?;
-        let shared = self.agent_shared();
-        if let Some(agent) = shared.agent.borrow().as_ref() {
-            agent.set_policy(policy.clone());
-        }
-        *shared.policy.borrow_mut() = policy;
-        Ok(())
+    #[wasm_bindgen(js_name = setPolicy, unchecked_return_type = "Promise<void>")]
+    pub fn set_policy_js(&self, #[wasm_bindgen(unchecked_param_type = "PrivacyPolicy")] policy: JsValue) -> js_sys::Promise {
+        settle(self.set_policy(policy).map(|()| JsValue::UNDEFINED))
     }
 
     /// The privacy policy in use (every field filled in).
-    #[wasm_bindgen(js_name = policy, unchecked_return_type = "Required<PrivacyPolicy>")]
-    pub fn policy_js(&self) -> Result<JsValue, JsValue> {
-        to_js(&*self.agent_shared().policy.borrow())
+    #[wasm_bindgen(js_name = policy, unchecked_return_type = "Promise<Required<PrivacyPolicy>>")]
+    pub fn policy_promise(&self) -> js_sys::Promise {
+        settle(self.policy_js())
     }
 
     /// Adds a JS tool the agent may call (validated against its schema;
-    /// side-effecting tools only at autonomy 3 with approval). Throws
+    /// side-effecting tools only at autonomy 3 with approval). Rejects with
     /// `invalid_input` for a bad name, a built-in or duplicate name, or a
     /// schema that is not an object schema. Starts a new conversation.
-    #[wasm_bindgen(js_name = registerTool)]
-    pub fn register_tool(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "AppTool")] tool: JsValue,
-    ) -> Result<(), JsValue> {
-        reject_unknown_keys(&tool, "AppTool", TOOL_KEYS)?;
-        let run = function_field(&tool, "AppTool", "run")?.ok_or_else(|| invalid("AppTool.run (a function) is required"))?;
-        let get = |k: &str| field(&tool, k).map(serde_wasm_bindgen::from_value::<Value>);
-        let mut reg = serde_json::Map::new();
-        for key in ["name", "description", "parameters", "sideEffects", "resultClass"] {
-            if let Some(v) = get(key) {
-                reg.insert(key.into(), v.map_err(|e| invalid(format!("AppTool.{key}: {e}")))?);
-            }
-        }
-        let reg = serde_json::from_value(Value::Object(reg)).map_err(|e| invalid(format!("AppTool: {e}")))?;
-        let def = ToolDef::app(reg).map_err(js_error)?;
-        let shared = self.agent_shared();
-        if shared.app_tools.borrow().iter().any(|(d, _)| d.spec.name == def.spec.name) {
-            return Err(invalid(format!("a tool named {:?} is already registered", def.spec.name)));
-        }
-        shared.app_tools.borrow_mut().push((def, run));
-        shared.invalidate();
-        Ok(())
+    #[wasm_bindgen(js_name = registerTool, unchecked_return_type = "Promise<void>")]
+    pub fn register_tool_js(&self, #[wasm_bindgen(unchecked_param_type = "AppTool")] tool: JsValue) -> js_sys::Promise {
+        settle(self.register_tool(tool).map(|()| JsValue::UNDEFINED))
     }
 
     /// Removes an app tool; returns whether one was registered under `name`.
-    #[wasm_bindgen(js_name = unregisterTool)]
-    pub fn unregister_tool(&self, name: &str) -> bool {
-        let shared = self.agent_shared();
-        let before = shared.app_tools.borrow().len();
-        shared.app_tools.borrow_mut().retain(|(d, _)| d.spec.name != name);
-        let removed = shared.app_tools.borrow().len() != before;
-        if removed {
-            shared.invalidate();
-        }
-        removed
+    #[wasm_bindgen(js_name = unregisterTool, unchecked_return_type = "Promise<boolean>")]
+    pub fn unregister_tool_js(&self, name: &str) -> js_sys::Promise {
+        settle(Ok(JsValue::from_bool(self.unregister_tool(name))))
     }
 
     /// Answers `message`: plans over the tools with the LLM when one is set
     /// and the policy allows it, else (or when the LLM fails, a budget runs
     /// out or `signal` aborts) answers with the on-device ranking and says
-    /// why in `fallback`. Throws `invalid_input` for invalid options or
-    /// while another `ask` on this recommender is running; rejects only
-    /// when the device itself fails.
+    /// why in `fallback` (an aborted `signal` is such a fallback, not a
+    /// rejection: the answer is still useful). Rejects with `invalid_input`
+    /// for invalid options or while another `ask` on this recommender is
+    /// running, and otherwise only when the device itself fails.
     #[wasm_bindgen(unchecked_return_type = "Promise<AskResult>")]
-    pub fn ask(&self, message: String, options: Option<AskOptionsJs>) -> Result<js_sys::Promise, JsValue> {
+    pub fn ask(&self, message: String, options: Option<AskOptionsJs>) -> js_sys::Promise {
+        self.ask_inner(message, options).unwrap_or_else(|e| js_sys::Promise::reject(&e))
+    }
+}
+
+impl JsRecommender {
+    fn ask_inner(&self, message: String, options: Option<AskOptionsJs>) -> Result<js_sys::Promise, JsValue> {
         let options: JsValue = options.map(Into::into).unwrap_or(JsValue::UNDEFINED);
         let mut ask = AskOptions::default();
         let mut signal: Option<web_sys::AbortSignal> = None;
@@ -529,23 +446,172 @@ impl JsRecommender {
             to_js(&value)
         }))
     }
+}
 
+#[wasm_bindgen(js_class = Recommender)]
+impl JsRecommender {
     /// Every HTTP attempt that left the page since the ledger was last
     /// cleared: endpoint, time, status, and the exact bytes sent. An
     /// in-page engine adds nothing (no byte leaves the page).
-    #[wasm_bindgen(unchecked_return_type = "LedgerEntry[]")]
+    #[wasm_bindgen(js_name = ledger, unchecked_return_type = "Promise<LedgerEntry[]>")]
+    pub fn ledger_js(&self) -> js_sys::Promise {
+        settle(self.ledger())
+    }
+
+    /// Empties the ledger.
+    #[wasm_bindgen(js_name = clearLedger, unchecked_return_type = "Promise<void>")]
+    pub fn clear_ledger_js(&self) -> js_sys::Promise {
+        self.clear_ledger();
+        settle(Ok(JsValue::UNDEFINED))
+    }
+
+    /// Forgets the conversation (earlier turns and a pending question).
+    #[wasm_bindgen(js_name = resetConversation, unchecked_return_type = "Promise<void>")]
+    pub fn reset_conversation_js(&self) -> js_sys::Promise {
+        self.reset_conversation();
+        settle(Ok(JsValue::UNDEFINED))
+    }
+}
+
+impl JsRecommender {
+    /// `set_llm` as Rust callers use it: the value itself, the error
+    /// thrown (JS gets it through the exported method's Promise).
+    pub fn set_llm(
+        &self,
+        settings: JsValue,
+    ) -> Result<(), JsValue> {
+        let shared = self.agent_shared();
+        if settings.is_null() || settings.is_undefined() {
+            *shared.llm.borrow_mut() = None;
+            shared.invalidate();
+            return Ok(());
+        }
+        if let Some(engine) = field(&settings, "engine") {
+            if field(&settings, "endpoint").is_some() {
+                return Err(invalid("LlmSettings: give either endpoint (a server) or engine (an in-page model), not both"));
+            }
+            reject_unknown_keys(&settings, "InPageLlmSettings", ENGINE_KEYS)?;
+            let engine = JsEngine::from_js(engine)?;
+            let rest = js_sys::Object::assign(&js_sys::Object::new(), settings.unchecked_ref::<js_sys::Object>());
+            js_sys::Reflect::delete_property(&rest, &JsValue::from_str("engine"))?;
+            let s: EngineSettings = from_js(rest.into(), "InPageLlmSettings")?;
+            let defaults = EngineConfig::default();
+            let config = EngineConfig {
+                model: s.model,
+                stream: s.stream.unwrap_or(defaults.stream),
+                tool_mode: s.tool_mode.unwrap_or(defaults.tool_mode),
+                request_timeout_ms: s.timeout_ms.unwrap_or(defaults.request_timeout_ms),
+            };
+            let engine = Rc::new(engine);
+            // Validates the settings now rather than at the first ask.
+            EngineModel::new(engine.clone(), config.clone(), Rc::new(JsClock), Rc::new(JsSleeper)).map_err(js_error)?;
+            *shared.llm.borrow_mut() = Some(ModelSettings::InPage(engine, config));
+            shared.invalidate();
+            return Ok(());
+        }
+        let s: LlmSettings = from_js(settings, "LlmSettings")?;
+        let defaults = LlmConfig::default();
+        let config = LlmConfig {
+            base_url: s.endpoint,
+            model: s.model.unwrap_or(defaults.model.clone()),
+            api_key: s.api_key.filter(|k| !k.is_empty()),
+            request_timeout_ms: s.timeout_ms.unwrap_or(defaults.request_timeout_ms),
+            max_retries: s.max_retries.unwrap_or(defaults.max_retries),
+            max_response_bytes: s.max_response_bytes.unwrap_or(defaults.max_response_bytes),
+            stream: s.stream.unwrap_or(defaults.stream),
+            tool_mode: s.tool_mode.unwrap_or(defaults.tool_mode),
+            ..defaults
+        };
+        // Validates the URL, model and key now rather than at the first ask.
+        LlmClient::new(
+            config.clone(),
+            shared.http.clone(),
+            Rc::new(JsClock),
+            Rc::new(JsSleeper),
+            Ledger::new(),
+        )
+        .map_err(js_error)?;
+        *shared.llm.borrow_mut() = Some(ModelSettings::Endpoint(config));
+        shared.invalidate();
+        Ok(())
+    }
+
+    /// `set_policy` as Rust callers use it: the value itself, the error
+    /// thrown (JS gets it through the exported method's Promise).
+    pub fn set_policy(
+        &self,
+        policy: JsValue,
+    ) -> Result<(), JsValue> {
+        let json: Value = serde_wasm_bindgen::from_value(policy)
+            .map_err(|e| js_error(Error::InvalidPolicy(format!("PrivacyPolicy: {e}"))))?;
+        let policy = PrivacyPolicy::from_json(json).map_err(js_error)?;
+        let shared = self.agent_shared();
+        if let Some(agent) = shared.agent.borrow().as_ref() {
+            agent.set_policy(policy.clone());
+        }
+        *shared.policy.borrow_mut() = policy;
+        Ok(())
+    }
+
+    /// `policy_js` as Rust callers use it: the value itself, the error
+    /// thrown (JS gets it through the exported method's Promise).
+    pub fn policy_js(&self) -> Result<JsValue, JsValue> {
+        to_js(&*self.agent_shared().policy.borrow())
+    }
+
+    /// `register_tool` as Rust callers use it: the value itself, the error
+    /// thrown (JS gets it through the exported method's Promise).
+    pub fn register_tool(
+        &self,
+        tool: JsValue,
+    ) -> Result<(), JsValue> {
+        reject_unknown_keys(&tool, "AppTool", TOOL_KEYS)?;
+        let run = function_field(&tool, "AppTool", "run")?.ok_or_else(|| invalid("AppTool.run (a function) is required"))?;
+        let get = |k: &str| field(&tool, k).map(serde_wasm_bindgen::from_value::<Value>);
+        let mut reg = serde_json::Map::new();
+        for key in ["name", "description", "parameters", "sideEffects", "resultClass"] {
+            if let Some(v) = get(key) {
+                reg.insert(key.into(), v.map_err(|e| invalid(format!("AppTool.{key}: {e}")))?);
+            }
+        }
+        let reg = serde_json::from_value(Value::Object(reg)).map_err(|e| invalid(format!("AppTool: {e}")))?;
+        let def = ToolDef::app(reg).map_err(js_error)?;
+        let shared = self.agent_shared();
+        if shared.app_tools.borrow().iter().any(|(d, _)| d.spec.name == def.spec.name) {
+            return Err(invalid(format!("a tool named {:?} is already registered", def.spec.name)));
+        }
+        shared.app_tools.borrow_mut().push((def, run));
+        shared.invalidate();
+        Ok(())
+    }
+
+    /// `unregister_tool` as Rust callers use it: the value itself, the error
+    /// thrown (JS gets it through the exported method's Promise).
+    pub fn unregister_tool(&self, name: &str) -> bool {
+        let shared = self.agent_shared();
+        let before = shared.app_tools.borrow().len();
+        shared.app_tools.borrow_mut().retain(|(d, _)| d.spec.name != name);
+        let removed = shared.app_tools.borrow().len() != before;
+        if removed {
+            shared.invalidate();
+        }
+        removed
+    }
+
+    /// `ledger` as Rust callers use it: the value itself, the error
+    /// thrown (JS gets it through the exported method's Promise).
     pub fn ledger(&self) -> Result<JsValue, JsValue> {
         to_js(&self.agent_shared().ledger.entries())
     }
 
-    /// Empties the ledger.
-    #[wasm_bindgen(js_name = clearLedger)]
+    /// `clear_ledger` as Rust callers use it: the value itself, the error
+    /// thrown (JS gets it through the exported method's Promise).
     pub fn clear_ledger(&self) {
         self.agent_shared().ledger.clear();
     }
 
-    /// Forgets the conversation (earlier turns and a pending question).
-    #[wasm_bindgen(js_name = resetConversation)]
+    /// `reset_conversation` as Rust callers use it: the value itself, the error
+    /// thrown (JS gets it through the exported method's Promise).
     pub fn reset_conversation(&self) {
         if let Some(agent) = self.agent_shared().agent.borrow().as_ref() {
             agent.reset();

@@ -241,8 +241,9 @@ export interface WllamaEngineOptions {
   /** Caps `max_tokens` of every request (the agent asks for up to 512): a small model on a CPU
    *  answers sooner. */
   maxTokens?: number;
-  /** Download progress of `modelUrl` (`total` 0 while unknown). */
-  onProgress?: (event: { loaded: number; total: number }) => void;
+  /** Download progress of the model, `{ phase: "download", file, loaded, total }`
+   *  (`file` the URL, or `"modelBytes"`; `total` 0 while unknown). */
+  onProgress?: (progress: RecagentProgress) => void;
   /** Keep the downloaded model in wllama's cache (default true). */
   useCache?: boolean;
 }

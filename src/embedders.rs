@@ -7,10 +7,26 @@ use std::rc::Rc;
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
-use recagent_core::encoder::{DecodeLimits, ImageEncoder, ImageEncoderOptions, Preprocessing, TextEncoder};
+use recagent_core::encoder::{
+    DecodeLimits, ImageEncoder, ImageEncoderOptions, Pooling, Preprocessing, TextEncoder, TextEncoderOptions,
+};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
+/** How a text model's token states become one embedding ({@link TextEmbedder.create},
+ *  {@link RecommenderOptions.textOptions}, {@link EncoderPoolOptions.textOptions}).
+ *  The defaults suit sentence-transformers models such as all-MiniLM-L6-v2. */
+export interface TextModelOptions {
+  /** `"mean"` over the text's tokens (default) or the `[CLS]` token's state (`"cls"`: BGE, E5 with
+   *  CLS pooling, …). A model whose output is already one vector per text is used as it is. */
+  pooling?: "mean" | "cls";
+  /** Scale every embedding to unit length (default `true`; cosine ranking expects it). */
+  normalize?: boolean;
+  /** Longest token sequence, `[CLS]` and `[SEP]` included (2 to 4096, default 256);
+   *  longer texts are truncated. */
+  maxLength?: number;
+}
+
 /** Options of {@link ImageEmbedder.create}; every field is optional. */
 export interface ImageEmbedderOptions {
   /** Model output used as the embedding (default: `"embedding"`, or the only output). */
@@ -36,8 +52,12 @@ extern "C" {
     #[wasm_bindgen(typescript_type = "ImageEmbedderOptions")]
     pub type ImageEmbedderOptionsJs;
 
-    /// A `(done, total) => void` progress callback.
-    #[wasm_bindgen(typescript_type = "(done: number, total: number) => void")]
+    /// The `TextModelOptions` object of the TypeScript section above.
+    #[wasm_bindgen(typescript_type = "TextModelOptions")]
+    pub type TextModelOptionsJs;
+
+    /// A progress callback, `{ phase: "embed", loaded, total }`.
+    #[wasm_bindgen(typescript_type = "(progress: RecagentProgress) => void")]
     pub type ProgressCallback;
 }
 
@@ -51,13 +71,18 @@ pub struct TextEmbedder {
 
 #[wasm_bindgen]
 impl TextEmbedder {
-    /// Loads the ONNX model bytes and a BERT `vocab.txt` (its text).
-    /// Rejects with a `RecagentError` (`invalid_model`, `unsupported_model`, `invalid_vocab`).
+    /// Loads the ONNX model bytes and the vocabulary (a BERT `vocab.txt` or a
+    /// Hugging Face `tokenizer.json`, its text), with the pooling,
+    /// normalisation and longest sequence of `options`. Rejects with a
+    /// `RecagentError` (`invalid_model`, `unsupported_model`,
+    /// `invalid_vocab`, `invalid_input` for bad options).
     pub async fn create(
         #[wasm_bindgen(js_name = modelBytes)] model_bytes: Vec<u8>,
         vocab: String,
+        options: Option<TextModelOptionsJs>,
     ) -> Result<TextEmbedder, JsValue> {
-        let inner = TextEncoder::from_bytes(&model_bytes, &vocab).map_err(js_error)?;
+        let options = text_model_options(options.map(JsValue::from).as_ref(), "TextModelOptions")?;
+        let inner = TextEncoder::with_options(&model_bytes, &vocab, options).map_err(js_error)?;
         Ok(TextEmbedder {
             inner: Rc::new(inner),
         })
@@ -75,7 +100,8 @@ impl TextEmbedder {
     }
 
     /// Unit-length embeddings of `texts`, in order. Throws `invalid_input` for an empty array.
-    /// `onProgress(done, total)` is called after each chunk of the batch is embedded.
+    /// `onProgress({ phase: "embed", loaded, total })` is called after each
+    /// chunk of the batch is embedded (`loaded` texts done of `total`).
     #[wasm_bindgen(js_name = embedBatch)]
     pub fn embed_batch(
         &self,
@@ -86,11 +112,7 @@ impl TextEmbedder {
         let mut progress = |done: usize, total: usize| {
             if let Some(f) = &callback {
                 // A throwing callback must not abort the embedding; its error is dropped.
-                let _ = f.call2(
-                    &JsValue::NULL,
-                    &(done as f64).into(),
-                    &(total as f64).into(),
-                );
+                super::loader::Progress::new(Some(f.clone())).emit("embed", None, done, total);
             }
         };
         let out = self
@@ -212,4 +234,50 @@ impl ImageEmbedder {
         let out = self.inner.embed_encoded(bytes).map_err(js_error)?;
         Ok(out.top_k(k).into_iter().map(|i| i as u32).collect())
     }
+}
+
+/// `TextModelOptions` read from JS (absent: the defaults); `invalid_input`
+/// naming `what` for an unknown key or a bad value (the length range is
+/// checked by the encoder).
+pub(crate) fn text_model_options(value: Option<&JsValue>, what: &str) -> Result<TextEncoderOptions, JsValue> {
+    let mut options = TextEncoderOptions::default();
+    let Some(value) = value.filter(|v| !v.is_undefined() && !v.is_null()) else {
+        return Ok(options);
+    };
+    if !value.is_object() {
+        return Err(invalid(format!("{what} must be an object")));
+    }
+    reject_unknown_keys(value, what, &["pooling", "normalize", "maxLength"])?;
+    if let Some(p) = crate::interop::string_field(value, what, "pooling")? {
+        options.pooling = match p.as_str() {
+            "mean" => Pooling::Mean,
+            "cls" => Pooling::Cls,
+            other => return Err(invalid(format!("{what}.pooling must be \"mean\" or \"cls\", not {other:?}"))),
+        };
+    }
+    if let Some(n) = crate::interop::bool_field(value, what, "normalize")? {
+        options.normalize = n;
+    }
+    if let Some(v) = crate::interop::read(value, what, "maxLength")? {
+        options.max_len = v
+            .as_f64()
+            .filter(|n| n.fract() == 0.0 && (2.0..=4096.0).contains(n))
+            .map(|n| n as usize)
+            .ok_or_else(|| invalid(format!("{what}.maxLength must be an integer 2..=4096")))?;
+    }
+    Ok(options)
+}
+
+/// `options` as the `TextModelOptions` object JS takes (what the encoder
+/// pool's workers are given, so they embed as the page does).
+pub(crate) fn text_model_options_js(options: &TextEncoderOptions) -> JsValue {
+    let object = js_sys::Object::new();
+    let pooling = match options.pooling {
+        Pooling::Mean => "mean",
+        Pooling::Cls => "cls",
+    };
+    let _ = js_sys::Reflect::set(&object, &"pooling".into(), &JsValue::from_str(pooling));
+    let _ = js_sys::Reflect::set(&object, &"normalize".into(), &JsValue::from_bool(options.normalize));
+    let _ = js_sys::Reflect::set(&object, &"maxLength".into(), &JsValue::from(options.max_len as f64));
+    object.into()
 }

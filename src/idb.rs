@@ -44,7 +44,7 @@ use web_sys::{
     Event, IdbDatabase, IdbFactory, IdbKeyRange, IdbRequest, IdbTransaction, IdbTransactionMode,
 };
 
-pub use super::idb_open::{delete_database, open_or_memory, OpenedStore};
+pub use super::idb_open::{delete_database, memory_only, open_or_memory, OpenedStore};
 use super::idb_open::{js_err, open_database};
 use super::idb_util::{request_error, wait_event};
 pub use super::idb_util::{

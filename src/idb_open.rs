@@ -161,14 +161,17 @@ pub struct OpenedStore {
 
 /// Opens the IndexedDB store, or falls back to a [`MemoryKvStore`] (data
 /// lasts until the page closes) when IndexedDB is missing, refuses, fails
-/// or does not answer within the timeout. On success it also asks
-/// `navigator.storage.persist()` in the background (best effort, never awaited).
-pub async fn open_or_memory(options: IdbOptions) -> OpenedStore {
+/// or does not answer within the timeout. On success, when
+/// `request_persistence`, it also asks `navigator.storage.persist()` in the
+/// background (best effort, never awaited).
+pub async fn open_or_memory(options: IdbOptions, request_persistence: bool) -> OpenedStore {
     match IdbKvStore::open(options).await {
         Ok(idb) => {
-            wasm_bindgen_futures::spawn_local(async {
-                request_persist().await;
-            });
+            if request_persistence {
+                wasm_bindgen_futures::spawn_local(async {
+                    request_persist().await;
+                });
+            }
             OpenedStore {
                 store: Rc::new(idb.clone()),
                 idb: Some(idb),
@@ -180,6 +183,16 @@ pub async fn open_or_memory(options: IdbOptions) -> OpenedStore {
             idb: None,
             fallback_reason: Some(e.to_string()),
         },
+    }
+}
+
+/// A [`MemoryKvStore`] chosen by the app (nothing durable is opened);
+/// `reason` is reported where the storage is described.
+pub fn memory_only(reason: &str) -> OpenedStore {
+    OpenedStore {
+        store: Rc::new(MemoryKvStore::new()),
+        idb: None,
+        fallback_reason: Some(reason.to_string()),
     }
 }
 

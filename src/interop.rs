@@ -60,6 +60,27 @@ pub(crate) fn js_error(e: Error) -> JsValue {
     err.into()
 }
 
+/// A settled Promise: resolved with the value, or rejected with the error.
+/// Methods that compute on the calling thread return it, so the main
+/// thread's API is the worker's (`RecommenderWorker`): every call that can
+/// take time is awaited, and errors arrive as rejections, never throws.
+pub(crate) fn settle<T: Into<JsValue>>(result: std::result::Result<T, JsValue>) -> js_sys::Promise {
+    match result {
+        Ok(value) => js_sys::Promise::resolve(&value.into()),
+        Err(error) => js_sys::Promise::reject(&error),
+    }
+}
+
+/// What an operation that `signal` cancels rejects with: once the signal
+/// has fired, its `reason` (an `AbortError` `DOMException` unless the app
+/// gave another), as the platform's own APIs do; otherwise `error`.
+pub(crate) fn abort_reason(signal: Option<&web_sys::AbortSignal>, error: JsValue) -> JsValue {
+    match signal {
+        Some(signal) if signal.aborted() => signal.reason(),
+        _ => error,
+    }
+}
+
 /// Whether `value` is an error recagent threw or rejected with: an `Error`
 /// whose `name` is `"RecagentError"` and whose `code` is a string. A type
 /// guard in TypeScript, so `if (isRecagentError(e)) switch (e.code) { … }`

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::recommender::{parse_recommend_options, recommendations, JsRecommender, RecommendOptionsJs};
-use super::interop::{field, invalid, js_error, reject_unknown_keys, to_js};
+use super::interop::{abort_reason, field, invalid, js_error, reject_unknown_keys, settle, to_js};
 use recagent_core::catalog::AttributeValue;
 use recagent_core::encoder::{ImageEncoder, ImageEncoderOptions};
 use recagent_core::recommender::items::NewItem;
@@ -61,12 +61,12 @@ export interface ExportedItem {
 /** Options of {@link Recommender.loadImageModel}; every field is optional. */
 export interface LoadImageModelOptions {
   /** Download progress, as in {@link RecommenderOptions.onProgress}. */
-  onProgress?: (event: { file: string; loaded: number; total: number }) => void;
+  onProgress?: (progress: RecagentProgress) => void;
   /** Keep the download in the Cache API (default true). */
   cache?: boolean;
   /** Cache version, as in {@link RecommenderOptions.cacheVersion}. */
   cacheVersion?: string;
-  /** Cancels the download (`aborted`). */
+  /** Cancels the download: rejects with the signal's `reason` (an `AbortError` DOMException by default). */
   signal?: AbortSignal;
 }
 "#;
@@ -140,14 +140,9 @@ impl JsRecommender {
     }
 
     /// The items added with `addItem` (restored ones included), oldest first.
-    #[wasm_bindgen(js_name = addedItems, unchecked_return_type = "ItemRecord[]")]
-    pub fn added_items(&self) -> Result<js_sys::Array, JsValue> {
-        let core = self.core_rc().try_borrow().map_err(|_| invalid("the recommender is busy (re-entrant call)"))?;
-        let out = js_sys::Array::new();
-        for item in core.catalog().added_items() {
-            out.push(&item_record(&core, &item.id)?);
-        }
-        Ok(out)
+    #[wasm_bindgen(js_name = addedItems, unchecked_return_type = "Promise<ItemRecord[]>")]
+    pub fn added_items_js(&self) -> js_sys::Promise {
+        settle(self.added_items())
     }
 
     /// The stored photo of an added item (the bytes given to `addItem`), or
@@ -167,21 +162,19 @@ impl JsRecommender {
     /// JPEG bytes, embedded on the device), blended with the profile like a
     /// text query; takes the options of `recommend` (a `query` adds a text
     /// signal) and returns the same records, with
-    /// `explanation.photoSimilarity`. Throws `invalid_input` (no image model,
+    /// `explanation.photoSimilarity`. Rejects with `invalid_input` (no image model,
     /// bad options), `invalid_image`, `image_too_large`.
-    #[wasm_bindgen(js_name = searchByPhoto, unchecked_return_type = "Recommendation[]")]
-    pub fn search_by_photo(&self, photo: &[u8], options: Option<RecommendOptionsJs>) -> Result<js_sys::Array, JsValue> {
-        let options = parse_recommend_options(options)?;
-        let core = self.core_rc().try_borrow().map_err(|_| invalid("the recommender is busy (re-entrant call)"))?;
-        let list = core.search_by_photo(photo, &options).map_err(js_error)?;
-        recommendations(&core, &list)
+    #[wasm_bindgen(js_name = searchByPhoto, unchecked_return_type = "Promise<Recommendation[]>")]
+    pub fn search_by_photo_js(&self, photo: &[u8], options: Option<RecommendOptionsJs>) -> js_sys::Promise {
+        settle(self.search_by_photo(photo, options))
     }
 
     /// Loads the image model after `create` (bytes or a URL, downloaded with
     /// progress and kept in the Cache API like `create`'s files), for
-    /// `addItem` photos and `searchByPhoto`. Replaces a loaded one. Rejects
+    /// `addItem` photos and `searchByPhoto`. Replaces a loaded one. Rejects with
     /// with `invalid_model` / `unsupported_model`, `network_error`,
-    /// `timeout`, `aborted`, `invalid_input` (bad options).
+    /// `timeout`, `invalid_input` (bad options); with the signal's `reason`
+    /// (an `AbortError` DOMException by default) once `signal` fires.
     #[wasm_bindgen(js_name = loadImageModel, unchecked_return_type = "Promise<void>")]
     pub fn load_image_model(
         &self,
@@ -208,7 +201,7 @@ impl JsRecommender {
                 Source::Url(u) => Some(u.clone()),
                 Source::Bytes(_) => None,
             };
-            let bytes = loader.load(source).await.map_err(js_error)?;
+            let bytes = loader.load(source).await.map_err(|e| abort_reason(loader.signal(), js_error(e)))?;
             let encoder = match ImageEncoder::from_bytes(&bytes, ImageEncoderOptions::default()) {
                 Ok(e) => e,
                 Err(e) => {
@@ -273,5 +266,27 @@ impl JsRecommender {
             let stored = memory.delete_item(&id).await.map_err(js_error)?;
             Ok(JsValue::from_bool(removed || stored))
         }))
+    }
+}
+
+impl JsRecommender {
+    /// `added_items` as Rust callers use it: the value itself, the error
+    /// thrown (JS gets it through the exported method's Promise).
+    pub fn added_items(&self) -> Result<js_sys::Array, JsValue> {
+        let core = self.core_rc().try_borrow().map_err(|_| invalid("the recommender is busy (re-entrant call)"))?;
+        let out = js_sys::Array::new();
+        for item in core.catalog().added_items() {
+            out.push(&item_record(&core, &item.id)?);
+        }
+        Ok(out)
+    }
+
+    /// `search_by_photo` as Rust callers use it: the value itself, the error
+    /// thrown (JS gets it through the exported method's Promise).
+    pub fn search_by_photo(&self, photo: &[u8], options: Option<RecommendOptionsJs>) -> Result<js_sys::Array, JsValue> {
+        let options = parse_recommend_options(options)?;
+        let core = self.core_rc().try_borrow().map_err(|_| invalid("the recommender is busy (re-entrant call)"))?;
+        let list = core.search_by_photo(photo, &options).map_err(js_error)?;
+        recommendations(&core, &list)
     }
 }

@@ -17,6 +17,8 @@
 mod agent;
 mod agent_engine;
 mod agent_ts;
+mod catalog_build;
+mod create_options;
 mod embedders;
 pub mod fetch;
 pub mod idb;

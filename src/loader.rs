@@ -18,57 +18,10 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::fetch::FetchHttp;
-use super::interop::{bool_field, describe, field, function_field, invalid, js_error, read, reject_unknown_keys, signal_field, string_field};
-use recagent_core::catalog::Catalog;
-use recagent_core::encoder::{ImageEncoder, ImageEncoderOptions, TextEncoder};
+use super::interop::{bool_field, describe, function_field, signal_field, string_field};
 use recagent_core::error::{Error, Result};
 use recagent_core::platform::{Http, HttpRequest};
-use recagent_core::recommender::Recommender;
 
-#[wasm_bindgen(typescript_custom_section)]
-const TS_CREATE_OPTIONS: &'static str = r#"
-/** Options of {@link Recommender.create}. */
-export interface RecommenderOptions {
-  /** Catalog bundle (`recagent build-catalog` output): its bytes, or a URL to download. */
-  catalog: Uint8Array | string;
-  /** Text encoder ONNX (needs `vocab`): bytes or a URL; enables queries and statements. */
-  textModel?: Uint8Array | string;
-  /** BERT `vocab.txt` of the text model (needs `textModel`): a URL when the
-   *  string starts with `http://`, `https://`, `/`, `./` or `../`, else the text itself. */
-  vocab?: string;
-  /** Image encoder ONNX (optional): bytes or a URL. */
-  imageModel?: Uint8Array | string;
-  /** Called while files given by URL download (several may run at once),
-   *  and once with `loaded === total` for a file read from the cache. */
-  onProgress?: (progress: RecagentDownloadProgress) => void;
-  /** Keep downloaded files in the Cache API (`caches`, cache `"recagent-v1"`)
-   *  and read them from there next time (default `true`). Without the Cache
-   *  API, or when the quota is exceeded, files are downloaded every time. */
-  cache?: boolean;
-  /** Version of the files behind the URLs (default `""`): a cached file
-   *  stored under another version is downloaded again and replaced. */
-  cacheVersion?: string;
-  /** Aborts the downloads (`create` then rejects with `aborted`). */
-  signal?: AbortSignal;
-  /** Name separating this recommender's state from others' (default `"default"`);
-   *  the memory lives in IndexedDB database `recagent:<namespace>`. */
-  namespace?: string;
-  /** Receives memory storage events fired while `create` opens the store
-   *  (`"blocked"`) and later (`"versionchange"`); see also `memory.on`. */
-  onMemoryEvent?: (type: MemoryEventType) => void;
-}
-
-/** One progress event of a download by {@link Recommender.create}. */
-export interface RecagentDownloadProgress {
-  /** The URL as given in the options. */
-  file: string;
-  /** Bytes received so far. */
-  loaded: number;
-  /** Bytes expected (the Content-Length; 0 while unknown); the last event has `loaded === total`. */
-  total: number;
-}
-
-"#;
 
 /// Name of the Cache API cache holding downloaded files (the `v1` is the
 /// layout of its entries; [`clear_cache`] deletes it).
@@ -144,7 +97,7 @@ pub fn looks_like_url(s: &str) -> bool {
 /// the optional abort signal.
 #[derive(Debug, Clone)]
 pub struct Loader {
-    on_progress: Option<js_sys::Function>,
+    on_progress: Progress,
     use_cache: bool,
     cache_version: String,
     signal: Option<web_sys::AbortSignal>,
@@ -155,11 +108,21 @@ impl Loader {
     /// downloading, caching downloads when `use_cache` under `cache_version`.
     pub fn new(on_progress: Option<js_sys::Function>, use_cache: bool, cache_version: String) -> Self {
         Self {
-            on_progress,
+            on_progress: Progress(on_progress),
             use_cache,
             cache_version,
             signal: None,
         }
+    }
+
+    /// Where this loader's progress events go (for the phases after the downloads).
+    pub fn progress_sink(&self) -> &Progress {
+        &self.on_progress
+    }
+
+    /// The signal this loader's downloads obey.
+    pub fn signal(&self) -> Option<&web_sys::AbortSignal> {
+        self.signal.as_ref()
     }
 
     /// The same loader with downloads that `signal` aborts (`aborted`).
@@ -274,11 +237,32 @@ impl Loader {
         Ok(bytes)
     }
 
-    /// Calls `onProgress({ file, loaded, total })`; a throwing callback is ignored.
+    /// Calls `onProgress({ phase: "download", file, loaded, total })`.
     fn progress(&self, file: &str, loaded: usize, total: usize) {
-        let Some(f) = &self.on_progress else { return };
+        self.on_progress.emit("download", Some(file), loaded, total);
+    }
+}
+
+/// The app's `onProgress` callback (or none): every long operation reports
+/// through it with one event shape, `{ phase, file?, loaded, total }`.
+#[derive(Debug, Clone, Default)]
+pub struct Progress(Option<js_sys::Function>);
+
+impl Progress {
+    /// Progress reported to `callback` (none: nothing is reported).
+    pub fn new(callback: Option<js_sys::Function>) -> Self {
+        Self(callback)
+    }
+
+    /// Calls the callback with `{ phase, file?, loaded, total }`; a throwing
+    /// callback is ignored (progress must not fail the work it reports).
+    pub fn emit(&self, phase: &str, file: Option<&str>, loaded: usize, total: usize) {
+        let Some(f) = &self.0 else { return };
         let event = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&event, &"file".into(), &JsValue::from_str(file));
+        let _ = js_sys::Reflect::set(&event, &"phase".into(), &JsValue::from_str(phase));
+        if let Some(file) = file {
+            let _ = js_sys::Reflect::set(&event, &"file".into(), &JsValue::from_str(file));
+        }
         let _ = js_sys::Reflect::set(&event, &"loaded".into(), &JsValue::from(loaded as f64));
         let _ = js_sys::Reflect::set(&event, &"total".into(), &JsValue::from(total as f64));
         let _ = f.call1(&JsValue::NULL, &event);
@@ -347,101 +331,6 @@ async fn await_method(target: &JsValue, name: &str, args: &[JsValue]) -> std::re
     JsFuture::from(js_sys::Promise::resolve(&promise)).await
 }
 
-/// The files of `Recommender.create`, loaded.
-#[derive(Debug)]
-pub(crate) struct CreateFiles {
-    /// Catalog bundle bytes.
-    pub catalog: Vec<u8>,
-    /// Text model bytes and vocab text.
-    pub text: Option<(Vec<u8>, String)>,
-    /// Image model bytes.
-    pub image: Option<Vec<u8>>,
-    /// The URLs among the sources (what [`evict`] takes).
-    pub urls: Vec<String>,
-}
-
-impl CreateFiles {
-    /// The core recommender (with the image encoder, when given) built from the files
-    /// (`invalid_catalog`, `invalid_model`, `invalid_vocab`, `unsupported_model`).
-    pub(crate) fn into_core(self) -> Result<Recommender> {
-        let catalog = Catalog::from_bundle(&self.catalog)?;
-        let mut core = match self.text {
-            Some((model, vocab)) => {
-                let encoder = TextEncoder::from_bytes(&model, &vocab)?;
-                Recommender::new(catalog, Some((encoder, &model)))?
-            }
-            None => Recommender::new(catalog, None)?,
-        };
-        if let Some(bytes) = self.image {
-            core.set_image_encoder(ImageEncoder::from_bytes(&bytes, ImageEncoderOptions::default())?, &bytes);
-        }
-        Ok(core)
-    }
-}
-
-/// The keys of `RecommenderOptions` (`Recommender.create` and
-/// `RecommenderWorker.create`), the download options ([`DOWNLOAD_KEYS`]) last.
-pub(crate) fn check_create_keys(options: &JsValue) -> std::result::Result<(), JsValue> {
-    const KEYS: &[&str] = &["catalog", "textModel", "vocab", "imageModel", "namespace", "onMemoryEvent"];
-    reject_unknown_keys(options, "RecommenderOptions", &[KEYS, DOWNLOAD_KEYS].concat())
-}
-
-/// Reads `catalog`, `textModel`, `vocab`, `imageModel` and the download
-/// options from the `RecommenderOptions` and loads the files (downloads run
-/// concurrently). Rejects with `invalid_input` for a missing catalog, a
-/// model without its vocab or the reverse, or a value of the wrong type;
-/// with the download's error otherwise (every error a `RecagentError`).
-pub(crate) async fn load_create_files(options: &JsValue) -> std::result::Result<CreateFiles, JsValue> {
-    const WHAT: &str = "RecommenderOptions";
-    let source = |key: &str| {
-        Source::from_js(&field(options, key).unwrap_or(JsValue::UNDEFINED), &format!("{WHAT}.{key}")).map_err(js_error)
-    };
-    let catalog = source("catalog")?
-        .ok_or_else(|| invalid(format!("{WHAT}.catalog (bundle bytes or URL) is required")))?;
-    let text_model = source("textModel")?;
-    let image_model = source("imageModel")?;
-    let vocab = match read(options, WHAT, "vocab")? {
-        None => None,
-        Some(v) => Some(vocab_source(&v.as_string().ok_or_else(|| {
-            invalid(format!("{WHAT}.vocab must be a string (the text or a URL)"))
-        })?)),
-    };
-    let loader = download_options(options, WHAT)?;
-    let text = match (text_model, vocab) {
-        (Some(model), Some(vocab)) => Some((model, vocab)),
-        (None, None) => None,
-        _ => return Err(invalid(format!("{WHAT}: textModel and vocab go together"))),
-    };
-    let mut urls = Vec::new();
-    for source in [Some(&catalog), text.as_ref().map(|t| &t.0), image_model.as_ref()].into_iter().flatten() {
-        if let Source::Url(url) = source {
-            urls.push(url.clone());
-        }
-    }
-    if let Some((_, VocabSource::Url(url))) = &text {
-        urls.push(url.clone());
-    }
-    let text_files = async {
-        match text {
-            Some((model, vocab)) => {
-                let (model, vocab) =
-                    futures::future::try_join(loader.load(model), loader.load_vocab(vocab)).await?;
-                Ok(Some((model, vocab)))
-            }
-            None => Ok(None),
-        }
-    };
-    let image_file = async {
-        match image_model {
-            Some(source) => loader.load(source).await.map(Some),
-            None => Ok(None),
-        }
-    };
-    let (catalog, text, image) = futures::future::try_join3(loader.load(catalog), text_files, image_file)
-        .await
-        .map_err(js_error)?;
-    Ok(CreateFiles { catalog, text, image, urls })
-}
 
 /// The download options every API that loads files by URL takes
 /// (`Recommender.create`, `Recommender.loadImageModel`, `EncoderPool.create`),

@@ -108,6 +108,17 @@ extern "C" {
 /// What the `Recommender` and every `Memory` wrapper of it share: the core
 /// session (recommender + memory, started by [`Session::start`]) and what
 /// backs its store.
+/// Where a recommender keeps its state (`RecommenderOptions.persist` and
+/// `requestPersistence`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Storage {
+    /// IndexedDB (`true`, the default) or memory only: `false` opens
+    /// nothing durable (memory, profile and added items last as long as the page).
+    pub persist: bool,
+    /// Ask `navigator.storage.persist()` once the database is open (default `true`).
+    pub request_persistence: bool,
+}
+
 pub(crate) struct MemoryShared {
     session: Rc<Session>,
     idb: Option<IdbKvStore>,
@@ -124,6 +135,7 @@ impl MemoryShared {
         namespace: &str,
         recommender: Recommender,
         on_event: Option<js_sys::Function>,
+        storage: Storage,
     ) -> Result<Rc<Self>, Error> {
         let events = StoreEvents::new();
         if let Some(f) = on_event {
@@ -133,7 +145,11 @@ impl MemoryShared {
         }
         let mut options = IdbOptions::new(namespace);
         options.events = events.clone();
-        let opened = idb::open_or_memory(options).await;
+        let opened = if storage.persist {
+            idb::open_or_memory(options, storage.request_persistence).await
+        } else {
+            idb::memory_only("persist: false")
+        };
         let (session, report) =
             Session::start(recommender, opened.store, Rc::new(JsClock), StoreFallback::InMemory).await?;
         let (idb, fallback_reason) = match report.store_fallback {

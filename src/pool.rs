@@ -10,8 +10,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::interop::{
-    function_field, invalid, js_error, read, reject_unknown_keys, signal_field,
+    abort_reason, function_field, invalid, js_error, read, reject_unknown_keys, signal_field,
 };
+use super::embedders::{text_model_options, text_model_options_js};
 use super::loader::{download_options, vocab_source, Source, VocabSource, DOWNLOAD_KEYS};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -25,21 +26,23 @@ export interface EncoderPoolOptions {
   /** Workers to start (default `navigator.hardwareConcurrency`). More than 1 only on a
    *  crossOriginIsolated page; elsewhere 1, with {@link EncoderPoolThreads.reason} and a console warning. */
   workers?: number;
+  /** The text model's pooling, normalisation and longest sequence (default: mean, unit length, 256). */
+  textOptions?: TextModelOptions;
   /** Download progress of URL sources, as in `RecommenderOptions`. */
-  onProgress?: (event: RecagentDownloadProgress) => void;
+  onProgress?: (event: RecagentProgress) => void;
   /** Keep downloads in the Cache API (default true). */
   cache?: boolean;
   /** A cached file of another version is downloaded again. */
   cacheVersion?: string;
-  /** Cancels the downloads (`aborted`). */
+  /** Cancels the downloads: rejects with the signal's `reason` (an `AbortError` DOMException by default). */
   signal?: AbortSignal;
 }
 
 /** Options of {@link EncoderPool.embedBatch}. */
 export interface EmbedBatchOptions {
-  /** Called as texts are embedded: `(done, total)`. */
-  onProgress?: (done: number, total: number) => void;
-  /** Cancels the batch: it rejects with `aborted`. */
+  /** Called as texts are embedded: `{ phase: "embed", loaded, total }` (texts done and in all). */
+  onProgress?: (progress: RecagentProgress) => void;
+  /** Cancels the batch: it rejects with the signal's `reason` (an `AbortError` DOMException by default). */
   signal?: AbortSignal;
 }
 
@@ -69,13 +72,21 @@ extern "C" {
 #[wasm_bindgen(module = "/js/proxy.js")]
 extern "C" {
     /// The encoder pool's workers, as `proxy.js` holds them.
-    type PoolClient;
+    pub(crate) type PoolClient;
 
+    /// Starts the workers, each loading the model; resolves to a `PoolClient`.
     #[wasm_bindgen(js_name = createEncoderPool)]
-    fn create_encoder_pool(model: js_sys::Uint8Array, vocab: &str, workers: Option<f64>, module: JsValue) -> js_sys::Promise;
+    pub(crate) fn create_encoder_pool(
+        model: js_sys::Uint8Array,
+        vocab: &str,
+        workers: Option<f64>,
+        module: JsValue,
+        text_options: JsValue,
+    ) -> js_sys::Promise;
 
+    /// Embeds `texts`; resolves to a `Float32Array` of `texts.length × dim`.
     #[wasm_bindgen(method, js_name = embedBatch)]
-    fn embed_batch_js(this: &PoolClient, texts: js_sys::Array, options: &JsValue) -> js_sys::Promise;
+    pub(crate) fn embed_batch_js(this: &PoolClient, texts: js_sys::Array, options: &JsValue) -> js_sys::Promise;
 
     #[wasm_bindgen(method, getter)]
     fn dim(this: &PoolClient) -> f64;
@@ -86,12 +97,13 @@ extern "C" {
     #[wasm_bindgen(method, getter)]
     fn threads(this: &PoolClient) -> JsValue;
 
+    /// Stops every worker.
     #[wasm_bindgen(method, js_name = terminate)]
-    fn terminate_pool(this: &PoolClient);
+    pub(crate) fn terminate_pool(this: &PoolClient);
 }
 
 /// The keys of `EncoderPoolOptions` other than the download options ([`DOWNLOAD_KEYS`]).
-const POOL_KEYS: &[&str] = &["model", "vocab", "workers"];
+const POOL_KEYS: &[&str] = &["model", "vocab", "workers", "textOptions"];
 /// The keys of `EmbedBatchOptions`.
 const BATCH_KEYS: &[&str] = &["onProgress", "signal"];
 
@@ -134,6 +146,7 @@ impl EncoderPool {
                     .ok_or_else(|| invalid("EncoderPoolOptions.workers must be an integer 1..=256"))?,
             ),
         };
+        let text_options = text_model_options(read(&options, WHAT, "textOptions")?.as_ref(), "EncoderPoolOptions.textOptions")?;
         let loader = download_options(&options, WHAT)?;
         let (model, vocab) = futures::future::try_join(loader.load(model), async {
             match vocab_source(&vocab) {
@@ -142,23 +155,37 @@ impl EncoderPool {
             }
         })
         .await
-        .map_err(js_error)?;
+        .map_err(|e| abort_reason(loader.signal(), js_error(e)))?;
         let model = js_sys::Uint8Array::from(model.as_slice());
-        let client = JsFuture::from(create_encoder_pool(model, &vocab, workers, wasm_bindgen::module())).await?;
+        let start = create_encoder_pool(model, &vocab, workers, wasm_bindgen::module(), text_model_options_js(&text_options));
+        let client = JsFuture::from(start).await?;
         Ok(EncoderPool { client: client.unchecked_into() })
     }
 
     /// Unit-length embeddings of `texts` as one `Float32Array` of
     /// `texts.length × dim`, row i for text i (the same vectors as
-    /// `TextEmbedder.embedBatch`). Batches run one after the other. Throws
-    /// `invalid_input` for an empty array; rejects with `aborted` when
+    /// `TextEmbedder.embedBatch`). Batches run one after the other. Rejects
+    /// with `invalid_input` for an empty array or bad options, and with the
+    /// signal's `reason` (an `AbortError` DOMException by default) when
     /// `signal` fires.
     #[wasm_bindgen(js_name = embedBatch, unchecked_return_type = "Promise<Float32Array>")]
     pub fn embed_batch(
         &self,
         texts: Vec<String>,
         options: Option<EmbedBatchOptionsJs>,
-    ) -> Result<js_sys::Promise, JsValue> {
+    ) -> js_sys::Promise {
+        self.embed_batch_inner(texts, options).unwrap_or_else(|e| js_sys::Promise::reject(&e))
+    }
+
+    /// Length of every embedding (384 for MiniLM).
+    #[wasm_bindgen(getter)]
+    pub fn dim(&self) -> usize {
+        self.client.dim() as usize
+    }
+}
+
+impl EncoderPool {
+    fn embed_batch_inner(&self, texts: Vec<String>, options: Option<EmbedBatchOptionsJs>) -> Result<js_sys::Promise, JsValue> {
         if texts.is_empty() {
             return Err(invalid("embedBatch needs at least one text"));
         }
@@ -170,13 +197,10 @@ impl EncoderPool {
         let texts: js_sys::Array = texts.iter().map(|t| JsValue::from_str(t)).collect();
         Ok(self.client.embed_batch_js(texts, &options))
     }
+}
 
-    /// Length of every embedding (384 for MiniLM).
-    #[wasm_bindgen(getter)]
-    pub fn dim(&self) -> usize {
-        self.client.dim() as usize
-    }
-
+#[wasm_bindgen]
+impl EncoderPool {
     /// Workers running.
     #[wasm_bindgen(getter)]
     pub fn workers(&self) -> usize {

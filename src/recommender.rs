@@ -14,9 +14,13 @@ use wasm_bindgen::JsCast;
 
 use super::agent::AgentShared;
 use super::items::item_record;
-use super::interop::{field, function_field, invalid, js_error, reject_unknown_keys, string_field, to_js};
-use super::loader::{check_create_keys, clear_cache, evict, load_create_files};
-use super::memory::{JsMemory, MemoryShared};
+use super::interop::{
+    abort_reason, bool_field, field, function_field, invalid, js_error, reject_unknown_keys, settle,
+    signal_field, string_field, to_js,
+};
+use super::create_options::{check_create_keys, load_create_files};
+use super::loader::{clear_cache, evict};
+use super::memory::{JsMemory, MemoryShared, Storage};
 use recagent_core::catalog::AttributeDef;
 use recagent_core::profile::{Statement, UserProfile};
 use recagent_core::ranking::Explanation;
@@ -262,7 +266,8 @@ impl JsRecommender {
     /// truncated bundle), `invalid_input` (unknown option, `textModel`
     /// without `vocab` or the reverse), `invalid_model`, `invalid_vocab`,
     /// `unsupported_model`, `network_error` (a download failed or answered
-    /// an HTTP error status), `timeout`, `aborted` (`signal` fired).
+    /// an HTTP error status), `timeout`; with the signal's `reason` (an `AbortError`
+    /// DOMException by default) once `signal` fires.
     pub async fn create(
         #[wasm_bindgen(unchecked_param_type = "RecommenderOptions")] options: JsValue,
     ) -> Result<JsRecommender, JsValue> {
@@ -272,20 +277,30 @@ impl JsRecommender {
             return Err(invalid("RecommenderOptions.namespace must not be empty"));
         }
         let on_event = function_field(&options, "RecommenderOptions", "onMemoryEvent")?;
-        let files = load_create_files(&options).await?;
+        let storage = Storage {
+            persist: bool_field(&options, "RecommenderOptions", "persist")?.unwrap_or(true),
+            request_persistence: bool_field(&options, "RecommenderOptions", "requestPersistence")?.unwrap_or(true),
+        };
+        let signal = signal_field(&options, "RecommenderOptions", "signal")?;
+        let files = load_create_files(&options).await.map_err(|e| abort_reason(signal.as_ref(), e))?;
         let downloaded = files.urls.clone();
-        let inner = match files.into_core() {
+        let progress = files.loader.progress_sink().clone();
+        let inner = match files.into_core(&namespace, storage.persist).await {
             Ok(parts) => parts,
             Err(e) => {
                 // A wrong file (e.g. a server's HTML fallback page) must not stay cached.
-                evict(&downloaded).await;
-                return Err(js_error(e));
+                if !matches!(e, recagent_core::Error::Aborted(_)) {
+                    evict(&downloaded).await;
+                }
+                return Err(abort_reason(signal.as_ref(), js_error(e)));
             }
         };
         // One start-up path (recagent_core::session): memory over IndexedDB
-        // sharing the text encoder, then the stored profile and added items.
-        let memory = MemoryShared::start(&namespace, inner, on_event).await.map_err(js_error)?;
+        // (or in memory only, `persist: false`) sharing the text encoder, then
+        // the stored profile and added items.
+        let memory = MemoryShared::start(&namespace, inner, on_event, storage).await.map_err(js_error)?;
         let inner = memory.session().recommender().clone();
+        progress.emit("ready", None, 1, 1);
         Ok(JsRecommender { inner, namespace, memory, agent: AgentShared::new() })
     }
 
@@ -312,69 +327,55 @@ impl JsRecommender {
     /// Stores the profile snapshot in the memory store; `create` restores it
     /// next time (same namespace).
     #[wasm_bindgen(js_name = saveProfile, unchecked_return_type = "Promise<void>")]
-    pub fn save_profile(&self) -> Result<js_sys::Promise, JsValue> {
-        let save = self.memory.session().save_profile().map_err(js_error)?;
-        Ok(wasm_bindgen_futures::future_to_promise(async move {
+    pub fn save_profile(&self) -> js_sys::Promise {
+        let save = match self.memory.session().save_profile() {
+            Ok(save) => save,
+            Err(e) => return js_sys::Promise::reject(&js_error(e)),
+        };
+        wasm_bindgen_futures::future_to_promise(async move {
             save.await.map_err(js_error)?;
             Ok(JsValue::UNDEFINED)
-        }))
+        })
     }
 
-    /// Records what the user did (`time` defaults to now) or said. Throws
+    /// Records what the user did (`time` defaults to now) or said. Rejects with
     /// `unknown_item` for an id the catalog lacks, `invalid_input` for a
     /// malformed event. Returns the recorded statement for a statement.
-    #[wasm_bindgen(unchecked_return_type = "RecordedStatement | undefined")]
-    pub fn observe(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "RecagentEvent")] event: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        check_event_keys(&event)?;
-        let observation: Observation =
-            serde_wasm_bindgen::from_value(event).map_err(|e| invalid(format!("RecagentEvent: {e}")))?;
-        let now = js_sys::Date::now();
-        let statement = self.core_mut()?.observe(observation, now).map_err(js_error)?;
-        match &statement {
-            Some(s) => to_js(&RecordedStatement::from(s)),
-            None => Ok(JsValue::UNDEFINED),
-        }
+    #[wasm_bindgen(js_name = observe, unchecked_return_type = "Promise<RecordedStatement | undefined>")]
+    pub fn observe_js(&self, #[wasm_bindgen(unchecked_param_type = "RecagentEvent")] event: JsValue) -> js_sys::Promise {
+        settle(self.observe(event))
     }
 
     /// Ranks the catalog for the current profile, best first, each with its
-    /// title and explanation. Throws `invalid_input` for bad options.
-    #[wasm_bindgen(unchecked_return_type = "Recommendation[]")]
-    pub fn recommend(&self, options: Option<RecommendOptionsJs>) -> Result<js_sys::Array, JsValue> {
-        let options = parse_recommend_options(options)?;
-        let core = self.core()?;
-        let list = core.recommend(&options).map_err(js_error)?;
-        recommendations(&core, &list)
+    /// title and explanation. Rejects with `invalid_input` for bad options.
+    #[wasm_bindgen(js_name = recommend, unchecked_return_type = "Promise<Recommendation[]>")]
+    pub fn recommend_js(&self, options: Option<RecommendOptionsJs>) -> js_sys::Promise {
+        settle(self.recommend(options))
     }
 
     /// A snapshot of the user profile (bytes to store; nothing else leaves).
-    #[wasm_bindgen(unchecked_return_type = "Uint8Array")]
-    pub fn profile(&self) -> Result<Vec<u8>, JsValue> {
-        self.core()?.profile().snapshot().map_err(js_error)
+    #[wasm_bindgen(js_name = profile, unchecked_return_type = "Promise<Uint8Array>")]
+    pub fn profile_js(&self) -> js_sys::Promise {
+        settle(self.profile().map(|bytes| js_sys::Uint8Array::from(bytes.as_slice())))
     }
 
-    /// Replaces the user profile with a snapshot from `profile()`. Throws
+    /// Replaces the user profile with a snapshot from `profile()`. Rejects with
     /// `invalid_profile` for anything else.
-    #[wasm_bindgen(js_name = restoreProfile)]
-    pub fn restore_profile(&self, bytes: &[u8]) -> Result<(), JsValue> {
-        let profile = UserProfile::restore(bytes).map_err(js_error)?;
-        self.core_mut()?.set_profile(profile);
-        Ok(())
+    #[wasm_bindgen(js_name = restoreProfile, unchecked_return_type = "Promise<void>")]
+    pub fn restore_profile_js(&self, bytes: &[u8]) -> js_sys::Promise {
+        settle(self.restore_profile(bytes).map(|()| JsValue::UNDEFINED))
     }
 
     /// Forgets everything about the user (events and statements).
-    #[wasm_bindgen(js_name = resetProfile)]
-    pub fn reset_profile(&self) -> Result<(), JsValue> {
-        self.core_mut()?.set_profile(UserProfile::new());
-        Ok(())
+    #[wasm_bindgen(js_name = resetProfile, unchecked_return_type = "Promise<void>")]
+    pub fn reset_profile_js(&self) -> js_sys::Promise {
+        settle(self.reset_profile().map(|()| JsValue::UNDEFINED))
     }
 
     /// The item with this id, or `undefined`.
-    #[wasm_bindgen(unchecked_return_type = "ItemRecord | undefined")]
-    pub fn item(&self, id: &str) -> Result<JsValue, JsValue> {
-        item_record(&*self.core()?, id)
+    #[wasm_bindgen(js_name = item, unchecked_return_type = "Promise<ItemRecord | undefined>")]
+    pub fn item_js(&self, id: &str) -> js_sys::Promise {
+        settle(self.item(id))
     }
 
     /// Number of catalog items.
@@ -407,5 +408,60 @@ impl JsRecommender {
         let core = self.core()?;
         let defs: &[AttributeDef] = core.catalog().attributes();
         to_js(defs)
+    }
+}
+
+impl JsRecommender {
+    /// `observe` as Rust callers use it: the value itself, the error
+    /// thrown (JS gets it through the exported method's Promise).
+    pub fn observe(
+        &self,
+        event: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        check_event_keys(&event)?;
+        let observation: Observation =
+            serde_wasm_bindgen::from_value(event).map_err(|e| invalid(format!("RecagentEvent: {e}")))?;
+        let now = js_sys::Date::now();
+        let statement = self.core_mut()?.observe(observation, now).map_err(js_error)?;
+        match &statement {
+            Some(s) => to_js(&RecordedStatement::from(s)),
+            None => Ok(JsValue::UNDEFINED),
+        }
+    }
+
+    /// `recommend` as Rust callers use it: the value itself, the error
+    /// thrown (JS gets it through the exported method's Promise).
+    pub fn recommend(&self, options: Option<RecommendOptionsJs>) -> Result<js_sys::Array, JsValue> {
+        let options = parse_recommend_options(options)?;
+        let core = self.core()?;
+        let list = core.recommend(&options).map_err(js_error)?;
+        recommendations(&core, &list)
+    }
+
+    /// `profile` as Rust callers use it: the value itself, the error
+    /// thrown (JS gets it through the exported method's Promise).
+    pub fn profile(&self) -> Result<Vec<u8>, JsValue> {
+        self.core()?.profile().snapshot().map_err(js_error)
+    }
+
+    /// `restore_profile` as Rust callers use it: the value itself, the error
+    /// thrown (JS gets it through the exported method's Promise).
+    pub fn restore_profile(&self, bytes: &[u8]) -> Result<(), JsValue> {
+        let profile = UserProfile::restore(bytes).map_err(js_error)?;
+        self.core_mut()?.set_profile(profile);
+        Ok(())
+    }
+
+    /// `reset_profile` as Rust callers use it: the value itself, the error
+    /// thrown (JS gets it through the exported method's Promise).
+    pub fn reset_profile(&self) -> Result<(), JsValue> {
+        self.core_mut()?.set_profile(UserProfile::new());
+        Ok(())
+    }
+
+    /// `item` as Rust callers use it: the value itself, the error
+    /// thrown (JS gets it through the exported method's Promise).
+    pub fn item(&self, id: &str) -> Result<JsValue, JsValue> {
+        item_record(&*self.core()?, id)
     }
 }

@@ -17,7 +17,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::interop::field;
-use super::loader::{check_create_keys, looks_like_url};
+use super::create_options::check_create_keys;
+use super::loader::looks_like_url;
 use super::memory::MemoryListOptionsJs;
 use super::{AskOptionsJs, LoadImageModelOptionsJs, RecommendOptionsJs};
 

@@ -53,6 +53,40 @@ fn embed_text_reads_json_lines_and_matches_the_reference() {
     }
 }
 
+/// One embedding of `text` from `embed-text` with the extra flags.
+fn embed_one(text: &str, flags: &[&str]) -> Result<Vec<f32>, String> {
+    let (model, vocab) = (path("minilm-int8.onnx"), path("vocab.txt"));
+    let mut args = vec!["embed-text", "--model", &model, "--vocab", &vocab];
+    args.extend_from_slice(flags);
+    let out = recagent(&args, &(serde_json::json!({ "text": text }).to_string() + "\n"));
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let line: Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+    Ok(floats(&line["embedding"]))
+}
+
+#[test]
+fn embed_text_takes_the_pooling_normalisation_and_length() {
+    let text = "a quiet film about a lighthouse keeper and the sea";
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let mean = embed_one(text, &[]).unwrap();
+    let same = embed_one(text, &["--pooling", "mean"]).unwrap();
+    assert_eq!(mean, same, "mean is the default");
+    let cls = embed_one(text, &["--pooling", "cls"]).unwrap();
+    assert!((norm(&cls) - 1.0).abs() < 1e-4);
+    assert!(cosine(&mean, &cls) < 0.999, "[CLS] pooling is another vector");
+    let raw = embed_one(text, &["--no-normalize"]).unwrap();
+    assert!((norm(&raw) - 1.0).abs() > 1e-3, "not scaled: norm {}", norm(&raw));
+    assert!(cosine(&raw, &mean) > 0.9999, "the same direction");
+    let short = embed_one(text, &["--max-length", "4"]).unwrap();
+    assert!(cosine(&short, &mean) < 0.99, "truncated to two word pieces");
+    let err = embed_one(text, &["--max-length", "1"]).unwrap_err();
+    assert!(err.contains("recagent: error["), "{err}");
+    let err = embed_one(text, &["--pooling", "max"]).unwrap_err();
+    assert!(err.contains("max"), "{err}");
+}
+
 #[test]
 fn embed_image_from_png_and_from_preprocessed_tensors() {
     let model = path("mobilenetv2-embedding.onnx");

@@ -56,7 +56,7 @@ fn error_shape(err: JsValue) -> (String, String) {
 
 #[wasm_bindgen_test]
 async fn text_embeddings_match_onnxruntime_in_chromium() {
-    let embedder = TextEmbedder::create(MINILM.to_vec(), VOCAB.to_string())
+    let embedder = TextEmbedder::create(MINILM.to_vec(), VOCAB.to_string(), None)
         .await
         .unwrap();
     assert_eq!(embedder.dim(), 384);
@@ -138,7 +138,7 @@ async fn image_with_options(json: &str) -> Result<ImageEmbedder, JsValue> {
 }
 
 async fn err_again() -> JsValue {
-    match TextEmbedder::create(b"not a model".to_vec(), VOCAB.to_string()).await {
+    match TextEmbedder::create(b"not a model".to_vec(), VOCAB.to_string(), None).await {
         Ok(_) => JsValue::NULL,
         Err(e) => e,
     }
@@ -147,11 +147,11 @@ async fn err_again() -> JsValue {
 #[wasm_bindgen_test]
 async fn errors_are_recagent_errors_with_stable_codes() {
     assert_code(
-        TextEmbedder::create(b"not a model".to_vec(), VOCAB.to_string()).await,
+        TextEmbedder::create(b"not a model".to_vec(), VOCAB.to_string(), None).await,
         "invalid_model",
     );
     let half = MINILM[..MINILM.len() / 2].to_vec();
-    let err = TextEmbedder::create(half, VOCAB.to_string())
+    let err = TextEmbedder::create(half, VOCAB.to_string(), None)
         .await
         .err()
         .unwrap();
@@ -160,7 +160,7 @@ async fn errors_are_recagent_errors_with_stable_codes() {
     assert!(!recagent::is_recagent_error(&js_sys::Error::new("plain").into()));
     assert!(!recagent::is_recagent_error(&JsValue::from_str("RecagentError")));
     assert_code(
-        TextEmbedder::create(MINILM.to_vec(), "no\nspecial\ntokens".into()).await,
+        TextEmbedder::create(MINILM.to_vec(), "no\nspecial\ntokens".into(), None).await,
         "invalid_vocab",
     );
 
@@ -178,7 +178,7 @@ async fn errors_are_recagent_errors_with_stable_codes() {
     );
 
     // After all these errors the instance is still alive and working.
-    let text = TextEmbedder::create(MINILM.to_vec(), VOCAB.to_string())
+    let text = TextEmbedder::create(MINILM.to_vec(), VOCAB.to_string(), None)
         .await
         .unwrap();
     assert_eq!(text.embed("still alive").unwrap().len(), 384);

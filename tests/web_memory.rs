@@ -578,7 +578,7 @@ async fn falls_back_to_memory_when_indexeddb_never_answers() {
     let mut o = options(&unique("never"));
     o.factory = Some(factory);
     let started = js_sys::Date::now();
-    let opened = idb::open_or_memory(o).await;
+    let opened = idb::open_or_memory(o, true).await;
     let waited = js_sys::Date::now() - started;
     assert!(opened.idb.is_none());
     assert!((3000.0..6000.0).contains(&waited), "waited {waited} ms");
@@ -711,7 +711,7 @@ async fn js_memory_api_with_minilm() {
     // The profile snapshot goes through the memory store and comes back at create.
     rec.observe(json(r#"{"item":"1","type":"like"}"#)).unwrap();
     let before = rec.profile().unwrap();
-    JsFuture::from(rec.save_profile().unwrap()).await.unwrap();
+    JsFuture::from(rec.save_profile()).await.unwrap();
     let again = JsRecommender::create(rec_options(&ns, false))
         .await
         .unwrap();

@@ -1,10 +1,10 @@
-// The whole integration: initialise the wasm module, create a Recommender
-// from URLs (downloaded with progress, cached in the Cache API), recommend.
+// The whole integration: create a Recommender (the package starts its wasm
+// module on first use; no init() to call) from URLs (downloaded with progress, cached in the Cache API), recommend.
 // The files default to ./data/… next to the page (copy or symlink the repo's
 // assets/ folder to public/data); ?catalog=, ?model= and ?vocab= override them.
-// ?mode=worker runs the same API in a Web Worker (RecommenderWorker: every
-// method returns a Promise); Vite bundles the worker script by itself.
-import init, { Recommender, RecommenderWorker } from "recagent";
+// ?mode=worker runs the same API in a Web Worker (RecommenderWorker: like
+// Recommender, its methods return Promises); Vite bundles the worker script by itself.
+import { Recommender, RecommenderWorker } from "recagent";
 
 const params = new URLSearchParams(location.search);
 const files = {
@@ -15,7 +15,10 @@ const files = {
 const inWorker = params.get("mode") === "worker";
 const $ = (id) => document.getElementById(id);
 
-function showProgress({ file, loaded, total }) {
+// One event shape for every phase: {phase: 'download'|'compile'|'embed'|'ready', file?, loaded, total}.
+function showProgress({ phase, file, loaded, total }) {
+  $("phase").textContent = `${phase}${file ? ` ${file}` : ""}: ${loaded} / ${total || "?"}`;
+  if (phase !== "download") return;
   const id = `progress-${file}`;
   let li = document.getElementById(id);
   if (!li) {
@@ -29,7 +32,7 @@ function showProgress({ file, loaded, total }) {
 }
 
 async function showResults(recommender) {
-  // `await` works for both: RecommenderWorker returns a Promise, Recommender the list.
+  // The same for both: Recommender and RecommenderWorker return a Promise of the list.
   const list = await recommender.recommend({ k: 5, query: $("query").value });
   $("results").replaceChildren(...list.map((r) => {
     const li = document.createElement("li");
@@ -41,7 +44,6 @@ async function showResults(recommender) {
 
 try {
   const started = performance.now();
-  await init();
   const recommender = await (inWorker ? RecommenderWorker : Recommender)
     .create({ ...files, onProgress: showProgress, namespace: "vite-app" });
   $("status").textContent =

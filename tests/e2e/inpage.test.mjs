@@ -65,7 +65,7 @@ test("ask at autonomy 1 with SmolLM2 in the page: catalog items, an empty ledger
     };
     // A 135M model on one CPU thread reads ~10 prompt tokens/s on a busy 2-core machine: a longer
     // timeout and time budget than an endpoint's, and 3 items to describe (a shorter prompt).
-    rec.setLlm({ engine: counted, timeoutMs: 170_000 });
+    await rec.setLlm({ engine: counted, timeoutMs: 170_000 });
     const slow = { k: 3, budgets: { maxWallMs: 170_000 } };
     const tokens = [];
     const steps = [];
@@ -74,18 +74,18 @@ test("ask at autonomy 1 with SmolLM2 in the page: catalog items, an empty ledger
       autonomy: 1, ...slow, onToken: (x) => tokens.push(x), onStep: (s) => steps.push(s),
     });
     const askMs = performance.now() - t;
-    const ledger = rec.ledger();
-    const known = answer.items.map((i) => rec.item(i.id)?.title === i.title);
+    const ledger = await rec.ledger();
+    const known = await Promise.all(answer.items.map(async (i) => (await rec.item(i.id))?.title === i.title));
     // The policy "nothing" for the page's own origin: the engine must not be called.
     const before = seen.length;
-    rec.setPolicy({ share: "full_memory", endpoints: { [location.origin]: "nothing" } });
+    await rec.setPolicy({ share: "full_memory", endpoints: { [location.origin]: "nothing" } });
     const denied = await rec.ask("a funny space adventure", { autonomy: 1, ...slow });
     const afterDenied = seen.length;
-    rec.setPolicy({ share: "public_items" });
-    // Options are checked when given.
+    await rec.setPolicy({ share: "public_items" });
+    // Options are checked when given (a rejection, as in worker mode).
     const errors = [];
     for (const bad of [{ engine: {} }, { engine: counted, endpoint: "http://127.0.0.1:1" }, { engine: counted, apiKey: "k" }]) {
-      try { rec.setLlm(bad); errors.push(null); } catch (e) { errors.push(`${e.name}:${e.code}`); }
+      try { await rec.setLlm(bad); errors.push(null); } catch (e) { errors.push(`${e.name}:${e.code}`); }
     }
     try { await createWllamaEngine({ Wllama, wasmPath: "./wllama/wasm/wllama.wasm" }); errors.push(null); }
     catch (e) { errors.push(`${e.name}:${e.code}`); }

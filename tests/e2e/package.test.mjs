@@ -81,7 +81,8 @@ async function load(search = "") {
 
 test("the packed tarball is a complete npm package", async () => {
   const files = packed.files.map((f) => f.path).sort();
-  for (const f of ["LICENSE", "README.md", "package.json", "recagent.d.ts", "recagent.js", "recagent_bg.wasm"]) {
+  for (const f of ["LICENSE", "README.md", "package.json", "index.d.ts", "index.js", "recagent.d.ts", "recagent.js",
+    "recagent_bg.wasm"]) {
     assert.ok(files.includes(f), `${f} missing from ${files}`);
   }
   const manifest = JSON.parse(await readFile(join(pkg, "package.json"), "utf8"));
@@ -89,11 +90,15 @@ test("the packed tarball is a complete npm package", async () => {
   assert.match(manifest.version, /^\d+\.\d+\.\d+/);
   assert.equal(manifest.license, "MIT OR Apache-2.0");
   assert.equal(manifest.type, "module");
-  assert.equal(manifest.main, "recagent.js");
-  assert.equal(manifest.types, "recagent.d.ts");
+  // The entry point starts the module on demand (js/index.js): the app never calls init().
+  assert.equal(manifest.main, "index.js");
+  assert.equal(manifest.types, "index.d.ts");
   const dts = await readFile(join(pkg, "recagent.d.ts"), "utf8");
   assert.match(dts, /static clearCache\(\): Promise<boolean>;/);
-  assert.match(dts, /catalog: Uint8Array \| string;/);
+  assert.match(dts, /catalog\?: Uint8Array \| string;/);
+  assert.match(dts, /items\?: ItemInput\[\];/);
+  const entry = await readFile(join(pkg, "index.d.ts"), "utf8");
+  assert.match(entry, /export \* from "\.\/recagent\.js";/);
   const wasm = packed.files.find((f) => f.path === "recagent_bg.wasm");
   console.log(`tarball ${packed.filename}: ${packed.size} bytes packed, ${packed.unpackedSize} unpacked; ` +
     `recagent_bg.wasm ${wasm.size} bytes`);
@@ -101,7 +106,7 @@ test("the packed tarball is a complete npm package", async () => {
 
 test("publint, arethetypeswrong and npm publish --dry-run accept the package", async () => {
   const manifest = JSON.parse(await readFile(join(pkg, "package.json"), "utf8"));
-  assert.deepEqual(manifest.exports["."], { types: "./recagent.d.ts", import: "./recagent.js", default: "./recagent.js" });
+  assert.deepEqual(manifest.exports["."], { types: "./index.d.ts", import: "./index.js", default: "./index.js" });
   for (const f of ["LICENSE-APACHE", "LICENSE-MIT"]) {
     assert.ok(packed.files.some((p) => p.path === f), `${f} missing from the tarball`);
   }

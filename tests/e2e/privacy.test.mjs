@@ -142,47 +142,49 @@ test("data keeps its class after setPolicy narrows it, a throwing full_memory to
       catalog: await bytes("./assets/catalog/ml-100k.rcat"), textModel: await bytes("./assets/minilm-int8.onnx"),
       vocab: await (await fetch("./assets/vocab.txt")).text(), namespace: `privacy-classes-${tag}`,
     });
-    const code = (f) => { try { f(); return null; } catch (e) { return `${e.name}:${e.code}`; } };
-    // Policy keys: normalised, and refused when they are not origins.
-    rec.setPolicy({ endpoints: { "HTTPS://LLM.Example:443/v1/": "full_memory", "http://[0:0::1]:8080/": "nothing" } });
-    const normalised = rec.policy().endpoints;
-    const badKeys = ["llm.example", "/v1/chat", "https://me@llm.example", "ftp://llm.example", "http://llm.example:99999"]
-      .map((key) => code(() => rec.setPolicy({ endpoints: { [key]: "full_memory" } })));
-    const badLevel = code(() => rec.setPolicy({ share: "everything" }));
-    const kept = rec.policy().endpoints;
+    const codeAsync = async (f) => { try { await f(); return null; } catch (e) { return `${e.name}:${e.code}`; } };
+    // Policy keys: normalised, and refused (a rejection) when they are not origins.
+    await rec.setPolicy({ endpoints: { "HTTPS://LLM.Example:443/v1/": "full_memory", "http://[0:0::1]:8080/": "nothing" } });
+    const normalised = (await rec.policy()).endpoints;
+    const badKeys = [];
+    for (const key of ["llm.example", "/v1/chat", "https://me@llm.example", "ftp://llm.example", "http://llm.example:99999"]) {
+      badKeys.push(await codeAsync(() => rec.setPolicy({ endpoints: { [key]: "full_memory" } })));
+    }
+    const badLevel = await codeAsync(() => rec.setPolicy({ share: "everything" }));
+    const kept = (await rec.policy()).endpoints;
     const serverKey = `${llmUrl.toUpperCase()}/V1/`; // the endpoint's origin, written otherwise
     // (a) A policy downgrade: turn 1 at full_memory quotes the canary, turn 2 at public_items.
     await rec.memory.remember(`my locker code is ${canary}`);
-    rec.observe({ type: "statement", text: `avoid ${canary} films` });
+    await rec.observe({ type: "statement", text: `avoid ${canary} films` });
     const downgrade = [];
     for (let autonomy = 0; autonomy <= 3; autonomy++) {
-      rec.setLlm({ endpoint: `${llmUrl}/s/${sessions[`down${autonomy}`]}`, model: "scripted" });
-      rec.setPolicy({ share: "full_memory" });
-      rec.clearLedger();
+      await rec.setLlm({ endpoint: `${llmUrl}/s/${sessions[`down${autonomy}`]}`, model: "scripted" });
+      await rec.setPolicy({ share: "full_memory" });
+      await rec.clearLedger();
       const first = await rec.ask("a film for tonight", { autonomy });
-      const turn1 = rec.ledger().map((e) => e.body);
-      rec.setPolicy({ share: "full_memory", endpoints: { [serverKey]: "public_items" } });
+      const turn1 = (await rec.ledger()).map((e) => e.body);
+      await rec.setPolicy({ share: "full_memory", endpoints: { [serverKey]: "public_items" } });
       await rec.ask("and something shorter", { autonomy: Math.max(autonomy, 1) });
-      const all = rec.ledger().map((e) => e.body);
+      const all = (await rec.ledger()).map((e) => e.body);
       downgrade.push({ autonomy, answer: first.answer, turn1, turn2: all.slice(turn1.length), all });
     }
     // (b) An app tool of class full_memory that throws personal text, at public_items.
     let thrown = 0;
-    rec.registerTool({
+    await rec.registerTool({
       name: "notes", description: "Reads the user's private notes.", resultClass: "full_memory",
       parameters: { type: "object", properties: {}, additionalProperties: false },
       run: () => { thrown++; throw new Error(`cannot open the note ${canary}: therapy on Tuesday`); },
     });
-    const badTool = code(() => rec.registerTool({ name: "t2", description: "", parameters: { type: "object" }, resultClass: "request_text", run: () => null }));
+    const badTool = await codeAsync(() => rec.registerTool({ name: "t2", description: "", parameters: { type: "object" }, resultClass: "request_text", run: () => null }));
     const tool = [];
     for (let autonomy = 0; autonomy <= 3; autonomy++) {
-      rec.setLlm({ endpoint: `${llmUrl}/s/${sessions[`tool${autonomy}`]}`, model: "scripted" });
-      rec.setPolicy({ share: "public_items" });
-      rec.clearLedger();
+      await rec.setLlm({ endpoint: `${llmUrl}/s/${sessions[`tool${autonomy}`]}`, model: "scripted" });
+      await rec.setPolicy({ share: "public_items" });
+      await rec.clearLedger();
       const before = thrown;
       const answer = await rec.ask("what did I note about tuesday", { autonomy });
       const step = answer.trace.find((s) => s.tool === "notes");
-      tool.push({ autonomy, ran: thrown - before, reason: step?.reason ?? null, status: step?.status ?? null, sent: rec.ledger().map((e) => e.body) });
+      tool.push({ autonomy, ran: thrown - before, reason: step?.reason ?? null, status: step?.status ?? null, sent: (await rec.ledger()).map((e) => e.body) });
     }
     return { normalised, badKeys, badLevel, kept, downgrade, badTool, tool };
   }, { llmUrl: llm.url, sessions, canary, tag });

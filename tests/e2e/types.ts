@@ -1,6 +1,7 @@
-// Compiled with `tsc --noEmit` against the generated pkg/recagent.d.ts: the
+// Compiled with `tsc --noEmit` against the generated pkg/index.d.ts (the package entry, over pkg/recagent.d.ts): the
 // public API must keep these types (a changed signature fails the test run).
 import init, {
+  isInitialized,
   createWllamaEngine,
   type ChatEngine,
   type ChatCompletionRequest,
@@ -43,6 +44,9 @@ import init, {
   type ShareLevel,
   type TraceStep,
   type RecagentDownloadProgress,
+  type RecagentProgress,
+  type ItemInput,
+  type InteractionInput,
   type NewItem,
   type LoadImageModelOptions,
   type ExportedItem,
@@ -52,14 +56,14 @@ import init, {
   type EncoderPoolOptions,
   type EmbedBatchOptions,
   type EncoderPoolThreads,
-} from "../../pkg/recagent.js";
+} from "../../pkg/index.js";
 
 export async function usage(model: Uint8Array, vocab: string, image: Uint8Array, pixels: ImageData) {
   await init();
   const text: TextEmbedder = await TextEmbedder.create(model, vocab);
   const one: Float32Array = text.embed("a cozy mystery");
   const many: Float32Array[] = text.embedBatch(["a", "b"]);
-  const tracked: Float32Array[] = text.embedBatch(["c"], (done: number, total: number) => console.log(done / total));
+  const tracked: Float32Array[] = text.embedBatch(["c"], (p: RecagentProgress) => console.log(p.phase, p.loaded / p.total));
   const ids: Uint32Array = text.tokenize("hello");
   const dim: number = text.dim;
 
@@ -94,21 +98,21 @@ export async function recommenderUsage(catalog: Uint8Array, textModel: Uint8Arra
     { item: "2", type: "rating", value: 4 },
     { item: "3", type: "add_to_cart" },
   ];
-  for (const e of events) rec.observe(e);
-  const said: RecordedStatement | undefined = rec.observe({ type: "statement", text: "no horror" });
+  for (const e of events) await rec.observe(e);
+  const said: RecordedStatement | undefined = await rec.observe({ type: "statement", text: "no horror" });
   if (said?.type === "exclude") console.log(said.attribute, said.value, said.source);
   const where: Predicate[] = [{ attribute: "release_year", min: 1990, max: 1995 }, { attribute: "class", has: "Comedy" }];
   const ask: RecommendOptions = { k: 5, query: "space adventure", filters: { where, excludeIds: ["4"], includeSeen: false }, diversity: 0.3, explore: 0.1, seed: 42 };
-  const list: Recommendation[] = rec.recommend(ask);
-  const first: Recommendation | undefined = rec.recommend()[0];
+  const list: Recommendation[] = await rec.recommend(ask);
+  const first: Recommendation | undefined = (await rec.recommend())[0];
   const why: Explanation | undefined = list[0]?.explanation;
   const summary: string | undefined = why?.summary;
   const titles: string[] = list.map((r) => `${r.title} ${r.score.toFixed(2)} ${r.explanation.because.map((b) => b.title).join(", ")}`);
   const signals: number | undefined = why && why.signals.history + why.signals.query + why.signals.popularity - why.signals.penalty;
-  const snapshot: Uint8Array = rec.profile();
-  rec.restoreProfile(snapshot);
-  rec.resetProfile();
-  const item: ItemRecord | undefined = rec.item("1");
+  const snapshot: Uint8Array = await rec.profile();
+  await rec.restoreProfile(snapshot);
+  await rec.resetProfile();
+  const item: ItemRecord | undefined = await rec.item("1");
   const genres = item?.attributes["class"];
   const size: number = rec.size;
   const bytes: number = rec.memoryBytes;
@@ -151,12 +155,12 @@ export async function memoryUsage(catalog: Uint8Array, textModel: Uint8Array, vo
 
 export async function agentUsage(rec: Recommender, signal: AbortSignal) {
   const llm: LlmSettings = { endpoint: "http://127.0.0.1:8080", model: "smollm2", apiKey: "sk-x", toolMode: "json", stream: true, timeoutMs: 15000, maxRetries: 2 };
-  rec.setLlm(llm);
-  rec.setLlm(null);
+  await rec.setLlm(llm);
+  await rec.setLlm(null);
   const level: ShareLevel = "public_items";
   const policy: PrivacyPolicy = { share: level, endpoints: { "http://127.0.0.1:8080": "request_text" }, onlyListedEndpoints: true };
-  rec.setPolicy(policy);
-  const inUse: Required<PrivacyPolicy> = rec.policy();
+  await rec.setPolicy(policy);
+  const inUse: Required<PrivacyPolicy> = await rec.policy();
   const tool: AppTool = {
     name: "add_to_watchlist",
     description: "Adds an item to the watchlist",
@@ -165,8 +169,8 @@ export async function agentUsage(rec: Recommender, signal: AbortSignal) {
     resultClass: "public_items",
     run: async (args: { id: string }) => ({ added: args.id }),
   };
-  rec.registerTool(tool);
-  const removed: boolean = rec.unregisterTool("add_to_watchlist");
+  await rec.registerTool(tool);
+  const removed: boolean = await rec.unregisterTool("add_to_watchlist");
   const options: AskOptions = {
     autonomy: 3,
     k: 5,
@@ -181,11 +185,11 @@ export async function agentUsage(rec: Recommender, signal: AbortSignal) {
   const fallback: string | undefined = result.fallback?.code;
   const question: string | undefined = result.question;
   const firstTitle: string | undefined = result.items[0]?.title;
-  const sent: LedgerEntry[] = rec.ledger();
+  const sent: LedgerEntry[] = await rec.ledger();
   const bytes: number = sent.reduce((n, e) => n + e.bytes, 0);
   const statuses: (number | null)[] = sent.map((e) => e.status);
-  rec.clearLedger();
-  rec.resetConversation();
+  await rec.clearLedger();
+  await rec.resetConversation();
   return { inUse, removed, result, plain, fallback, question, firstTitle, bytes, statuses };
 }
 
@@ -197,7 +201,7 @@ export async function fromUrls() {
     textModel: "https://cdn.example/minilm-int8.onnx",
     vocab: "./assets/vocab.txt",
     imageModel: new Uint8Array(4),
-    onProgress: (p: RecagentDownloadProgress) => seen.push({ file: p.file, loaded: p.loaded, total: p.total }),
+    onProgress: (p: RecagentProgress) => seen.push({ phase: p.phase, file: p.file, loaded: p.loaded, total: p.total }),
     cache: true,
     cacheVersion: "2026-11",
     signal: new AbortController().signal,
@@ -218,9 +222,9 @@ export async function itemsUsage(catalog: Uint8Array, textModel: Uint8Array, voc
                            attributes: { class: ["Comedy"], release_year: 2024, note: null }, photo };
   const added: ItemRecord = await rec.addItem(input);
   const flags: boolean = added.userAdded && added.hasPhoto;
-  const mine: ItemRecord[] = rec.addedItems();
-  const found: Recommendation[] = rec.searchByPhoto(photo, { k: 5, query: "cat", filters: { excludeIds: ["2"] } });
-  const plain: Recommendation[] = rec.searchByPhoto(photo);
+  const mine: ItemRecord[] = await rec.addedItems();
+  const found: Recommendation[] = await rec.searchByPhoto(photo, { k: 5, query: "cat", filters: { excludeIds: ["2"] } });
+  const plain: Recommendation[] = await rec.searchByPhoto(photo);
   const similarity: number | undefined = found[0]?.explanation.photoSimilarity;
   const photoSignal: number | undefined = found[0]?.explanation.signals.photo;
   const bytes: Uint8Array | undefined = await rec.itemPhoto("mine-1");
@@ -285,6 +289,22 @@ export async function workerUsage(signal: AbortSignal) {
   return { said, list, cold, item, policy, removed, result, plain, sent, found, facts, forgotten, report, counts, estimate, left, info, meta, code, seen, mine, byPhoto, added, stored, gone };
 }
 
+/** `A` and `B` are assignable to each other. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** Methods `Recommender` and `RecommenderWorker` share: on both they return the same Promise. */
+type SharedMethod =
+  | "observe" | "recommend" | "item" | "profile" | "restoreProfile" | "resetProfile" | "saveProfile"
+  | "setLlm" | "setPolicy" | "policy" | "registerTool" | "unregisterTool" | "ask" | "ledger" | "clearLedger"
+  | "resetConversation" | "addItem" | "removeItem" | "addedItems" | "itemPhoto" | "searchByPhoto" | "loadImageModel";
+type AllTrue<T extends Record<SharedMethod, true>> = T;
+// A type error here names the method whose return type is not a Promise or differs between the two classes
+// (`await` alone would accept a plain value).
+export type SameReturnTypes = AllTrue<{
+  [M in SharedMethod]: ReturnType<Recommender[M]> extends Promise<unknown>
+    ? Same<ReturnType<Recommender[M]>, ReturnType<RecommenderWorker[M]>>
+    : false;
+}>;
+
 export async function poolUsage(model: Uint8Array, texts: string[], signal: AbortSignal) {
   await init();
   const options: EncoderPoolOptions = {
@@ -293,7 +313,7 @@ export async function poolUsage(model: Uint8Array, texts: string[], signal: Abor
   };
   const pool: EncoderPool = await EncoderPool.create(options);
   const fromUrl: EncoderPool = await EncoderPool.create({ model: "/assets/minilm-int8.onnx", vocab: "/assets/vocab.txt" });
-  const batch: EmbedBatchOptions = { onProgress: (done: number, total: number) => console.log(done / total), signal };
+  const batch: EmbedBatchOptions = { onProgress: (p: RecagentProgress) => console.log(p.phase, p.loaded / p.total), signal };
   const matrix: Float32Array = await pool.embedBatch(texts, batch);
   const plain: Float32Array = await fromUrl.embedBatch(texts);
   const threads: EncoderPoolThreads = pool.threads;
@@ -313,14 +333,34 @@ export async function inPageUsage(rec: Recommender, Wllama: new (paths: { defaul
     } } },
   };
   const settings: InPageLlmSettings = { engine, toolMode: "json", stream: false, timeoutMs: 30000 };
-  rec.setLlm(settings);
+  await rec.setLlm(settings);
   const options: WllamaEngineOptions = { Wllama, modelUrl: "/m.gguf", wasmPath: "/wllama.wasm", nCtx: 2048, maxTokens: 64,
     onProgress: ({ loaded, total }) => console.log(loaded, total), useCache: false };
   const wllama: WllamaEngine = await createWllamaEngine(options);
-  rec.setLlm({ engine: wllama });
+  await rec.setLlm({ engine: wllama });
   const result: AskResult = await rec.ask("hi", { autonomy: 1 });
   const inPage: "in-page" | undefined = result.trace[0]?.engine;
   const loadMs: number = wllama.loadMs;
   await wllama.unload();
   return { inPage, loadMs };
+}
+
+/** The app's own items, built on the device; every progress phase; storage options. */
+export async function ownItemsUsage(textModel: Uint8Array, vocab: string, signal: AbortSignal) {
+  const items: ItemInput[] = [
+    { id: "p1", title: "Rain jacket", text: "Waterproof.", attributes: { price: 80, tags: ["outdoor"], color: "red" } },
+    { id: 2, title: "Mug", attributes: { price: null } },
+  ];
+  const interactions: InteractionInput[] = [{ user: "u1", item: "p1", timestamp: 1 }, { user: 7, item: 2, rating: 4 }];
+  const phases: RecagentProgress["phase"][] = [];
+  const rec = await Recommender.create({
+    items, interactions, textModel, vocab, embedWorkers: 0, persist: false, requestPersistence: false,
+    onProgress: ({ phase, file, loaded, total }: RecagentProgress) => {
+      phases.push(phase);
+      console.log(file ?? "", loaded / total);
+    },
+    signal, wasm: new URL("./recagent_bg.wasm", import.meta.url),
+  });
+  const list: Recommendation[] = await rec.recommend({ k: 1 });
+  return { phases, list, started: isInitialized() };
 }

@@ -76,9 +76,13 @@ test("RecommenderWorker gives the main-thread Recommender's results", async () =
   assert.ok(r.worker.ask.items.length > 0 && r.worker.ask.steps.length > 0, JSON.stringify(r.worker.ask));
   assert.equal(r.worker.recall[0], "I am vegetarian");
   // Progress crossed over, each file named as the app wrote it and finished at its size.
-  const files = new Map(r.progress.map((e) => [e.file, e]));
+  const files = new Map(r.progress.filter((e) => e.phase === "download").map((e) => [e.file, e]));
   assert.deepEqual([...files.keys()].sort(), ["../../../assets/catalog/ml-100k.rcat", "/assets/minilm-int8.onnx", "/assets/vocab.txt"].sort());
   for (const e of files.values()) assert.equal(e.loaded, e.total, JSON.stringify(e));
+  // The other phases of the worker's start, in the one event shape; the last is "ready".
+  const phases = r.progress.map((e) => e.phase).filter((p, i, a) => p !== a[i - 1]);
+  assert.deepEqual(phases.filter((p) => p !== "download"), ["compile", "ready"], JSON.stringify(phases));
+  assert.deepEqual(r.progress.at(-1), { phase: "ready", loaded: 1, total: 1 });
 });
 
 test("items with photos work the same in the worker, and its getters follow", async () => {
@@ -86,7 +90,7 @@ test("items with photos work the same in the worker, and its getters follow", as
   const r = await page.evaluate(() => window.t.items());
   await close();
   for (const key of ["sizeBefore", "imageBefore", "imageAfter", "added", "sizeAdded", "byPhoto", "byText", "listed",
-    "photoBytes", "duplicate", "removed", "sizeRemoved", "files"]) {
+    "photoBytes", "duplicate", "badPhoto", "removed", "sizeRemoved", "files"]) {
     assert.deepEqual(r.worker[key], r.main[key], key);
   }
   assert.equal(r.worker.sizeAdded, r.worker.sizeBefore + 1);
@@ -127,7 +131,7 @@ test("errors from the worker keep their RecagentError code", async () => {
     poolBadWorkers: "RecagentError:invalid_input",
     poolEmpty: "RecagentError:invalid_input",
     poolBadOption: "RecagentError:invalid_input",
-    poolAborted: "RecagentError:aborted",
+    poolAborted: "AbortError:20", // a DOMException (code 20 is ABORT_ERR), the signal's reason
     poolAfterAbort: 384,
     poolTerminated: "RecagentError:worker_failed",
   });
@@ -147,7 +151,7 @@ for (const workers of [1, 2]) {
     assert.equal(r.shared, "ArrayBuffer", "a plain Float32Array, not a view of the SharedArrayBuffer");
     assert.ok(r.minCos >= 0.9999, `min cosine ${r.minCos}`);
     assert.ok(r.maxAbs < 1e-3, `max |diff| ${r.maxAbs}`);
-    assert.deepEqual(r.progress.at(-1), [96, 96]);
+    assert.deepEqual(r.progress.at(-1), [96, 96, "embed"]);
     assert.ok(r.progress.every(([d], i) => i === 0 || d > r.progress[i - 1][0]), "progress only grows");
     assert.deepEqual(r.warnings, []);
   });
@@ -167,7 +171,7 @@ test("without crossOriginIsolated the pool runs one worker and says why", async 
   assert.equal(r.warnings.length, 1, JSON.stringify(r.warnings));
   assert.equal(r.warnings[0], `recagent: ${r.threads.reason}`);
   assert.ok(r.minCos >= 0.9999, `min cosine ${r.minCos}`);
-  assert.deepEqual(r.progress.at(-1), [48, 48]);
+  assert.deepEqual(r.progress.at(-1), [48, 48, "embed"]);
 });
 
 test("the main thread stays responsive while a worker encodes", async () => {

@@ -86,20 +86,20 @@ async function main() {
   $("storage-note").textContent = memoryNote;
 
   // The parts talk through these callbacks, not through globals.
-  const app = { rec, status, onProfileChanged: async () => {}, onMemoryChanged: async () => {}, onAsked: () => {} };
+  const app = { rec, status, onProfileChanged: async () => {}, onMemoryChanged: async () => {}, onAsked: async () => {} };
   setupTabs();
-  const ledger = setupLedger(app);
+  const ledger = await setupLedger(app);
   const memory = await setupMemory(app);
   const browse = await setupBrowse(app);
-  const chat = setupChat(app);
-  const items = setupItems(app, browse);
+  const chat = await setupChat(app);
+  const items = await setupItems(app, browse);
   app.onProfileChanged = browse.refresh;
   app.onMemoryChanged = memory.refresh;
   app.onAsked = ledger.refresh;
-  app.onForgotten = async () => { chat.forgotten(); items.forgotten(); await browse.forgotten(); };
+  app.onForgotten = async () => { await chat.forgotten(); await items.forgotten(); await browse.forgotten(); };
 
   $("loading").classList.add("done");
-  const mine = rec.addedItems().length;
+  const mine = (await rec.addedItems()).length;
   status(`Ready in ${(ms / 1000).toFixed(1)} s: ${(rec.size - mine).toLocaleString("en")} films` +
     `${mine ? ` and ${mine} of your items` : ""}, ranked on this device.`);
   document.body.dataset.ready = "true";

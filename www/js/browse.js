@@ -12,7 +12,7 @@ const VERDICT = { like: "liked", dislike: "not for me" };
  * Reads every item once (ids, titles, tags, years) through `recommend` with
  * `includeSeen`, 1000 at a time: the genre list and the year range of the filters.
  */
-function scanCatalog(rec) {
+async function scanCatalog(rec) {
   const attrs = rec.attributes;
   // The genre tags and the year: by name first (ML-100K: `class`, `release_year`), else by kind.
   const named = (re, kinds) => attrs.find((a) => re.test(a.name) && kinds.includes(a.kind))?.name;
@@ -20,9 +20,10 @@ function scanCatalog(rec) {
   const yearAttr = named(/year|date/i, ["number", "text", "tags"]);
   const items = new Map();
   for (;;) {
-    const batch = rec.recommend({ k: 1000, filters: { includeSeen: true, excludeIds: [...items.keys()] } });
-    for (const r of batch) {
-      const record = rec.item(r.id);
+    const batch = await rec.recommend({ k: 1000, filters: { includeSeen: true, excludeIds: [...items.keys()] } });
+    const records = await Promise.all(batch.map((r) => rec.item(r.id)));
+    for (const [i, r] of batch.entries()) {
+      const record = records[i];
       const tags = tagAttr ? record?.attributes?.[tagAttr] : null;
       const year = Number.parseInt(String(yearAttr ? record?.attributes?.[yearAttr] ?? "" : ""), 10);
       items.set(r.id, { title: r.title, tags: Array.isArray(tags) ? tags : typeof tags === "string" ? [tags] : [],
@@ -39,7 +40,7 @@ function scanCatalog(rec) {
 /** Wires the browse column; returns `{ refresh, forgotten }`. */
 export async function setupBrowse(app) {
   const { rec } = app;
-  const catalog = scanCatalog(rec);
+  const catalog = await scanCatalog(rec);
   const feedback = loadJson(KEYS.feedback, {});     // id -> { verdict: "like"|"dislike"|number, title }
   const statements = loadJson(KEYS.statements, []); // RecordedStatement[]
 
@@ -74,8 +75,8 @@ export async function setupBrowse(app) {
   /** Records one event, saves the profile, re-ranks. */
   async function feedbackOn(item, verdict) {
     try {
-      if (typeof verdict === "number") rec.observe({ item: item.id, type: "rating", value: verdict });
-      else rec.observe({ item: item.id, type: verdict });
+      if (typeof verdict === "number") await rec.observe({ item: item.id, type: "rating", value: verdict });
+      else await rec.observe({ item: item.id, type: verdict });
       feedback[item.id] = { verdict, title: item.title };
       saveJson(KEYS.feedback, feedback);
       await rec.saveProfile();
@@ -87,18 +88,18 @@ export async function setupBrowse(app) {
   }
 
   /** Year and tags of an item: scanned at start, or read now (an item added since). */
-  function metaOf(id) {
+  async function metaOf(id) {
     const known = catalog.items.get(id);
     if (known) return { ...known, record: null };
-    const record = rec.item(id);
+    const record = await rec.item(id);
     const tags = catalog.tagAttr ? record?.attributes?.[catalog.tagAttr] : null;
     const year = Number.parseInt(String(catalog.yearAttr ? record?.attributes?.[catalog.yearAttr] ?? "" : ""), 10);
     return { tags: Array.isArray(tags) ? tags : typeof tags === "string" ? [tags] : [],
       year: Number.isFinite(year) ? year : null, record };
   }
 
-  function card(r) {
-    const meta = metaOf(r.id);
+  async function card(r) {
+    const meta = await metaOf(r.id);
     const because = r.explanation.because.map((b) => displayTitle(b.title));
     const rating = h("select", { "aria-label": `Rate ${r.title}`, class: "rate" },
       h("option", { value: "" }, "Rate…"),
@@ -132,19 +133,23 @@ export async function setupBrowse(app) {
   }
 
   /** Re-ranks with the current profile and search, and redraws. */
+  let refreshing = 0; // the latest refresh: an earlier one still in flight does not draw over it
   async function refresh() {
+    const seq = ++refreshing;
     renderProfile();
     const opts = options();
     const t0 = performance.now();
     let list;
     try {
-      list = rec.recommend(opts);
+      list = await rec.recommend(opts);
     } catch (e) {
-      $("rec-caption").textContent = `Could not rank: ${describeError(e)}`;
+      if (seq === refreshing) $("rec-caption").textContent = `Could not rank: ${describeError(e)}`;
       return;
     }
     const ms = Math.round(performance.now() - t0);
-    $("recs").replaceChildren(...list.map(card));
+    const cards = await Promise.all(list.map(card));
+    if (seq !== refreshing) return;
+    $("recs").replaceChildren(...cards);
     $("rec-caption").textContent = caption(opts, list.length, ms);
     $("recs").dataset.version = String(Number($("recs").dataset.version ?? 0) + 1);
   }
@@ -160,7 +165,7 @@ export async function setupBrowse(app) {
     const text = $("statement").value.trim();
     if (!text) return;
     try {
-      const recorded = rec.observe({ type: "statement", text });
+      const recorded = await rec.observe({ type: "statement", text });
       if (recorded) statements.push(recorded);
       saveJson(KEYS.statements, statements);
       await rec.saveProfile();

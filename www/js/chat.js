@@ -48,7 +48,7 @@ function pageShare(policy) {
 }
 
 /** Wires the chat panel. */
-export function setupChat(app) {
+export async function setupChat(app) {
   const { rec } = app;
   const watchlist = loadJson(KEYS.watchlist, []); // { id, title }[]
   let settings = { ...loadJson(KEYS.settings, {}), apiKey: sessionStorage.getItem(KEY_SESSION) ?? "" };
@@ -102,8 +102,8 @@ export function setupChat(app) {
   }
 
   /** Adds a film to the watchlist (the app tool's effect, also a button on answer cards). */
-  function addToWatchlist(id) {
-    const item = rec.item(String(id));
+  async function addToWatchlist(id) {
+    const item = await rec.item(String(id));
     if (!item) throw new Error(`there is no film with id ${id}`);
     if (!watchlist.some((w) => w.id === item.id)) watchlist.push({ id: item.id, title: item.title });
     saveJson(KEYS.watchlist, watchlist);
@@ -111,7 +111,7 @@ export function setupChat(app) {
     return { added: { id: item.id, title: item.title }, watchlistSize: watchlist.length };
   }
 
-  rec.registerTool({
+  await rec.registerTool({
     name: "add_to_watchlist",
     description: "Adds a film (by catalog id) to the user's watchlist in this app.",
     parameters: { type: "object", properties: { id: { type: "string", description: "catalog id of the film" } }, required: ["id"] },
@@ -119,11 +119,12 @@ export function setupChat(app) {
     run: async ({ id }) => addToWatchlist(id),
   });
 
-  function describeMode() {
-    const policy = rec.policy().share;
+  async function describeMode() {
+    const current = await rec.policy();
+    const policy = current.share;
     let text;
     if (settings.inPage) {
-      const share = pageShare(rec.policy());
+      const share = pageShare(current);
       if (!engine) text = `Loading ${IN_PAGE.name} into this page…`;
       else if (share === "nothing") text = `${IN_PAGE.name} runs in this page, but the privacy policy gives this page's origin (${location.origin}) nothing: the device answers.`;
       else text = `Agent: ${IN_PAGE.name} running in this page (llama.cpp in WebAssembly), autonomy ${settings.autonomy ?? 2}, JSON planning. Nothing leaves the page: the Privacy ledger stays empty.`;
@@ -137,14 +138,14 @@ export function setupChat(app) {
   async function apply(s) {
     try {
       if (s.inPage) {
-        rec.setLlm(null); // until the model is loaded, the device answers
-        describeMode();
-        rec.setLlm({ engine: await loadEngine(), toolMode: "json", timeoutMs: IN_PAGE.timeoutMs });
+        await rec.setLlm(null); // until the model is loaded, the device answers
+        await describeMode();
+        await rec.setLlm({ engine: await loadEngine(), toolMode: "json", timeoutMs: IN_PAGE.timeoutMs });
       } else if (s.endpoint) {
-        rec.setLlm({ endpoint: s.endpoint, ...(s.model && { model: s.model }), ...(s.apiKey && { apiKey: s.apiKey }),
+        await rec.setLlm({ endpoint: s.endpoint, ...(s.model && { model: s.model }), ...(s.apiKey && { apiKey: s.apiKey }),
           toolMode: s.json ? "json" : "native" });
       } else {
-        rec.setLlm(null);
+        await rec.setLlm(null);
       }
       return true;
     } catch (e) {
@@ -156,9 +157,9 @@ export function setupChat(app) {
   fillForm(settings);
   apply(settings).then((ok) => {
     if (!ok) settings = { autonomy: 2 };
-    describeMode();
+    return describeMode();
   });
-  describeMode();
+  await describeMode();
   renderWatchlist();
   app.onPolicyChanged = describeMode;
 
@@ -175,7 +176,7 @@ export function setupChat(app) {
     if (apiKey) sessionStorage.setItem(KEY_SESSION, apiKey); else sessionStorage.removeItem(KEY_SESSION);
     $("settings-status").textContent = "Settings saved.";
     $("settings").open = false;
-    describeMode();
+    await describeMode();
   });
 
   function stepLine(step) {
@@ -193,9 +194,9 @@ export function setupChat(app) {
   }
 
   /** Shows an Allow/Deny prompt in the bubble; resolves with the user's choice. */
-  function approvalPrompt(container, req) {
+  async function approvalPrompt(container, req) {
+    const title = (await rec.item(String(req.arguments?.id ?? "")))?.title;
     return new Promise((resolve) => {
-      const title = rec.item(String(req.arguments?.id ?? ""))?.title;
       const box = h("div", { class: "approval", role: "group", "aria-label": `Approval for ${req.tool}` },
         h("p", {}, h("strong", {}, "The agent wants to: "), `${req.tool} ${JSON.stringify(req.arguments)}`,
           title ? ` (${title})` : ""),
@@ -277,7 +278,7 @@ export function setupChat(app) {
       stop.remove();
       bubble.removeAttribute("aria-busy");
       $("chat-send").disabled = false;
-      app.onAsked();
+      await app.onAsked();
       await app.onMemoryChanged();
     }
   }
@@ -294,6 +295,6 @@ export function setupChat(app) {
 
   return {
     /** After "Forget everything". */
-    forgotten() { watchlist.length = 0; renderWatchlist(); rec.resetConversation(); },
+    async forgotten() { watchlist.length = 0; renderWatchlist(); await rec.resetConversation(); },
   };
 }

@@ -35,7 +35,7 @@ function forgetUrl(id) {
 }
 
 /** Wires the "Your items" section; returns `{ refresh, forgotten }`. */
-export function setupItems(app, browse) {
+export async function setupItems(app, browse) {
   const { rec } = app;
   const { tagAttr, yearAttr } = browse.catalog;
   const say = (text, isError = false) => {
@@ -56,8 +56,8 @@ export function setupItems(app, browse) {
 
   const bytesOf = async (file) => new Uint8Array(await file.arrayBuffer());
 
-  function renderList() {
-    const items = rec.addedItems();
+  async function renderList() {
+    const items = await rec.addedItems();
     $("item-list").replaceChildren(...items.map((it) =>
       h("li", { dataset: { id: it.id } },
         thumbnail(rec, it) ?? h("span", { class: "no-photo", "aria-hidden": "true" }, "no photo"),
@@ -75,7 +75,7 @@ export function setupItems(app, browse) {
     } catch (e) {
       say(`Could not remove it: ${describeError(e)}`, true);
     }
-    renderList();
+    await renderList();
     $("photo-results").replaceChildren();
     await app.onProfileChanged();
   }
@@ -119,7 +119,7 @@ export function setupItems(app, browse) {
       $("item-form").reset();
       showPreview();
       say(`Added “${item.title}” in ${ms} ms: embedded on this device${item.hasPhoto ? " (text and photo)" : ""} and kept in this browser.`);
-      renderList();
+      await renderList();
       await app.onProfileChanged();
     } catch (err) {
       say(`Could not add it: ${describeError(err)}`, true);
@@ -133,10 +133,11 @@ export function setupItems(app, browse) {
     try {
       await imageModel();
       const t0 = performance.now();
-      const list = rec.searchByPhoto(await bytesOf(file), { k: 8 });
+      const list = await rec.searchByPhoto(await bytesOf(file), { k: 8 });
       const ms = Math.round(performance.now() - t0);
-      $("photo-results").replaceChildren(...list.map((r) => {
-        const record = rec.item(r.id);
+      const records = await Promise.all(list.map((r) => rec.item(r.id)));
+      $("photo-results").replaceChildren(...list.map((r, i) => {
+        const record = records[i];
         const similar = Math.round(100 * (r.explanation.photoSimilarity ?? 0));
         return h("li", { dataset: { id: r.id } },
           thumbnail(rec, record),
@@ -174,14 +175,14 @@ export function setupItems(app, browse) {
   }
   if (!tagAttr) $("item-genres").disabled = true;
   if (!yearAttr) $("item-year").disabled = true;
-  renderList();
+  await renderList();
   return {
     refresh: renderList,
     /** After "Forget everything" (the library removed the items): drop the page's copies. */
-    forgotten() {
+    async forgotten() {
       for (const id of [...urls.keys()]) forgetUrl(id);
       $("photo-results").replaceChildren();
-      renderList();
+      await renderList();
     },
   };
 }

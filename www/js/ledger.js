@@ -4,20 +4,21 @@
 import { $, h, loadJson, saveJson, formatBytes, describeError, KEYS } from "./dom.js";
 
 /** Wires the privacy panel; returns `{ refresh }`. */
-export function setupLedger(app) {
+export async function setupLedger(app) {
   const { rec } = app;
   const policy = $("policy");
   const stored = loadJson(KEYS.policy, null);
   if (stored) {
-    try { rec.setPolicy({ share: stored }); } catch (e) { console.warn(`stored policy ignored: ${describeError(e)}`); }
+    try { await rec.setPolicy({ share: stored }); } catch (e) { console.warn(`stored policy ignored: ${describeError(e)}`); }
   }
-  policy.value = rec.policy().share;
-  policy.addEventListener("change", () => {
+  policy.value = (await rec.policy()).share;
+  policy.addEventListener("change", async () => {
+    const share = policy.value, label = policy.selectedOptions[0].textContent;
     try {
-      rec.setPolicy({ share: policy.value });
-      saveJson(KEYS.policy, policy.value);
-      app.status(`Privacy policy: ${policy.selectedOptions[0].textContent}.`);
-      app.onPolicyChanged?.();
+      await rec.setPolicy({ share });
+      saveJson(KEYS.policy, share);
+      app.status(`Privacy policy: ${label}.`);
+      await app.onPolicyChanged?.();
     } catch (e) {
       app.status(`Could not set the policy: ${describeError(e)}`, true);
     }
@@ -38,8 +39,8 @@ export function setupLedger(app) {
         h("pre", { class: "body", tabindex: "0", "aria-label": `Body of request ${e.seq}` }, e.body)));
   }
 
-  function refresh() {
-    const entries = rec.ledger();
+  async function refresh() {
+    const entries = await rec.ledger();
     $("ledger").replaceChildren(...entries.map(entry));
     const total = entries.reduce((a, e) => a + e.bytes, 0);
     $("ledger-summary").textContent = entries.length
@@ -48,6 +49,6 @@ export function setupLedger(app) {
     $("ledger").dataset.count = String(entries.length);
   }
 
-  refresh();
+  await refresh();
   return { refresh };
 }

@@ -103,7 +103,7 @@ export async function setupMemory(app) {
     confirmBox.hidden = true;
     try {
       await memory.forgetEverything();
-      rec.resetProfile();
+      await rec.resetProfile();
       await rec.saveProfile();
       for (const key of [KEYS.feedback, KEYS.statements, KEYS.watchlist]) localStorage.removeItem(key);
       await app.onForgotten();

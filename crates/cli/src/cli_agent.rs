@@ -373,11 +373,13 @@ pub fn simulate_cmd(
             None => &mut rule,
         };
         let (t, user_requests_before) = (Instant::now(), user_ledger.len());
+        let phase = format!("[simulate] {label}: users");
+        let mut reporter = crate::progress_ui::Reporter::new();
+        reporter.step(&phase, 0, sims.len());
         let result = simulate_with(&sims, turns, &mut system, voice, &mut |done, total| {
-            if done % 10 == 0 || done == total {
-                eprintln!("[simulate] {label}: {done}/{total} users");
-            }
+            reporter.step(&phase, done, total);
         })?;
+        reporter.finish();
         let mut v = serde_json::to_value(&result).unwrap_or_default();
         v["autonomy"] = json!(system.options.autonomy);
         v["userLlmRequests"] = json!(user_ledger.len() - user_requests_before);

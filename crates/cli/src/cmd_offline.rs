@@ -1,10 +1,11 @@
-//! The offline commands: `embed-text`, `embed-image`, `eval` and
-//! `build-catalog`.
+//! The offline commands `embed-text`, `embed-image` and `eval`, and the
+//! options they share with `build-catalog` ([`crate::cmd_catalog`]).
 
 use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use recagent_cli::offline::train::TrainConfig;
+use recagent_core::encoder::TextEncoderOptions;
 use recagent_core::{Error, ImageEncoder, ImageEncoderOptions, Result, TextEncoder};
 use serde::Deserialize;
 use serde_json::json;
@@ -66,10 +67,10 @@ pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// `recagent embed-text`: JSON lines `{"text"}` in, `{"ids", "embedding"}` out.
-pub(crate) fn embed_text(model: &Path, vocab: &Path, batch: usize) -> Result<()> {
+pub(crate) fn embed_text(model: &Path, vocab: &Path, options: &TextEncoderOptions, batch: usize) -> Result<()> {
     let vocab = String::from_utf8(read(vocab)?)
         .map_err(|_| Error::InvalidVocab("vocab file is not UTF-8".into()))?;
-    let encoder = TextEncoder::from_bytes(&read(model)?, &vocab)?;
+    let encoder = TextEncoder::with_options(&read(model)?, &vocab, options.clone())?;
     let stdin = std::io::stdin().lock();
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut pending: Vec<String> = Vec::new();
@@ -179,93 +180,9 @@ pub(crate) fn eval(
             (name, encoder) => recagent_cli::eval::Model::baseline(name, encoder),
         })
         .collect::<Result<Vec<_>>>()?;
-    let start = std::time::Instant::now();
-    let report = recagent_cli::eval::run_models(dataset, k, &models, |m| {
-        eprintln!("[{:7.2} s] {m}", start.elapsed().as_secs_f64())
-    })?;
+    let mut reporter = crate::progress_ui::Reporter::new();
+    let report = recagent_cli::eval::run_models(dataset, k, &models, |p| reporter.report(p))?;
+    reporter.finish();
     println!("{report}");
-    Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn build_catalog(
-    dir: &Path,
-    model: &Path,
-    vocab: &Path,
-    image_model: Option<&Path>,
-    out: &Path,
-    quantize: bool,
-    train: Option<TrainConfig>,
-    select_hidden: Vec<usize>,
-) -> Result<()> {
-    use recagent_cli::offline::build::{build_catalog, BuildOptions, Encoders};
-    use recagent_cli::offline::dataset::{all_interactions, build_input};
-    let start = std::time::Instant::now();
-    let log = |m: &str| eprintln!("[{:7.2} s] {m}", start.elapsed().as_secs_f64());
-    let dataset = recagent_cli::eval::load_dir(dir)?;
-    log(&format!(
-        "loaded {}: {} items, {} users, {} interactions",
-        dataset.name,
-        dataset.items.len(),
-        dataset.users.len(),
-        dataset.interactions.len()
-    ));
-    let vocab = String::from_utf8(read(vocab)?)
-        .map_err(|_| Error::InvalidVocab("vocab file is not UTF-8".into()))?;
-    let model_bytes = read(model)?;
-    let text = TextEncoder::from_bytes(&model_bytes, &vocab)?;
-    let mut input = build_input(&dataset, None, all_interactions(&dataset));
-    let image_encoder = match image_model {
-        Some(path) => {
-            let column = dataset
-                .item_table
-                .columns()
-                .iter()
-                .position(|c| c.name.to_ascii_lowercase().contains("image"))
-                .ok_or_else(|| {
-                    Error::InvalidInput(
-                        "--image-model given, but the .item file has no image column".into(),
-                    )
-                })?;
-            for (item, row) in input.items.iter_mut().zip(0u32..) {
-                if let recagent_cli::eval::Cell::Token(p) = dataset.item_table.value(row, column) {
-                    item.image = Some(p.clone());
-                }
-            }
-            Some(ImageEncoder::from_bytes(&read(path)?, ImageEncoderOptions::default())?)
-        }
-        None => None,
-    };
-    let load = |p: &str| read(&dir.join(p));
-    let encoders = Encoders {
-        text: Some((&text, &model_bytes)),
-        image: image_encoder.as_ref().map(|e| (e, &load as &dyn Fn(&str) -> Result<Vec<u8>>)),
-    };
-    let options = BuildOptions {
-        train,
-        select_hidden,
-        quantize,
-    };
-    let catalog = build_catalog(input, &encoders, &options, |m| log(m))?;
-    let bytes = catalog.to_bundle()?;
-    std::fs::write(out, &bytes).map_err(|e| Error::Io(format!("{}: {e}", out.display())))?;
-    log(&format!(
-        "wrote {}: {} items, {} bytes, {:.1} MB in memory once loaded",
-        out.display(),
-        catalog.len(),
-        bytes.len(),
-        catalog.memory_bytes() as f64 / 1e6
-    ));
-    let summary = json!({
-        "out": out.display().to_string(),
-        "items": catalog.len(),
-        "bytes": bytes.len(),
-        "memoryBytes": catalog.memory_bytes(),
-        "text": catalog.text_embeddings().map(|t| t.dim()),
-        "image": catalog.image_embeddings().map(|t| t.dim()),
-        "sequenceModel": catalog.sequence_model().map(|s| json!({"dim": s.dim, "window": s.window, "hidden": s.hidden})),
-        "quantized": quantize,
-    });
-    println!("{summary}");
     Ok(())
 }

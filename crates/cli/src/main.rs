@@ -4,8 +4,11 @@
 
 mod cli_agent;
 mod cmd_agent_bench;
+mod cmd_catalog;
 mod cmd_memory;
 mod cmd_offline;
+mod progress_ui;
+mod text_options;
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +17,9 @@ use recagent_core::{Error, ImageEncoderOptions};
 
 use crate::cli_agent::{CatalogArgs, EndpointArgs, UserArgs};
 use crate::cmd_memory::{memory, MemoryArgs};
-use crate::cmd_offline::{build_catalog, embed_image, embed_text, eval, TrainArgs};
+use crate::cmd_catalog::{build_catalog, BuildCatalogArgs};
+use crate::cmd_offline::{embed_image, embed_text, eval, TrainArgs};
+use crate::text_options::TextModelArgs;
 
 /// A private recommender agent: on-device encoders, profile and ranking.
 #[derive(Parser)]
@@ -32,9 +37,11 @@ enum Command {
         /// ONNX text encoder (e.g. MiniLM).
         #[arg(long)]
         model: PathBuf,
-        /// BERT vocab.txt, one token per line.
+        /// The vocabulary: a BERT vocab.txt or a Hugging Face tokenizer.json (WordPiece).
         #[arg(long)]
         vocab: PathBuf,
+        #[command(flatten)]
+        text_options: TextModelArgs,
         /// Texts embedded per model call.
         #[arg(long, default_value_t = 32)]
         batch: usize,
@@ -57,37 +64,15 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Build a catalog bundle from the app's own items (JSON Lines or
+    /// CSV, --items) and optional interactions (--interactions), or from a
+    /// RecBole atomic dataset (--dataset): item texts embedded with the
+    /// text encoder (and images with the image encoder), popularity, and
+    /// the sequence model trained on the interactions. Progress on stderr,
+    /// a one-line JSON summary on stdout.
+    BuildCatalog(BuildCatalogArgs),
     /// Offline evaluation on a RecBole atomic dataset (5-core,
     /// leave-one-out, full ranking): one JSON object on stdout.
-    /// Build a catalog bundle from a RecBole atomic dataset: item texts
-    /// embedded with the text encoder (and images with the image
-    /// encoder), popularity, and the sequence model trained on the
-    /// dataset's interaction logs.
-    BuildCatalog {
-        /// Directory holding NAME.item (and NAME.inter for popularity and the sequence model).
-        #[arg(long)]
-        dataset: PathBuf,
-        /// ONNX text encoder (the one the browser will run).
-        #[arg(long)]
-        model: PathBuf,
-        /// BERT vocab.txt of the text encoder.
-        #[arg(long)]
-        vocab: PathBuf,
-        /// ONNX image encoder; items' `image*` column holds file paths relative to DIR.
-        #[arg(long)]
-        image_model: Option<PathBuf>,
-        /// Where to write the bundle.
-        #[arg(long)]
-        out: PathBuf,
-        /// Store the text/image matrices as int8 (4x smaller; for big catalogs).
-        #[arg(long)]
-        quantize: bool,
-        /// Do not train the sequence model (content and popularity only).
-        #[arg(long)]
-        no_train: bool,
-        #[command(flatten)]
-        train: TrainArgs,
-    },
     Eval {
         /// Directory holding NAME.inter (and optionally NAME.item).
         #[arg(long)]
@@ -177,8 +162,9 @@ fn run() -> std::process::ExitCode {
         Command::EmbedText {
             model,
             vocab,
+            text_options,
             batch,
-        } => embed_text(&model, &vocab, batch),
+        } => embed_text(&model, &vocab, &text_options.options(), batch),
         Command::EmbedImage {
             model,
             preprocessed,
@@ -193,27 +179,7 @@ fn run() -> std::process::ExitCode {
             };
             embed_image(&model, preprocessed, options, &files)
         }
-        Command::BuildCatalog {
-            dataset,
-            model,
-            vocab,
-            image_model,
-            out,
-            quantize,
-            no_train,
-            train,
-        } => train.candidates().and_then(|select| {
-            build_catalog(
-                &dataset,
-                &model,
-                &vocab,
-                image_model.as_deref(),
-                &out,
-                quantize,
-                (!no_train).then(|| train.config()),
-                select,
-            )
-        }),
+        Command::BuildCatalog(args) => build_catalog(args),
         Command::Eval {
             dataset,
             model,

@@ -34,6 +34,12 @@ const code = async (promise) => {
 const codeSync = (fn) => {
   try { fn(); return "returned"; } catch (e) { return `${e.name}:${e.code}`; }
 };
+/** Like `code(fn())`, but a synchronous throw is reported as such: these calls must reject, never throw. */
+const codeAsync = async (fn) => {
+  let promise;
+  try { promise = fn(); } catch (e) { return `threw synchronously ${e.name}:${e.code}`; }
+  return code(promise);
+};
 
 /** The same calls on a main-thread Recommender and a RecommenderWorker. */
 async function compare() {
@@ -92,8 +98,8 @@ async function errors() {
     badPolicy: await code(worker.setPolicy({ share: "everything" })),
   };
   const main = await Recommender.create({ ...FILES, namespace: "wt-errors-main" });
-  out.mainUnknownItem = codeSync(() => main.observe({ item: "no-such-id", type: "like" }));
-  out.mainBadOptions = codeSync(() => main.recommend({ k: 5, nope: true }));
+  out.mainUnknownItem = await codeAsync(() => main.observe({ item: "no-such-id", type: "like" }));
+  out.mainBadOptions = await codeAsync(() => main.recommend({ k: 5, nope: true }));
   main.free();
   const pending = worker.recommend({ k: 5, query: "a long query to keep the worker busy for a moment" });
   worker.terminate();
@@ -106,8 +112,8 @@ async function errors() {
   out.poolBadModel = await code(EncoderPool.create({ model: new Uint8Array([1, 2, 3]), vocab: FILES.vocab, workers: 1 }));
   out.poolBadWorkers = await code(EncoderPool.create({ model, vocab: FILES.vocab, workers: 0 }));
   const pool = await EncoderPool.create({ model, vocab: FILES.vocab, workers: 1 });
-  out.poolEmpty = codeSync(() => pool.embedBatch([]));
-  out.poolBadOption = codeSync(() => pool.embedBatch(["a"], { progress: () => {} }));
+  out.poolEmpty = await codeAsync(() => pool.embedBatch([]));
+  out.poolBadOption = await codeAsync(() => pool.embedBatch(["a"], { progress: () => {} }));
   const controller = new AbortController();
   const running = pool.embedBatch(texts(64), { signal: controller.signal });
   setTimeout(() => controller.abort(), 30);
@@ -135,7 +141,7 @@ async function pool({ workers, n }) {
   const p = await EncoderPool.create({ model: FILES.textModel, vocab: FILES.vocab, workers });
   const progress = [];
   const started = performance.now();
-  const out = await p.embedBatch(inputs, { onProgress: (done, total) => progress.push([done, total]) });
+  const out = await p.embedBatch(inputs, { onProgress: ({ phase, loaded, total }) => progress.push([loaded, total, phase]) });
   const ms = performance.now() - started;
   let minCos = 1, maxAbs = 0, identical = 0;
   for (let i = 0; i < n; i++) {
@@ -191,7 +197,7 @@ async function responsiveness({ n }) {
   const main = await Recommender.create({ ...FILES, namespace: "wt-gap-main" });
   const worker = await RecommenderWorker.create({ ...FILES, namespace: "wt-gap-worker" });
   const queries = Array.from({ length: 8 }, (_, i) => inputs[i]);
-  const recommendMain = await maxGap(async () => { for (const q of queries) main.recommend({ k: 10, query: q }); });
+  const recommendMain = await maxGap(async () => { for (const q of queries) await main.recommend({ k: 10, query: q }); });
   const recommendWorker = await maxGap(async () => { for (const q of queries) await worker.recommend({ k: 10, query: q }); });
   main.free();
   worker.terminate();
@@ -251,7 +257,7 @@ async function items() {
     r.listed = (await rec.addedItems()).map((x) => x.id);
     r.photoBytes = (await rec.itemPhoto("my-cat"))?.length;
     r.duplicate = await code(rec.addItem({ id: "my-cat", title: "Again" }));
-    r.badPhoto = await code(Promise.resolve().then(() => rec.searchByPhoto(new Uint8Array([1, 2, 3]))));
+    r.badPhoto = await codeAsync(() => rec.searchByPhoto(new Uint8Array([1, 2, 3])));
     r.removed = await rec.removeItem("my-cat");
     r.sizeRemoved = rec.size;
     await rec.memory.forgetEverything();

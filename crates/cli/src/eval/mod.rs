@@ -53,15 +53,16 @@ pub use harness::{evaluate, ModelResult, Scorer};
 pub use linalg::spd_inverse;
 pub use split::{leave_one_out, Event, Split};
 
+use crate::progress::Progress;
 use recagent_core::encoder::TextEncoder;
 use recagent_core::error::{Error, Result};
 
 /// Users and items with fewer interactions are dropped (iterated to a fixpoint).
 pub const CORE: usize = 5;
 
-/// Fits a scorer from the dataset and its split; may report progress.
+/// Fits a scorer from the dataset and its split; may report [`Progress`].
 pub type BuildScorer<'a> =
-    Box<dyn Fn(&Dataset, &Split, &mut dyn FnMut(&str)) -> Result<Box<dyn Scorer>> + 'a>;
+    Box<dyn Fn(&Dataset, &Split, &mut dyn FnMut(Progress)) -> Result<Box<dyn Scorer>> + 'a>;
 
 /// A named model of the report: how to fit its [`Scorer`].
 pub struct Model<'a> {
@@ -74,7 +75,7 @@ impl<'a> Model<'a> {
     /// A model called `name`, fitted by `build(dataset, split, progress)`.
     pub fn new(
         name: impl Into<String>,
-        build: impl Fn(&Dataset, &Split, &mut dyn FnMut(&str)) -> Result<Box<dyn Scorer>> + 'a,
+        build: impl Fn(&Dataset, &Split, &mut dyn FnMut(Progress)) -> Result<Box<dyn Scorer>> + 'a,
     ) -> Self {
         Self {
             name: name.into(),
@@ -104,6 +105,7 @@ impl<'a> Model<'a> {
     }
 
     /// `"content"`: mean text embedding of the history ([`ItemTable::item_text`]).
+    /// Reports the embedding as steps of the phase `content: item texts`.
     pub fn content(encoder: &'a TextEncoder) -> Self {
         Self::new("content", move |dataset, split, progress| {
             let texts: Vec<String> = split
@@ -111,12 +113,9 @@ impl<'a> Model<'a> {
                 .iter()
                 .map(|&i| dataset.item_table.item_text(i))
                 .collect();
-            let mut last = Instant::now();
+            progress(Progress::step("content: item texts", 0, texts.len()));
             let scorer = ContentOnly::encode(encoder, &texts, &mut |done, total| {
-                if last.elapsed().as_secs_f64() > 2.0 || done == total {
-                    last = Instant::now();
-                    progress(&format!("content: embedded {done}/{total} item texts"));
-                }
+                progress(Progress::step("content: item texts", done.min(total), total));
             })?;
             Ok(Box::new(scorer))
         })
@@ -166,7 +165,7 @@ pub fn run(
     dir: &Path,
     encoder: &TextEncoder,
     k: usize,
-    progress: impl FnMut(&str),
+    progress: impl FnMut(Progress),
 ) -> Result<Report> {
     run_models(dir, k, &baselines(encoder), progress)
 }
@@ -175,45 +174,46 @@ pub fn run(
 /// evaluates every model on the test items (train + valid as history) at
 /// cut-off `k`, in order. The [`Report`] prints as
 /// `{"dataset", "users", "items", "results": {NAME: {"HR@k", "NDCG@k", "coverage"}}}`;
-/// stage names, timings and per-model figures go to `progress`.
+/// stage names, timings and per-model figures go to `progress` as
+/// [`Progress::Note`]s, and the models report their fitting as steps.
 pub fn run_models(
     dir: &Path,
     k: usize,
     models: &[Model<'_>],
-    mut progress: impl FnMut(&str),
+    mut progress: impl FnMut(Progress),
 ) -> Result<Report> {
     if k == 0 {
         return Err(Error::InvalidInput("k must be at least 1".into()));
     }
     let t = Instant::now();
     let dataset = load_dir(dir)?;
-    progress(&format!(
+    progress(Progress::note(format!(
         "loaded {}: {} interactions, {} users, {} items ({:.2} s)",
         dataset.name,
         dataset.interactions.len(),
         dataset.users.len(),
         dataset.items.len(),
         t.elapsed().as_secs_f64()
-    ));
+    )));
     let t = Instant::now();
     let split = leave_one_out(&dataset, CORE)?;
-    progress(&format!(
+    progress(Progress::note(format!(
         "{CORE}-core leave-one-out split: {} users, {} items, {} train events ({:.2} s)",
         split.n_users(),
         split.n_items(),
         split.train.iter().map(Vec::len).sum::<usize>(),
         t.elapsed().as_secs_f64()
-    ));
+    )));
     let mut results = Vec::new();
     for model in models {
         let t = Instant::now();
         let scorer = (model.build)(&dataset, &split, &mut progress)?;
         let fit = t.elapsed().as_secs_f64();
         let r = evaluate(&split, k, scorer.as_ref(), false);
-        progress(&format!(
+        progress(Progress::note(format!(
             "{}: HR@{k} {:.4} NDCG@{k} {:.4} coverage {:.4} (fit {fit:.2} s, evaluate {:.2} s)",
             model.name, r.hr, r.ndcg, r.coverage, r.seconds
-        ));
+        )));
         results.push((model.name.clone(), r));
     }
     Ok(Report {

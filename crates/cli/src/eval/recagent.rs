@@ -11,6 +11,7 @@ use super::{Dataset, Model};
 use crate::offline::build::{build_catalog, BuildOptions, Encoders, LoggedInteraction};
 use crate::offline::dataset::build_input;
 use crate::offline::train::TrainConfig;
+use crate::progress::Progress;
 use recagent_core::catalog::Catalog;
 use recagent_core::encoder::TextEncoder;
 use recagent_core::profile::{Event as ProfileEvent, EventKind, ProfileConfig, UserProfile};
@@ -74,7 +75,7 @@ pub fn build_split_catalog(
     text: Option<(&TextEncoder, &[u8])>,
     train: &TrainConfig,
     select_hidden: &[usize],
-    progress: &mut dyn FnMut(&str),
+    progress: &mut dyn FnMut(Progress),
 ) -> recagent_core::Result<Catalog> {
     let mut interactions = Vec::new();
     for user in 0..split.n_users() {
@@ -93,7 +94,7 @@ pub fn build_split_catalog(
         select_hidden: select_hidden.to_vec(),
         quantize: false,
     };
-    build_catalog(input, &Encoders { text, image: None }, &options, |m| progress(m))
+    build_catalog(input, &Encoders { text, image: None }, &options, progress)
 }
 
 impl<'a> Model<'a> {

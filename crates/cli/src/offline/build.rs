@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use super::train::{train_sequence_model, TrainConfig, TrainEvent};
+use crate::progress::Progress;
 use recagent_core::catalog::{AttributeDef, Catalog, CatalogParts, ContextItem, Embeddings, Item, ModelFingerprint, SequenceModel};
 use recagent_core::encoder::{ImageEncoder, TextEncoder};
 use recagent_core::error::{Error, Result};
@@ -72,6 +73,22 @@ pub struct Encoders<'a> {
     pub image: Option<(&'a ImageEncoder, ImageLoader<'a>)>,
 }
 
+/// `e` with its message prefixed by the item it was about (same variant).
+fn for_item(e: Error, id: &str) -> Error {
+    let at = |m: String| format!("item {id:?}: {m}");
+    match e {
+        Error::Io(m) => Error::Io(at(m)),
+        Error::Network(m) => Error::Network(at(m)),
+        Error::Timeout(m) => Error::Timeout(at(m)),
+        Error::InvalidInput(m) => Error::InvalidInput(at(m)),
+        Error::InvalidImage(m) => Error::InvalidImage(at(m)),
+        Error::ImageTooLarge(m) => Error::ImageTooLarge(at(m)),
+        Error::ResponseTooLarge(m) => Error::ResponseTooLarge(at(m)),
+        Error::ResourceLimit(m) => Error::ResourceLimit(at(m)),
+        other => other,
+    }
+}
+
 /// Groups interactions into chronological per-user sequences (stable: equal
 /// timestamps keep input order).
 pub fn sequences(interactions: &[LoggedInteraction]) -> Vec<Vec<TrainEvent>> {
@@ -128,7 +145,7 @@ fn select_hidden(
     sequences: &[Vec<TrainEvent>],
     config: &TrainConfig,
     candidates: &[usize],
-    progress: &mut impl FnMut(&str),
+    progress: &mut impl FnMut(Progress),
 ) -> Result<usize> {
     let mut train = Vec::with_capacity(sequences.len());
     let mut held_out = Vec::new();
@@ -140,29 +157,47 @@ fn select_hidden(
             train.push(seq.clone());
         }
     }
-    let mut best = (candidates[0], f64::NEG_INFINITY);
-    for &hidden in candidates {
+    let Some(&first) = candidates.first() else {
+        return Ok(config.hidden);
+    };
+    let mut best = (first, f64::NEG_INFINITY);
+    let phase = format!("sequence model: choosing the MLP width ({} candidates)", candidates.len());
+    let epochs = config.epochs.saturating_mul(candidates.len());
+    progress(Progress::step(phase.clone(), 0, epochs));
+    for (c, &hidden) in candidates.iter().enumerate() {
         let cfg = TrainConfig { hidden, ..config.clone() };
-        let model = train_sequence_model(n, &train, &cfg, |_| {})?;
+        let model = train_sequence_model(n, &train, &cfg, |p| {
+            let done = c.saturating_mul(config.epochs).saturating_add(p.epoch);
+            progress(Progress::step(phase.clone(), done.min(epochs), epochs));
+        })?;
         let hr = validation_hit_rate(&model, &train, &held_out);
-        progress(&format!(
+        progress(Progress::note(format!(
             "sequence model: MLP width {hidden}: held-out HR@10 {hr:.4} ({} sequences)",
             held_out.len()
-        ));
+        )));
         if hr > best.1 {
             best = (hidden, hr);
         }
     }
-    progress(&format!("sequence model: chose MLP width {}", best.0));
+    progress(Progress::note(format!("sequence model: chose MLP width {}", best.0)));
     Ok(best.0)
 }
 
-/// Builds a catalog; `progress` receives one line per stage.
+/// Builds a catalog. `progress` receives [`Progress::Step`]s for the text
+/// embeddings (phase `text embeddings`, per batch), the image embeddings
+/// (`image embeddings`, per item) and the training epochs (`sequence model:
+/// training`, and the width selection before it), and a
+/// [`Progress::Note`] when a stage ends.
+///
+/// Errors: no item, an interaction naming an item index out of range, an
+/// encoder or training failure, and an image that cannot be loaded
+/// (`encoders.image`'s loader error, its message prefixed with the item id)
+/// or decoded ([`Error::InvalidImage`] naming the item).
 pub fn build_catalog(
     input: BuildInput,
     encoders: &Encoders<'_>,
     options: &BuildOptions,
-    mut progress: impl FnMut(&str),
+    mut progress: impl FnMut(Progress),
 ) -> Result<Catalog> {
     let n = input.items.len();
     if n == 0 {
@@ -179,17 +214,14 @@ pub fn build_catalog(
         Some((encoder, bytes)) => {
             let started = Instant::now();
             let texts: Vec<String> = input.items.iter().map(|i| i.text.clone()).collect();
-            let mut last = 0usize;
+            progress(Progress::step("text embeddings", 0, n));
             let rows = encoder.embed_batch_with_progress(&texts, &mut |done, total| {
-                if done == total || done >= last + total.div_ceil(10) {
-                    last = done;
-                    progress(&format!("text embeddings: {done}/{total}"));
-                }
+                progress(Progress::step("text embeddings", done.min(total), total));
             })?;
-            progress(&format!(
+            progress(Progress::note(format!(
                 "text embeddings: {n} items in {:.1} s",
                 started.elapsed().as_secs_f64()
-            ));
+            )));
             let dim = encoder.dim();
             let values: Vec<f32> = rows.into_iter().flatten().collect();
             (Some(Embeddings::F32 { dim, values }), Some(ModelFingerprint::of(bytes)))
@@ -198,25 +230,34 @@ pub fn build_catalog(
     };
     let image = match encoders.image {
         Some((encoder, load)) => {
+            let started = Instant::now();
             let mut rows: Vec<Option<Vec<f32>>> = Vec::with_capacity(n);
             let mut dim = 0;
+            let total = input.items.iter().filter(|i| i.image.is_some()).count();
+            let mut done = 0usize;
+            progress(Progress::step("image embeddings", 0, total));
             for item in &input.items {
                 let row = match &item.image {
                     Some(r) => {
+                        let bytes = load(r).map_err(|e| for_item(e, &item.id))?;
                         let e = encoder
-                            .embed_encoded(&load(r)?)
+                            .embed_encoded(&bytes)
                             .map_err(|e| Error::InvalidImage(format!("item {:?}: {e}", item.id)))?;
                         dim = e.embedding.len();
                         Some(e.embedding)
                     }
                     None => None,
                 };
+                if row.is_some() {
+                    done += 1;
+                    progress(Progress::step("image embeddings", done, total));
+                }
                 rows.push(row);
             }
-            progress(&format!(
-                "image embeddings: {} of {n} items have an image",
-                rows.iter().flatten().count()
-            ));
+            progress(Progress::note(format!(
+                "image embeddings: {done} of {n} items have an image ({:.1} s)",
+                started.elapsed().as_secs_f64()
+            )));
             (dim > 0).then(|| Embeddings::F32 {
                 dim,
                 values: rows
@@ -230,23 +271,25 @@ pub fn build_catalog(
     let sequence = match &options.train {
         Some(config) if !input.interactions.is_empty() => {
             let seqs = sequences(&input.interactions);
-            progress(&format!(
+            progress(Progress::note(format!(
                 "sequence model: {} sequences, {} interactions, dim {}, {} epochs",
                 seqs.len(),
                 input.interactions.len(),
                 config.dim,
                 config.epochs
-            ));
+            )));
             let mut config = config.clone();
             if options.select_hidden.len() > 1 {
                 config.hidden = select_hidden(n, &seqs, &config, &options.select_hidden, &mut progress)?;
             }
             let config = &config;
+            progress(Progress::step("sequence model: training", 0, config.epochs));
             Some(train_sequence_model(n, &seqs, config, |p| {
-                progress(&format!(
+                progress(Progress::step("sequence model: training", p.epoch.min(p.epochs), p.epochs));
+                progress(Progress::note(format!(
                     "sequence model: epoch {}/{} loss {:.4} ({:.1} s)",
                     p.epoch, p.epochs, p.loss, p.seconds
-                ));
+                )));
             })?)
         }
         _ => None,

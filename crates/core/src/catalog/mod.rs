@@ -6,6 +6,7 @@
 pub mod added;
 pub mod attributes;
 pub mod bundle;
+pub mod records;
 pub mod sequence;
 
 
