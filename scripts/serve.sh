@@ -23,8 +23,9 @@ WASM_OPT_FLAGS=(-O3 --enable-simd --enable-bulk-memory --enable-nontrapping-floa
 build_pkg() {
   log "building pkg/ (wasm-pack, release)"
   (cd "$ROOT" && wasm-pack build --mode no-install --release --no-opt --target web --out-dir pkg . )
-  # The entry point: the glue with the module started by every `create` (js/index.js).
-  cp "$ROOT/js/index.js" "$ROOT/js/index.d.ts" "$ROOT/pkg/"
+  # The entry point: the glue with the module started by every `create` (js/index.js),
+  # and the README npm shows (js/README.md: for someone installing the package).
+  cp "$ROOT/js/index.js" "$ROOT/js/index.d.ts" "$ROOT/js/README.md" "$ROOT/pkg/"
   node "$ROOT/scripts/package-json.mjs" "$ROOT/pkg/package.json"
   # wasm-opt takes minutes on this module: reuse its output when the input is unchanged.
   local wasm="$ROOT/pkg/recagent_bg.wasm" key cached

@@ -97,6 +97,10 @@ test("the packed tarball is a complete npm package", async () => {
   assert.match(dts, /static clearCache\(\): Promise<boolean>;/);
   assert.match(dts, /catalog\?: Uint8Array \| string;/);
   assert.match(dts, /items\?: ItemInput\[\];/);
+  // The README npm shows is written for someone installing the package (js/README.md), not the repository's.
+  const readme = await readFile(join(pkg, "README.md"), "utf8");
+  assert.match(readme, /npm install recagent/);
+  assert.doesNotMatch(readme, /scripts\/serve\.sh|\]\(docs\//, "no repository set-up, no relative links that break on npm");
   const entry = await readFile(join(pkg, "index.d.ts"), "utf8");
   assert.match(entry, /export \* from "\.\/recagent\.js";/);
   const wasm = packed.files.find((f) => f.path === "recagent_bg.wasm");

@@ -2,7 +2,7 @@
 // creates the Recommender (namespace "demo") and wires the four parts of the
 // page: browse (browse.js), your items and search by photo (items.js), chat
 // (chat.js), memory (memory.js), privacy ledger (ledger.js). Plain ES modules, everything from this origin.
-import init, { Recommender } from "../pkg/recagent.js";
+import init, { Recommender } from "../pkg/index.js";
 import { $, describeError, formatBytes } from "./dom.js";
 import { setupBrowse } from "./browse.js";
 import { setupChat } from "./chat.js";
