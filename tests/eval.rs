@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use recagent_cli::eval::{
-    self, atomic, evaluate, leave_one_out, metrics, spd_inverse, split::k_core, Cell, ColumnType,
+    self, atomic, evaluate, evaluate_with_progress, leave_one_out, metrics, spd_inverse, split::k_core, Cell, ColumnType,
     Ease, Event, Scorer,
 };
 use serde_json::Value;
@@ -242,6 +242,13 @@ fn evaluate_averages_over_users() {
     let r = evaluate(&split, 1, &ByIndex, true);
     assert_eq!(r.hr, 1.0);
     assert!((r.coverage - 1.0 / 5.0).abs() < 1e-12); // only D is ever in a top-1
+    // With progress: the same figures, and the last report is every user.
+    let mut reports = Vec::new();
+    let p = evaluate_with_progress(&split, 1, &ByIndex, true, &mut |done, total| reports.push((done, total)));
+    assert_eq!((p.hr, p.ndcg, p.coverage), (r.hr, r.ndcg, r.coverage));
+    let users = split.n_users();
+    assert_eq!(reports.last(), Some(&(users, users)));
+    assert!(reports.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 == users), "{reports:?}");
     let _ = std::fs::remove_dir_all(dir);
 }
 

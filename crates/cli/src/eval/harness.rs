@@ -2,7 +2,7 @@
 //! the full catalogue for every user, in parallel.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::metrics;
 use super::split::{Event, Split};
@@ -44,6 +44,19 @@ pub fn evaluate(
     k: usize,
     scorer: &dyn Scorer,
     use_valid_as_target: bool,
+) -> ModelResult {
+    evaluate_with_progress(split, k, scorer, use_valid_as_target, &mut |_, _| {})
+}
+
+/// [`evaluate`], calling `progress(users_started, users)` from the calling
+/// thread about every 100 ms while the scoring threads run, and once at
+/// the end with `(users, users)`.
+pub fn evaluate_with_progress(
+    split: &Split,
+    k: usize,
+    scorer: &dyn Scorer,
+    use_valid_as_target: bool,
+    progress: &mut dyn FnMut(usize, usize),
 ) -> ModelResult {
     let start = Instant::now();
     let n_users = split.n_users();
@@ -96,6 +109,11 @@ pub fn evaluate(
                 })
             })
             .collect();
+        while !handles.iter().all(|h| h.is_finished()) {
+            progress(next.load(Ordering::Relaxed).min(n_users), n_users);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        progress(n_users, n_users);
         handles
             .into_iter()
             .map(|h| h.join().expect("evaluation thread panicked"))

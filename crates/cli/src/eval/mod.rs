@@ -49,7 +49,7 @@ use serde_json::Value;
 
 pub use atomic::{load_dir, Column, ColumnType, Dataset, Interaction, ItemTable, Value as Cell};
 pub use baselines::{ContentOnly, Ease, ItemKnn, Popularity};
-pub use harness::{evaluate, ModelResult, Scorer};
+pub use harness::{evaluate, evaluate_with_progress, ModelResult, Scorer};
 pub use linalg::spd_inverse;
 pub use split::{leave_one_out, Event, Split};
 
@@ -209,7 +209,10 @@ pub fn run_models(
         let t = Instant::now();
         let scorer = (model.build)(&dataset, &split, &mut progress)?;
         let fit = t.elapsed().as_secs_f64();
-        let r = evaluate(&split, k, scorer.as_ref(), false);
+        let phase = format!("{}: evaluating users", model.name);
+        let r = evaluate_with_progress(&split, k, scorer.as_ref(), false, &mut |done, total| {
+            progress(Progress::step(phase.clone(), done, total));
+        });
         progress(Progress::note(format!(
             "{}: HR@{k} {:.4} NDCG@{k} {:.4} coverage {:.4} (fit {fit:.2} s, evaluate {:.2} s)",
             model.name, r.hr, r.ndcg, r.coverage, r.seconds
