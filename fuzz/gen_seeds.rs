@@ -329,6 +329,18 @@ fn main() {
     }
     write("tokenizer_json", "vocab-txt", b"[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n,\nworld\n##s\n");
 
+    // item_records: [items, interactions] as JSON.
+    let shop = serde_json::json!([
+        [
+            {"id": "p1", "title": "Rain jacket", "text": "Waterproof.", "attributes": {"price": 80, "tags": ["outdoor", "rain"], "color": "red", "sale": true}},
+            {"id": 2, "title": "Mug", "attributes": {"price": 9.5, "tags": [], "color": null}},
+            {"id": "3", "title": "Kettle", "image": "kettle.png"}
+        ],
+        [{"user": "u1", "item": "p1", "timestamp": 1}, {"user": 7, "item": 2, "rating": 4}, {"user": "u1", "item": "gone"}]
+    ]);
+    write("item_records", "shop", shop.to_string().as_bytes());
+    write("item_records", "duplicate-id", br#"[[{"id": 7, "title": "a"}, {"id": "7", "title": "b"}], []]"#);
+
     // onnx_load: mode byte 0 = image encoder, 1 = text encoder.
     write("onnx_load", "image", &with_mode(0, &image_model()));
     write("onnx_load", "text", &with_mode(1, &text_model(8)));
