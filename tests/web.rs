@@ -64,10 +64,13 @@ async fn text_embeddings_match_onnxruntime_in_chromium() {
     let rows: Vec<TextRow> = text_rows().into_iter().step_by(3).collect();
     assert!(rows.len() >= 8);
     let texts: Vec<String> = rows.iter().map(|r| r.text.clone()).collect();
+    // Progress in the one event shape of every API: { phase: "embed", loaded, total }.
     let calls = std::rc::Rc::new(std::cell::RefCell::new(Vec::<(f64, f64)>::new()));
     let seen = calls.clone();
-    let on_progress = wasm_bindgen::closure::Closure::<dyn FnMut(f64, f64)>::new(move |d, t| {
-        seen.borrow_mut().push((d, t));
+    let on_progress = wasm_bindgen::closure::Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+        let get = |key: &str| js_sys::Reflect::get(&event, &key.into()).unwrap();
+        assert_eq!(get("phase").as_string().as_deref(), Some("embed"));
+        seen.borrow_mut().push((get("loaded").as_f64().unwrap(), get("total").as_f64().unwrap()));
     });
     let callback = on_progress.as_ref().clone().unchecked_into();
     let batch = embedder.embed_batch(texts, Some(callback)).unwrap();
