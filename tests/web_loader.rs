@@ -81,7 +81,11 @@ fn options(entries: &[(&str, JsValue)]) -> (JsValue, Events, Closure<dyn FnMut(J
     }
     let events: Events = Rc::default();
     let sink = events.clone();
+    // The downloads' events (`phase: "download"`); `compile` and `ready` come too.
     let on_progress = Closure::wrap(Box::new(move |e: JsValue| {
+        if get(&e, "phase").as_string().as_deref() != Some("download") {
+            return;
+        }
         sink.borrow_mut().push((
             get(&e, "file").as_string().unwrap(),
             get(&e, "loaded").as_f64().unwrap(),
@@ -188,7 +192,9 @@ async fn vocab_is_a_url_only_when_it_looks_like_one() {
     let events: Events = Rc::default();
     let sink = events.clone();
     let on_progress = Closure::wrap(Box::new(move |e: JsValue| {
-        sink.borrow_mut().push((get(&e, "file").as_string().unwrap(), get(&e, "loaded").as_f64().unwrap(), get(&e, "total").as_f64().unwrap()));
+        if get(&e, "phase").as_string().as_deref() == Some("download") {
+            sink.borrow_mut().push((get(&e, "file").as_string().unwrap(), get(&e, "loaded").as_f64().unwrap(), get(&e, "total").as_f64().unwrap()));
+        }
     }) as Box<dyn FnMut(JsValue)>);
     let loader = Loader::new(Some(on_progress.as_ref().clone().unchecked_into()), true, String::new());
     let text = loader.load_vocab(source).await.unwrap();
@@ -303,7 +309,9 @@ async fn an_aborted_signal_stops_the_download() {
     controller.abort();
     let e = create(&[("catalog", JsValue::from_str(&url)), ("signal", controller.signal().into())])
         .await.0.err().unwrap();
-    assert_eq!(code(&e), "aborted");
+    // The platform convention: the signal's reason, an AbortError DOMException.
+    assert_eq!(get(&e, "name").as_string().as_deref(), Some("AbortError"));
+    assert!(e.is_instance_of::<web_sys::DomException>());
     assert_eq!(network_fetches(&url), 0);
     let e = create(&[("catalog", JsValue::from_str(&url)), ("signal", JsValue::from_str("stop"))]).await.0.err().unwrap();
     assert_eq!(code(&e), "invalid_input");
