@@ -90,7 +90,9 @@ fn array_of<T: serde::de::DeserializeOwned>(value: &JsValue, what: &str) -> std:
     let array = value
         .dyn_ref::<js_sys::Array>()
         .ok_or_else(|| invalid(format!("{what} must be an array")))?;
-    let mut out = Vec::with_capacity(array.length() as usize);
+    // The length is the app's (a sparse array can claim 2^32 - 1): it grows
+    // the vector, never sizes it up front; the record limits apply after.
+    let mut out = Vec::with_capacity((array.length() as usize).min(4096));
     for (i, element) in array.iter().enumerate() {
         let json: serde_json::Value =
             serde_wasm_bindgen::from_value(element).map_err(|e| invalid(format!("{what}[{i}]: {e}")))?;
