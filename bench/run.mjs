@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // recagent vs onnxruntime-web, in headless Chromium, on the same ONNX files.
 //
-//   node bench/run.mjs [--quick] [--pool]
+//   node bench/run.mjs [--quick] [--pool] [--rows single,batch,image,imageData,pool,threads2,cold]
 //
 // Needs pkg/ (wasm-pack --target web), assets/ (scripts/setup.sh) and
 // bench/node_modules (npm ci in bench/); scripts/bench.sh does all of that.
@@ -14,7 +14,7 @@ import { loadavg } from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync, constants as zlibConstants } from 'node:zlib';
+import { brotliCompressSync, gzipSync, constants as zlibConstants } from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { serve } from './server.mjs';
 
@@ -26,7 +26,13 @@ const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const QUICK = process.argv.includes('--quick');
 // Only the encoder pool rows (and onnxruntime-web 1 vs 2 threads on the same texts).
 const POOL_ONLY = process.argv.includes('--pool');
-const OUT = path.join(BENCH, 'out', POOL_ONLY ? 'pool-latest.json' : 'latest.json');
+// Only some rows (while working on one lever): `--rows single,batch,cold`.
+const ROWS_ARG = process.argv.indexOf('--rows');
+const ALL_ROWS = ['single', 'batch', 'image', 'imageData', 'pool', 'threads2', 'cold'];
+const ROWS = new Set(ROWS_ARG >= 0 ? (process.argv[ROWS_ARG + 1] ?? '').split(',') : POOL_ONLY ? ['pool', 'threads2'] : ALL_ROWS);
+for (const r of ROWS) if (!ALL_ROWS.includes(r)) throw new Error(`--rows: unknown row ${r} (rows: ${ALL_ROWS.join(', ')})`);
+const SOME_ROWS = ROWS_ARG >= 0;
+const OUT = path.join(BENCH, 'out', POOL_ONLY ? 'pool-latest.json' : SOME_ROWS ? 'rows-latest.json' : 'latest.json');
 const MIN_COSINE = 0.999;
 const BATCH = 64;
 // The encoder pool rows: a catalog-sized batch, so start-up and chunking amortize.
@@ -107,6 +113,9 @@ function sizes(file) {
     file: path.relative(ROOT, file),
     raw: bytes.length,
     gzip9: gzipSync(bytes, { level: zlibConstants.Z_BEST_COMPRESSION }).length,
+    brotli11: brotliCompressSync(bytes, {
+      params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
+    }).length,
   };
 }
 
@@ -203,7 +212,7 @@ async function main() {
     if (!(cos.batchMin >= MIN_COSINE)) fail(`batch cosine (min over ${BATCH}) ${cos.batchMin} < ${MIN_COSINE}`);
     if (!(cos.image >= MIN_COSINE)) fail(`image cosine ${cos.image} < ${MIN_COSINE}`);
 
-    for (const row of POOL_ONLY ? [] : ['single', 'batch', 'image', 'imageData']) {
+    for (const row of ['single', 'batch', 'image', 'imageData'].filter((r) => ROWS.has(r))) {
       progress(`measuring ${row} (${JSON.stringify(PLAN[row])})`);
       const t0 = Date.now();
       const samples = await main.page.evaluate(([r, p]) => window.bench.measure(r, p), [row, PLAN[row]]);
@@ -217,6 +226,7 @@ async function main() {
     }
 
     // ---- the encoder pool: 1, 2 (and hardwareConcurrency) workers, same texts, same page
+    if (ROWS.has('pool')) {
     const poolSizes = [...new Set([1, 2, info.hardwareConcurrency])].sort((a, b) => a - b);
     progress(`encoder pool: ${POOL_BATCH} texts, workers ${poolSizes.join(', ')}`);
     result.pool = await main.page.evaluate((x) => window.bench.setupPool(x), { n: POOL_BATCH, sizes: poolSizes });
@@ -230,6 +240,7 @@ async function main() {
       result.rows.pool = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summary(v, POOL_BATCH)]));
       noteLoad('pool');
       progress(`  pool: ${Object.entries(result.rows.pool).map(([k, v]) => `${k} ${fmt(v.median, 2)}`).join(', ')} ms/item`);
+    }
     }
     const ids = await main.page.evaluate(() => window.bench.getIds());
     await main.context.close();
@@ -247,13 +258,14 @@ async function main() {
     progress(`onnxruntime-web loaded ${ortWasmFile} and ${ortModules.map((p) => path.basename(p)).join(', ')}`);
 
     // ---- onnxruntime-web with 2 threads (needs crossOriginIsolated), fresh page
+    if (ROWS.has('threads2')) {
     progress('onnxruntime-web with numThreads = 2');
     const threaded = await openPage(browser, origin, 'page-2t');
     const tinfo = await threaded.page.evaluate(() => window.bench.setup({ threads: 2, recagent: false }));
     result.threads2 = { crossOriginIsolated: tinfo.crossOriginIsolated, ortThreads: tinfo.ortThreads };
     if (tinfo.ortThreads !== 2) progress(`warning: onnxruntime-web runs with ${tinfo.ortThreads} thread(s), not 2`);
     await threaded.page.evaluate((x) => window.bench.setIds(x), ids);
-    for (const row of POOL_ONLY ? ['pool'] : ['single', 'batch', 'pool']) {
+    for (const row of ['single', 'batch', 'pool'].filter((r) => ROWS.has(r))) {
       progress(`measuring ${row}, onnxruntime-web 2 threads`);
       const samples = await threaded.page.evaluate(([r, p]) => window.bench.measure(r, p, ['ort']), [row, PLAN[row]]);
       result.threads2[row] = summary(samples.ort, { batch: BATCH, pool: POOL_BATCH }[row] ?? 1);
@@ -261,10 +273,11 @@ async function main() {
       progress(`  ${row}: onnxruntime-web 2 threads ${fmt(result.threads2[row].median, 2)} ms`);
     }
     await threaded.context.close();
+    }
 
     // ---- cold start: a fresh browser context (empty caches) per measurement, alternating
     const cold = { recagent: [], ort: [] };
-    for (let i = 0; i < (POOL_ONLY ? 0 : PLAN.cold); i++) {
+    for (let i = 0; i < (ROWS.has('cold') ? PLAN.cold : 0); i++) {
       for (const rt of i % 2 === 0 ? ['recagent', 'ort'] : ['ort', 'recagent']) {
         const fresh = await openPage(browser, origin, `cold-${rt}`);
         const r =
@@ -277,7 +290,7 @@ async function main() {
         progress(`cold start ${i + 1}/${PLAN.cold} ${rt}: ${fmt(r.total)} ms (${JSON.stringify(r, (k, v) => (typeof v === 'number' ? Math.round(v) : v))})`);
       }
     }
-    result.rows.cold = {
+    if (ROWS.has('cold')) result.rows.cold = {
       recagent: { ...summary(cold.recagent.map((r) => r.total)), runs: cold.recagent },
       ort: { ...summary(cold.ort.map((r) => r.total)), runs: cold.ort },
     };
@@ -298,15 +311,16 @@ async function main() {
   const R = result.rows;
   const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? (a / b).toFixed(2) : '—');
   const row = (label, a, b, note) => [label, fmt(a, 2), fmt(b, 2), ratio(a, b), note];
-  const poolLines = [
+  const T2 = result.threads2 ?? {};
+  const poolLines = !R.pool || !result.pool ? [] : [
     row(`text, ${POOL_BATCH} texts, main thread (ms/item)`, R.pool.recagent.median, R.pool.ort.median, 'recagent embedBatch vs ort 1 thread, padded runs of 64'),
     ...Object.keys(result.pool).map((w) =>
       row(`text, ${POOL_BATCH} texts, EncoderPool ${w} worker${w === '1' ? '' : 's'} (ms/item)`, R.pool[`pool${w}`].median,
-        w === '1' ? R.pool.ort.median : result.threads2.pool.median, w === '1' ? 'vs ort 1 thread' : `vs ort ${result.threads2.ortThreads} threads`)),
+        w === '1' ? R.pool.ort.median : T2.pool?.median, w === '1' ? 'vs ort 1 thread' : `vs ort ${result.threads2.ortThreads} threads`)),
   ];
-  const speedup =
+  const speedup = !R.pool || !result.pool ? '' :
     `speed-up of 2 over 1 on ${POOL_BATCH} texts (same run): EncoderPool 2 vs 1 worker x${ratio(R.pool.pool1.median, R.pool.pool2.median)}, ` +
-    `onnxruntime-web ${result.threads2.ortThreads} vs 1 thread x${ratio(R.pool.ort.median, result.threads2.pool.median)}; ` +
+    `onnxruntime-web ${result.threads2.ortThreads} vs 1 thread x${ratio(R.pool.ort.median, T2.pool?.median)}; ` +
     `EncoderPool 2 workers vs recagent on the main thread x${ratio(R.pool.recagent.median, R.pool.pool2.median)}` +
     (R.pool[`pool${result.page.hardwareConcurrency}`] && result.page.hardwareConcurrency > 2
       ? `; ${result.page.hardwareConcurrency} workers x${ratio(R.pool.pool1.median, R.pool[`pool${result.page.hardwareConcurrency}`].median)}`
@@ -316,20 +330,23 @@ async function main() {
     (busiest.load1 > BUSY_LOAD
       ? ` — WARNING: other work was running on this machine, the figures are skewed; run again on an idle machine`
       : ' (figures need an otherwise idle machine)');
+  // A row is printed when its figures were measured (`--rows` can leave some out).
+  const when = (cond, line) => (cond ? [line] : []);
   const lines = POOL_ONLY ? poolLines : [
-    row('text, single ~32 tok (ms/text)', R.single.recagent.median, R.single.ort.median, 'ort: tokenisation excluded'),
-    row(`text, batch of ${BATCH} (ms/item)`, R.batch.recagent.median, R.batch.ort.median, 'ort: one run, padded to longest'),
-    row('image, recagent embedEncoded (ms)', R.image.recagent.median, R.image.ort.median, 'recagent: PNG decode+resize+net; ort: tensor only'),
-    row('image, recagent embedImageData (ms)', R.imageData.recagent.median, R.imageData.ort.median, 'recagent: crop+normalise+net; ort: tensor only'),
-    row('cold start, text (ms, median of fresh pages)', R.cold.recagent.median, R.cold.ort.median, `init+create+first embed, n=${R.cold.ort.n}`),
-    row('text, single, ort 2 threads (ms/text)', R.single.recagent.median, result.threads2.single.median, `recagent 1 thread vs ort ${result.threads2.ortThreads} threads`),
-    row(`text, batch, ort 2 threads (ms/item)`, R.batch.recagent.median, result.threads2.batch.median, `recagent 1 thread vs ort ${result.threads2.ortThreads} threads`),
+    ...when(R.single, () => row('text, single ~32 tok (ms/text)', R.single.recagent.median, R.single.ort.median, 'ort: tokenisation excluded')),
+    ...when(R.batch, () => row(`text, batch of ${BATCH} (ms/item)`, R.batch.recagent.median, R.batch.ort.median, 'ort: one run, padded to longest')),
+    ...when(R.image, () => row('image, recagent embedEncoded (ms)', R.image.recagent.median, R.image.ort.median, 'recagent: PNG decode+resize+net; ort: tensor only')),
+    ...when(R.imageData, () => row('image, recagent embedImageData (ms)', R.imageData.recagent.median, R.imageData.ort.median, 'recagent: crop+normalise+net; ort: tensor only')),
+    ...when(R.cold, () => row('cold start, text (ms, median of fresh pages)', R.cold.recagent.median, R.cold.ort.median, `init+create+first embed, n=${R.cold.ort.n}`)),
+    ...when(R.single && T2.single, () => row('text, single, ort 2 threads (ms/text)', R.single.recagent.median, T2.single.median, `recagent 1 thread vs ort ${T2.ortThreads} threads`)),
+    ...when(R.batch && T2.batch, () => row(`text, batch, ort 2 threads (ms/item)`, R.batch.recagent.median, T2.batch.median, `recagent 1 thread vs ort ${T2.ortThreads} threads`)),
     ...poolLines,
-  ];
+  ].map((l) => (typeof l === 'function' ? l() : l));
   const F = result.files;
   const sizeLines = [
     ['.wasm raw', kib(F.recagentWasm.raw), kib(F.ortWasm.raw), ratio(F.recagentWasm.raw, F.ortWasm.raw), `ort: ${path.basename(F.ortWasm.file)}`],
     ['.wasm gzip -9', kib(F.recagentWasm.gzip9), kib(F.ortWasm.gzip9), ratio(F.recagentWasm.gzip9, F.ortWasm.gzip9), ''],
+    ['.wasm brotli -11', kib(F.recagentWasm.brotli11), kib(F.ortWasm.brotli11), ratio(F.recagentWasm.brotli11, F.ortWasm.brotli11), 'what a server sends with Content-Encoding: br'],
     [
       'JS glue gzip -9',
       kib(F.recagentJs.gzip9),
@@ -347,7 +364,7 @@ async function main() {
     '',
     speedup,
     loadLine,
-    `samples: pool ${R.pool.pool1.n} batches per runtime; total time ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    `samples: pool ${R.pool?.pool1.n} batches per runtime; total time ${((Date.now() - started) / 1000).toFixed(0)} s`,
   ].join('\n') : [
     `recagent vs onnxruntime-web ${result.onnxruntimeWeb} (wasm EP, 1 thread unless noted) — Chromium ${result.chromium}, headless, ${result.page.hardwareConcurrency} cores`,
     `medians; ratio = recagent / onnxruntime-web (lower is better for recagent)${QUICK ? '; QUICK MODE: few samples' : ''}`,
@@ -357,13 +374,13 @@ async function main() {
     `cosine recagent vs ort: single ${cos.single.toFixed(6)}, batch min ${cos.batchMin.toFixed(6)}, image (embedEncoded vs ort on chelsea.input.f32) ${cos.image.toFixed(6)}, image embedImageData ${cos.imageData.toFixed(6)} (browser-resized pixels, not checked)`,
     `tokens: single ${result.page.singleTokens}, batch ${result.page.batchTokens.min}-${result.page.batchTokens.max} (mean ${result.page.batchTokens.mean.toFixed(1)}); ` +
       `crossOriginIsolated ${result.page.crossOriginIsolated}`,
-    `cold start recagent (ms, each run): ${R.cold.recagent.runs.map((r) => `${fmt(r.total)} [instantiate ${fmt(r.instantiate)}, create ${fmt(r.create)}, first ${fmt(r.first)}]`).join('; ')}`,
-    `cold start ort      (ms, each run): ${R.cold.ort.runs.map((r) => `${fmt(r.total)} [create incl. wasm init ${fmt(r.create)}, first ${fmt(r.first)}]`).join('; ')}`,
+    ...when(R.cold, () => `cold start recagent (ms, each run): ${R.cold.recagent.runs.map((r) => `${fmt(r.total)} [instantiate ${fmt(r.instantiate)}, create ${fmt(r.create)}, first ${fmt(r.first)}]`).join('; ')}`),
+    ...when(R.cold, () => `cold start ort      (ms, each run): ${R.cold.ort.runs.map((r) => `${fmt(r.total)} [create incl. wasm init ${fmt(r.create)}, first ${fmt(r.first)}]`).join('; ')}`),
     `recagent's text rows include its own tokenisation; recagent's batch sorts by length and chunks; ort's batch is one padded run.`,
     speedup,
     loadLine,
-    `samples: single ${R.single.ort.n}/runtime, batch ${R.batch.ort.n}, image ${R.image.ort.n}; total time ${((Date.now() - started) / 1000).toFixed(0)} s`,
-  ].join('\n');
+    `samples: single ${R.single?.ort.n}/runtime, batch ${R.batch?.ort.n}, image ${R.image?.ort.n}; total time ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  ].map((l) => (typeof l === 'function' ? l() : l)).join('\n');
   result.seconds = (Date.now() - started) / 1000;
   result.failures = failures;
   await mkdir(path.dirname(OUT), { recursive: true });
@@ -373,9 +390,9 @@ async function main() {
 }
 
 const watchdog = setTimeout(() => {
-  console.error('[bench] FAILURE: timed out after 15 minutes');
+  console.error('[bench] FAILURE: timed out after 30 minutes');
   process.exit(2);
-}, 15 * 60_000);
+}, 30 * 60_000);
 watchdog.unref();
 
 main()

@@ -3,6 +3,7 @@
 mod common;
 
 use recagent_core::vectors::cosine;
+use recagent_core::encoder::TextEncoderOptions;
 use recagent_core::TextEncoder;
 
 fn encoder() -> TextEncoder {
@@ -120,5 +121,41 @@ fn pooling_normalisation_and_max_len_options() {
     for max_len in [0, 1, 5000] {
         let err = TextEncoder::with_options(&model, &vocab, TextEncoderOptions { max_len, ..Default::default() }).err().unwrap();
         assert_eq!(err.code(), "invalid_input", "max_len {max_len}");
+    }
+}
+
+/// Every sequence bucket, batches of several sizes and more shapes than live
+/// plans (so plans are evicted and rebuilt): the shape plans embed as the one
+/// symbolic plan does (cosine ≥ 0.999), in input order.
+#[test]
+fn shape_plans_match_the_symbolic_plan_for_every_bucket() {
+    let model = common::asset("minilm-int8.onnx");
+    let vocab = common::asset_text("vocab.txt");
+    let options = |shape_plans| TextEncoderOptions { shape_plans, ..Default::default() };
+    let shaped = TextEncoder::with_options(&model, &vocab, options(true)).unwrap();
+    let symbolic = TextEncoder::with_options(&model, &vocab, options(false)).unwrap();
+    let words = ["rain", "jacket", "hiking", "boots", "warm", "wool", "socks", "tent", "lamp", "map"];
+    let text = |n: usize| (0..n).map(|i| words[(i * 7 + n) % words.len()]).collect::<Vec<_>>().join(" ");
+    let mut worst = (2.0f32, 0usize);
+    // 1 to 300 words: token counts 3 to 256 (truncated), every bucket and both sides of its edges.
+    for n in (1..=40).chain([46, 47, 62, 63, 94, 95, 126, 127, 190, 191, 254, 300]) {
+        let t = text(n);
+        let c = cosine(&shaped.embed(&t).unwrap(), &symbolic.embed(&t).unwrap());
+        if c < worst.0 {
+            worst = (c, n);
+        }
+    }
+    assert!(worst.0 >= 0.999, "single text of {} words: cosine {}", worst.1, worst.0);
+    for sizes in [vec![2usize], vec![3, 9, 17], vec![64], (1..=70).collect::<Vec<_>>()] {
+        let texts: Vec<String> = sizes.iter().map(|&n| text(n)).collect();
+        let a = shaped.embed_batch(&texts).unwrap();
+        let b = symbolic.embed_batch(&texts).unwrap();
+        assert_eq!(a.len(), texts.len());
+        for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+            let c = cosine(x, y);
+            assert!(c >= 0.999, "batch {sizes:?}, text {i}: cosine {c}");
+            // input order kept: each row is the embedding of its own text
+            assert!(cosine(x, &symbolic.embed(&texts[i]).unwrap()) >= 0.999, "batch row {i} out of order");
+        }
     }
 }

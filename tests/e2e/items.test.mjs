@@ -141,19 +141,25 @@ test("bad records and options are refused, naming what is wrong", async () => {
   assert.match(cases.unknownItem.message, /interactions\[0\]/);
 });
 
-test("textOptions: [CLS] pooling and no normalisation change the embedding", async () => {
+test("textOptions: [CLS] pooling and no normalisation change the embedding; shape plans do not", async () => {
   const { page, context } = await open(plain);
   const r = await page.evaluate(async () => ({
     mean: await window.t.embedding(undefined),
     cls: await window.t.embedding({ pooling: "cls" }),
     raw: await window.t.embedding({ normalize: false }),
     bad: await window.t.embedding({ maxLength: 1 }),
+    shaped: await window.t.embedding({ shapePlans: true }),
+    badShape: await window.t.embedding({ shapePlans: "yes" }),
   }));
   await context.close();
   assert.ok(Math.abs(r.mean.norm - 1) < 1e-4 && Math.abs(r.cls.norm - 1) < 1e-4);
   assert.notDeepEqual(r.cls.head, r.mean.head);
   assert.ok(Math.abs(r.raw.norm - 1) > 1e-3, `unnormalised norm ${r.raw.norm}`);
   assert.equal(r.bad.code, "invalid_input");
+  // a plan compiled for the text's shape bucket embeds as the one plan for every shape
+  r.shaped.head.forEach((x, i) => assert.ok(Math.abs(x - r.mean.head[i]) < 1e-3, `shapePlans: ${r.shaped.head} vs ${r.mean.head}`));
+  assert.equal(r.badShape.code, "invalid_input");
+  assert.match(r.badShape.message, /shapePlans/);
 });
 
 test("no page errors", () => {

@@ -7,6 +7,7 @@ mod onnx;
 pub mod onnx_budget;
 mod onnx_guard;
 pub mod preprocess;
+mod shape_plans;
 mod text;
 pub mod tokenizer;
 mod tokenizer_json;

@@ -87,17 +87,31 @@ pub(crate) fn input_names(proto: &ModelProto) -> Vec<String> {
 }
 
 /// Parses, types and optimizes `proto`, keeping only `outputs` (by name) as
-/// the model outputs, in that order. `inputs` gives the input facts (one per
-/// model input, or none to keep the model's own) and the worst-case values
-/// of their symbols; it gets the model's symbol scope to create symbols and
-/// state their bounds. Steps 3 and 4 of the budget
-/// ([`onnx_budget`]) run between parsing and optimising.
+/// the model outputs, in that order: [`typed`] then [`optimize`] with the
+/// symbols left as they are.
 pub(crate) fn plan(
     proto: &ModelProto,
     inputs: impl FnOnce(&SymbolScope) -> TractResult<InputFacts>,
     outputs: &[&str],
     budget: &mut Budget,
 ) -> Result<Plan> {
+    optimize(&typed(proto, inputs, outputs, budget)?, &[])
+}
+
+/// Parses and types `proto` into a decluttered model, keeping only `outputs`
+/// (by name) as the model outputs, in that order. `inputs` gives the input
+/// facts (one per model input, or none to keep the model's own) and the
+/// worst-case values of their symbols; it gets the model's symbol scope to
+/// create symbols and state their bounds. Steps 3 and 4 of the budget
+/// ([`onnx_budget`]) run between parsing and typing, and the gathers are
+/// guarded ([`super::onnx_guard`]). The model's constants are shared
+/// (`Arc`) by every plan [`optimize`] makes from it.
+pub(crate) fn typed(
+    proto: &ModelProto,
+    inputs: impl FnOnce(&SymbolScope) -> TractResult<InputFacts>,
+    outputs: &[&str],
+    budget: &mut Budget,
+) -> Result<TypedModel> {
     let mut model = tract_onnx::onnx()
         .with_ignore_output_shapes(true)
         .with_ignore_value_info(true)
@@ -117,7 +131,22 @@ pub(crate) fn plan(
     let mut typed = model.into_typed().map_err(|e| Error::UnsupportedModel(chain(&e)))?;
     onnx_budget::check_typed(&typed, budget, &worst_cases)?;
     super::onnx_guard::guard_typed(&mut typed)?;
-    typed
+    typed.into_decluttered().map_err(|e| Error::UnsupportedModel(chain(&e)))
+}
+
+/// A runnable plan of `model` with each symbol of `values` bound to its
+/// value (none: the symbolic plan, for every shape). A plan for concrete
+/// shapes runs only those shapes, and tract optimizes it further (static
+/// memory, kernels chosen for the real sizes).
+pub(crate) fn optimize(model: &TypedModel, values: &[(Symbol, i64)]) -> Result<Plan> {
+    let model = if values.is_empty() {
+        model.clone()
+    } else {
+        let subs: HashMap<Symbol, TDim> =
+            values.iter().map(|(s, v)| (s.clone(), TDim::Val(*v))).collect();
+        model.set_symbols(&subs).map_err(|e| Error::UnsupportedModel(chain(&e)))?
+    };
+    model
         .into_optimized()
         .and_then(|m| m.into_runnable())
         .map_err(|e| Error::UnsupportedModel(chain(&e)))
@@ -128,6 +157,10 @@ pub(crate) fn plan(
 /// drops the initializers nothing uses any more. Returns how many weight
 /// tensors were folded. Every tensor made is charged to `budget` before it
 /// is allocated (a broadcast `Mul` of two small constants can be huge).
+///
+/// The usual weight, `Mul(Cast(q), scale)` with one scale value, is made in
+/// one pass from the int8 bytes (no f32 copy of `q` in between): that halves
+/// the time a model takes to load.
 pub(crate) fn fold_quantized_weights(proto: &mut ModelProto, budget: &mut Budget) -> Result<usize> {
     let Some(graph) = proto.graph.as_mut() else {
         return Ok(0);
@@ -139,6 +172,9 @@ pub(crate) fn fold_quantized_weights(proto: &mut ModelProto, budget: &mut Budget
         .collect();
     // Folded values stay as f32 until the end: no protobuf round trip between steps.
     let mut values: HashMap<String, (Vec<i64>, Vec<f32>)> = HashMap::new();
+    // Casts of int8 initializers (by output name), kept as int8 until a Mul
+    // by one scale folds them or the end makes them f32.
+    let mut casts: HashMap<String, &TensorProto> = HashMap::new();
     let mut folded = 0;
     let mut kept = Vec::with_capacity(graph.node.len());
     for node in graph.node.drain(..) {
@@ -146,15 +182,22 @@ pub(crate) fn fold_quantized_weights(proto: &mut ModelProto, budget: &mut Budget
             "Cast" if node.input.len() == 1 && node.output.len() == 1 => {
                 let to = node.attribute.iter().find(|a| a.name == "to").map(|a| a.i);
                 match (to, inits.get(&node.input[0])) {
-                    (Some(t), Some(q)) if t == i64::from(ONNX_FLOAT) => int_to_f32(q, budget)?,
+                    (Some(t), Some(q))
+                        if t == i64::from(ONNX_FLOAT)
+                            && (q.data_type == ONNX_INT8 || q.data_type == ONNX_UINT8) =>
+                    {
+                        charge_f32(budget, int_len(q)?, &q.name)?;
+                        casts.insert(node.output[0].clone(), q);
+                        continue;
+                    }
                     _ => None,
                 }
             }
             "Mul" if node.input.len() == 2 && node.output.len() == 1 => {
-                let a = f32_operand(&values, &inits, &node.input[0])?;
-                let b = f32_operand(&values, &inits, &node.input[1])?;
+                let a = operand(&values, &casts, &inits, &node.input[0])?;
+                let b = operand(&values, &casts, &inits, &node.input[1])?;
                 match (a, b) {
-                    (Some((ad, av)), Some((bd, bv))) => mul_f32(&ad, &av, &bd, &bv, budget)?,
+                    (Some((ad, av)), Some((bd, bv))) => mul_f32(&ad, av.values(), &bd, bv.values(), budget)?,
                     _ => None,
                 }
             }
@@ -168,6 +211,18 @@ pub(crate) fn fold_quantized_weights(proto: &mut ModelProto, budget: &mut Budget
                 values.insert(node.output[0].clone(), value);
             }
             None => kept.push(node),
+        }
+    }
+    // Casts something other than a folded Mul reads become f32 initializers.
+    let read: HashSet<&str> = kept
+        .iter()
+        .flat_map(|n| n.input.iter())
+        .chain(graph.output.iter().map(|o| &o.name))
+        .map(String::as_str)
+        .collect();
+    for (name, q) in &casts {
+        if read.contains(name.as_str()) {
+            values.insert(name.clone(), (q.dims.clone(), int_values(q, 1.0)?));
         }
     }
     graph.node = kept;
@@ -195,18 +250,52 @@ pub(crate) fn fold_quantized_weights(proto: &mut ModelProto, budget: &mut Budget
 
 type Folded = Option<(Vec<i64>, Vec<f32>)>;
 
-/// An f32 constant by name: a value folded earlier, or an f32 initializer.
-fn f32_operand<'a>(
+/// The values of a constant operand of a folded `Mul`: f32, or the bytes of
+/// an int8/uint8 initializer read as f32 value by value (no f32 copy first).
+#[derive(Clone, Copy)]
+enum Values<'a> {
+    F32(&'a [f32]),
+    I8(&'a [u8]),
+    U8(&'a [u8]),
+}
+
+/// A `Mul` operand's values, borrowed or made here.
+enum Operand<'a> {
+    Borrowed(Values<'a>),
+    Owned(Vec<f32>),
+}
+
+impl Operand<'_> {
+    fn values(&self) -> Values<'_> {
+        match self {
+            Operand::Borrowed(v) => *v,
+            Operand::Owned(v) => Values::F32(v),
+        }
+    }
+}
+
+/// A constant by name, with its dims: a value folded earlier, an int8
+/// initializer cast to f32 (its bytes), or an f32 initializer.
+fn operand<'a>(
     values: &'a HashMap<String, (Vec<i64>, Vec<f32>)>,
-    inits: &HashMap<String, TensorProto>,
+    casts: &HashMap<String, &'a TensorProto>,
+    inits: &'a HashMap<String, TensorProto>,
     name: &str,
-) -> Result<Option<(std::borrow::Cow<'a, [i64]>, std::borrow::Cow<'a, [f32]>)>> {
-    use std::borrow::Cow;
+) -> Result<Option<(&'a [i64], Operand<'a>)>> {
     if let Some((dims, data)) = values.get(name) {
-        return Ok(Some((Cow::Borrowed(dims), Cow::Borrowed(data))));
+        return Ok(Some((dims, Operand::Borrowed(Values::F32(data)))));
+    }
+    if let Some(q) = casts.get(name) {
+        int_len(q)?;
+        let values = match (q.raw_data.is_empty(), q.data_type == ONNX_INT8) {
+            (true, _) => Operand::Owned(int_values(q, 1.0)?),
+            (false, true) => Operand::Borrowed(Values::I8(&q.raw_data)),
+            (false, false) => Operand::Borrowed(Values::U8(&q.raw_data)),
+        };
+        return Ok(Some((&q.dims, values)));
     }
     match inits.get(name) {
-        Some(t) => Ok(f32_values(t)?.map(|v| (Cow::Owned(t.dims.clone()), Cow::Owned(v)))),
+        Some(t) => Ok(f32_values(t)?.map(|v| (t.dims.as_slice(), Operand::Owned(v)))),
         None => Ok(None),
     }
 }
@@ -227,30 +316,31 @@ fn charge_f32(budget: &mut Budget, n: usize, what: &str) -> Result<()> {
     budget.charge((n as u64).saturating_mul(4), || format!("folding {what} to f32"))
 }
 
-fn int_to_f32(t: &TensorProto, budget: &mut Budget) -> Result<Folded> {
-    if t.data_type != ONNX_INT8 && t.data_type != ONNX_UINT8 {
-        return Ok(None);
-    }
+/// The number of values of an int8/uint8 initializer (its shape's), checked
+/// against the values it holds.
+fn int_len(t: &TensorProto) -> Result<usize> {
     let n = element_count(&t.dims)?;
-    charge_f32(budget, n, &t.name)?;
-    let data: Vec<f32> = if !t.raw_data.is_empty() {
-        if t.data_type == ONNX_INT8 {
-            t.raw_data.iter().map(|&b| f32::from(b as i8)).collect()
-        } else {
-            t.raw_data.iter().map(|&b| f32::from(b)).collect()
-        }
-    } else {
-        t.int32_data.iter().map(|&v| v as f32).collect()
-    };
-    if data.len() != n {
+    let held = if t.raw_data.is_empty() { t.int32_data.len() } else { t.raw_data.len() };
+    if held != n {
         return Err(Error::InvalidModel(format!(
-            "initializer {:?} holds {} values for shape {:?}",
-            t.name,
-            data.len(),
-            t.dims
+            "initializer {:?} holds {held} values for shape {:?}",
+            t.name, t.dims
         )));
     }
-    Ok(Some((t.dims.clone(), data)))
+    Ok(n)
+}
+
+/// The values of an int8/uint8 initializer times `scale`, as f32, in one
+/// pass (see [`int_len`] for the checks).
+fn int_values(t: &TensorProto, scale: f32) -> Result<Vec<f32>> {
+    int_len(t)?;
+    Ok(if t.raw_data.is_empty() {
+        t.int32_data.iter().map(|&v| v as f32 * scale).collect()
+    } else if t.data_type == ONNX_INT8 {
+        t.raw_data.iter().map(|&b| f32::from(b as i8) * scale).collect()
+    } else {
+        t.raw_data.iter().map(|&b| f32::from(b) * scale).collect()
+    })
 }
 
 fn f32_values(t: &TensorProto) -> Result<Option<Vec<f32>>> {
@@ -285,9 +375,36 @@ fn f32_values(t: &TensorProto) -> Result<Option<Vec<f32>>> {
     Ok(Some(data))
 }
 
-/// Multiplies two f32 constants with numpy broadcasting; `None` when the
-/// shapes do not broadcast.
-fn mul_f32(a_dims: &[i64], av: &[f32], b_dims: &[i64], bv: &[f32], budget: &mut Budget) -> Result<Folded> {
+/// Multiplies two constants with numpy broadcasting, into f32; `None` when
+/// the shapes do not broadcast or a side holds fewer values than its shape.
+fn mul_f32(a_dims: &[i64], av: Values, b_dims: &[i64], bv: Values, budget: &mut Budget) -> Result<Folded> {
+    use Values::*;
+    let i8f = |b: u8| f32::from(b as i8);
+    let u8f = f32::from;
+    // one monomorphic loop per pair of kinds (the weights: int8 × f32 scales)
+    match (av, bv) {
+        (F32(a), F32(b)) => mul_with(a_dims, a, |x| *x, b_dims, b, |y| *y, budget),
+        (I8(a), F32(b)) => mul_with(a_dims, a, |x| i8f(*x), b_dims, b, |y| *y, budget),
+        (U8(a), F32(b)) => mul_with(a_dims, a, |x| u8f(*x), b_dims, b, |y| *y, budget),
+        (F32(a), I8(b)) => mul_with(a_dims, a, |x| *x, b_dims, b, |y| i8f(*y), budget),
+        (F32(a), U8(b)) => mul_with(a_dims, a, |x| *x, b_dims, b, |y| u8f(*y), budget),
+        (I8(a), I8(b)) => mul_with(a_dims, a, |x| i8f(*x), b_dims, b, |y| i8f(*y), budget),
+        (I8(a), U8(b)) => mul_with(a_dims, a, |x| i8f(*x), b_dims, b, |y| u8f(*y), budget),
+        (U8(a), I8(b)) => mul_with(a_dims, a, |x| u8f(*x), b_dims, b, |y| i8f(*y), budget),
+        (U8(a), U8(b)) => mul_with(a_dims, a, |x| u8f(*x), b_dims, b, |y| u8f(*y), budget),
+    }
+}
+
+/// [`mul_f32`] over slices read as f32 by `fa` and `fb`.
+fn mul_with<A, B>(
+    a_dims: &[i64],
+    av: &[A],
+    fa: impl Fn(&A) -> f32,
+    b_dims: &[i64],
+    bv: &[B],
+    fb: impl Fn(&B) -> f32,
+    budget: &mut Budget,
+) -> Result<Folded> {
     let rank = a_dims.len().max(b_dims.len());
     let pad = |d: &[i64]| {
         let mut v = vec![1i64; rank - d.len()];
@@ -318,10 +435,13 @@ fn mul_f32(a_dims: &[i64], av: &[f32], b_dims: &[i64], bv: &[f32], budget: &mut 
     let (sa, sb) = (strides(&ad), strides(&bd));
     if rank == 0 {
         let product = match (av.first(), bv.first()) {
-            (Some(a), Some(b)) => a * b,
+            (Some(a), Some(b)) => fa(a) * fb(b),
             _ => return Err(Error::InvalidModel("a scalar initializer holds no value".into())),
         };
         return Ok(Some((out_dims, vec![product])));
+    }
+    if element_count(&ad)? != av.len() || element_count(&bd)? != bv.len() {
+        return Ok(None);
     }
     // Row by row over the last axis, so the inner loop is a plain strided
     // multiply (the word-embedding table alone has 11.7 M values).
@@ -333,7 +453,19 @@ fn mul_f32(a_dims: &[i64], av: &[f32], b_dims: &[i64], bv: &[f32], budget: &mut 
     for _ in 0..n / inner.max(1) {
         let ia: usize = index.iter().zip(&sa).map(|(i, s)| i * s).sum();
         let ib: usize = index.iter().zip(&sb).map(|(i, s)| i * s).sum();
-        out.extend((0..inner).map(|k| av[ia + k * step_a] * bv[ib + k * step_b]));
+        match (step_a, step_b) {
+            // contiguous rows (or a broadcast value): slices, no index per value
+            (1, 1) => out.extend(av[ia..ia + inner].iter().zip(&bv[ib..ib + inner]).map(|(x, y)| fa(x) * fb(y))),
+            (1, 0) => {
+                let y = fb(&bv[ib]);
+                out.extend(av[ia..ia + inner].iter().map(|x| fa(x) * y))
+            }
+            (0, 1) => {
+                let x = fa(&av[ia]);
+                out.extend(bv[ib..ib + inner].iter().map(|y| x * fb(y)))
+            }
+            _ => out.extend((0..inner).map(|k| fa(&av[ia + k * step_a]) * fb(&bv[ib + k * step_b]))),
+        }
         for axis in (0..last).rev() {
             index[axis] += 1;
             if (index[axis] as i64) < out_dims[axis] {
@@ -346,9 +478,9 @@ fn mul_f32(a_dims: &[i64], av: &[f32], b_dims: &[i64], bv: &[f32], budget: &mut 
 }
 
 fn f32_tensor(name: String, dims: Vec<i64>, data: &[f32]) -> TensorProto {
-    let mut raw_data = Vec::with_capacity(data.len() * 4);
-    for v in data {
-        raw_data.extend_from_slice(&v.to_le_bytes());
+    let mut raw_data = vec![0u8; data.len() * 4];
+    for (bytes, v) in raw_data.chunks_exact_mut(4).zip(data) {
+        bytes.copy_from_slice(&v.to_le_bytes());
     }
     TensorProto {
         name,
@@ -382,7 +514,7 @@ mod tests {
     fn broadcasting_mul_matches_numpy() {
         let a = [1., 2., 3., 4., 5., 6.];
         let mut budget = Budget::for_model(0);
-        let mut mul = |bd: &[i64], b: &[f32]| mul_f32(&[2, 3], &a, bd, b, &mut budget).unwrap();
+        let mut mul = |bd: &[i64], b: &[f32]| mul_f32(&[2, 3], Values::F32(&a), bd, Values::F32(b), &mut budget).unwrap();
         assert_eq!(
             mul(&[2, 1], &[10., 100.]).unwrap().1,
             vec![10., 20., 30., 400., 500., 600.]
@@ -395,18 +527,66 @@ mod tests {
         assert_eq!(mul(&[], &[2.]).unwrap().1, vec![2., 4., 6., 8., 10., 12.]);
         assert!(mul(&[4], &[0.; 4]).is_none());
         assert_eq!(
-            mul_f32(&[], &[3.], &[], &[2.], &mut Budget::for_model(0)).unwrap().unwrap().1,
+            mul_f32(&[], Values::F32(&[3.]), &[], Values::F32(&[2.]), &mut Budget::for_model(0)).unwrap().unwrap().1,
             vec![6.]
         );
+    }
+
+    fn node(op: &str, inputs: &[&str], output: &str) -> tract_onnx::pb::NodeProto {
+        let mut n = tract_onnx::pb::NodeProto {
+            op_type: op.into(),
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: vec![output.into()],
+            ..Default::default()
+        };
+        if op == "Cast" {
+            n.attribute.push(tract_onnx::pb::AttributeProto { name: "to".into(), i: ONNX_FLOAT.into(), ..Default::default() });
+        }
+        n
+    }
+
+    /// `Mul(Cast(q), scale)` becomes one f32 initializer; a cast another node
+    /// also reads is kept as f32 for it; the int8 tensor nothing reads is dropped.
+    #[test]
+    fn folds_scaled_weights_and_keeps_casts_others_read() {
+        let scale = t("s", &[], ONNX_FLOAT, 0.5f32.to_le_bytes().to_vec());
+        let q = t("q", &[2, 2], ONNX_INT8, vec![2, 0xfe, 4, 6]);
+        let r = t("r", &[2], ONNX_INT8, vec![1, 3]);
+        let graph = tract_onnx::pb::GraphProto {
+            node: vec![
+                node("Cast", &["q"], "qf"),
+                node("Mul", &["qf", "s"], "w"),
+                node("Cast", &["r"], "rf"),
+                node("Mul", &["s", "rf"], "v"),
+                node("Add", &["rf", "x"], "y"),
+                node("MatMul", &["x", "w"], "z"),
+            ],
+            initializer: vec![scale, q, r],
+            output: vec![tract_onnx::pb::ValueInfoProto { name: "z".into(), ..Default::default() }],
+            ..Default::default()
+        };
+        let mut proto = ModelProto { graph: Some(graph), ..Default::default() };
+        let mut budget = Budget::for_model(1 << 20);
+        assert_eq!(fold_quantized_weights(&mut proto, &mut budget).unwrap(), 2);
+        let graph = proto.graph.unwrap();
+        let ops: Vec<&str> = graph.node.iter().map(|n| n.op_type.as_str()).collect();
+        assert_eq!(ops, ["Add", "MatMul"]);
+        let init = |name: &str| graph.initializer.iter().find(|t| t.name == name).map(|t| f32_values(t).unwrap().unwrap());
+        assert_eq!(init("w"), Some(vec![1., -1., 2., 3.]));
+        assert_eq!(init("rf"), Some(vec![1., 3.]));
+        assert!(init("q").is_none() && init("r").is_none() && init("v").is_none());
     }
 
     #[test]
     fn int8_cast_reads_signed_bytes() {
         let q = t("q", &[3], ONNX_INT8, vec![0xff, 0x01, 0x80]);
-        let mut budget = Budget::for_model(0);
-        assert_eq!(int_to_f32(&q, &mut budget).unwrap().unwrap().1, vec![-1., 1., -128.]);
+        assert_eq!(int_values(&q, 1.0).unwrap(), vec![-1., 1., -128.]);
+        assert_eq!(int_values(&q, 0.5).unwrap(), vec![-0.5, 0.5, -64.]);
+        let u = t("u", &[2], ONNX_UINT8, vec![0xff, 0x01]);
+        assert_eq!(int_values(&u, 2.0).unwrap(), vec![510., 2.]);
         let short = t("q", &[4], ONNX_INT8, vec![1, 2]);
-        assert_eq!(int_to_f32(&short, &mut budget).unwrap_err().code(), "invalid_model");
+        assert_eq!(int_values(&short, 1.0).unwrap_err().code(), "invalid_model");
+        assert_eq!(int_len(&short).unwrap_err().code(), "invalid_model");
     }
 
     #[test]

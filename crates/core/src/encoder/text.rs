@@ -2,7 +2,8 @@
 
 use tract_onnx::prelude::*;
 
-use super::onnx::{self, Plan};
+use super::onnx;
+use super::shape_plans::ShapePlans;
 use super::tokenizer::WordPieceTokenizer;
 use crate::error::{chain, Error, Result};
 
@@ -32,11 +33,26 @@ pub struct TextEncoderOptions {
     /// Longest token sequence, `[CLS]` and `[SEP]` included (2 to 4096;
     /// longer texts are truncated).
     pub max_len: usize,
+    /// Run each call through a plan compiled for its shape: one text padded
+    /// to a sequence bucket (8, 12, 16, 24, 32, 48, …), a batch at its own
+    /// size; up to 3 such plans live, each with its own packed weights
+    /// (about 42 MB for MiniLM-L6), plus the model they are made from. Off
+    /// (the default), one plan runs every shape. Measured natively on
+    /// MiniLM-L6: 11 % faster batches, 4 % faster 24-token texts, slower
+    /// 6-token texts (padded to 8), and the first call of a new shape pays an
+    /// optimisation (about 65 ms natively); in Chromium the gain is within
+    /// the noise of a 2-core machine (README, "Encoder speed").
+    pub shape_plans: bool,
 }
 
 impl Default for TextEncoderOptions {
     fn default() -> Self {
-        TextEncoderOptions { pooling: Pooling::Mean, normalize: true, max_len: super::tokenizer::DEFAULT_MAX_LEN }
+        TextEncoderOptions {
+            pooling: Pooling::Mean,
+            normalize: true,
+            max_len: super::tokenizer::DEFAULT_MAX_LEN,
+            shape_plans: false,
+        }
     }
 }
 
@@ -49,7 +65,7 @@ impl Default for TextEncoderOptions {
 /// [`TextEncoderOptions::normalize`] is off.
 pub struct TextEncoder {
     tokenizer: WordPieceTokenizer,
-    plan: Plan,
+    plans: ShapePlans,
     /// For each model input, what to feed it.
     feeds: Vec<Feed>,
     dim: usize,
@@ -124,10 +140,13 @@ impl TextEncoder {
         // 10.8 ms instead of 12.3 ms per 20-token text).
         let max_len = tokenizer.max_len();
         let inputs = feeds.len();
-        let plan = onnx::plan(
+        let mut symbols = None;
+        let model = onnx::typed(
             &proto,
-            |symbols| {
-                let (b, s) = (symbols.sym("B"), symbols.sym("S"));
+            |scope| {
+                let (b, s) = (scope.sym("B"), scope.sym("S"));
+                symbols = Some((b.clone(), s.clone()));
+                let symbols = scope;
                 symbols.add_assertion("B>=1")?;
                 symbols.add_assertion(format!("B<={MAX_TOKENS_PER_CALL}"))?;
                 symbols.add_assertion("S>=1")?;
@@ -139,9 +158,11 @@ impl TextEncoder {
             &[output.as_str()],
             &mut budget,
         )?;
+        let (batch, sequence) = symbols
+            .ok_or_else(|| Error::UnsupportedModel("text model: no input symbols".into()))?;
         let mut encoder = Self {
+            plans: ShapePlans::new(model, batch, sequence, max_len, options.shape_plans)?,
             tokenizer,
-            plan,
             feeds,
             dim: 0,
             options,
@@ -210,9 +231,10 @@ impl TextEncoder {
         while start < order.len() {
             // Sorted by length: the last sequence of a chunk is its longest.
             let mut end = start + 1;
-            while end < order.len()
-                && (end + 1 - start) * ids[order[end]].len() <= MAX_TOKENS_PER_CALL
-            {
+            while end < order.len() && {
+                let (b, s) = self.plans.shape_for(end + 1 - start, ids[order[end]].len());
+                b.saturating_mul(s) <= MAX_TOKENS_PER_CALL
+            } {
                 end += 1;
             }
             let chunk: Vec<TokenIds> = order[start..end].iter().map(|&i| ids[i].clone()).collect();
@@ -225,16 +247,21 @@ impl TextEncoder {
         Ok(out)
     }
 
+    /// Runs `batch` through the plan of its shape bucket: every text is
+    /// padded to the bucket's sequence length (`[PAD]`, mask 0) and the
+    /// bucket's extra rows repeat the first text (their outputs are dropped).
     fn run(&self, batch: &[TokenIds]) -> Result<Vec<Vec<f32>>> {
-        let b = batch.len();
-        let s = batch.iter().map(Vec::len).max().unwrap_or(0);
-        if b == 0 || s == 0 {
+        let texts = batch.len();
+        let longest = batch.iter().map(Vec::len).max().unwrap_or(0);
+        if texts == 0 || longest == 0 {
             return Err(Error::InvalidInput("empty batch".into()));
         }
+        let (b, s) = self.plans.shape_for(texts, longest);
         let pad = i64::from(self.tokenizer.pad_id());
         let mut ids = vec![pad; b * s];
         let mut mask = vec![0i64; b * s];
-        for (row, seq) in batch.iter().enumerate() {
+        let rows = batch.iter().chain(std::iter::repeat(&batch[0]).take(b - texts));
+        for (row, seq) in rows.enumerate() {
             for (col, &id) in seq.iter().enumerate() {
                 ids[row * s + col] = i64::from(id);
                 mask[row * s + col] = 1;
@@ -254,7 +281,8 @@ impl TextEncoder {
             })
             .collect::<Result<TVec<_>>>()?;
         let outputs = self
-            .plan
+            .plans
+            .plan((b, s))?
             .run(inputs)
             .map_err(|e| Error::Inference(chain(&e)))?;
         let out = outputs
@@ -267,7 +295,7 @@ impl TextEncoder {
             .as_slice()
             .ok_or_else(|| Error::Inference("model output is not contiguous".into()))?;
         match shape.as_slice() {
-            [ob, os, d] if *ob == b && *os == s => Ok((0..b)
+            [ob, os, d] if *ob == b && *os == s => Ok((0..texts)
                 .map(|row| {
                     let state = |col: usize| &data[(row * s + col) * d..(row * s + col + 1) * d];
                     let pooled = match self.options.pooling {
@@ -290,6 +318,7 @@ impl TextEncoder {
                 .collect()),
             [ob, d] if *ob == b && *d > 0 => Ok(data
                 .chunks_exact(*d)
+                .take(texts)
                 .map(|r| self.finish(r.to_vec()))
                 .collect()),
             other => Err(Error::UnsupportedModel(format!(
