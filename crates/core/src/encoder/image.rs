@@ -3,6 +3,7 @@
 use tract_onnx::prelude::*;
 
 use super::onnx::{self, Plan};
+use super::onnx_fold;
 use super::preprocess::{self, DecodeLimits, Preprocessing, RgbImage};
 use crate::error::{chain, Error, Result};
 
@@ -106,7 +107,7 @@ impl ImageEncoder {
                 "image model must have exactly one input (an f32 [batch, 3, H, W] tensor)".into(),
             ));
         }
-        onnx::fold_quantized_weights(&mut proto, &mut budget)?;
+        onnx_fold::fold_quantized_weights(&mut proto, &mut budget)?;
         let side = options.preprocessing.crop as usize;
         let fact = InferenceFact::dt_shape(f32::datum_type(), [1, 3, side, side]);
         let mut names = vec![embedding.as_str()];

@@ -5,6 +5,7 @@
 mod image;
 mod onnx;
 pub mod onnx_budget;
+mod onnx_fold;
 mod onnx_guard;
 pub mod preprocess;
 mod shape_plans;

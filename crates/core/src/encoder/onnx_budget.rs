@@ -12,7 +12,7 @@
 //!    does not overflow, stored data exactly as long as the dimensions say, no
 //!    external data (models are bytes, never paths), and the declared bytes
 //!    within the budget.
-//! 2. Our own int8 weight folding ([`super::onnx::fold_quantized_weights`])
+//! 2. Our own int8 weight folding ([`super::onnx_fold::fold_quantized_weights`])
 //!    charges every tensor it makes to the same budget before allocating it.
 //! 3. [`analyse`] runs tract's type and shape analysis node by node (as tract
 //!    does), but before a node whose inputs are all known values is evaluated

@@ -2,7 +2,7 @@
 
 use tract_onnx::prelude::*;
 
-use super::onnx;
+use super::{onnx, onnx_fold};
 use super::shape_plans::ShapePlans;
 use super::tokenizer::WordPieceTokenizer;
 use crate::error::{chain, Error, Result};
@@ -134,7 +134,7 @@ impl TextEncoder {
             .or_else(|| outputs.first())
             .cloned()
             .ok_or_else(|| Error::UnsupportedModel("text model has no output".into()))?;
-        onnx::fold_quantized_weights(&mut proto, &mut budget)?;
+        onnx_fold::fold_quantized_weights(&mut proto, &mut budget)?;
         // Our own batch and sequence symbols, with their bounds stated: tract
         // optimizes better with bounded symbols (measured natively on MiniLM:
         // 10.8 ms instead of 12.3 ms per 20-token text).
