@@ -227,20 +227,20 @@ async function main() {
 
     // ---- the encoder pool: 1, 2 (and hardwareConcurrency) workers, same texts, same page
     if (ROWS.has('pool')) {
-    const poolSizes = [...new Set([1, 2, info.hardwareConcurrency])].sort((a, b) => a - b);
-    progress(`encoder pool: ${POOL_BATCH} texts, workers ${poolSizes.join(', ')}`);
-    result.pool = await main.page.evaluate((x) => window.bench.setupPool(x), { n: POOL_BATCH, sizes: poolSizes });
-    for (const [w, p] of Object.entries(result.pool)) {
-      progress(`  pool ${w}: ${p.threads.workers} worker(s), shared memory ${p.threads.sharedMemory}, created in ${fmt(p.createMs)} ms, min cosine vs embedBatch ${p.minCos.toFixed(7)}`);
-      if (!(p.minCos >= 0.9999)) fail(`pool of ${w}: cosine ${p.minCos} < 0.9999 against TextEmbedder.embedBatch`);
-      if (p.threads.workers !== Number(w)) fail(`pool of ${w} runs ${p.threads.workers} worker(s): ${p.threads.reason}`);
-    }
-    {
-      const samples = await main.page.evaluate(([r, p]) => window.bench.measure(r, p), ['pool', PLAN.pool]);
-      result.rows.pool = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summary(v, POOL_BATCH)]));
-      noteLoad('pool');
-      progress(`  pool: ${Object.entries(result.rows.pool).map(([k, v]) => `${k} ${fmt(v.median, 2)}`).join(', ')} ms/item`);
-    }
+      const poolSizes = [...new Set([1, 2, info.hardwareConcurrency])].sort((a, b) => a - b);
+      progress(`encoder pool: ${POOL_BATCH} texts, workers ${poolSizes.join(', ')}`);
+      result.pool = await main.page.evaluate((x) => window.bench.setupPool(x), { n: POOL_BATCH, sizes: poolSizes });
+      for (const [w, p] of Object.entries(result.pool)) {
+        progress(`  pool ${w}: ${p.threads.workers} worker(s), shared memory ${p.threads.sharedMemory}, created in ${fmt(p.createMs)} ms, min cosine vs embedBatch ${p.minCos.toFixed(7)}`);
+        if (!(p.minCos >= 0.9999)) fail(`pool of ${w}: cosine ${p.minCos} < 0.9999 against TextEmbedder.embedBatch`);
+        if (p.threads.workers !== Number(w)) fail(`pool of ${w} runs ${p.threads.workers} worker(s): ${p.threads.reason}`);
+      }
+      {
+        const samples = await main.page.evaluate(([r, p]) => window.bench.measure(r, p), ['pool', PLAN.pool]);
+        result.rows.pool = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summary(v, POOL_BATCH)]));
+        noteLoad('pool');
+        progress(`  pool: ${Object.entries(result.rows.pool).map(([k, v]) => `${k} ${fmt(v.median, 2)}`).join(', ')} ms/item`);
+      }
     }
     const ids = await main.page.evaluate(() => window.bench.getIds());
     await main.context.close();
@@ -259,20 +259,20 @@ async function main() {
 
     // ---- onnxruntime-web with 2 threads (needs crossOriginIsolated), fresh page
     if (ROWS.has('threads2')) {
-    progress('onnxruntime-web with numThreads = 2');
-    const threaded = await openPage(browser, origin, 'page-2t');
-    const tinfo = await threaded.page.evaluate(() => window.bench.setup({ threads: 2, recagent: false }));
-    result.threads2 = { crossOriginIsolated: tinfo.crossOriginIsolated, ortThreads: tinfo.ortThreads };
-    if (tinfo.ortThreads !== 2) progress(`warning: onnxruntime-web runs with ${tinfo.ortThreads} thread(s), not 2`);
-    await threaded.page.evaluate((x) => window.bench.setIds(x), ids);
-    for (const row of ['single', 'batch', 'pool'].filter((r) => ROWS.has(r))) {
-      progress(`measuring ${row}, onnxruntime-web 2 threads`);
-      const samples = await threaded.page.evaluate(([r, p]) => window.bench.measure(r, p, ['ort']), [row, PLAN[row]]);
-      result.threads2[row] = summary(samples.ort, { batch: BATCH, pool: POOL_BATCH }[row] ?? 1);
-      noteLoad(`${row}-2threads`);
-      progress(`  ${row}: onnxruntime-web 2 threads ${fmt(result.threads2[row].median, 2)} ms`);
-    }
-    await threaded.context.close();
+      progress('onnxruntime-web with numThreads = 2');
+      const threaded = await openPage(browser, origin, 'page-2t');
+      const tinfo = await threaded.page.evaluate(() => window.bench.setup({ threads: 2, recagent: false }));
+      result.threads2 = { crossOriginIsolated: tinfo.crossOriginIsolated, ortThreads: tinfo.ortThreads };
+      if (tinfo.ortThreads !== 2) progress(`warning: onnxruntime-web runs with ${tinfo.ortThreads} thread(s), not 2`);
+      await threaded.page.evaluate((x) => window.bench.setIds(x), ids);
+      for (const row of ['single', 'batch', 'pool'].filter((r) => ROWS.has(r))) {
+        progress(`measuring ${row}, onnxruntime-web 2 threads`);
+        const samples = await threaded.page.evaluate(([r, p]) => window.bench.measure(r, p, ['ort']), [row, PLAN[row]]);
+        result.threads2[row] = summary(samples.ort, { batch: BATCH, pool: POOL_BATCH }[row] ?? 1);
+        noteLoad(`${row}-2threads`);
+        progress(`  ${row}: onnxruntime-web 2 threads ${fmt(result.threads2[row].median, 2)} ms`);
+      }
+      await threaded.context.close();
     }
 
     // ---- cold start: a fresh browser context (empty caches) per measurement, alternating
@@ -331,7 +331,7 @@ async function main() {
       ? ` — WARNING: other work was running on this machine, the figures are skewed; run again on an idle machine`
       : ' (figures need an otherwise idle machine)');
   // A row is printed when its figures were measured (`--rows` can leave some out).
-  const when = (cond, line) => (cond ? [line] : []);
+  const when = (cond, make) => (cond ? [make()] : []);
   const lines = POOL_ONLY ? poolLines : [
     ...when(R.single, () => row('text, single ~32 tok (ms/text)', R.single.recagent.median, R.single.ort.median, 'ort: tokenisation excluded')),
     ...when(R.batch, () => row(`text, batch of ${BATCH} (ms/item)`, R.batch.recagent.median, R.batch.ort.median, 'ort: one run, padded to longest')),
@@ -341,7 +341,7 @@ async function main() {
     ...when(R.single && T2.single, () => row('text, single, ort 2 threads (ms/text)', R.single.recagent.median, T2.single.median, `recagent 1 thread vs ort ${T2.ortThreads} threads`)),
     ...when(R.batch && T2.batch, () => row(`text, batch, ort 2 threads (ms/item)`, R.batch.recagent.median, T2.batch.median, `recagent 1 thread vs ort ${T2.ortThreads} threads`)),
     ...poolLines,
-  ].map((l) => (typeof l === 'function' ? l() : l));
+  ];
   const F = result.files;
   const sizeLines = [
     ['.wasm raw', kib(F.recagentWasm.raw), kib(F.ortWasm.raw), ratio(F.recagentWasm.raw, F.ortWasm.raw), `ort: ${path.basename(F.ortWasm.file)}`],
@@ -380,7 +380,7 @@ async function main() {
     speedup,
     loadLine,
     `samples: single ${R.single?.ort.n}/runtime, batch ${R.batch?.ort.n}, image ${R.image?.ort.n}; total time ${((Date.now() - started) / 1000).toFixed(0)} s`,
-  ].map((l) => (typeof l === 'function' ? l() : l)).join('\n');
+  ].join('\n');
   result.seconds = (Date.now() - started) / 1000;
   result.failures = failures;
   await mkdir(path.dirname(OUT), { recursive: true });

@@ -28,7 +28,8 @@ export interface TextModelOptions {
   /** Compile the model for each shape of the calls (one text padded to a length bucket, a
    *  batch at its own size) instead of one plan for every shape (default `false`). Up to 3
    *  such plans live, each with its own packed weights (about 42 MB for MiniLM-L6), and the
-   *  first call of a new shape waits for its compilation; batches run about 10 % faster. */
+   *  first call of a new shape waits for its compilation. Natively batches ran about 10 %
+   *  faster; in Chromium the gain was within the noise of our benchmark machine. */
   shapePlans?: boolean;
 }
 

@@ -127,24 +127,25 @@ pub(crate) fn typed(
     typed.into_decluttered().map_err(|e| Error::UnsupportedModel(chain(&e)))
 }
 
-/// A runnable plan of `model` with each symbol of `values` bound to its
-/// value (none: the symbolic plan, for every shape). A plan for concrete
-/// shapes runs only those shapes, and tract optimizes it further (static
-/// memory, kernels chosen for the real sizes).
+/// A runnable plan of `model` (decluttered by [`typed`]) with each symbol
+/// of `values` bound to its value (none: the symbolic plan, for every
+/// shape). A plan for concrete shapes runs only those shapes, and tract
+/// optimizes it further (static memory, kernels chosen for the real sizes).
 pub(crate) fn optimize(model: &TypedModel, values: &[(Symbol, i64)]) -> Result<Plan> {
-    let model = if values.is_empty() {
-        model.clone()
+    let optimized = if values.is_empty() {
+        // already decluttered: only the code generation is left
+        let mut model = model.clone();
+        model.optimize().map(|()| model)
     } else {
         let subs: HashMap<Symbol, TDim> =
             values.iter().map(|(s, v)| (s.clone(), TDim::Val(*v))).collect();
-        model.set_symbols(&subs).map_err(|e| Error::UnsupportedModel(chain(&e)))?
+        // bound symbols let declutter fold what was shape arithmetic
+        model.set_symbols(&subs).and_then(TypedModel::into_optimized)
     };
-    model
-        .into_optimized()
+    optimized
         .and_then(|m| m.into_runnable())
         .map_err(|e| Error::UnsupportedModel(chain(&e)))
 }
-
 
 /// A tract tensor from a shape and data, mapping tract's error to ours.
 pub(crate) fn tensor<T: Datum + Copy>(shape: &[usize], data: &[T]) -> Result<Tensor> {

@@ -40,7 +40,7 @@ pub(crate) fn fold_quantized_weights(proto: &mut ModelProto, budget: &mut Budget
     // Folded values stay as f32 until the end: no protobuf round trip between steps.
     let mut values: HashMap<String, (Vec<i64>, Vec<f32>)> = HashMap::new();
     // Casts of int8 initializers (by output name), kept as int8 until a Mul
-    // by one scale folds them or the end makes them f32.
+    // folds them or the end makes them f32.
     let mut casts: HashMap<String, &TensorProto> = HashMap::new();
     let mut folded = 0;
     let mut kept = Vec::with_capacity(graph.node.len());
@@ -80,18 +80,6 @@ pub(crate) fn fold_quantized_weights(proto: &mut ModelProto, budget: &mut Budget
             None => kept.push(node),
         }
     }
-    // Casts something other than a folded Mul reads become f32 initializers.
-    let read: HashSet<&str> = kept
-        .iter()
-        .flat_map(|n| n.input.iter())
-        .chain(graph.output.iter().map(|o| &o.name))
-        .map(String::as_str)
-        .collect();
-    for (name, q) in &casts {
-        if read.contains(name.as_str()) {
-            values.insert(name.clone(), (q.dims.clone(), int_values(q, 1.0)?));
-        }
-    }
     graph.node = kept;
     let used: HashSet<&str> = graph
         .node
@@ -100,6 +88,12 @@ pub(crate) fn fold_quantized_weights(proto: &mut ModelProto, budget: &mut Budget
         .chain(graph.output.iter().map(|o| &o.name))
         .map(String::as_str)
         .collect();
+    // Casts something other than a folded Mul reads become f32 initializers.
+    for (name, q) in &casts {
+        if used.contains(name.as_str()) {
+            values.insert(name.clone(), (q.dims.clone(), int_values(q, 1.0)?));
+        }
+    }
     let mut out: Vec<TensorProto> = inits
         .into_values()
         .filter(|t| used.contains(t.name.as_str()))

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 /// How many shape plans live at once (each holds its own packed weights).
 const LIVE_PLANS: usize = 3;
 
+/// A live shape plan and when it was last used (the LRU's clock).
 pub(crate) struct Entry {
     shape: (usize, usize),
     plan: Plan,

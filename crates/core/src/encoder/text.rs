@@ -41,7 +41,8 @@ pub struct TextEncoderOptions {
     /// MiniLM-L6: 11 % faster batches, 4 % faster 24-token texts, slower
     /// 6-token texts (padded to 8), and the first call of a new shape pays an
     /// optimisation (about 65 ms natively); in Chromium the gain is within
-    /// the noise of a 2-core machine (README, "Encoder speed").
+    /// the noise of a 2-core machine (docs/benchmarks.md, "Encoders against
+    /// onnxruntime-web").
     pub shape_plans: bool,
 }
 
@@ -146,11 +147,10 @@ impl TextEncoder {
             |scope| {
                 let (b, s) = (scope.sym("B"), scope.sym("S"));
                 symbols = Some((b.clone(), s.clone()));
-                let symbols = scope;
-                symbols.add_assertion("B>=1")?;
-                symbols.add_assertion(format!("B<={MAX_TOKENS_PER_CALL}"))?;
-                symbols.add_assertion("S>=1")?;
-                symbols.add_assertion(format!("S<={max_len}"))?;
+                scope.add_assertion("B>=1")?;
+                scope.add_assertion(format!("B<={MAX_TOKENS_PER_CALL}"))?;
+                scope.add_assertion("S>=1")?;
+                scope.add_assertion(format!("S<={max_len}"))?;
                 let fact =
                     InferenceFact::dt_shape(i64::datum_type(), tvec![b.to_dim(), s.to_dim()]);
                 Ok((vec![fact; inputs], worst_cases(&b, &s, max_len)))
