@@ -147,17 +147,22 @@ fn run(args: &Args) -> Result<String, String> {
         );
         for (i, factor) in factors.iter().enumerate() {
             let b = i % n_base;
-            let (inp, out) = (&s.input[b * d..(b + 1) * d], &s.output[b * d..(b + 1) * d]);
+            let (inp, out) = (s.input.row(b).unwrap_or_default(), s.output.row(b).unwrap_or_default());
             if i < n_base {
-                input.extend_from_slice(inp);
-                output.extend_from_slice(out);
+                input.extend_from_slice(&inp);
+                output.extend_from_slice(&out);
             } else {
-                jitter(inp, TEXT_SIGMA, &mut rng, &mut input);
-                jitter(out, TEXT_SIGMA, &mut rng, &mut output);
+                jitter(&inp, TEXT_SIGMA, &mut rng, &mut input);
+                jitter(&out, TEXT_SIGMA, &mut rng, &mut output);
             }
             bias.push(s.bias[b] + factor.ln());
         }
-        SequenceModel { input, output, bias, ..s.clone() }
+        SequenceModel {
+            input: Embeddings::F32 { dim: d, values: input },
+            output: Embeddings::F32 { dim: d, values: output },
+            bias,
+            ..s.clone()
+        }
     });
 
     let mut catalog = Catalog::new(CatalogParts {

@@ -47,8 +47,8 @@ fn tiny_catalog(quantized: bool, sequence: bool) -> Vec<u8> {
     let sequence = sequence.then(|| SequenceModel {
         dim,
         window: 2,
-        input: text.clone(),
-        output: text.iter().map(|x| -x).collect(),
+        input: Embeddings::F32 { dim, values: text.clone() },
+        output: Embeddings::F32 { dim, values: text.iter().map(|x| -x).collect() },
         bias: vec![0.1, -0.2, 0.3],
         position_weights: vec![1.0, 0.5],
         kind_weights: vec![1.0; KIND_CLASSES],

@@ -57,7 +57,7 @@ log "scripted LLM server at $RECAGENT_LLM_SERVER (pid $LLM_PID)"
 step "browser tests (wasm-pack test --headless --chrome)"
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-600}"
 wasm-pack test --mode no-install --headless --chrome --chromedriver "$CHROMEDRIVER" . \
-  --test web --test web_recommender --test web_items --test web_memory --test ranking_kernels --test web_http --test web_agent --test web_loader -- --nocapture
+  --test web --test web_gemm --test web_recommender --test web_items --test web_memory --test ranking_kernels --test web_http --test web_agent --test web_loader -- --nocapture
 
 step "npm package and demo (wasm-pack build, tsc, headless Chromium)"
 "$ROOT/scripts/serve.sh" --build

@@ -5,39 +5,14 @@
 
 use recagent_core::vectors::cosine;
 use recagent::{ImageEmbedder, TextEmbedder};
-use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-static MINILM: &[u8] = include_bytes!("../assets/minilm-int8.onnx");
-static VOCAB: &str = include_str!("../assets/vocab.txt");
-static MOBILENET: &[u8] = include_bytes!("../assets/mobilenetv2-embedding.onnx");
-static TEXT_FIXTURES: &str = include_str!("../assets/fixtures/text-encoder.jsonl");
-static IMAGE_FIXTURES: &str = include_str!("../assets/fixtures/image/image-encoder.jsonl");
-static CHELSEA_PNG: &[u8] = include_bytes!("../assets/fixtures/image/chelsea.png");
-
-#[derive(Deserialize)]
-struct TextRow {
-    text: String,
-    ids: Vec<u32>,
-    embedding: Vec<f32>,
-}
-
-#[derive(Deserialize)]
-struct ImageRow {
-    file: String,
-    top5: Vec<u32>,
-    embedding: Vec<f32>,
-}
-
-fn text_rows() -> Vec<TextRow> {
-    TEXT_FIXTURES
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
+#[path = "support/web_fixtures.rs"]
+mod web_fixtures;
+use web_fixtures::{chelsea_row, text_rows, ImageRow, TextRow, CHELSEA_PNG, MINILM, MOBILENET, VOCAB};
 
 /// `name` and `code` of a thrown value, asserting it is a JS `Error`.
 fn error_shape(err: JsValue) -> (String, String) {
@@ -96,11 +71,7 @@ async fn image_embeddings_match_onnxruntime_in_chromium() {
         .await
         .unwrap();
     assert_eq!(embedder.dim(), 1280);
-    let row: ImageRow = IMAGE_FIXTURES
-        .lines()
-        .map(|l| serde_json::from_str::<ImageRow>(l).unwrap())
-        .find(|r| r.file == "chelsea.png")
-        .unwrap();
+    let row: ImageRow = chelsea_row();
     let embedding = embedder.embed_encoded(CHELSEA_PNG).unwrap();
     let c = cosine(&embedding, &row.embedding);
     assert!(c >= 0.99, "cosine {c}");

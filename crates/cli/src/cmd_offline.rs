@@ -145,7 +145,8 @@ pub(crate) fn embed_image(
     Ok(())
 }
 
-/// `recagent eval`: HR/NDCG/coverage of recagent and the baselines on a dataset.
+/// `recagent eval`: HR/NDCG/coverage of recagent and the baselines on a
+/// dataset (`quantize`: recagent over its int8 catalog).
 pub(crate) fn eval(
     dataset: &Path,
     model: Option<&Path>,
@@ -154,6 +155,7 @@ pub(crate) fn eval(
     names: &[String],
     train: &TrainConfig,
     select_hidden: Vec<usize>,
+    quantize: bool,
 ) -> Result<()> {
     let needs_text = names.iter().any(|n| n == "content" || n == "recagent");
     let (encoder, model_bytes) = match (needs_text, model, vocab) {
@@ -173,6 +175,7 @@ pub(crate) fn eval(
                 &model_bytes,
                 train.clone(),
                 select_hidden.clone(),
+                quantize,
             )),
             ("recagent", None) => Err(Error::InvalidInput(
                 "the recagent model needs the text encoder (--model, --vocab)".into(),

@@ -89,6 +89,10 @@ enum Command {
         /// Comma-separated models to evaluate: recagent, popularity, content, ease, itemknn.
         #[arg(long, value_delimiter = ',', default_value = "recagent,popularity,content,ease")]
         models: Vec<String>,
+        /// Evaluate recagent over the int8 catalog (`build-catalog
+        /// --quantize`: text matrix and sequence vectors as int8).
+        #[arg(long)]
+        quantize: bool,
         #[command(flatten)]
         train: TrainArgs,
     },
@@ -186,9 +190,10 @@ fn run() -> std::process::ExitCode {
             vocab,
             k,
             models,
+            quantize,
             train,
         } => train.candidates().and_then(|select| {
-            eval(&dataset, model.as_deref(), vocab.as_deref(), k, &models, &train.config(), select)
+            eval(&dataset, model.as_deref(), vocab.as_deref(), k, &models, &train.config(), select, quantize)
         }),
         Command::Memory(args) => memory(args),
         Command::Ask {

@@ -75,6 +75,7 @@ pub fn build_split_catalog(
     text: Option<(&TextEncoder, &[u8])>,
     train: &TrainConfig,
     select_hidden: &[usize],
+    quantize: bool,
     progress: &mut dyn FnMut(Progress),
 ) -> recagent_core::Result<Catalog> {
     let mut interactions = Vec::new();
@@ -92,7 +93,7 @@ pub fn build_split_catalog(
     let options = BuildOptions {
         train: Some(train.clone()),
         select_hidden: select_hidden.to_vec(),
-        quantize: false,
+        quantize,
     };
     build_catalog(input, &Encoders { text, image: None }, &options, progress)
 }
@@ -101,10 +102,17 @@ impl<'a> Model<'a> {
     /// `"recagent"`: the on-device recommender (see the module docs).
     /// `select_hidden`: MLP widths to choose from by held-out validation
     /// (empty: `train.hidden` as given).
-    pub fn recagent(encoder: &'a TextEncoder, model_bytes: &'a [u8], train: TrainConfig, select_hidden: Vec<usize>) -> Self {
+    /// `quantize`: score over the int8 catalog, as `build-catalog --quantize` writes it.
+    pub fn recagent(
+        encoder: &'a TextEncoder,
+        model_bytes: &'a [u8],
+        train: TrainConfig,
+        select_hidden: Vec<usize>,
+        quantize: bool,
+    ) -> Self {
         Model::new("recagent", move |dataset, split, progress| {
             let catalog =
-                build_split_catalog(dataset, split, Some((encoder, model_bytes)), &train, &select_hidden, progress)?;
+                build_split_catalog(dataset, split, Some((encoder, model_bytes)), &train, &select_hidden, quantize, progress)?;
             Ok(Box::new(RecagentScorer::new(
                 catalog,
                 ScoreWeights::default(),

@@ -9,7 +9,6 @@ use crate::progress::Progress;
 use recagent_core::catalog::{AttributeDef, Catalog, CatalogParts, ContextItem, Embeddings, Item, ModelFingerprint, SequenceModel};
 use recagent_core::encoder::{ImageEncoder, TextEncoder};
 use recagent_core::error::{Error, Result};
-use recagent_core::vectors::kernels::scores_f32;
 
 /// One logged interaction (another user's, or aggregate; never the target
 /// user's private history at serving time).
@@ -125,7 +124,7 @@ pub fn validation_hit_rate(model: &SequenceModel, sequences: &[Vec<TrainEvent>],
             .map(|e| ContextItem { item: e.item, kind: e.kind, strength: 1.0 })
             .collect();
         let Some(u) = model.user_vector(&history) else { continue };
-        if scores_f32(&model.output, model.dim, &u, &mut scores).is_err() {
+        if model.output.scores(&u, &mut scores).is_err() {
             continue;
         }
         scores.iter_mut().zip(&model.bias).for_each(|(s, b)| *s += b);

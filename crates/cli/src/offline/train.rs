@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use recagent_core::catalog::sequence::{ContextItem, SequenceModel, KIND_CLASSES};
 use recagent_core::error::{Error, Result};
+use recagent_core::vectors::Embeddings;
 use recagent_core::platform::{Rng, SeededRng};
 
 /// Training hyper-parameters. The defaults are what the README's figures used.
@@ -144,8 +145,8 @@ pub fn train_sequence_model(
     let mut model = SequenceModel {
         dim: d,
         window,
-        input: (0..n_items * d).map(|_| gaussian(0.05)).collect(),
-        output: (0..n_items * d).map(|_| gaussian(0.05)).collect(),
+        input: Embeddings::F32 { dim: d, values: (0..n_items * d).map(|_| gaussian(0.05)).collect() },
+        output: Embeddings::F32 { dim: d, values: (0..n_items * d).map(|_| gaussian(0.05)).collect() },
         bias: vec![0.0; n_items],
         position_weights: (0..window).map(|l| (-(l as f32) / 10.0).exp()).collect(),
         kind_weights: vec![1.0; KIND_CLASSES],
@@ -164,12 +165,12 @@ pub fn train_sequence_model(
         .enumerate()
         .flat_map(|(s, seq)| (1..seq.len()).map(move |t| (s as u32, t as u32)))
         .collect();
-    let mut adam_in = Adam::new(model.input.len());
-    let mut adam_out = Adam::new(model.output.len());
+    let mut adam_in = Adam::new(n_items * d);
+    let mut adam_out = Adam::new(n_items * d);
     let mut adam_bias = Adam::new(n_items);
     let mut adam_pos = Adam::new(window);
     let mut adam_kind = Adam::new(KIND_CLASSES);
-    let mut grad_in = vec![0.0f32; model.input.len()];
+    let mut grad_in = vec![0.0f32; n_items * d];
     let mut step = 0i32;
     for epoch in 0..config.epochs {
         let started = Instant::now();
@@ -238,7 +239,7 @@ pub fn train_sequence_model(
                     .map(|h| h.join().map_err(|_| Error::InvalidInput("training worker panicked".into())))
                     .collect::<Result<Vec<_>>>()
             })?;
-            let mut grad_out = vec![0.0f32; model.output.len()];
+            let mut grad_out = vec![0.0f32; n_items * d];
             let mut grad_bias = vec![0.0f32; n_items];
             let mut grad_user = Vec::with_capacity(b * d);
             for part in parts {
@@ -277,7 +278,7 @@ pub fn train_sequence_model(
                     let i = ev.item as usize;
                     let kind = usize::from(ev.kind).min(KIND_CLASSES - 1);
                     let (wp, wk) = (model.position_weights[position], model.kind_weights[kind]);
-                    let row = &model.input[i * d..(i + 1) * d];
+                    let row = &trained(&model.input)[i * d..(i + 1) * d];
                     let dot: f32 = row.iter().zip(gu).map(|(a, g)| a * g).sum();
                     grad_pos[position] += dot * wk;
                     grad_kind[kind] += dot * wp;
@@ -289,8 +290,12 @@ pub fn train_sequence_model(
             }
             step += 1;
             let lr = config.learning_rate;
-            adam_in.step(&mut model.input, &grad_in, lr, step);
-            adam_out.step(&mut model.output, &grad_out, lr, step);
+            if let Some(values) = model.input.f32_values_mut() {
+                adam_in.step(values, &grad_in, lr, step);
+            }
+            if let Some(values) = model.output.f32_values_mut() {
+                adam_out.step(values, &grad_out, lr, step);
+            }
             adam_bias.step(&mut model.bias, &grad_bias, lr, step);
             adam_pos.step(&mut model.position_weights, &grad_pos, lr, step);
             adam_kind.step(&mut model.kind_weights, &grad_kind, lr, step);
@@ -342,6 +347,12 @@ fn gemm(m: usize, k: usize, n: usize, a: &[f32], sa: (usize, usize), b: &[f32], 
     }
 }
 
+/// The values of a matrix this module trains (built as f32 above, so never
+/// the empty fallback).
+fn trained(m: &Embeddings) -> &[f32] {
+    m.f32_values().unwrap_or_default()
+}
+
 fn add(acc: &mut [f32], x: &[f32]) {
     acc.iter_mut().zip(x).for_each(|(a, b)| *a += b);
 }
@@ -352,6 +363,11 @@ fn softmax_part(model: &SequenceModel, users: &[f32], targets: &[u32], batch: us
     let d = model.dim;
     let n = model.items();
     let m = targets.len();
+    let output = trained(&model.output);
+    if output.len() != n * d || users.len() != m * d {
+        // not reachable: the model is built as f32 with n × d values above
+        return Part { loss: 0.0, grad_output: vec![0.0; n * d], grad_bias: vec![0.0; n], grad_user: vec![0.0; m * d] };
+    }
     let mut logits = vec![0.0f32; m * n];
     // SAFETY: matrixmultiply reads `m×d`, `d×n` (the transposed output
     // matrix via strides) and writes `m×n`; all slices have exactly those
@@ -365,7 +381,7 @@ fn softmax_part(model: &SequenceModel, users: &[f32], targets: &[u32], batch: us
             users.as_ptr(),
             d as isize,
             1,
-            model.output.as_ptr(),
+            output.as_ptr(),
             1,
             d as isize,
             0.0,
@@ -426,7 +442,7 @@ fn softmax_part(model: &SequenceModel, users: &[f32], targets: &[u32], batch: us
             logits.as_ptr(),
             n as isize,
             1,
-            model.output.as_ptr(),
+            output.as_ptr(),
             d as isize,
             1,
             0.0,
@@ -483,8 +499,8 @@ mod tests {
             let u = model.user_vector(&history).unwrap();
             let best = (0..n)
                 .max_by(|&a, &b| {
-                    let sa: f32 = u.iter().zip(&model.output[a * 8..a * 8 + 8]).map(|(x, y)| x * y).sum::<f32>() + model.bias[a];
-                    let sb: f32 = u.iter().zip(&model.output[b * 8..b * 8 + 8]).map(|(x, y)| x * y).sum::<f32>() + model.bias[b];
+                    let sa = model.output.row_dot(a, &u).unwrap() + model.bias[a];
+                    let sb = model.output.row_dot(b, &u).unwrap() + model.bias[b];
                     sa.total_cmp(&sb)
                 })
                 .unwrap();

@@ -3,12 +3,18 @@
 //! ```text
 //! offset  size  what
 //! 0       8     magic  b"RCATALOG"
-//! 8       4     format version (u32 LE), currently 2 (1 still reads)
+//! 8       4     format version (u32 LE): 3 with int8 sequence vectors,
+//!               else 2 (1 still reads)
 //! 12      4     meta length M (u32 LE)
 //! 16      M     meta: UTF-8 JSON (name, attributes, items, section table)
 //! 16+M    …     sections, each starting at a 16-byte aligned offset
 //! end-4   4     CRC-32 of every byte before it (u32 LE)
 //! ```
+//!
+//! Sections: `text.f32` or `text.i8` + `text.scales` (one f32 per row), the
+//! same for `image`, `popularity`, and the sequence model's `sequence.input`
+//! and `sequence.output` (f32; int8 as `.i8` + `.scales` in version 3),
+//! `sequence.bias`, `.position`, `.kind` and, with an MLP, `.w1`, `.b1`, `.w2`.
 //!
 //! Every section is named in the meta's `sections` table with its `dtype`
 //! (`f32` or `i8`, little-endian), `rows`, `cols`, `offset` and `length`.
@@ -25,10 +31,13 @@ use crate::vectors::kernels::QuantizedMatrix;
 
 /// The first eight bytes of every bundle.
 pub const MAGIC: &[u8; 8] = b"RCATALOG";
-/// The bundle format version this build writes. Version 2 added the
-/// sequence model's residual MLP (`sequence.w1`, `.b1`, `.w2`); version 1
-/// bundles (no MLP) still load.
-pub const VERSION: u32 = 2;
+/// The newest bundle format version this build writes and reads. Version 3
+/// stores the sequence model's item vectors as int8 (`sequence.input.i8` +
+/// `sequence.input.scales`, the same for `sequence.output`) and is written
+/// only for such bundles; every other bundle is still written as version 2,
+/// which added the sequence model's residual MLP (`sequence.w1`, `.b1`,
+/// `.w2`); version 1 bundles (no MLP) still load.
+pub const VERSION: u32 = 3;
 
 #[derive(Serialize, Deserialize)]
 struct Meta {
@@ -88,8 +97,19 @@ pub fn encode(catalog: &Catalog) -> Result<Vec<u8>> {
     let n = catalog.len();
     payloads.push(("popularity".into(), n, 1, Payload::F32(&catalog.popularity)));
     if let Some(s) = &catalog.sequence {
-        payloads.push(("sequence.input".into(), n, s.dim, Payload::F32(&s.input)));
-        payloads.push(("sequence.output".into(), n, s.dim, Payload::F32(&s.output)));
+        // f32 keeps the section names of format 1 ("sequence.input"), int8
+        // adds ".i8" and ".scales" as the text matrix does
+        for (name, m) in [("sequence.input", &s.input), ("sequence.output", &s.output)] {
+            match m {
+                Embeddings::F32 { dim, values } => {
+                    payloads.push((name.into(), n, *dim, Payload::F32(values)));
+                }
+                Embeddings::I8(q) => {
+                    payloads.push((format!("{name}.i8"), n, q.dim, Payload::I8(&q.values)));
+                    payloads.push((format!("{name}.scales"), n, 1, Payload::F32(&q.scales)));
+                }
+            }
+        }
         payloads.push(("sequence.bias".into(), n, 1, Payload::F32(&s.bias)));
         payloads.push(("sequence.position".into(), s.window, 1, Payload::F32(&s.position_weights)));
         payloads.push(("sequence.kind".into(), s.kind_weights.len(), 1, Payload::F32(&s.kind_weights)));
@@ -135,7 +155,10 @@ pub fn encode(catalog: &Catalog) -> Result<Vec<u8>> {
     let start = (16 + meta.len()).next_multiple_of(16);
     let mut out = Vec::with_capacity(start + offset + 4);
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
+    // readers of version 2 know no int8 sequence vectors: tell them apart
+    let int8_sequence = catalog.sequence.as_ref().is_some_and(|s| matches!(s.input, Embeddings::I8(_)) || matches!(s.output, Embeddings::I8(_)));
+    let version: u32 = if int8_sequence { VERSION } else { 2 };
+    out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&meta_len.to_le_bytes());
     out.extend_from_slice(&meta);
     for (_, _, _, p) in &payloads {
@@ -164,7 +187,7 @@ pub fn decode(bytes: &[u8]) -> Result<Catalog> {
         return Err(corrupt("not a recagent catalog bundle (bad magic)"));
     }
     let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-    if version != VERSION && version != 1 {
+    if !(1..=VERSION).contains(&version) {
         return Err(corrupt(format!(
             "bundle format version {version}; this build reads versions 1 to {VERSION}"
         )));
@@ -230,11 +253,22 @@ pub fn decode(bytes: &[u8]) -> Result<Catalog> {
             let need = |name: &str, rows: usize, cols: usize| {
                 f32_section(name, rows, cols)?.ok_or_else(|| corrupt(format!("missing section {name}")))
             };
+            // f32 under the plain name, or int8 as `{name}.i8` + `{name}.scales`
+            let item_vectors = |name: &str, dim: usize| -> Result<Embeddings> {
+                let m = match find(name) {
+                    Some(_) => Embeddings::F32 { dim, values: need(name, n, dim)? },
+                    None => matrix(name)?.ok_or_else(|| corrupt(format!("missing section {name}")))?,
+                };
+                if m.dim() != dim {
+                    return Err(corrupt(format!("section {name} is {} wide; the model says {dim}", m.dim())));
+                }
+                Ok(m)
+            };
             Some(SequenceModel {
                 dim: sm.dim,
                 window: sm.window,
-                input: need("sequence.input", n, sm.dim)?,
-                output: need("sequence.output", n, sm.dim)?,
+                input: item_vectors("sequence.input", sm.dim)?,
+                output: item_vectors("sequence.output", sm.dim)?,
                 bias: need("sequence.bias", n, 1)?,
                 position_weights: need("sequence.position", sm.window, 1)?,
                 kind_weights: need("sequence.kind", super::sequence::KIND_CLASSES, 1)?,

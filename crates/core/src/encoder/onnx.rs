@@ -132,6 +132,8 @@ pub(crate) fn typed(
 /// shape). A plan for concrete shapes runs only those shapes, and tract
 /// optimizes it further (static memory, kernels chosen for the real sizes).
 pub(crate) fn optimize(model: &TypedModel, values: &[(Symbol, i64)]) -> Result<Plan> {
+    // our wasm GEMM kernels must be registered before tract picks kernels
+    crate::vectors::wasm_gemm::install();
     let optimized = if values.is_empty() {
         // already decluttered: only the code generation is left
         let mut model = model.clone();

@@ -132,15 +132,7 @@ pub fn similarity_space(catalog: &Catalog) -> Option<Cow<'_, Embeddings>> {
     if let Some(t) = catalog.text_embeddings() {
         return Some(Cow::Borrowed(t));
     }
-    let s = catalog.sequence_model()?;
-    let mut values = s.output.clone();
-    for row in values.chunks_exact_mut(s.dim) {
-        let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            row.iter_mut().for_each(|x| *x /= norm);
-        }
-    }
-    Some(Cow::Owned(Embeddings::F32 { dim: s.dim, values }))
+    Some(Cow::Owned(catalog.sequence_model()?.output.normalized_rows()))
 }
 
 /// Clusters the consumed items (most recent first) greedily: an item joins
@@ -263,7 +255,7 @@ pub fn score_with_photo(
             // The model covers the bundle's items; later rows were added at run time.
             let covered = model.items().min(n);
             let mut logits = vec![0.0f32; n];
-            crate::vectors::kernels::scores_f32(&model.output, model.dim, &u, &mut logits[..covered])?;
+            model.output.scores(&u, &mut logits[..covered])?;
             logits.iter_mut().zip(&model.bias).for_each(|(l, b)| *l += b);
             standardize(&mut logits[..covered]);
             if covered < n {

@@ -9,6 +9,7 @@
 mod embeddings;
 pub mod kernels;
 pub mod topk;
+pub mod wasm_gemm;
 
 pub use embeddings::Embeddings;
 pub use kernels::{QuantizedMatrix, QuantizedQuery};

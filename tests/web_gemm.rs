@@ -1,0 +1,177 @@
+//! Browser tests of the f32 GEMM kernels recagent registers with tract on
+//! wasm (`recagent_core::vectors::wasm_gemm`): every fused operation tract
+//! can hand a kernel, against a scalar reference, for each tile; and the
+//! text and image encoders built with each tile against the reference
+//! embeddings.
+#![cfg(target_arch = "wasm32")]
+
+use recagent::{ImageEmbedder, TextEmbedder};
+use recagent_core::vectors::cosine;
+use recagent_core::vectors::wasm_gemm::{kernel, use_tile, GemmTile};
+use tract_linalg::mmm::{FusedKerSpec, OutputStoreKer, RoundingPolicy};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[path = "support/web_fixtures.rs"]
+mod web_fixtures;
+use web_fixtures::{chelsea_row, text_rows, TextRow, CHELSEA_PNG, MINILM, MOBILENET, VOCAB};
+
+const NR: usize = 8;
+
+/// Deterministic values in about [-2, 2], none exactly zero.
+fn values(n: usize, seed: u32) -> Vec<f32> {
+    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(12_345);
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x % 4001) as f32 / 1000.0 - 2.0005
+        })
+        .collect()
+}
+
+/// The reference: `c[r][col]` after the same operations, in scalar f32.
+struct Reference {
+    mr: usize,
+    c: Vec<f32>,
+}
+
+impl Reference {
+    fn each(&mut self, f: impl Fn(usize, usize, f32) -> f32) {
+        for r in 0..self.mr {
+            for col in 0..NR {
+                let v = &mut self.c[r * NR + col];
+                *v = f(r, col, *v);
+            }
+        }
+    }
+}
+
+/// Runs one kernel over one list and returns the tile it stored, written
+/// with `col_stride` floats between columns (1: row-major, else strided).
+fn run(kernel: recagent_core::vectors::wasm_gemm::GemmKernel, mr: usize, ops: &[FusedKerSpec<f32>], out: &mut [f32], col_stride: usize) {
+    let store = OutputStoreKer {
+        ptr: out.as_mut_ptr() as *mut u8,
+        row_byte_stride: (NR * col_stride * 4) as isize,
+        col_byte_stride: (col_stride * 4) as isize,
+        item_size: 4,
+    };
+    assert!(out.len() >= mr * NR * col_stride);
+    let mut list = ops.to_vec();
+    list.push(FusedKerSpec::Store(store));
+    list.push(FusedKerSpec::Done);
+    // SAFETY: every pointer in `ops` covers a full mr × 8 tile (built below),
+    // and `out` holds mr rows of 8 columns at `col_stride`.
+    let status = unsafe { kernel(&list) };
+    assert_eq!(status, 0);
+}
+
+fn close(kernel_out: &[f32], reference: &[f32], what: &str) {
+    for (i, (a, b)) in kernel_out.iter().zip(reference).enumerate() {
+        assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{what}: element {i}: kernel {a}, reference {b}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn every_fused_operation_matches_a_scalar_reference() {
+    for tile in [GemmTile::Rows4, GemmTile::Rows6] {
+        let (mr, kernel) = kernel(tile).expect("a recagent tile");
+        for k in [0usize, 1, 3, 17, 64] {
+            let a = values(k * mr, 1 + k as u32); // packed [k][mr]
+            let b = values(k * NR, 7 + k as u32); // packed [k][8]
+            let mut reference = Reference { mr, c: vec![0.0; mr * NR] };
+            reference.each(|r, col, _| (0..k).map(|i| a[i * mr + r] * b[i * NR + col]).sum());
+            let matmul = FusedKerSpec::AddMatMul { k, pa: a.as_ptr() as *const u8, pb: b.as_ptr() as *const u8, packing: 0 };
+            let mut out = vec![f32::NAN; mr * NR];
+            run(kernel, mr, &[FusedKerSpec::Clear, matmul], &mut out, 1);
+            close(&out, &reference.c, &format!("{tile:?} k={k} matmul"));
+
+            // Then every other operation, each alone after a loaded tile (so
+            // no later operation can hide an error), stored at two column strides.
+            let rows = values(mr, 30);
+            let cols = values(NR, 31);
+            let loaded = values(mr * NR, 32);
+            let unicast = values(mr * NR, 33);
+            let (prow, pcol) = (values(mr, 34), values(NR, 35));
+            type RefFn<'a> = Box<dyn Fn(usize, usize, f32) -> f32 + 'a>;
+            let mut cases: Vec<(&str, FusedKerSpec<f32>, RefFn)> = vec![
+                ("ScalarAdd", FusedKerSpec::ScalarAdd(0.5), Box::new(|_, _, c| 0.5 + c)),
+                ("ScalarMul", FusedKerSpec::ScalarMul(1.5), Box::new(|_, _, c| 1.5 * c)),
+                ("ScalarSub", FusedKerSpec::ScalarSub(0.25), Box::new(|_, _, c| 0.25 - c)),
+                ("ScalarSubF", FusedKerSpec::ScalarSubF(0.125), Box::new(|_, _, c| c - 0.125)),
+                ("ScalarMin", FusedKerSpec::ScalarMin(0.3), Box::new(|_, _, c| c.min(0.3))),
+                ("ScalarMax", FusedKerSpec::ScalarMax(-0.3), Box::new(|_, _, c| c.max(-0.3))),
+                ("LeakyRelu", FusedKerSpec::LeakyRelu(0.1), Box::new(|_, _, c| if c > 0.0 { c } else { 0.1 * c })),
+                ("PerRowAdd", FusedKerSpec::PerRowAdd(rows.as_ptr()), Box::new(|r, _, c| rows[r] + c)),
+                ("PerRowMul", FusedKerSpec::PerRowMul(rows.as_ptr()), Box::new(|r, _, c| rows[r] * c)),
+                ("PerRowSub", FusedKerSpec::PerRowSub(rows.as_ptr()), Box::new(|r, _, c| rows[r] - c)),
+                ("PerRowSubF", FusedKerSpec::PerRowSubF(rows.as_ptr()), Box::new(|r, _, c| c - rows[r])),
+                ("PerRowMin", FusedKerSpec::PerRowMin(rows.as_ptr()), Box::new(|r, _, c| c.min(rows[r]))),
+                ("PerRowMax", FusedKerSpec::PerRowMax(rows.as_ptr()), Box::new(|r, _, c| c.max(rows[r]))),
+                ("PerColAdd", FusedKerSpec::PerColAdd(cols.as_ptr()), Box::new(|_, j, c| cols[j] + c)),
+                ("PerColMul", FusedKerSpec::PerColMul(cols.as_ptr()), Box::new(|_, j, c| cols[j] * c)),
+                ("PerColSub", FusedKerSpec::PerColSub(cols.as_ptr()), Box::new(|_, j, c| cols[j] - c)),
+                ("PerColSubF", FusedKerSpec::PerColSubF(cols.as_ptr()), Box::new(|_, j, c| c - cols[j])),
+                ("PerColMin", FusedKerSpec::PerColMin(cols.as_ptr()), Box::new(|_, j, c| c.min(cols[j]))),
+                ("PerColMax", FusedKerSpec::PerColMax(cols.as_ptr()), Box::new(|_, j, c| c.max(cols[j]))),
+                ("ShiftLeft", FusedKerSpec::ShiftLeft(2), Box::new(|_, _, c| c * 4.0)),
+                ("RoundingShiftRight", FusedKerSpec::RoundingShiftRight(1, RoundingPolicy::Even), Box::new(|_, _, c| c * 0.5)),
+                (
+                    "AddUnicast",
+                    // a column-major tile: element (row, col) at col * mr + row
+                    FusedKerSpec::AddUnicast(OutputStoreKer {
+                        ptr: unicast.as_ptr() as *mut u8,
+                        row_byte_stride: 4,
+                        col_byte_stride: (mr * 4) as isize,
+                        item_size: 4,
+                    }),
+                    Box::new(|r, j, c| c + unicast[j * mr + r]),
+                ),
+                (
+                    "AddRowColProducts",
+                    FusedKerSpec::AddRowColProducts(prow.as_ptr(), pcol.as_ptr()),
+                    Box::new(|r, j, c| c + prow[r] * pcol[j]),
+                ),
+            ];
+            // the loaded tile plus the matmul, as the driver chains them
+            cases.push((
+                "LoadTile+AddMatMul",
+                matmul,
+                Box::new(|r, j, c| c + (0..k).map(|i| a[i * mr + r] * b[i * NR + j]).sum::<f32>()),
+            ));
+            for (name, op, reference) in &cases {
+                let mut r = Reference { mr, c: loaded.clone() };
+                r.each(reference);
+                for stride in [1usize, 3] {
+                    let mut out = vec![f32::NAN; mr * NR * stride];
+                    run(kernel, mr, &[FusedKerSpec::LoadTile(std::ptr::null(), loaded.as_ptr()), op.clone()], &mut out, stride);
+                    let stored: Vec<f32> = out.iter().step_by(stride).copied().collect();
+                    close(&stored, &r.c, &format!("{tile:?} k={k} {name}, column stride {stride}"));
+                }
+            }
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_encoders_match_the_reference_with_every_tile() {
+    let rows: Vec<TextRow> = text_rows().into_iter().step_by(4).collect();
+    let texts: Vec<String> = rows.iter().map(|r| r.text.clone()).collect();
+    let image = chelsea_row();
+    for tile in [GemmTile::Tract8x8, GemmTile::Rows4, GemmTile::Rows6] {
+        use_tile(tile);
+        let text = TextEmbedder::create(MINILM.to_vec(), VOCAB.to_string(), None).await.unwrap();
+        for (row, e) in rows.iter().zip(text.embed_batch(texts.clone(), None).unwrap()) {
+            let c = cosine(&e.to_vec(), &row.embedding);
+            assert!(c >= 0.999, "{tile:?} {:?}: cosine {c}", row.text);
+            let c = cosine(&text.embed(&row.text).unwrap(), &row.embedding);
+            assert!(c >= 0.999, "{tile:?} {:?} alone: cosine {c}", row.text);
+        }
+        let embedder = ImageEmbedder::create(MOBILENET.to_vec(), None).await.unwrap();
+        let c = cosine(&embedder.embed_encoded(CHELSEA_PNG).unwrap(), &image.embedding);
+        assert!(c >= 0.99, "{tile:?} image: cosine {c}");
+    }
+    use_tile(GemmTile::Rows6);
+}
