@@ -32,8 +32,8 @@ macro_rules! kernel_x8 {
     ($name:ident, $mr:expr, $a0:ident, $a1:ident; $(($lo:ident, $hi:ident, $av:ident, $lane:literal)),+) => {
         /// # Safety
         /// tract's matmul driver calls this with a `Done`-terminated list whose
-        /// pointers cover a full `$mr`×8 tile (packed A panels of `$mr` floats
-        /// per k step, packed B panels of 8).
+        /// pointers cover a full tile of the kernel's rows × 8 columns (packed
+        /// A panels of one float per row per k step, packed B panels of 8).
         #[allow(clippy::too_many_lines, unused_assignments)]
         unsafe fn $name(spec: &[FusedKerSpec<f32>]) -> isize {
             unsafe {
