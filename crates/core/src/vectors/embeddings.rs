@@ -102,11 +102,11 @@ impl Embeddings {
         }
         match self {
             Embeddings::F32 { dim, values } => {
-                let Some(row) = values.get(i * dim..(i + 1) * dim) else { return false };
+                let Some(row) = row_span(i, *dim).and_then(|r| values.get(r)) else { return false };
                 acc.iter_mut().zip(row).for_each(|(a, x)| *a += weight * x);
             }
             Embeddings::I8(q) => {
-                let (Some(scale), Some(row)) = (q.scales.get(i), q.values.get(i * q.dim..(i + 1) * q.dim)) else {
+                let (Some(scale), Some(row)) = (q.scales.get(i), row_span(i, q.dim).and_then(|r| q.values.get(r))) else {
                     return false;
                 };
                 let w = weight * scale;
@@ -124,11 +124,11 @@ impl Embeddings {
         }
         match self {
             Embeddings::F32 { dim, values } => {
-                Some(values.get(i * dim..(i + 1) * dim)?.iter().zip(v).map(|(a, b)| a * b).sum())
+                Some(values.get(row_span(i, *dim)?)?.iter().zip(v).map(|(a, b)| a * b).sum())
             }
             Embeddings::I8(q) => {
                 let scale = *q.scales.get(i)?;
-                let row = q.values.get(i * q.dim..(i + 1) * q.dim)?;
+                let row = q.values.get(row_span(i, q.dim)?)?;
                 Some(scale * row.iter().zip(v).map(|(&a, b)| f32::from(a) * b).sum::<f32>())
             }
         }
@@ -162,16 +162,23 @@ impl Embeddings {
     /// Row `i` as f32 (dequantized for int8).
     pub fn row(&self, i: usize) -> Option<Vec<f32>> {
         match self {
-            Embeddings::F32 { dim, values } => values.get(i * dim..(i + 1) * dim).map(<[f32]>::to_vec),
+            Embeddings::F32 { dim, values } => values.get(row_span(i, *dim)?).map(<[f32]>::to_vec),
             Embeddings::I8(q) => {
                 let scale = *q.scales.get(i)?;
-                let row = q.values.get(i * q.dim..(i + 1) * q.dim)?;
+                let row = q.values.get(row_span(i, q.dim)?)?;
                 Some(row.iter().map(|&v| f32::from(v) * scale).collect())
             }
         }
     }
 }
 
+
+/// The values of row `i` in a row-major matrix `dim` wide, `None` when the
+/// arithmetic overflows (an index from outside never wraps to another row).
+fn row_span(i: usize, dim: usize) -> Option<std::ops::Range<usize>> {
+    let start = i.checked_mul(dim)?;
+    Some(start..start.checked_add(dim)?)
+}
 
 #[cfg(test)]
 mod tests {
@@ -196,6 +203,9 @@ mod tests {
             assert!(x.iter().zip(&y).all(|(a, b)| (a - b).abs() < 0.05), "{x:?} vs {y:?}");
         }
         assert_eq!(f.row_dot(3, &v), None);
+        // an index whose offset overflows is out of range, never another row
+        assert_eq!(f.row_dot(usize::MAX / 2, &v), None);
+        assert_eq!(q.row(usize::MAX / 2), None);
         assert_eq!(q.row_dot(0, &v[..2]), None);
         let mut short = vec![0.0; 2];
         assert!(!f.add_row_scaled(0, 1.0, &mut short) && !q.add_row_scaled(9, 1.0, &mut vec![0.0; 3]));
