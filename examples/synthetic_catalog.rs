@@ -8,8 +8,8 @@
 //!
 //! Item `i` is a variant of base item `i mod n` (n = base size): variant 0 is
 //! the base item itself (same id, title, text, attributes, embeddings), variant
-//! `v > 0` has the id `<base id>~<v>`, the title `<base title> #<v>`, the base
-//! attributes, the base text embedding plus Gaussian noise (σ = 0.025 per
+//! `v > 0` has the id `<base id>~<v>`, the title `<base title> #<v>` (also in
+//! its text, in place of the base title), the base attributes, the base text embedding plus Gaussian noise (σ = 0.025 per
 //! dimension, then L2-normalised: cosine ≈ 0.85 to its base), the base
 //! sequence-model vectors plus noise of the same relative size, and a
 //! popularity of the base's times a factor in [0.2, 1). So the catalog keeps the
@@ -18,12 +18,40 @@
 //! time and text queries rank meaningfully) at any size. `--quantize` stores
 //! the text matrix as int8 (`recagent build-catalog --quantize`).
 //!
-//! Prints one JSON line: `{"out","items","bytes","memoryBytes","quantized","seconds"}`.
+//! Prints one JSON line: `{"out","items","bytes","memoryBytes","heapBytes",
+//! "loadSeconds","quantized","seconds"}`. `heapBytes` is what a catalog read
+//! back from the bundle holds on the heap, counted by this program's
+//! allocator (its `memoryBytes` is the catalog's own estimate);
+//! `loadSeconds` is how long that read took.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use recagent_core::catalog::{CatalogParts, Embeddings, Item, SequenceModel};
 use recagent_core::Catalog;
+
+/// The system allocator, counting the bytes live at any time.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
 
 /// Noise per dimension added to a unit-length text embedding.
 const TEXT_SIGMA: f32 = 0.025;
@@ -120,7 +148,7 @@ fn run(args: &Args) -> Result<String, String> {
     let mut factors = Vec::with_capacity(args.items);
     for i in 0..args.items {
         let (b, variant) = (i % n_base, i / n_base);
-        let item = &base.items()[b];
+        let item = base.item(b as u32).ok_or("base item missing")?.to_item();
         let factor = if variant == 0 { 1.0 } else { 0.2 + 0.8 * rng.unit() as f32 };
         factors.push(factor);
         popularity.push(base.popularity().get(b).copied().unwrap_or(0.0) * factor);
@@ -128,9 +156,13 @@ fn run(args: &Args) -> Result<String, String> {
             items.push(item.clone());
             values.extend_from_slice(&base_rows[b]);
         } else {
+            // A distinct item, as a builder would describe it: its own
+            // title, also in its text.
+            let title = format!("{} #{variant}", item.title);
             items.push(Item {
                 id: format!("{}~{variant}", item.id),
-                title: format!("{} #{variant}", item.title),
+                text: item.text.replacen(&item.title, &title, 1),
+                title,
                 ..item.clone()
             });
             jitter(&base_rows[b], TEXT_SIGMA, &mut rng, &mut values);
@@ -183,11 +215,18 @@ fn run(args: &Args) -> Result<String, String> {
     let tmp = format!("{}.tmp", args.out);
     std::fs::write(&tmp, &bundle).map_err(|e| format!("{tmp}: {e}"))?;
     std::fs::rename(&tmp, &args.out).map_err(|e| format!("{}: {e}", args.out))?;
+    drop(catalog);
+    let (before, load) = (LIVE.load(Ordering::Relaxed), Instant::now());
+    let catalog = Catalog::from_bundle(&bundle).map_err(|e| e.to_string())?;
+    let load_seconds = load.elapsed().as_secs_f64();
+    let heap_bytes = LIVE.load(Ordering::Relaxed).saturating_sub(before);
     Ok(serde_json::json!({
         "out": args.out,
         "items": catalog.len(),
         "bytes": bundle.len(),
         "memoryBytes": catalog.memory_bytes(),
+        "heapBytes": heap_bytes,
+        "loadSeconds": load_seconds,
         "quantized": args.quantize,
         "seconds": started.elapsed().as_secs_f64(),
     })

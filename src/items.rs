@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::recommender::{parse_recommend_options, recommendations, JsRecommender, RecommendOptionsJs};
 use super::interop::{abort_reason, field, invalid, js_error, reject_unknown_keys, settle, to_js};
-use recagent_core::catalog::AttributeValue;
+use recagent_core::catalog::ValueRef;
 use recagent_core::encoder::{ImageEncoder, ImageEncoderOptions};
 use recagent_core::recommender::items::NewItem;
 use recagent_core::recommender::Recommender;
@@ -80,7 +80,7 @@ struct ItemRecord<'a> {
     text: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     image: Option<&'a str>,
-    attributes: BTreeMap<&'a str, &'a AttributeValue>,
+    attributes: BTreeMap<&'a str, ValueRef<'a>>,
     user_added: bool,
     has_photo: bool,
 }
@@ -94,14 +94,15 @@ pub(crate) fn item_record(core: &Recommender, id: &str) -> Result<JsValue, JsVal
     let attributes = catalog
         .attributes()
         .iter()
-        .zip(&item.values)
+        .zip(item.values())
         .map(|(def, v)| (def.name.as_str(), v))
         .collect();
+    let text = item.text();
     to_js(&ItemRecord {
-        id: &item.id,
-        title: &item.title,
-        text: &item.text,
-        image: item.image.as_deref(),
+        id: item.id(),
+        title: item.title(),
+        text: &text,
+        image: item.image(),
         attributes,
         user_added: catalog.is_added(index),
         has_photo: catalog.has_photo(index),
@@ -276,7 +277,7 @@ impl JsRecommender {
         let core = self.core_rc().try_borrow().map_err(|_| invalid("the recommender is busy (re-entrant call)"))?;
         let out = js_sys::Array::new();
         for item in core.catalog().added_items() {
-            out.push(&item_record(&core, &item.id)?);
+            out.push(&item_record(&core, &item.id())?);
         }
         Ok(out)
     }

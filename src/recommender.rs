@@ -208,7 +208,7 @@ struct JsRecommendation<'a> {
 pub(crate) fn recommendations(core: &Recommender, list: &[recagent_core::ranking::Recommendation]) -> Result<js_sys::Array, JsValue> {
     let out = js_sys::Array::new();
     for r in list {
-        let title = core.catalog().item(r.index).map_or("", |it| it.title.as_str());
+        let title = core.catalog().item(r.index).map_or("", |it| it.title());
         out.push(&to_js(&JsRecommendation {
             id: &r.id,
             title,

@@ -150,7 +150,7 @@ fn autonomy_levels_budgets_approvals_and_the_privacy_policy() {
         .filter(|i| {
             let r = rec.borrow();
             let index = r.catalog().index_of(&i.id).unwrap();
-            matches!(r.catalog().value(index, "class"), Some(recagent_core::catalog::AttributeValue::Tags(t)) if t.iter().any(|g| g == "Animation"))
+            matches!(r.catalog().value(index, "class"), Some(recagent_core::catalog::ValueRef::Tags(t)) if t.iter().any(|g| g == "Animation"))
         })
         .map(|i| i.title.as_str())
         .collect();

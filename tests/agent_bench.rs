@@ -62,7 +62,7 @@ fn the_set_is_valid_and_covers_every_kind() {
 
 fn returned(ids: &[&str], catalog: &Catalog) -> Vec<ReturnedItem> {
     ids.iter()
-        .map(|id| ReturnedItem { id: id.to_string(), title: catalog.item(catalog.require(id).unwrap()).unwrap().title.clone() })
+        .map(|id| ReturnedItem { id: id.to_string(), title: catalog.item(catalog.require(id).unwrap()).unwrap().title().to_string() })
         .collect()
 }
 

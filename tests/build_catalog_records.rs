@@ -147,14 +147,14 @@ fn jsonl_items_with_csv_interactions_and_images_from_a_file_and_a_url() {
 
     let catalog = decode(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(catalog.name(), "items");
-    let ids: Vec<&str> = catalog.items().iter().map(|i| i.id.as_str()).collect();
+    let ids: Vec<&str> = catalog.items().map(|i| i.id()).collect();
     assert_eq!(ids, ["1", "2", "3", "4", "5"]);
-    assert_eq!(catalog.item(0).unwrap().text, "Feather wand. A toy for cats. Genres: pets, cats. Price: 4.5");
-    assert_eq!(catalog.value(0, "genre"), Some(&AttributeValue::Tags(vec!["pets".into(), "cats".into()])));
-    assert_eq!(catalog.value(1, "genre"), Some(&AttributeValue::Tags(vec!["drinks".into()])));
-    assert_eq!(catalog.value(1, "price"), Some(&AttributeValue::Number(12.0)));
-    assert_eq!(catalog.value(2, "price"), Some(&AttributeValue::Missing));
-    assert_eq!(catalog.value(1, "brand"), Some(&AttributeValue::Text("Acme".into())));
+    assert_eq!(catalog.item(0).unwrap().text(), "Feather wand. A toy for cats. Genres: pets, cats. Price: 4.5");
+    assert_eq!(catalog.value(0, "genre").map(|v| v.to_owned()), Some(AttributeValue::Tags(vec!["pets".into(), "cats".into()])));
+    assert_eq!(catalog.value(1, "genre").map(|v| v.to_owned()), Some(AttributeValue::Tags(vec!["drinks".into()])));
+    assert_eq!(catalog.value(1, "price").map(|v| v.to_owned()), Some(AttributeValue::Number(12.0)));
+    assert_eq!(catalog.value(2, "price").map(|v| v.to_owned()), Some(AttributeValue::Missing));
+    assert_eq!(catalog.value(1, "brand").map(|v| v.to_owned()), Some(AttributeValue::Text("Acme".into())));
     assert_eq!(catalog.popularity(), counts.as_slice());
     assert!(catalog.sequence_model().is_some());
     let image = catalog.image_embeddings().unwrap();
@@ -164,7 +164,7 @@ fn jsonl_items_with_csv_interactions_and_images_from_a_file_and_a_url() {
     let encoder = recagent_core::ImageEncoder::from_bytes(&mobilenet, Default::default()).unwrap();
     let expected = encoder.embed_encoded(&coffee).unwrap().embedding;
     assert!(cosine(&expected, &image.row(1).unwrap()) > 0.9999);
-    assert_eq!(catalog.item(0).unwrap().image.as_deref(), Some("cat.png"));
+    assert_eq!(catalog.item(0).unwrap().image(), Some("cat.png"));
 }
 
 #[test]
@@ -189,15 +189,15 @@ fn csv_items_with_quoted_fields_and_no_interactions() {
     assert_eq!(summary["attributes"], json!([{"name": "genre", "kind": "text"}, {"name": "year", "kind": "number"}]));
     let catalog: Catalog = decode(&std::fs::read(&out).unwrap()).unwrap();
     let first = catalog.item(0).unwrap();
-    assert_eq!((first.id.as_str(), first.title.as_str()), ("10", "Heat"));
-    assert_eq!(first.text, "Heat. Crime, in LA\nwith a heist. Genres: crime. Year: 1995");
-    assert_eq!(first.image.as_deref(), Some("heat.png"), "kept as a reference");
-    assert_eq!(catalog.item(2).unwrap().title, "Ran \"(1985)\"");
-    assert_eq!(catalog.value(2, "year"), Some(&AttributeValue::Missing), "an empty cell is missing");
-    assert_eq!(catalog.value(1, "year"), Some(&AttributeValue::Number(2009.0)));
+    assert_eq!((first.id(), first.title()), ("10", "Heat"));
+    assert_eq!(first.text(), "Heat. Crime, in LA\nwith a heist. Genres: crime. Year: 1995");
+    assert_eq!(first.image(), Some("heat.png"), "kept as a reference");
+    assert_eq!(catalog.item(2).unwrap().title(), "Ran \"(1985)\"");
+    assert_eq!(catalog.value(2, "year").map(|v| v.to_owned()), Some(AttributeValue::Missing), "an empty cell is missing");
+    assert_eq!(catalog.value(1, "year").map(|v| v.to_owned()), Some(AttributeValue::Number(2009.0)));
     assert_eq!(catalog.popularity(), [0.0, 0.0, 0.0]);
     let encoder = recagent_core::TextEncoder::from_bytes(&common::asset("minilm-int8.onnx"), &common::asset_text("vocab.txt")).unwrap();
-    let expected = encoder.embed(&first.text).unwrap();
+    let expected = encoder.embed(&first.text()).unwrap();
     assert!(cosine(&expected, &catalog.text_embeddings().unwrap().row(0).unwrap()) > 0.99999);
 }
 

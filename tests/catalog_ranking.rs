@@ -109,7 +109,7 @@ fn bundle_round_trips_f32_and_int8() {
     let catalog = two_cluster_catalog(true);
     let bytes = catalog.to_bundle().unwrap();
     let back = Catalog::from_bundle(&bytes).unwrap();
-    assert_eq!(back.items(), catalog.items());
+    assert_eq!(back.to_items(), catalog.to_items());
     assert_eq!(back.attributes(), catalog.attributes());
     assert_eq!(back.text_embeddings(), catalog.text_embeddings());
     assert_eq!(back.sequence_model(), catalog.sequence_model());
@@ -145,7 +145,7 @@ fn corrupt_truncated_and_foreign_bundles_are_typed_errors() {
 #[test]
 fn catalog_rejects_duplicate_ids_and_wrong_matrix_sizes() {
     let c = two_cluster_catalog(false);
-    let mut items = c.items().to_vec();
+    let mut items = c.to_items();
     items[1].id = items[0].id.clone();
     let err = Catalog::new(CatalogParts {
         items,
@@ -155,7 +155,7 @@ fn catalog_rejects_duplicate_ids_and_wrong_matrix_sizes() {
     .unwrap_err();
     assert_eq!(err.code(), "invalid_catalog");
     let err = Catalog::new(CatalogParts {
-        items: c.items().to_vec(),
+        items: c.to_items(),
         attributes: c.attributes().to_vec(),
         text: Some(Embeddings::F32 { dim: DIM, values: vec![0.0; DIM * 3] }),
         ..Default::default()
@@ -371,7 +371,7 @@ fn version_1_bundles_without_the_mlp_still_load() {
     c = Catalog::new(CatalogParts {
         name: c.name().into(),
         attributes: c.attributes().to_vec(),
-        items: c.items().to_vec(),
+        items: c.to_items(),
         text: c.text_embeddings().cloned(),
         popularity: c.popularity().to_vec(),
         sequence: Some(plain.clone()),

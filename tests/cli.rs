@@ -242,13 +242,13 @@ fn build_catalog_writes_a_bundle_with_text_image_and_sequence_model() {
     let catalog = recagent_core::Catalog::from_bundle(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(catalog.len(), 12);
     let first = catalog.item(0).unwrap();
-    assert_eq!(first.id, "i0");
-    assert_eq!(first.title, "Thing number 0");
-    assert_eq!(first.image.as_deref(), Some("cat.png"));
-    assert_eq!(catalog.value(0, "price"), Some(&recagent_core::catalog::AttributeValue::Number(1.5)));
+    assert_eq!(first.id(), "i0");
+    assert_eq!(first.title(), "Thing number 0");
+    assert_eq!(first.image(), Some("cat.png"));
+    assert_eq!(catalog.value(0, "price").map(|v| v.to_owned()), Some(recagent_core::catalog::AttributeValue::Number(1.5)));
     assert_eq!(
-        catalog.value(0, "genre"),
-        Some(&recagent_core::catalog::AttributeValue::Tags(vec!["pets".into(), "cats".into()]))
+        catalog.value(0, "genre").map(|v| v.to_owned()),
+        Some(recagent_core::catalog::AttributeValue::Tags(vec!["pets".into(), "cats".into()]))
     );
     let image = catalog.image_embeddings().unwrap();
     assert!(image.row(0).unwrap().iter().any(|&x| x != 0.0));
@@ -256,7 +256,7 @@ fn build_catalog_writes_a_bundle_with_text_image_and_sequence_model() {
     assert_eq!(catalog.popularity()[0], 2.0, "u0 at t=0 and u7 at t=5");
     // The text rows are exactly what the browser's encoder gives for the item text.
     let encoder = recagent_core::TextEncoder::from_bytes(&common::asset("minilm-int8.onnx"), &common::asset_text("vocab.txt")).unwrap();
-    let expected = encoder.embed(&first.text).unwrap();
+    let expected = encoder.embed(&first.text()).unwrap();
     assert!(cosine(&expected, &catalog.text_embeddings().unwrap().row(0).unwrap()) > 0.99999);
 
     // --quantize stores int8 and --no-train skips the sequence model.

@@ -174,7 +174,7 @@ proptest! {
         let bytes = catalog.to_bundle().unwrap();
         let back = Catalog::from_bundle(&bytes).unwrap();
         prop_assert_eq!(back.name(), catalog.name());
-        prop_assert_eq!(back.items(), catalog.items());
+        prop_assert_eq!(back.to_items(), catalog.to_items());
         prop_assert_eq!(back.attributes(), catalog.attributes());
         prop_assert_eq!(back.text_embeddings(), catalog.text_embeddings());
         prop_assert_eq!(back.image_embeddings(), catalog.image_embeddings());

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use agent_fakes::{calls, text, ScriptedModel};
 use futures::executor::block_on;
 use recagent_core::agent::{builtin_tools, Agent, AgentAnswer, AskOptions, LocalTools, PrivacyPolicy, StepKind};
-use recagent_core::catalog::AttributeValue;
+use recagent_core::catalog::ValueRef;
 use recagent_core::intent::MentionKind;
 use recagent_core::platform::Clock;
 use recagent_core::Recommender;
@@ -45,7 +45,7 @@ fn genres(rec: &Rc<RefCell<Recommender>>, id: &str) -> Vec<String> {
     let r = rec.borrow();
     let i = r.catalog().index_of(id).unwrap();
     match r.catalog().value(i, "class") {
-        Some(AttributeValue::Tags(t)) => t.clone(),
+        Some(ValueRef::Tags(t)) => t.to_vec(),
         _ => Vec::new(),
     }
 }
@@ -54,7 +54,7 @@ fn year(rec: &Rc<RefCell<Recommender>>, id: &str) -> f64 {
     let r = rec.borrow();
     let i = r.catalog().index_of(id).unwrap();
     match r.catalog().value(i, "release_year") {
-        Some(AttributeValue::Text(t)) => t.parse().unwrap(),
+        Some(ValueRef::Text(t)) => t.parse().unwrap(),
         other => panic!("{other:?}"),
     }
 }

@@ -137,7 +137,7 @@ fn added_items_are_found_by_text_and_by_photo_and_filtered() {
     // The title words fill the title-like attribute (ML-100K's `movie_title`).
     let i = rec.catalog().index_of("mine-cat").unwrap();
     assert!(rec.catalog().has_photo(i) && rec.catalog().is_added(i));
-    assert!(matches!(rec.catalog().value(i, "movie_title"), Some(recagent_core::catalog::AttributeValue::Tags(t)) if t.len() == 4));
+    assert!(matches!(rec.catalog().value(i, "movie_title"), Some(recagent_core::catalog::ValueRef::Tags(t)) if t.len() == 4));
     // Statements exclude them too: "no documentaries".
     observe(&mut rec, json!({"type": "statement", "text": "no documentary"}));
     let list = rec.search_by_photo(&photo("coffee.png"), &options(json!({}))).unwrap();

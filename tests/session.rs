@@ -34,7 +34,7 @@ fn add(session: &Session, id: &str, title: &str, now: f64) {
 }
 
 fn added_ids(session: &Session) -> Vec<String> {
-    session.recommender().borrow().catalog().added_items().iter().map(|i| i.id.clone()).collect()
+    session.recommender().borrow().catalog().added_items().map(|i| i.id().to_string()).collect()
 }
 
 fn top(session: &Session) -> Vec<String> {

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use recagent_core::catalog::AttributeValue;
+use recagent_core::catalog::ValueRef;
 use recagent_core::Catalog;
 use serde::Serialize;
 use unicode_normalization::char::is_combining_mark;
@@ -212,8 +212,8 @@ impl<'a> Judge<'a> {
     /// A judge over `catalog`.
     pub fn new(catalog: &'a Catalog) -> Judge<'a> {
         let mut titles: HashMap<Vec<String>, Vec<u32>> = HashMap::new();
-        for (i, item) in catalog.items().iter().enumerate() {
-            let (core, _) = core_title(&item.title);
+        for (i, item) in catalog.items().enumerate() {
+            let (core, _) = core_title(&item.title());
             if eligible(&core) {
                 titles.entry(core).or_default().push(i as u32);
             }
@@ -234,11 +234,11 @@ impl<'a> Judge<'a> {
         self.catalog.attributes().iter().position(|a| a.name == name)
     }
 
-    fn value(&self, index: u32, attribute: usize) -> &AttributeValue {
+    fn value(&self, index: u32, attribute: usize) -> ValueRef<'a> {
         self.catalog
             .item(index)
-            .and_then(|item| item.values.get(attribute))
-            .unwrap_or(&AttributeValue::Missing)
+            .and_then(|item| item.value(attribute))
+            .unwrap_or(ValueRef::Missing)
     }
 
     /// Problems of `constraints` against the catalog (see `BenchSet::validate`).
@@ -292,7 +292,7 @@ impl<'a> Judge<'a> {
             return vec![format!("id {id:?} is not in the catalog")];
         };
         let mut out = Vec::new();
-        let named = |attribute: &str| self.attribute(attribute).map(|a| self.value(index, a)).unwrap_or(&AttributeValue::Missing);
+        let named = |attribute: &str| self.attribute(attribute).map(|a| self.value(index, a)).unwrap_or(ValueRef::Missing);
         for r in &constraints.ranges {
             let value = named(&r.attribute);
             let broken = match (number(value), r.min, r.max) {
@@ -329,7 +329,7 @@ impl<'a> Judge<'a> {
 
     /// How many catalog items meet every constraint.
     pub fn satisfying(&self, constraints: &Constraints) -> usize {
-        self.catalog.items().iter().filter(|item| self.violations(&item.id, constraints).is_empty()).count()
+        self.catalog.items().filter(|item| self.violations(item.id(), constraints).is_empty()).count()
     }
 
     /// Catalog titles named in `text` (whole words, case- and
@@ -356,7 +356,7 @@ impl<'a> Judge<'a> {
         let returned: HashSet<Vec<String>> = items
             .iter()
             .map(|i| match self.catalog.index_of(&i.id).and_then(|x| self.catalog.item(x)) {
-                Some(item) => core_title(&item.title).0,
+                Some(item) => core_title(&item.title()).0,
                 None => core_title(&i.title).0,
             })
             .collect();
@@ -366,9 +366,9 @@ impl<'a> Judge<'a> {
             let core = span.2;
             let bearers = self.titles.get(core).map(Vec::as_slice).unwrap_or(&[]);
             let grounded = returned.contains(core)
-                || bearers.iter().any(|&x| self.catalog.item(x).is_some_and(|item| ids.contains(item.id.as_str())));
+                || bearers.iter().any(|&x| self.catalog.item(x).is_some_and(|item| ids.contains(item.id())));
             let said_by_user = request_words.windows(core.len()).any(|w| w == core.as_slice());
-            let title = bearers.first().and_then(|&x| self.catalog.item(x)).map_or_else(|| core.join(" "), |i| i.title.clone());
+            let title = bearers.first().and_then(|&x| self.catalog.item(x)).map_or_else(|| core.join(" "), |i| i.title().to_string());
             if !grounded && !said_by_user && !errors.contains(&title) {
                 errors.push(title);
             }
@@ -390,7 +390,7 @@ impl<'a> Judge<'a> {
                 continue;
             }
             let index = self.catalog.index_of(&item.id);
-            let title = index.and_then(|x| self.catalog.item(x)).map_or(item.title.as_str(), |i| i.title.as_str());
+            let title = index.and_then(|x| self.catalog.item(x)).map_or(item.title.as_str(), |i| i.title());
             let y = match (index, year) {
                 (Some(x), Some(a)) => shown(self.value(x, a)),
                 _ => String::new(),
@@ -405,31 +405,31 @@ impl<'a> Judge<'a> {
 
 /// Whether an attribute value holds `v` (a tag, or the text, or the number;
 /// case-insensitive).
-fn holds(value: &AttributeValue, v: &str) -> bool {
+fn holds(value: ValueRef<'_>, v: &str) -> bool {
     match value {
-        AttributeValue::Tags(tags) => tags.iter().any(|t| t.eq_ignore_ascii_case(v)),
-        AttributeValue::Text(t) => t.eq_ignore_ascii_case(v),
-        AttributeValue::Number(x) => v.trim().parse::<f64>().is_ok_and(|y| y == *x),
-        AttributeValue::Missing => false,
+        ValueRef::Tags(tags) => tags.iter().any(|t| t.eq_ignore_ascii_case(v)),
+        ValueRef::Text(t) => t.eq_ignore_ascii_case(v),
+        ValueRef::Number(x) => v.trim().parse::<f64>().is_ok_and(|y| y == x),
+        ValueRef::Missing => false,
     }
 }
 
 /// A value as a number (a number, or a text holding one).
-fn number(value: &AttributeValue) -> Option<f64> {
+fn number(value: ValueRef<'_>) -> Option<f64> {
     match value {
-        AttributeValue::Number(x) => Some(*x),
-        AttributeValue::Text(t) => t.trim().parse().ok(),
+        ValueRef::Number(x) => Some(x),
+        ValueRef::Text(t) => t.trim().parse().ok(),
         _ => None,
     }
 }
 
 /// A value for a message.
-fn shown(value: &AttributeValue) -> String {
+fn shown(value: ValueRef<'_>) -> String {
     match value {
-        AttributeValue::Number(x) => x.to_string(),
-        AttributeValue::Text(t) => t.clone(),
-        AttributeValue::Tags(t) => format!("[{}]", t.join(" ")),
-        AttributeValue::Missing => "(missing)".into(),
+        ValueRef::Number(x) => x.to_string(),
+        ValueRef::Text(t) => t.to_string(),
+        ValueRef::Tags(t) => format!("[{}]", t.join(" ")),
+        ValueRef::Missing => "(missing)".into(),
     }
 }
 
@@ -446,7 +446,7 @@ pub fn score(judge: &Judge<'_>, request: &BenchRequest, answered: &Answered) -> 
                 .catalog
                 .index_of(&item.id)
                 .and_then(|x| judge.catalog.item(x))
-                .map_or_else(|| item.title.clone(), |i| i.title.clone()),
+                .map_or_else(|| item.title.clone(), |i| i.title().to_string()),
             violations: judge.violations(&item.id, c),
         })
         .collect();

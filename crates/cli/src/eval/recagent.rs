@@ -48,7 +48,7 @@ impl RecagentScorer {
             };
             // Only invalid input fails, and every field is valid here.
             let _ = p.observe(ProfileEvent {
-                item: item.id.clone(),
+                item: item.id().to_string(),
                 kind,
                 time_ms: e.timestamp * 1000.0,
             });

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::simulate_guard::redact_target;
 use super::split::Split;
-use recagent_core::catalog::{AttributeKind, AttributeValue, Catalog};
+use recagent_core::catalog::{AttributeKind, Catalog, ValueRef};
 use recagent_core::error::{Error, Result};
 use recagent_core::profile::{Event, EventKind};
 
@@ -50,29 +50,29 @@ impl SimulatedUser {
         let item = catalog.item(index).ok_or_else(|| Error::UnknownItem(target.to_string()))?;
         let mut categories = Vec::new();
         let mut year = None;
-        for (def, value) in catalog.attributes().iter().zip(&item.values) {
+        for (def, value) in catalog.attributes().iter().zip(item.values()) {
             let name = def.name.to_lowercase();
             match (def.kind, value) {
-                (AttributeKind::Tags, AttributeValue::Tags(tags)) if def.is_category() => {
-                    categories.extend(tags.iter().cloned());
+                (AttributeKind::Tags, ValueRef::Tags(tags)) if def.is_category() => {
+                    categories.extend(tags.iter().map(str::to_string));
                 }
-                (AttributeKind::Text, AttributeValue::Text(t)) if def.is_category() => {
+                (AttributeKind::Text, ValueRef::Text(t)) if def.is_category() => {
                     categories.extend(t.split_whitespace().map(str::to_string));
                 }
-                (_, AttributeValue::Number(y)) if name.contains("year") && y.is_finite() => {
+                (_, ValueRef::Number(y)) if name.contains("year") && y.is_finite() => {
                     year = Some(y.round() as i64);
                 }
-                (_, AttributeValue::Text(t)) if name.contains("year") => {
+                (_, ValueRef::Text(t)) if name.contains("year") => {
                     year = t.trim().parse::<i64>().ok().or(year);
                 }
                 _ => {}
             }
         }
-        let description = super::simulate_guard::strip_title(&item.text, &item.title, target);
+        let description = super::simulate_guard::strip_title(&item.text(), &item.title(), target);
         Ok(Self {
             user,
             target: target.to_string(),
-            title: item.title.clone(),
+            title: item.title().to_string(),
             description,
             categories,
             year,

@@ -10,7 +10,6 @@ use serde_json::{json, Map, Value};
 
 use super::policy::DataClass;
 use crate::agent::llm::ToolSpec;
-use crate::catalog::AttributeValue;
 use crate::error::{Error, Result};
 use crate::intent::Intent;
 use crate::memory::Memory;
@@ -275,19 +274,19 @@ impl LocalTools {
             let Some(item) = catalog.item(r.index) else { continue };
             if catalog.is_added(r.index) {
                 // The user's own item: personal data, sent only at full_memory.
-                personal.push(json!({"id": item.id, "title": item.title, "reason": r.explanation.summary, "userAdded": true}));
+                personal.push(json!({"id": item.id(), "title": item.title(), "reason": r.explanation.summary, "userAdded": true}));
             } else {
-                let mut entry = json!({"id": item.id, "title": item.title});
+                let mut entry = json!({"id": item.id(), "title": item.title()});
                 if !cites_history(r) {
                     entry["reason"] = Value::String(r.explanation.summary.clone());
                 } else {
-                    private.push(json!({"id": item.id, "reason": r.explanation.summary}));
+                    private.push(json!({"id": item.id(), "reason": r.explanation.summary}));
                 }
                 public.push(entry);
             }
             items.push(AnswerItem {
-                id: item.id.clone(),
-                title: item.title.clone(),
+                id: item.id().to_string(),
+                title: item.title().to_string(),
                 score: Some(r.score),
                 reason: Some(r.explanation.summary.clone()),
             });
@@ -339,7 +338,7 @@ impl LocalTools {
         let rec = self.recommender.borrow();
         let mut titles = std::collections::HashSet::new();
         list.into_iter()
-            .filter(|r| rec.catalog().item(r.index).is_none_or(|i| titles.insert(crate::recommender::intent::title_key(&i.title))))
+            .filter(|r| rec.catalog().item(r.index).is_none_or(|i| titles.insert(crate::recommender::intent::title_key(&i.title()))))
             .take(k)
             .collect()
     }
@@ -404,17 +403,17 @@ impl LocalTools {
         let index = catalog.require(id)?;
         let item = catalog.item(index).ok_or_else(|| Error::UnknownItem(id.to_string()))?;
         let mut attributes = Map::new();
-        for (def, value) in catalog.attributes().iter().zip(&item.values) {
-            if !matches!(value, AttributeValue::Missing) {
-                attributes.insert(def.name.clone(), serde_json::to_value(value).unwrap_or(Value::Null));
+        for (def, value) in catalog.attributes().iter().zip(item.values()) {
+            if !value.is_missing() {
+                attributes.insert(def.name.clone(), serde_json::to_value(value.to_owned()).unwrap_or(Value::Null));
             }
         }
         Ok(ToolOutput {
-            value: json!({"id": item.id, "title": item.title, "text": item.text, "attributes": attributes}),
+            value: json!({"id": item.id(), "title": item.title(), "text": item.text(), "attributes": attributes}),
             class: if catalog.is_added(index) { DataClass::Memory } else { DataClass::PublicItem },
             details: Vec::new(),
-            items: vec![AnswerItem { id: item.id.clone(), title: item.title.clone(), score: None, reason: None }],
-            summary: format!("get_item: {}", item.title),
+            items: vec![AnswerItem { id: item.id().to_string(), title: item.title().to_string(), score: None, reason: None }],
+            summary: format!("get_item: {}", item.title()),
         })
     }
 
@@ -428,7 +427,7 @@ impl LocalTools {
         let space = ranking::score::similarity_space(catalog);
         let request = RankRequest { k: 1, ..Default::default() };
         let e = ranking::explain::explain(catalog, space.as_deref(), &scored, index, &request, false);
-        let title = catalog.item(index).map(|i| i.title.clone()).unwrap_or_default();
+        let title = catalog.item(index).map(|i| i.title().to_string()).unwrap_or_default();
         let cites = !e.because.is_empty();
         let value = json!({"id": id, "title": title, "explanation": e.summary, "because": e.because.iter().map(|b| b.title.clone()).collect::<Vec<_>>(), "interest": e.interest});
         Ok(ToolOutput {
@@ -517,7 +516,7 @@ impl ToolHost for LocalTools {
 
     fn ungrounded(&self, text: &str, items: &[AnswerItem]) -> Vec<String> {
         let rec = self.recommender.borrow();
-        let titles: Vec<&str> = rec.catalog().items().iter().map(|i| i.title.as_str()).collect();
+        let titles: Vec<&str> = rec.catalog().items().map(|i| i.title()).collect();
         super::answer_check::ungrounded_titles(text, items, &titles)
     }
 }

@@ -10,8 +10,8 @@
 //! (`ranking::score`). A photo's embedding is kept per added row (unit
 //! length); bundle rows have a photo when their image row is not zero.
 
-use super::attributes::format_float;
-use super::{AttributeKind, AttributeValue, Catalog, Embeddings, Item};
+use super::attributes::{describe_item, format_float};
+use super::{AttributeKind, AttributeValue, Catalog, Embeddings, Item, ItemRef};
 use crate::error::{Error, Result};
 use crate::vectors::kernels::QuantizedMatrix;
 
@@ -115,17 +115,17 @@ impl Catalog {
     /// out take the title (split into words for `tags`); others are missing.
     pub fn values_for(&self, title: &str, given: &[(String, serde_json::Value)]) -> Result<Vec<AttributeValue>> {
         use serde_json::Value;
-        let mut values = vec![AttributeValue::Missing; self.attributes.len()];
-        let mut set = vec![false; self.attributes.len()];
+        let mut values = vec![AttributeValue::Missing; self.attributes().len()];
+        let mut set = vec![false; self.attributes().len()];
         for (name, value) in given {
-            let Some(a) = self.attributes.iter().position(|d| d.name == *name) else {
-                let names: Vec<&str> = self.attributes.iter().map(|d| d.name.as_str()).collect();
+            let Some(a) = self.attributes().iter().position(|d| d.name == *name) else {
+                let names: Vec<&str> = self.attributes().iter().map(|d| d.name.as_str()).collect();
                 return Err(Error::InvalidInput(format!(
                     "unknown attribute {name:?}; the catalog has {names:?}"
                 )));
             };
             let bad = |want: &str| Error::InvalidInput(format!("attribute {name:?} must be {want}"));
-            let v = match (self.attributes[a].kind, value) {
+            let v = match (self.attributes()[a].kind, value) {
                 (_, Value::Null) => AttributeValue::Missing,
                 (AttributeKind::Number, Value::Number(x)) => {
                     AttributeValue::Number(x.as_f64().filter(|x| x.is_finite()).ok_or_else(|| bad("a finite number"))?)
@@ -159,7 +159,7 @@ impl Catalog {
             values[a] = v;
             set[a] = true;
         }
-        for (a, def) in self.attributes.iter().enumerate() {
+        for (a, def) in self.attributes().iter().enumerate() {
             if set[a] || !def.is_title() {
                 continue;
             }
@@ -178,31 +178,7 @@ impl Catalog {
     /// joined by commas), year-like attributes last — e.g. `My espresso
     /// machine. Chrome, two cups. Genres: Kitchen. Year: 2024`.
     pub fn describe(&self, title: &str, description: Option<&str>, values: &[AttributeValue]) -> String {
-        let mut parts = vec![title.trim().to_string()];
-        if let Some(d) = description.map(str::trim).filter(|d| !d.is_empty()) {
-            parts.push(d.to_string());
-        }
-        let mut last = Vec::new();
-        for (def, value) in self.attributes.iter().zip(values) {
-            if def.is_title() {
-                continue;
-            }
-            let text = match value {
-                AttributeValue::Missing => continue,
-                AttributeValue::Number(x) => format_float(*x),
-                AttributeValue::Text(t) => t.clone(),
-                AttributeValue::Tags(t) => t.join(", "),
-            };
-            let line = format!("{}: {text}", def.label());
-            if def.name.to_ascii_lowercase().contains("year") {
-                last.push(line);
-            } else {
-                parts.push(line);
-            }
-        }
-        parts.extend(last);
-        parts.retain(|p| !p.is_empty());
-        parts.join(". ")
+        describe_item(self.attributes(), title, description, values.iter().map(AttributeValue::as_ref))
     }
 
     /// Appends an item with its text embedding row (the catalog's text
@@ -213,15 +189,15 @@ impl Catalog {
         if item.id.is_empty() {
             return Err(Error::InvalidInput("an item id must not be empty".into()));
         }
-        if self.index.contains_key(&item.id) {
+        if self.index_of(&item.id).is_some() {
             return Err(Error::InvalidInput(format!("the catalog already has an item with id {:?}", item.id)));
         }
-        if item.values.len() != self.attributes.len() {
+        if item.values.len() != self.attributes().len() {
             return Err(Error::InvalidInput(format!(
                 "item {:?} has {} attribute values, the catalog declares {}",
                 item.id,
                 item.values.len(),
-                self.attributes.len()
+                self.attributes().len()
             )));
         }
         let photo = match photo {
@@ -234,13 +210,14 @@ impl Catalog {
             }
             None => None,
         };
-        let matrix = self.text.as_mut().ok_or_else(|| {
-            Error::InvalidInput("the catalog has no text embeddings; items cannot be added to it".into())
-        })?;
-        matrix.push_row(text)?;
-        let index = self.items.len() as u32;
-        self.index.insert(item.id.clone(), index);
-        self.items.push(item);
+        if self.text.is_none() {
+            return Err(Error::InvalidInput("the catalog has no text embeddings; items cannot be added to it".into()));
+        }
+        let index = self.items.push(item)?;
+        if let Err(e) = self.text.as_mut().map_or(Ok(()), |m| m.push_row(text)) {
+            self.items.truncate(index as usize);
+            return Err(e);
+        }
         self.popularity.push(0.0);
         self.added_photos.push(photo);
         Ok(index)
@@ -256,25 +233,19 @@ impl Catalog {
             )));
         }
         let i = index as usize;
+        self.items.remove(i)?;
         if let Some(t) = self.text.as_mut() {
             t.remove_row(i)?;
         }
-        self.items.remove(i);
         self.popularity.remove(i);
         self.added_photos.remove(i - self.base_len);
-        self.index.remove(id);
-        for (k, item) in self.items.iter().enumerate().skip(i) {
-            self.index.insert(item.id.clone(), k as u32);
-        }
         Ok(true)
     }
 
     /// Removes every item added at run time; returns how many there were.
     pub fn clear_added(&mut self) -> usize {
-        let n = self.items.len() - self.base_len;
-        for item in self.items.drain(self.base_len..) {
-            self.index.remove(&item.id);
-        }
+        let n = self.items.len().saturating_sub(self.base_len);
+        self.items.truncate(self.base_len);
         self.popularity.truncate(self.base_len);
         self.added_photos.clear();
         if let Some(t) = self.text.as_mut() {
@@ -287,8 +258,8 @@ impl Catalog {
     }
 
     /// The items added at run time, in the order they were added.
-    pub fn added_items(&self) -> &[Item] {
-        self.items.get(self.base_len..).unwrap_or(&[])
+    pub fn added_items(&self) -> impl ExactSizeIterator<Item = ItemRef<'_>> + '_ {
+        (self.base_len..self.items.len()).map(|i| ItemRef { store: &self.items, index: i as u32 })
     }
 }
 

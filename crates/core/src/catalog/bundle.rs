@@ -23,8 +23,11 @@
 //! memory. Readers ignore section names they do not know, so later minor
 //! additions stay loadable; an incompatible change bumps the version.
 
+mod meta_in;
+
 use serde::{Deserialize, Serialize};
 
+use meta_in::MetaIn;
 use super::{AttributeDef, Catalog, CatalogParts, Embeddings, Item, ModelFingerprint, SequenceModel};
 use crate::error::{Error, Result};
 use crate::vectors::kernels::QuantizedMatrix;
@@ -39,7 +42,8 @@ pub const MAGIC: &[u8; 8] = b"RCATALOG";
 /// `.w2`); version 1 bundles (no MLP) still load.
 pub const VERSION: u32 = 3;
 
-#[derive(Serialize, Deserialize)]
+/// The meta as written ([`MetaIn`] reads it).
+#[derive(Serialize)]
 struct Meta {
     name: String,
     attributes: Vec<AttributeDef>,
@@ -139,8 +143,8 @@ pub fn encode(catalog: &Catalog) -> Result<Vec<u8>> {
     }
     let meta = Meta {
         name: catalog.name.clone(),
-        attributes: catalog.attributes.clone(),
-        items: catalog.items.clone(),
+        attributes: catalog.attributes().to_vec(),
+        items: catalog.to_items(),
         text_model: catalog.text_model.clone(),
         sequence: catalog.sequence.as_ref().map(|s| SequenceMeta {
             dim: s.dim,
@@ -202,7 +206,7 @@ pub fn decode(bytes: &[u8]) -> Result<Catalog> {
     let meta_bytes = body
         .get(16..16usize.saturating_add(meta_len))
         .ok_or_else(|| corrupt("meta length beyond the end of the bundle"))?;
-    let meta: Meta = serde_json::from_slice(meta_bytes).map_err(|e| corrupt(format!("meta: {e}")))?;
+    let meta: MetaIn = serde_json::from_slice(meta_bytes).map_err(|e| corrupt(format!("meta: {e}")))?;
     let start = (16 + meta_len).next_multiple_of(16);
     let area = body.get(start..).unwrap_or(&[]);
     let find = |name: &str| meta.sections.iter().find(|s| s.name == name);
@@ -279,16 +283,17 @@ pub fn decode(bytes: &[u8]) -> Result<Catalog> {
             })
         }
     };
-    Catalog::new(CatalogParts {
+    let parts = CatalogParts {
         text: matrix("text")?,
         image: matrix("image")?,
         popularity: f32_section("popularity", n, 1)?.unwrap_or_default(),
         sequence,
         name: meta.name,
-        attributes: meta.attributes,
-        items: meta.items,
+        attributes: Vec::new(),
+        items: Vec::new(),
         text_model: meta.text_model,
-    })
+    };
+    Catalog::with_items(parts, meta.items)
 }
 
 impl Catalog {

@@ -6,20 +6,23 @@
 pub mod added;
 pub mod attributes;
 pub mod bundle;
+pub mod item_ref;
+mod item_store;
 pub mod records;
 pub mod sequence;
-
-
-use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 pub use crate::vectors::Embeddings;
 pub use attributes::{AttributeDef, AttributeKind, AttributeValue};
+pub use item_ref::{ItemRef, TagsRef, ValueRef};
+use item_store::ItemStore;
 pub use sequence::{ContextItem, SequenceModel};
 
-/// One catalog item.
+/// One catalog item, as given to a catalog ([`CatalogParts`],
+/// [`Catalog::push_added`]) and as written to a bundle; a loaded catalog
+/// lends out [`ItemRef`]s instead.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Item {
     /// The app's id for the item (unique in the catalog).
@@ -39,9 +42,8 @@ pub struct Item {
 #[derive(Debug, Clone)]
 pub struct Catalog {
     pub(crate) name: String,
-    pub(crate) attributes: Vec<AttributeDef>,
-    pub(crate) items: Vec<Item>,
-    pub(crate) index: HashMap<String, u32>,
+    /// The items, their attributes and the id index, compactly.
+    pub(crate) items: ItemStore,
     pub(crate) text: Option<Embeddings>,
     pub(crate) text_model: Option<ModelFingerprint>,
     pub(crate) image: Option<Embeddings>,
@@ -104,26 +106,21 @@ impl Catalog {
     /// one row per item, and every f32 (embeddings, popularity, the sequence
     /// model's matrices and biases) is finite; anything else is
     /// [`Error::InvalidCatalog`].
-    pub fn new(parts: CatalogParts) -> Result<Self> {
-        let n = parts.items.len();
-        let bad = |m: String| Err(Error::InvalidCatalog(m));
-        let mut index = HashMap::with_capacity(n);
-        for (i, item) in parts.items.iter().enumerate() {
-            if item.id.is_empty() {
-                return bad(format!("item {i} has an empty id"));
-            }
-            if index.insert(item.id.clone(), i as u32).is_some() {
-                return bad(format!("duplicate item id {:?}", item.id));
-            }
-            if item.values.len() != parts.attributes.len() {
-                return bad(format!(
-                    "item {:?} has {} attribute values, the catalog declares {}",
-                    item.id,
-                    item.values.len(),
-                    parts.attributes.len()
-                ));
-            }
+    pub fn new(mut parts: CatalogParts) -> Result<Self> {
+        let mut items = ItemStore::new(std::mem::take(&mut parts.attributes));
+        items.reserve(parts.items.len());
+        for item in std::mem::take(&mut parts.items) {
+            items.push_checked(item)?;
         }
+        Self::with_items(parts, items)
+    }
+
+    /// [`Catalog::new`] for items already in a store (`parts.items` and
+    /// `parts.attributes` are not read).
+    pub(crate) fn with_items(parts: CatalogParts, mut items: ItemStore) -> Result<Self> {
+        let n = items.len();
+        let bad = |m: String| Err(Error::InvalidCatalog(m));
+        items.shrink_to_fit();
         for (what, m) in [("text", &parts.text), ("image", &parts.image)] {
             if let Some(m) = m {
                 if m.rows() != n || m.dim() == 0 {
@@ -155,9 +152,7 @@ impl Catalog {
         });
         Ok(Self {
             name: parts.name,
-            attributes: parts.attributes,
-            items: parts.items,
-            index,
+            items,
             text: parts.text,
             text_model: parts.text_model,
             image: parts.image,
@@ -181,27 +176,27 @@ impl Catalog {
 
     /// Whether the catalog has no item.
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.items.len() == 0
     }
 
     /// Declared attributes, in value order.
     pub fn attributes(&self) -> &[AttributeDef] {
-        &self.attributes
+        self.items.attributes()
     }
 
     /// All items, in index order.
-    pub fn items(&self) -> &[Item] {
-        &self.items
+    pub fn items(&self) -> impl ExactSizeIterator<Item = ItemRef<'_>> + DoubleEndedIterator + '_ {
+        (0..self.items.len() as u32).map(|i| ItemRef { store: &self.items, index: i })
     }
 
     /// The item at `index`.
-    pub fn item(&self, index: u32) -> Option<&Item> {
-        self.items.get(index as usize)
+    pub fn item(&self, index: u32) -> Option<ItemRef<'_>> {
+        self.items.item(index)
     }
 
     /// The index of the item with this id.
     pub fn index_of(&self, id: &str) -> Option<u32> {
-        self.index.get(id).copied()
+        self.items.index_of(id)
     }
 
     /// Like [`Catalog::index_of`], but an unknown id is an
@@ -261,34 +256,19 @@ impl Catalog {
             .sequence
             .as_ref()
             .map_or(0, SequenceModel::memory_bytes);
-        let records: usize = self
-            .items
-            .iter()
-            .map(|it| {
-                std::mem::size_of::<Item>()
-                    + it.id.len() * 2
-                    + it.title.len()
-                    + it.text.len()
-                    + it.image.as_ref().map_or(0, String::len)
-                    + it
-                        .values
-                        .iter()
-                        .map(|v| match v {
-                            AttributeValue::Text(s) => s.len() + 24,
-                            AttributeValue::Tags(t) => t.iter().map(|s| s.len() + 24).sum::<usize>() + 24,
-                            _ => 24,
-                        })
-                        .sum::<usize>()
-                    + 48
-            })
-            .sum();
+        let records = self.items.memory_bytes();
         let photos: usize = self.added_photos.iter().flatten().map(|p| p.len() * 4 + 24).sum();
         matrices + sequence + records + photos + (self.popularity.len() + self.image_norms.len()) * 4
     }
 
     /// The value of attribute `name` for item `index`.
-    pub fn value(&self, index: u32, name: &str) -> Option<&AttributeValue> {
-        let a = self.attributes.iter().position(|a| a.name == name)?;
-        self.item(index)?.values.get(a)
+    pub fn value(&self, index: u32, name: &str) -> Option<ValueRef<'_>> {
+        let a = self.attributes().iter().position(|a| a.name == name)?;
+        self.item(index)?.value(a)
+    }
+
+    /// Every item as an owned [`Item`] (what a bundle writes).
+    pub fn to_items(&self) -> Vec<Item> {
+        self.items().map(|i| i.to_item()).collect()
     }
 }

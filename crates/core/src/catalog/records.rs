@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::attributes::{format_float, label, AttributeDef, AttributeKind, AttributeValue};
+use super::attributes::{format_float, record_text, AttributeDef, AttributeKind, AttributeValue};
 use super::Item;
 
 /// Most items one set of records may hold.
@@ -287,27 +287,7 @@ fn typed_value(value: Option<&serde_json::Value>, kind: AttributeKind) -> Attrib
 /// joined with `". "`, the same shape the CLI gives dataset items (only a
 /// space after a part that already ends a sentence with `.`, `!` or `?`).
 pub fn item_text(title: &str, text: Option<&str>, attributes: &[AttributeDef], values: &[AttributeValue]) -> String {
-    let mut parts: Vec<String> = vec![title.trim().to_string()];
-    if let Some(t) = text.map(str::trim).filter(|t| !t.is_empty()) {
-        parts.push(t.to_string());
-    }
-    for (def, value) in attributes.iter().zip(values) {
-        let shown = match value {
-            AttributeValue::Missing => continue,
-            AttributeValue::Number(x) => format_float(*x),
-            AttributeValue::Text(t) => t.clone(),
-            AttributeValue::Tags(t) => t.join(", "),
-        };
-        parts.push(format!("{}: {shown}", label(&def.name)));
-    }
-    let mut out = String::new();
-    for part in parts {
-        if !out.is_empty() {
-            out.push_str(if out.ends_with(['.', '!', '?']) { " " } else { ". " });
-        }
-        out.push_str(&part);
-    }
-    out
+    record_text(attributes, title, text, values.iter().map(AttributeValue::as_ref))
 }
 
 /// Turns records into typed attributes and items. An attribute is a

@@ -93,15 +93,15 @@ impl TitleIndex {
     pub fn from_catalog(catalog: &Catalog) -> Self {
         let popularity = catalog.popularity();
         let mut index = TitleIndex::default();
-        for (i, item) in catalog.items().iter().enumerate() {
-            let (tokens, article, year, subtitle_at) = normalize_title(&item.title);
+        for (i, item) in catalog.items().enumerate() {
+            let (tokens, article, year, subtitle_at) = normalize_title(&item.title());
             if tokens.is_empty() {
                 continue;
             }
             let entry = TitleEntry {
                 index: i as u32,
-                id: item.id.clone(),
-                title: item.title.clone(),
+                id: item.id().to_string(),
+                title: item.title().to_string(),
                 popularity: popularity.get(i).copied().unwrap_or(0.0),
                 tokens,
                 article,

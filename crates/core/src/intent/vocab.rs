@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::titles::TitleIndex;
 use super::tokens::{is_stopword, tokenize};
-use crate::catalog::{AttributeKind, AttributeValue, Catalog};
+use crate::catalog::{AttributeKind, Catalog, ValueRef};
 
 /// A numeric attribute: declared as a number, or text whose values are
 /// numbers (RecBole's `release_year:token`).
@@ -55,10 +55,10 @@ fn is_placeholder(value: &str) -> bool {
     matches!(value.to_lowercase().as_str(), "unknown" | "unkonwn" | "none" | "n/a" | "na" | "null" | "other" | "(no genres listed)" | "")
 }
 
-fn number_of(value: &AttributeValue) -> Option<f64> {
+fn number_of(value: &ValueRef<'_>) -> Option<f64> {
     match value {
-        AttributeValue::Number(n) => Some(*n).filter(|n| n.is_finite()),
-        AttributeValue::Text(t) => t.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
+        ValueRef::Number(n) => Some(*n).filter(|n| n.is_finite()),
+        ValueRef::Text(t) => t.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
         _ => None,
     }
 }
@@ -76,8 +76,8 @@ impl Vocabulary {
             if def.is_title() {
                 continue;
             }
-            let values = catalog.items().iter().filter_map(|it| it.values.get(a));
-            let present: Vec<&AttributeValue> = values.filter(|v| !matches!(v, AttributeValue::Missing)).collect();
+            let values = catalog.items().filter_map(|it| it.value(a));
+            let present: Vec<ValueRef<'_>> = values.filter(|v| !v.is_missing()).collect();
             if present.is_empty() {
                 continue;
             }
@@ -110,12 +110,12 @@ impl Vocabulary {
             let mut counts: BTreeMap<String, usize> = BTreeMap::new();
             for v in &present {
                 match v {
-                    AttributeValue::Tags(tags) => {
-                        for t in tags {
-                            *counts.entry(t.clone()).or_default() += 1;
+                    ValueRef::Tags(tags) => {
+                        for t in tags.iter() {
+                            *counts.entry(t.to_string()).or_default() += 1;
                         }
                     }
-                    AttributeValue::Text(t) => *counts.entry(t.clone()).or_default() += 1,
+                    ValueRef::Text(t) => *counts.entry(t.to_string()).or_default() += 1,
                     _ => {}
                 }
             }

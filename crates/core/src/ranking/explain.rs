@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::filter::words;
 use super::score::Scored;
 use super::RankRequest;
-use crate::catalog::{AttributeKind, AttributeValue, Catalog, Embeddings};
+use crate::catalog::{AttributeKind, Catalog, Embeddings, ValueRef};
 
 /// A history item that drove a recommendation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -130,9 +130,9 @@ fn item_tags(catalog: &Catalog, attrs: &[usize], index: u32) -> Vec<String> {
     let Some(item) = catalog.item(index) else { return Vec::new() };
     let mut tags = Vec::new();
     for &a in attrs {
-        match item.values.get(a) {
-            Some(AttributeValue::Tags(t)) => tags.extend(t.iter().cloned()),
-            Some(AttributeValue::Text(t)) if !t.trim().is_empty() => tags.push(t.trim().to_string()),
+        match item.value(a) {
+            Some(ValueRef::Tags(t)) => tags.extend(t.iter().map(str::to_string)),
+            Some(ValueRef::Text(t)) if !t.trim().is_empty() => tags.push(t.trim().to_string()),
             _ => {}
         }
     }
@@ -238,8 +238,8 @@ pub fn explain(
             for (h, c) in parts.into_iter().filter(|p| p.1 > 0.0).take(3) {
                 if let Some(item) = scored.context.get(h).and_then(|c| catalog.item(c.item)) {
                     because.push(HistoryReason {
-                        id: item.id.clone(),
-                        title: item.title.clone(),
+                        id: item.id().to_string(),
+                        title: item.title().to_string(),
                         share: c / positive,
                     });
                 }
@@ -260,8 +260,8 @@ pub fn explain(
             for &m in it.members.iter().take(2) {
                 if let Some(item) = catalog.item(m) {
                     because.push(HistoryReason {
-                        id: item.id.clone(),
-                        title: item.title.clone(),
+                        id: item.id().to_string(),
+                        title: item.title().to_string(),
                         share: 1.0 / it.members.len().min(2) as f32,
                     });
                 }
@@ -275,8 +275,8 @@ pub fn explain(
     // (a title echoing a request word is no reason).
     let query_terms: Vec<String> = match (&request.query_text, catalog.item(index)) {
         (Some(q), Some(item)) => {
-            let title: Vec<String> = words(&item.title).collect();
-            let text: Vec<String> = words(&item.text).filter(|t| !title.contains(t)).collect();
+            let title: Vec<String> = words(&item.title()).collect();
+            let text: Vec<String> = words(&item.text()).filter(|t| !title.contains(t)).collect();
             content_words(q)
                 .into_iter()
                 .filter(|w| text.iter().any(|t| word_matches(w, t)))
@@ -336,7 +336,7 @@ pub fn explain(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{AttributeDef, CatalogParts, Item};
+    use crate::catalog::{AttributeDef, AttributeValue, CatalogParts, Item};
     use crate::profile::{Event, EventKind, UserProfile};
     use crate::ranking::{rank, ScoreWeights};
 

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{AttributeValue, Catalog};
+use crate::catalog::{Catalog, ValueRef};
 use crate::error::{Error, Result};
 
 /// A condition on one attribute. Give exactly one of `has`, `not`, `equals`,
@@ -128,37 +128,36 @@ impl Predicate {
     }
 }
 
-fn contains(value: &AttributeValue, needle: &str) -> bool {
+fn contains(value: ValueRef<'_>, needle: &str) -> bool {
     match value {
-        AttributeValue::Tags(tags) => tags.iter().any(|t| t.to_lowercase() == needle),
-        AttributeValue::Text(t) => t.to_lowercase() == needle || words(t).any(|w| w == needle),
-        AttributeValue::Number(n) => needle.parse::<f64>().is_ok_and(|x| x == *n),
-        AttributeValue::Missing => false,
+        ValueRef::Tags(tags) => tags.iter().any(|t| t.to_lowercase() == needle),
+        ValueRef::Text(t) => t.to_lowercase() == needle || words(t).any(|w| w == needle),
+        ValueRef::Number(n) => needle.parse::<f64>().is_ok_and(|x| x == n),
+        ValueRef::Missing => false,
     }
 }
 
 impl CompiledPredicate {
     /// Whether item `index` of `catalog` passes.
     pub fn matches(&self, catalog: &Catalog, index: u32) -> bool {
-        let missing = AttributeValue::Missing;
         let value = catalog
             .item(index)
-            .and_then(|it| it.values.get(self.attribute))
-            .unwrap_or(&missing);
+            .and_then(|it| it.value(self.attribute))
+            .unwrap_or(ValueRef::Missing);
         match &self.op {
             Op::Has(v) => contains(value, v),
             Op::Not(v) => !contains(value, v),
             Op::OneOf(vs) => vs.iter().any(|v| contains(value, v)),
             Op::Equals(v) => match value {
-                AttributeValue::Text(t) => t.to_lowercase() == *v,
-                AttributeValue::Number(n) => v.parse::<f64>().is_ok_and(|x| x == *n),
-                AttributeValue::Tags(t) => t.len() == 1 && t[0].to_lowercase() == *v,
-                AttributeValue::Missing => false,
+                ValueRef::Text(t) => t.to_lowercase() == *v,
+                ValueRef::Number(n) => v.parse::<f64>().is_ok_and(|x| x == n),
+                ValueRef::Tags(t) => t.len() == 1 && t.get(0).is_some_and(|t| t.to_lowercase() == *v),
+                ValueRef::Missing => false,
             },
             Op::Range(lo, hi) => {
                 let n = match value {
-                    AttributeValue::Number(n) => Some(*n),
-                    AttributeValue::Text(t) => t.trim().parse::<f64>().ok(),
+                    ValueRef::Number(n) => Some(n),
+                    ValueRef::Text(t) => t.trim().parse::<f64>().ok(),
                     _ => None,
                 };
                 n.is_some_and(|n| n >= *lo && n <= *hi)

@@ -139,7 +139,7 @@ pub fn rank(
                 .ok_or_else(|| Error::InvalidInput(format!("internal: index {index} out of range")))?;
             Ok(Recommendation {
                 index,
-                id: item.id.clone(),
+                id: item.id().to_string(),
                 score,
                 explanation: explain::explain(catalog, space.as_deref(), &scored, index, request, explored),
             })
@@ -173,7 +173,7 @@ pub fn allowed(catalog: &Catalog, profile: &UserProfile, filters: &Filters) -> R
     }
     Ok((0..catalog.len() as u32)
         .map(|i| {
-            let id = catalog.item(i).map_or("", |it| it.id.as_str());
+            let id = catalog.item(i).map_or("", |it| it.id());
             !blocked.contains(id) && predicates.iter().all(|p| p.matches(catalog, i))
         })
         .collect())

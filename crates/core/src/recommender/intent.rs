@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::Value;
 
 use super::Recommender;
-use crate::catalog::{AttributeValue, Catalog};
+use crate::catalog::{Catalog, ValueRef};
 use crate::error::Result;
 use crate::intent::titles::normalize_title;
 use crate::intent::{proposal, Intent, IntentParser, Relax, Vocabulary};
@@ -171,7 +171,7 @@ impl Recommender {
                     break;
                 }
                 let Some(item) = self.catalog.item(rec.index) else { continue };
-                if !ids.insert(item.id.clone()) || !titles.insert(title_key(&item.title)) {
+                if !ids.insert(item.id().to_string()) || !titles.insert(title_key(&item.title())) {
                     continue;
                 }
                 let relaxed: Vec<String> = if level == 0 { Vec::new() } else { missed(intent, &options.extra, &self.catalog, rec.index, &dropped) };
@@ -243,23 +243,23 @@ impl Recommender {
     }
 }
 
-fn value_of<'a>(catalog: &'a Catalog, index: u32, attribute: &str) -> Option<&'a AttributeValue> {
+fn value_of<'a>(catalog: &'a Catalog, index: u32, attribute: &str) -> Option<ValueRef<'a>> {
     catalog.value(index, attribute)
 }
 
 fn has(catalog: &Catalog, index: u32, attribute: &str, value: &str) -> bool {
     let v = value.to_lowercase();
     match value_of(catalog, index, attribute) {
-        Some(AttributeValue::Tags(t)) => t.iter().any(|x| x.to_lowercase() == v),
-        Some(AttributeValue::Text(t)) => t.to_lowercase() == v,
+        Some(ValueRef::Tags(t)) => t.iter().any(|x| x.to_lowercase() == v),
+        Some(ValueRef::Text(t)) => t.to_lowercase() == v,
         _ => false,
     }
 }
 
 fn number(catalog: &Catalog, index: u32, attribute: &str) -> Option<f64> {
     match value_of(catalog, index, attribute) {
-        Some(AttributeValue::Number(n)) => Some(*n),
-        Some(AttributeValue::Text(t)) => t.trim().parse().ok(),
+        Some(ValueRef::Number(n)) => Some(n),
+        Some(ValueRef::Text(t)) => t.trim().parse().ok(),
         _ => None,
     }
 }

@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{AttributeKind, AttributeValue, Catalog, ModelFingerprint};
+use crate::catalog::{AttributeKind, Catalog, ModelFingerprint, ValueRef};
 use crate::encoder::{ImageEncoder, TextEncoder};
 use crate::error::{Error, Result};
 use crate::profile::{Event, EventKind, Statement, UserProfile};
@@ -371,9 +371,9 @@ fn categorical_tags(catalog: &Catalog) -> Vec<(String, String, String)> {
             continue;
         }
         for item in catalog.items() {
-            let tags: Vec<&str> = match item.values.get(a) {
-                Some(AttributeValue::Tags(t)) => t.iter().map(String::as_str).collect(),
-                Some(AttributeValue::Text(t)) => t.split_whitespace().collect(),
+            let tags: Vec<&str> = match item.value(a) {
+                Some(ValueRef::Tags(t)) => t.iter().collect(),
+                Some(ValueRef::Text(t)) => t.split_whitespace().collect(),
                 _ => continue,
             };
             for t in tags {
@@ -390,7 +390,7 @@ fn categorical_tags(catalog: &Catalog) -> Vec<(String, String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{AttributeDef, CatalogParts, Item};
+    use crate::catalog::{AttributeDef, AttributeValue, CatalogParts, Item};
 
     #[test]
     fn statements_prefer_category_attributes_over_title_words() {
