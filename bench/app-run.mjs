@@ -267,7 +267,7 @@ async function main() {
       await lab.context.close();
       result.big[label] = r;
       noteLoad(`big-${label}`);
-      progress(`  load ${fmt(median(r.loadMs))} ms, memoryBytes ${mb(r.memoryBytes)}, recommend ${fmt(median(r.history), 2)} ms, with query ${fmt(median(r.query), 2)} ms`);
+      progress(`  load ${fmt(median(r.loadMs))} ms, memoryBytes ${mb(r.memoryBytes)}, wasm memory after the loads ${mb(r.wasmMemoryBytes)}, recommend ${fmt(median(r.history), 2)} ms, with query ${fmt(median(r.query), 2)} ms`);
     }
 
     progress(`ask: autonomy 0 and autonomy 2 against ${LLM}`);
@@ -324,7 +324,7 @@ function report(result, busiest, started) {
   ];
   const phases = (runs, keys) => keys.map((k) => `${k} ${fmt(m(runs, k))}`).join(', ');
   const big = Object.entries(result.big).map(([label, r]) => [
-    [`100k ${label}: bundle / memoryBytes`, `${mb(r.bytes)} / ${mb(r.memoryBytes)}`, '', '', `${r.size} items`],
+    [`100k ${label}: bundle / memoryBytes`, `${mb(r.bytes)} / ${mb(r.memoryBytes)}`, '', '', `${r.size} items; wasm linear memory after the loads (the peak) ${mb(r.wasmMemoryBytes)}`],
     [`100k ${label}: catalog load (create from bytes), ms`, fmt(median(r.loadMs)), '', '', `n=${r.loadMs.length}; download ${fmt(r.downloadMs)} ms not incl.; with MiniLM ${fmt(r.createWithModelMs)} ms`],
     [`100k ${label}: recommend k=10, no history, ms`, fmt(median(r.plain), 2), '', '', `first call ${fmt(r.firstMs, 2)} ms; n=${r.plain.length}`],
     [`100k ${label}: recommend k=10 after 3 likes, ms`, fmt(median(r.history), 2), '', '', `n=${r.history.length}`],
