@@ -5,6 +5,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::catalog::attributes::{describe_item, record_text};
+use crate::catalog::AttributeKind;
 
 fn defs() -> Vec<AttributeDef> {
     vec![
