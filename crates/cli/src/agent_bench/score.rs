@@ -213,7 +213,7 @@ impl<'a> Judge<'a> {
     pub fn new(catalog: &'a Catalog) -> Judge<'a> {
         let mut titles: HashMap<Vec<String>, Vec<u32>> = HashMap::new();
         for (i, item) in catalog.items().enumerate() {
-            let (core, _) = core_title(&item.title());
+            let (core, _) = core_title(item.title());
             if eligible(&core) {
                 titles.entry(core).or_default().push(i as u32);
             }
@@ -356,7 +356,7 @@ impl<'a> Judge<'a> {
         let returned: HashSet<Vec<String>> = items
             .iter()
             .map(|i| match self.catalog.index_of(&i.id).and_then(|x| self.catalog.item(x)) {
-                Some(item) => core_title(&item.title()).0,
+                Some(item) => core_title(item.title()).0,
                 None => core_title(&i.title).0,
             })
             .collect();

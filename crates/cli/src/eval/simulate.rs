@@ -68,7 +68,7 @@ impl SimulatedUser {
                 _ => {}
             }
         }
-        let description = super::simulate_guard::strip_title(&item.text(), &item.title(), target);
+        let description = super::simulate_guard::strip_title(&item.text(), item.title(), target);
         Ok(Self {
             user,
             target: target.to_string(),

@@ -338,7 +338,7 @@ impl LocalTools {
         let rec = self.recommender.borrow();
         let mut titles = std::collections::HashSet::new();
         list.into_iter()
-            .filter(|r| rec.catalog().item(r.index).is_none_or(|i| titles.insert(crate::recommender::intent::title_key(&i.title()))))
+            .filter(|r| rec.catalog().item(r.index).is_none_or(|i| titles.insert(crate::recommender::intent::title_key(i.title()))))
             .take(k)
             .collect()
     }

@@ -94,7 +94,7 @@ impl TitleIndex {
         let popularity = catalog.popularity();
         let mut index = TitleIndex::default();
         for (i, item) in catalog.items().enumerate() {
-            let (tokens, article, year, subtitle_at) = normalize_title(&item.title());
+            let (tokens, article, year, subtitle_at) = normalize_title(item.title());
             if tokens.is_empty() {
                 continue;
             }

@@ -275,7 +275,7 @@ pub fn explain(
     // (a title echoing a request word is no reason).
     let query_terms: Vec<String> = match (&request.query_text, catalog.item(index)) {
         (Some(q), Some(item)) => {
-            let title: Vec<String> = words(&item.title()).collect();
+            let title: Vec<String> = words(item.title()).collect();
             let text: Vec<String> = words(&item.text()).filter(|t| !title.contains(t)).collect();
             content_words(q)
                 .into_iter()

@@ -171,7 +171,7 @@ impl Recommender {
                     break;
                 }
                 let Some(item) = self.catalog.item(rec.index) else { continue };
-                if !ids.insert(item.id().to_string()) || !titles.insert(title_key(&item.title())) {
+                if !ids.insert(item.id().to_string()) || !titles.insert(title_key(item.title())) {
                     continue;
                 }
                 let relaxed: Vec<String> = if level == 0 { Vec::new() } else { missed(intent, &options.extra, &self.catalog, rec.index, &dropped) };
