@@ -152,17 +152,24 @@ impl ItemStore {
                 self.attributes.len()
             ));
         }
-        self.push(item)
+        self.append(item)
     }
 
-    /// Appends `item`; the caller has checked that its id is new and not
-    /// empty and that it has one value per attribute (anything else is an
-    /// [`Error::InvalidInput`]). A store over 4 GiB of strings is an
-    /// [`Error::ResourceLimit`].
+    /// Appends `item` after checking that its id is new and not empty and
+    /// that it has one value per attribute (else [`Error::InvalidInput`]).
+    /// A store over 4 GiB of strings is an [`Error::ResourceLimit`].
     pub(crate) fn push(&mut self, item: Item) -> Result<u32> {
         if item.id.is_empty() || self.index_of(&item.id).is_some() || item.values.len() != self.attributes.len() {
             return Err(Error::InvalidInput(format!("item {:?}: an empty or repeated id, or a value count other than {}", item.id, self.attributes.len())));
         }
+        self.append(item)
+    }
+
+    /// Appends `item`; the caller has checked that its id is new and not
+    /// empty and that it has one value per attribute ([`ItemStore::push`],
+    /// [`ItemStore::push_checked`]), so the id index is probed once per item.
+    /// A store over 4 GiB of strings is an [`Error::ResourceLimit`].
+    fn append(&mut self, item: Item) -> Result<u32> {
         let row = to_u32(self.slots.len(), "items")?;
         let values = || item.values.iter().map(AttributeValue::as_ref);
         // Both forms start with the title.

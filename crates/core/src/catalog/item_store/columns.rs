@@ -45,9 +45,12 @@ impl Interner {
         if sym == NONE {
             return Err(too_large("tag and text values"));
         }
-        spans.push((to_u32(text.len(), "tag and text values")?, to_u32(s.len(), "tag and text values")?));
+        // Every check before the first change: a refused value leaves the interner as it was.
+        let start = to_u32(text.len(), "tag and text values")?;
+        let len = to_u32(s.len(), "tag and text values")?;
+        start.checked_add(len).ok_or_else(|| too_large("tag and text values"))?;
+        spans.push((start, len));
         text.push_str(s);
-        to_u32(text.len(), "tag and text values")?;
         let (text, spans) = (&*text, &*spans);
         table.insert_unique(hash, sym, |&k| hasher.hash_one(span_text(text, spans, k)));
         Ok(sym)
