@@ -38,7 +38,8 @@ export type RecagentErrorCode =
   | "worker_failed"
   | "invalid_policy"
   | "response_too_large"
-  | "resource_limit";
+  | "resource_limit"
+  | "engine_error";
 
 /** Every error recagent throws or rejects with: a JS `Error` with a stable `code`. */
 export interface RecagentError extends Error {

@@ -96,6 +96,11 @@ pub enum Error {
     /// document with too many records): refused before anything is allocated.
     #[error("resource limit: {0}")]
     ResourceLimit(String),
+    /// A candidate engine (a vector database) answered with an error status
+    /// or with records that cannot be read (wrong shape, vectors of the wrong
+    /// width, non-finite values, unknown attribute types).
+    #[error("candidate engine: {0}")]
+    Engine(String),
 }
 
 impl Error {
@@ -126,6 +131,7 @@ impl Error {
         "invalid_policy",
         "response_too_large",
         "resource_limit",
+        "engine_error",
     ];
 
     /// Stable, machine-readable code of this error (`snake_case`).
@@ -154,6 +160,7 @@ impl Error {
             Error::InvalidPolicy(_) => "invalid_policy",
             Error::ResponseTooLarge(_) => "response_too_large",
             Error::ResourceLimit(_) => "resource_limit",
+            Error::Engine(_) => "engine_error",
         }
     }
 }

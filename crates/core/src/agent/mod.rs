@@ -13,6 +13,7 @@
 
 pub mod answer;
 pub mod answer_check;
+pub mod candidates;
 pub mod llm;
 pub mod outbound;
 pub mod planner;

@@ -1,4 +1,5 @@
-//! The only way to build a [`ChatRequest`]: every piece of content is
+//! The only way to build a [`ChatRequest`] or a [`CandidateQuery`]
+//! ([`build_candidate_query`]): every piece of content is
 //! tagged with its [`DataClass`]; pieces above the endpoint's
 //! [`ShareLevel`] are never serialized (a fixed marker stands in for them),
 //! everything else is redacted, and untrusted text (item texts, tool
@@ -10,6 +11,7 @@ use serde_json::Value;
 use super::policy::{DataClass, ShareLevel};
 use super::redact::redact;
 use crate::agent::llm::{ChatMessage, ChatRequest, ChatRole, ToolCall, ToolChoice, ToolSpec};
+use crate::platform::{CandidateQuery, FieldCondition};
 
 /// What stands in for content the policy does not allow to be sent.
 pub const WITHHELD: &str = "[withheld by the privacy policy]";
@@ -390,5 +392,82 @@ mod tests {
         assert!(req.tools.is_empty() && req.response_schema.is_some());
         assert!(req.messages[0].content.contains("- recommend: Ranks."));
         assert_eq!(req.deadline_ms, Some(5.0));
+    }
+}
+
+/// What the device could ask a candidate engine, each part with its class
+/// (see [`build_candidate_query`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CandidateParts {
+    /// The embedding of the user's request text ([`DataClass::RequestText`]).
+    pub request_vector: Option<Vec<f32>>,
+    /// Conditions from the request and the app's filters ([`DataClass::RequestText`]).
+    pub request_conditions: Vec<FieldCondition>,
+    /// Conditions from the user's standing statements, e.g. "no horror"
+    /// ([`DataClass::Preferences`]).
+    pub preference_conditions: Vec<FieldCondition>,
+    /// A vector made from the user's history ([`DataClass::ProfileVector`]).
+    pub profile_vector: Option<Vec<f32>>,
+    /// Ids of a public list the same for every user, e.g. the catalog's
+    /// most popular items ([`DataClass::PublicItem`]).
+    pub public_ids: Vec<String>,
+    /// How many candidates to ask for.
+    pub limit: usize,
+}
+
+/// A candidate query built for an endpoint, with what was left out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuiltCandidateQuery {
+    /// What the engine is sent; `None` when the policy allows nothing to
+    /// be sent there, or nothing was left to ask.
+    pub query: Option<CandidateQuery>,
+    /// The classes of the parts that were withheld (each once).
+    pub withheld: Vec<DataClass>,
+}
+
+/// The only way to build a [`CandidateQuery`]: each part goes only if its
+/// class is allowed at `level`. The search vector is the request's
+/// embedding when there is one, else the profile vector when its class is
+/// allowed, else none (then the public ids are fetched). Never sent,
+/// whatever the level: history ids, events, memory (they are not parts).
+pub fn build_candidate_query(level: ShareLevel, parts: CandidateParts) -> BuiltCandidateQuery {
+    let mut withheld = Vec::new();
+    let mut allow = |class: DataClass, present: bool| {
+        let ok = class.allowed_at(level);
+        if present && !ok && !withheld.contains(&class) {
+            withheld.push(class);
+        }
+        ok && present
+    };
+    if level == ShareLevel::Nothing {
+        allow(DataClass::RequestText, true);
+        return BuiltCandidateQuery { query: None, withheld };
+    }
+    let request_vector = allow(DataClass::RequestText, parts.request_vector.is_some());
+    let request_conditions = allow(DataClass::RequestText, !parts.request_conditions.is_empty());
+    let preference_conditions = allow(DataClass::Preferences, !parts.preference_conditions.is_empty());
+    let profile_vector = allow(DataClass::ProfileVector, parts.profile_vector.is_some());
+    let public_ids = allow(DataClass::PublicItem, !parts.public_ids.is_empty());
+    let vector = if request_vector {
+        parts.request_vector
+    } else if profile_vector {
+        parts.profile_vector
+    } else {
+        None
+    };
+    let mut conditions = Vec::new();
+    if request_conditions {
+        conditions.extend(parts.request_conditions);
+    }
+    if preference_conditions {
+        conditions.extend(parts.preference_conditions);
+    }
+    let ids = if vector.is_none() && public_ids { parts.public_ids } else { Vec::new() };
+    if (vector.is_none() && ids.is_empty()) || parts.limit == 0 {
+        return BuiltCandidateQuery { query: None, withheld };
+    }
+    BuiltCandidateQuery {
+        query: Some(CandidateQuery::from_built(vector, ids, conditions, parts.limit)),
+        withheld,
     }
 }

@@ -42,6 +42,11 @@ pub enum DataClass {
     /// Memory facts, episodes, the user's history items, explanations citing history.
     #[serde(alias = "full_memory")]
     Memory,
+    /// A vector made from the user's history (their taste in the catalog's
+    /// text space), which a candidate engine could search with. It needs
+    /// [`ShareLevel::FullMemory`]: off unless the app allows memory to go
+    /// to that endpoint.
+    ProfileVector,
 }
 
 impl DataClass {
@@ -52,6 +57,7 @@ impl DataClass {
             DataClass::PublicItem => ShareLevel::PublicItems,
             DataClass::Preferences => ShareLevel::PreferenceSummary,
             DataClass::Memory => ShareLevel::FullMemory,
+            DataClass::ProfileVector => ShareLevel::FullMemory,
         }
     }
 

@@ -238,3 +238,10 @@ fn write_line(out: &mut String, label: &str, value: ValueRef<'_>) {
         }
     }
 }
+
+/// Splits a text value into lower-case words (letters, digits, `-`, `'`).
+pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '\''))
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+}

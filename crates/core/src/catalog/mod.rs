@@ -6,10 +6,12 @@
 pub mod added;
 pub mod attributes;
 pub mod bundle;
+pub mod engine_record;
 pub mod item_ref;
 mod item_store;
 pub mod records;
 pub mod sequence;
+pub mod working;
 
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +21,7 @@ pub use attributes::{AttributeDef, AttributeKind, AttributeValue};
 pub use item_ref::{ItemRef, TagsRef, ValueRef};
 use item_store::ItemStore;
 pub use sequence::{ContextItem, SequenceModel};
+pub use working::WorkingItem;
 
 /// One catalog item, as given to a catalog ([`CatalogParts`],
 /// [`Catalog::push_added`]) and as written to a bundle; a loaded catalog

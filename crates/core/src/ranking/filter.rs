@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Catalog, ValueRef};
+use crate::catalog::{engine_record, AttributeDef, AttributeKind, Catalog, ValueRef};
+use crate::platform::FieldCondition;
 use crate::error::{Error, Result};
 
 /// A condition on one attribute. Give exactly one of `has`, `not`, `equals`,
@@ -53,12 +54,7 @@ pub struct Filters {
     pub include_seen: bool,
 }
 
-/// Splits a text value into lower-case words (letters, digits, `-`, `'`).
-pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '\''))
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-}
+pub use crate::catalog::attributes::words;
 
 /// A [`Predicate`] resolved against a catalog (attribute index, lower-cased values).
 #[derive(Debug, Clone)]
@@ -162,6 +158,56 @@ impl CompiledPredicate {
                 };
                 n.is_some_and(|n| n >= *lo && n <= *hi)
             }
+        }
+    }
+}
+
+impl Predicate {
+    /// The condition a candidate engine applies for this predicate, in the
+    /// record layout of [`crate::catalog::engine_record`], when the engine
+    /// can select exactly the items the predicate passes: `has`, `not` and
+    /// `oneOf` on text and tag attributes (single words of text), `min` and
+    /// `max` on number attributes. `None` for the rest (`equals`, ranges over
+    /// text, a multi-word value in a text attribute, an unknown attribute):
+    /// those are applied on the device only, over what the engine returned.
+    pub fn engine_conditions(&self, attributes: &[AttributeDef]) -> Option<Vec<FieldCondition>> {
+        let def = attributes.iter().find(|a| a.name == self.attribute)?;
+        let field = engine_record::filter_field(&def.name);
+        // A text attribute matches whole values or single words; a tag
+        // attribute whole tags, whatever they hold.
+        let value = |v: &String| -> Option<String> {
+            let lower = v.to_lowercase();
+            match def.kind {
+                AttributeKind::Tags => Some(lower),
+                AttributeKind::Text if words(v).count() == 1 && words(v).next().as_deref() == Some(lower.as_str()) => Some(lower),
+                _ => None,
+            }
+        };
+        let text_like = matches!(def.kind, AttributeKind::Tags | AttributeKind::Text);
+        match self {
+            Predicate { has: Some(v), not: None, equals: None, one_of: None, min: None, max: None, .. } if text_like => {
+                Some(vec![FieldCondition::Contains { field, value: value(v)? }])
+            }
+            Predicate { has: None, not: Some(v), equals: None, one_of: None, min: None, max: None, .. } if text_like => {
+                Some(vec![FieldCondition::NotContains { field, value: value(v)? }])
+            }
+            Predicate { has: None, not: None, equals: None, one_of: Some(vs), min: None, max: None, .. } if text_like && !vs.is_empty() => {
+                let values = vs.iter().map(value).collect::<Option<Vec<_>>>()?;
+                Some(vec![FieldCondition::ContainsAny { field, values }])
+            }
+            Predicate { has: None, not: None, equals: None, one_of: None, min, max, .. }
+                if def.kind == AttributeKind::Number && (min.is_some() || max.is_some()) =>
+            {
+                let mut out = Vec::new();
+                if let Some(lo) = min.filter(|x| x.is_finite()) {
+                    out.push(FieldCondition::AtLeast { field: def.name.clone(), value: lo });
+                }
+                if let Some(hi) = max.filter(|x| x.is_finite()) {
+                    out.push(FieldCondition::AtMost { field: def.name.clone(), value: hi });
+                }
+                Some(out)
+            }
+            _ => None,
         }
     }
 }

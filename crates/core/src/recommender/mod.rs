@@ -2,6 +2,7 @@
 //! [`UserProfile`], with the operations the JS API exposes. Items added at
 //! run time (with an optional photo) and search by photo are in [`items`].
 
+pub mod engine_items;
 pub mod intent;
 pub mod items;
 
@@ -93,6 +94,8 @@ pub struct Recommender {
     tags: Vec<(String, String, String)>,
     /// The intent parser (built on first use) and its word cache.
     intent: RefCell<intent::IntentState>,
+    /// Records a candidate engine returned lately ([`engine_items`]).
+    engine_items: engine_items::EngineItems,
 }
 
 fn normalize(word: &str) -> String {
@@ -140,6 +143,7 @@ impl Recommender {
             weights: ScoreWeights::default(),
             tags,
             intent: RefCell::new(intent::IntentState::default()),
+            engine_items: engine_items::EngineItems::default(),
         })
     }
 
@@ -164,12 +168,15 @@ impl Recommender {
     }
 
     /// Records an observation; `now_ms` is used when it carries no time.
-    /// Items must exist in the catalog. Returns the statement recorded, if
+    /// Items must exist in the catalog or be records a candidate engine
+    /// returned lately ([`Recommender::knows_item`]). Returns the statement recorded, if
     /// the observation was one.
     pub fn observe(&mut self, observation: Observation, now_ms: f64) -> Result<Option<Statement>> {
         match observation {
             Observation::Item { item, kind, time } => {
-                self.catalog.require(&item)?;
+                if !self.knows_item(&item) {
+                    self.catalog.require(&item)?;
+                }
                 self.profile.observe(Event {
                     item,
                     kind,

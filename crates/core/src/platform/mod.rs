@@ -1,7 +1,8 @@
 //! Traits for the outside world, one per service, each with an in-memory
 //! implementation for tests.
 //!
-//! The core only talks to storage, the network, the clock and randomness
+//! The core only talks to storage, the network, the clock, randomness and
+//! an outside candidate engine ([`candidates`])
 //! through these traits; the binding (the root crate, `src/`) implements them over IndexedDB, `fetch`,
 //! `Date.now()` and `crypto.getRandomValues`, the native CLI over files and
 //! the OS. Futures are [`LocalBoxFuture`]s: in the browser nothing is `Send`.
@@ -14,6 +15,9 @@ pub use futures::future::LocalBoxFuture;
 pub use futures::stream::LocalBoxStream;
 
 use crate::error::{Error, Result};
+
+pub mod candidates;
+pub use candidates::{Candidate, CandidateQuery, CandidateSource, FieldCondition, MemoryCandidateSource};
 
 /// One write of an atomic batch ([`KvStore::write`]).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,390 @@
+//! Chroma (the open-source vector database) as a [`CandidateSource`], over
+//! its HTTP API (v2) and the platform's [`Http`]: `fetch` in the browser,
+//! the native client in the CLI. Every request goes through a
+//! [`LedgeredHttp`], so every byte sent is in the ledger.
+//!
+//! Addressed as `chroma+http://HOST:PORT/COLLECTION` (or `chroma+https`),
+//! with `?tenant=…&database=…` when not the defaults. The records follow
+//! [`crate::catalog::engine_record`]; the collection uses cosine distance.
+//!
+//! Reading an answer is bounded: the body by `max_response_bytes`, the
+//! record count by the query's limit, every field by the record layout's
+//! limits; anything else is [`Error::Engine`].
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use futures::StreamExt;
+use serde_json::{json, Map, Value};
+
+use crate::agent::llm::{Ledger, LedgeredHttp};
+use crate::error::{Error, Result};
+use crate::platform::{Candidate, CandidateQuery, CandidateSource, Clock, FieldCondition, Http, HttpRequest, LocalBoxFuture};
+
+/// The default cap on one answer's body: 64 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+/// The default time one request may take: 10 s.
+pub const DEFAULT_TIMEOUT_MS: u32 = 10_000;
+
+/// Where a Chroma collection is: the parsed `chroma+http://…` address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChromaAddress {
+    /// `http://HOST:PORT` (or https), no trailing slash.
+    pub base: String,
+    /// Tenant (default `default_tenant`).
+    pub tenant: String,
+    /// Database (default `default_database`).
+    pub database: String,
+    /// Collection name.
+    pub collection: String,
+}
+
+impl ChromaAddress {
+    /// Parses `chroma+http://HOST[:PORT]/COLLECTION[?tenant=T&database=D]`.
+    /// Anything else is [`Error::InvalidInput`] naming what is wrong.
+    pub fn parse(address: &str) -> Result<Self> {
+        let bad = |why: &str| Err(Error::InvalidInput(format!("candidate engine address {address:?}: {why}; expected chroma+http://HOST:PORT/COLLECTION")));
+        let Some(rest) = address.strip_prefix("chroma+") else { return bad("not a chroma+ address") };
+        let (scheme, rest) = match rest.split_once("://") {
+            Some((s @ ("http" | "https"), r)) => (s, r),
+            _ => return bad("the scheme is not http or https"),
+        };
+        let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let Some((host, collection)) = rest.split_once('/') else { return bad("no collection name") };
+        let collection = collection.trim_end_matches('/');
+        if host.is_empty() || host.contains(['@', ' ']) {
+            return bad("no host, or a host with credentials");
+        }
+        let valid_name = |n: &str| {
+            (3..=512).contains(&n.len())
+                && n.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+                && n.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && n.ends_with(|c: char| c.is_ascii_alphanumeric())
+        };
+        if !valid_name(collection) {
+            return bad("the collection name must be 3-512 of [a-zA-Z0-9._-], starting and ending with a letter or digit");
+        }
+        let mut tenant = "default_tenant".to_string();
+        let mut database = "default_database".to_string();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some(("tenant", v)) if valid_name(v) => tenant = v.to_string(),
+                Some(("database", v)) if valid_name(v) => database = v.to_string(),
+                _ => return bad("the only parameters are tenant= and database=, each a valid name"),
+            }
+        }
+        Ok(Self {
+            base: format!("{scheme}://{host}"),
+            tenant,
+            database,
+            collection: collection.to_string(),
+        })
+    }
+
+    fn collections(&self) -> String {
+        format!("{}/api/v2/tenants/{}/databases/{}/collections", self.base, self.tenant, self.database)
+    }
+}
+
+/// A Chroma collection as a candidate source (see the module docs).
+pub struct ChromaSource {
+    address: ChromaAddress,
+    endpoint: String,
+    http: LedgeredHttp,
+    collection_id: RefCell<Option<String>>,
+    /// The cap on one answer's body.
+    pub max_response_bytes: usize,
+    /// The time one request may take.
+    pub timeout_ms: u32,
+}
+
+impl ChromaSource {
+    /// A source for the collection at `address` (see [`ChromaAddress::parse`]),
+    /// over `http`; every request is written to `ledger` with `clock`'s times.
+    pub fn new(address: &str, http: Rc<dyn Http>, clock: Rc<dyn Clock>, ledger: Ledger) -> Result<Self> {
+        let address = ChromaAddress::parse(address)?;
+        Ok(Self {
+            endpoint: address.collections(),
+            address,
+            http: LedgeredHttp::new(http, clock, ledger),
+            collection_id: RefCell::new(None),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+        })
+    }
+
+    /// The parsed address.
+    pub fn address(&self) -> &ChromaAddress {
+        &self.address
+    }
+
+    async fn call(&self, method: &str, url: String, body: Option<Value>) -> Result<Value> {
+        let body = match body {
+            Some(b) => serde_json::to_vec(&b).map_err(|e| Error::InvalidInput(e.to_string()))?,
+            None => Vec::new(),
+        };
+        let mut headers = Vec::new();
+        if !body.is_empty() {
+            headers.push(("content-type".to_string(), "application/json".to_string()));
+        }
+        let mut response = self
+            .http
+            .send_streaming(HttpRequest {
+                method: method.to_string(),
+                url,
+                headers,
+                body,
+                timeout_ms: self.timeout_ms,
+            })
+            .await?;
+        // Read under the cap: a hostile engine costs at most the cap.
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.body.next().await {
+            let chunk = chunk?;
+            if bytes.len().saturating_add(chunk.len()) > self.max_response_bytes {
+                return Err(Error::ResponseTooLarge(format!(
+                    "the engine's answer went past its cap of {} bytes; reading stopped",
+                    self.max_response_bytes
+                )));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::Engine(format!("HTTP {}: the answer is not JSON ({e})", response.status))
+        })?;
+        if !(200..300).contains(&response.status) {
+            let message = value.get("message").and_then(Value::as_str).unwrap_or("");
+            let message: String = message.chars().take(300).collect();
+            return Err(Error::Engine(format!("HTTP {}: {message}", response.status)));
+        }
+        Ok(value)
+    }
+
+    /// The collection's id (looked up once by name).
+    pub async fn collection_id(&self) -> Result<String> {
+        if let Some(id) = self.collection_id.borrow().clone() {
+            return Ok(id);
+        }
+        let url = format!("{}/{}", self.address.collections(), self.address.collection);
+        let value = self.call("GET", url, None).await?;
+        let id = collection_id_of(&value)?;
+        *self.collection_id.borrow_mut() = Some(id.clone());
+        Ok(id)
+    }
+
+    /// Creates the collection (cosine distance) unless it exists; returns its id.
+    pub async fn ensure_collection(&self) -> Result<String> {
+        let body = json!({
+            "name": self.address.collection,
+            "get_or_create": true,
+            "configuration": {"hnsw": {"space": "cosine"}},
+            "metadata": {"created_by": "recagent"},
+        });
+        let value = self.call("POST", self.address.collections(), Some(body)).await?;
+        let id = collection_id_of(&value)?;
+        *self.collection_id.borrow_mut() = Some(id.clone());
+        Ok(id)
+    }
+
+    /// The number of records in the collection.
+    pub async fn count(&self) -> Result<u64> {
+        let url = format!("{}/{}/count", self.address.collections(), self.collection_id().await?);
+        self.call("GET", url, None)
+            .await?
+            .as_u64()
+            .ok_or_else(|| Error::Engine("count: not a number".into()))
+    }
+
+    /// Which of `ids` the collection holds.
+    pub async fn existing(&self, ids: &[String]) -> Result<Vec<String>> {
+        let url = format!("{}/{}/get", self.address.collections(), self.collection_id().await?);
+        let value = self.call("POST", url, Some(json!({"ids": ids, "include": []}))).await?;
+        let found = value.get("ids").and_then(Value::as_array).ok_or_else(|| Error::Engine("get: no ids".into()))?;
+        Ok(found.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+    }
+
+    /// Writes `records` (creating or replacing them by id).
+    pub async fn upsert(&self, records: &[Candidate]) -> Result<()> {
+        let url = format!("{}/{}/upsert", self.address.collections(), self.collection_id().await?);
+        let body = json!({
+            "ids": records.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            "embeddings": records.iter().map(|r| r.vector.as_slice()).collect::<Vec<_>>(),
+            "documents": records.iter().map(|r| r.document.as_deref()).collect::<Vec<_>>(),
+            "metadatas": records.iter().map(|r| &r.metadata).collect::<Vec<_>>(),
+        });
+        self.call("POST", url, Some(body)).await.map(|_| ())
+    }
+
+    async fn run(&self, query: &CandidateQuery) -> Result<Vec<Candidate>> {
+        let collection = self.collection_id().await?;
+        let include = json!(["documents", "metadatas", "embeddings"]);
+        let filter = where_clause(query.conditions());
+        let (url, mut body, nested) = match query.vector() {
+            Some(v) => (
+                format!("{}/{collection}/query", self.address.collections()),
+                json!({"query_embeddings": [v], "n_results": query.limit(), "include": include}),
+                true,
+            ),
+            None => (
+                format!("{}/{collection}/get", self.address.collections()),
+                json!({"ids": query.ids(), "limit": query.limit(), "include": include}),
+                false,
+            ),
+        };
+        if let (Some(w), Some(b)) = (filter, body.as_object_mut()) {
+            b.insert("where".into(), w);
+        }
+        let value = self.call("POST", url, Some(body)).await?;
+        read_records(&value, nested, query.limit())
+    }
+}
+
+impl CandidateSource for ChromaSource {
+    fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    fn candidates<'a>(&'a self, query: &'a CandidateQuery) -> LocalBoxFuture<'a, Result<Vec<Candidate>>> {
+        Box::pin(self.run(query))
+    }
+}
+
+fn collection_id_of(value: &Value) -> Result<String> {
+    match value.get("id").and_then(Value::as_str) {
+        Some(id) if !id.is_empty() && id.len() <= 128 => Ok(id.to_string()),
+        _ => Err(Error::Engine("the collection has no id".into())),
+    }
+}
+
+/// Chroma's `where` for `conditions` (all must hold), `None` for none.
+pub fn where_clause(conditions: &[FieldCondition]) -> Option<Value> {
+    let one = |c: &FieldCondition| -> Value {
+        match c {
+            FieldCondition::Contains { field, value } => json!({ field: {"$contains": value} }),
+            FieldCondition::NotContains { field, value } => json!({ field: {"$not_contains": value} }),
+            FieldCondition::ContainsAny { field, values } => match values.as_slice() {
+                [only] => json!({ field: {"$contains": only} }),
+                _ => json!({"$or": values.iter().map(|v| json!({ field: {"$contains": v} })).collect::<Vec<_>>()}),
+            },
+            FieldCondition::AtLeast { field, value } => json!({ field: {"$gte": value} }),
+            FieldCondition::AtMost { field, value } => json!({ field: {"$lte": value} }),
+        }
+    };
+    match conditions {
+        [] => None,
+        [c] => Some(one(c)),
+        many => Some(json!({"$and": many.iter().map(one).collect::<Vec<_>>()})),
+    }
+}
+
+/// Reads the records of a `query` answer (`nested`: one list per query
+/// embedding, of which there is one) or a `get` answer.
+fn read_records(value: &Value, nested: bool, limit: usize) -> Result<Vec<Candidate>> {
+    let field = |name: &str| -> Option<&Vec<Value>> {
+        let v = value.get(name)?;
+        let v = if nested { v.as_array()?.first()? } else { v };
+        v.as_array()
+    };
+    let ids = field("ids").ok_or_else(|| Error::Engine("the answer has no ids".into()))?;
+    if ids.len() > limit {
+        return Err(Error::Engine(format!("{} records for a limit of {limit}", ids.len())));
+    }
+    let empty = Vec::new();
+    let documents = field("documents").unwrap_or(&empty);
+    let metadatas = field("metadatas").unwrap_or(&empty);
+    let embeddings = field("embeddings").ok_or_else(|| Error::Engine("the answer has no embeddings".into()))?;
+    if embeddings.len() != ids.len() || (!documents.is_empty() && documents.len() != ids.len()) || (!metadatas.is_empty() && metadatas.len() != ids.len()) {
+        return Err(Error::Engine("the answer's lists have different lengths".into()));
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for (i, id) in ids.iter().enumerate() {
+        let id = id.as_str().ok_or_else(|| Error::Engine(format!("record {i}: the id is not a string")))?;
+        let vector = embeddings
+            .get(i)
+            .and_then(Value::as_array)
+            .ok_or_else(|| Error::Engine(format!("record {i}: no embedding")))?;
+        if vector.len() > 65_536 {
+            return Err(Error::Engine(format!("record {i}: an embedding of {} values", vector.len())));
+        }
+        let vector = vector
+            .iter()
+            .map(|x| x.as_f64().map(|x| x as f32).filter(|x| x.is_finite()))
+            .collect::<Option<Vec<f32>>>()
+            .ok_or_else(|| Error::Engine(format!("record {i}: an embedding value that is not a finite number")))?;
+        let document = match documents.get(i) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => return Err(Error::Engine(format!("record {i}: the document is not a string"))),
+        };
+        let metadata = match metadatas.get(i) {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(m)) => m.clone(),
+            Some(_) => return Err(Error::Engine(format!("record {i}: the metadata is not an object"))),
+        };
+        out.push(Candidate {
+            id: id.to_string(),
+            document,
+            metadata,
+            vector,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_parse_or_say_what_is_wrong() {
+        let a = ChromaAddress::parse("chroma+http://127.0.0.1:8000/movies").unwrap();
+        assert_eq!((a.base.as_str(), a.collection.as_str(), a.tenant.as_str()), ("http://127.0.0.1:8000", "movies", "default_tenant"));
+        let a = ChromaAddress::parse("chroma+https://h/movies-1m?tenant=t01&database=db1").unwrap();
+        assert_eq!((a.base.as_str(), a.tenant.as_str(), a.database.as_str()), ("https://h", "t01", "db1"));
+        for bad in [
+            "http://h/movies",
+            "chroma+ftp://h/movies",
+            "chroma+http://h",
+            "chroma+http://h/m",
+            "chroma+http://u:p@h/movies",
+            "chroma+http://h/movies?x=1",
+            "chroma+http://h/mo vies",
+        ] {
+            let e = ChromaAddress::parse(bad).unwrap_err();
+            assert_eq!(e.code(), "invalid_input", "{bad}");
+        }
+    }
+
+    #[test]
+    fn conditions_become_a_where_clause() {
+        let c = |v: &str| FieldCondition::Contains { field: "rc.f.genre".into(), value: v.into() };
+        assert_eq!(where_clause(&[]), None);
+        assert_eq!(where_clause(&[c("drama")]).unwrap(), json!({"rc.f.genre": {"$contains": "drama"}}));
+        let both = where_clause(&[c("drama"), FieldCondition::AtLeast { field: "year".into(), value: 1990.0 }]).unwrap();
+        assert_eq!(both, json!({"$and": [{"rc.f.genre": {"$contains": "drama"}}, {"year": {"$gte": 1990.0}}]}));
+        let any = where_clause(&[FieldCondition::ContainsAny { field: "g".into(), values: vec!["a".into(), "b".into()] }]).unwrap();
+        assert_eq!(any, json!({"$or": [{"g": {"$contains": "a"}}, {"g": {"$contains": "b"}}]}));
+    }
+
+    #[test]
+    fn garbage_answers_are_engine_errors_not_panics() {
+        let cases = [
+            json!({}),
+            json!({"ids": [["a"]]}),
+            json!({"ids": [["a"]], "embeddings": [[[1.0, "x"]]]}),
+            json!({"ids": [["a", "b"]], "embeddings": [[[1.0]]]}),
+            json!({"ids": [[1]], "embeddings": [[[1.0]]]}),
+            json!({"ids": [["a"]], "embeddings": [[[1.0]]], "metadatas": [[[1]]]}),
+            json!({"ids": [["a"]], "embeddings": [[[1.0]]], "documents": [[3]]}),
+        ];
+        for v in cases {
+            let e = read_records(&v, true, 10).unwrap_err();
+            assert_eq!(e.code(), "engine_error", "{v}");
+        }
+        let too_many = json!({"ids": [["a", "b"]], "embeddings": [[[1.0], [2.0]]]});
+        assert_eq!(read_records(&too_many, true, 1).unwrap_err().code(), "engine_error");
+        let ok = read_records(&json!({"ids": [["a"]], "embeddings": [[[0.5, 0.5]]], "documents": [["A"]], "metadatas": [[{"rc.title": "T"}]]}), true, 5).unwrap();
+        assert_eq!(ok[0].vector, vec![0.5, 0.5]);
+        assert_eq!(ok[0].document.as_deref(), Some("A"));
+    }
+}

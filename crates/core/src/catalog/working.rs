@@ -1,0 +1,153 @@
+//! The working catalog of one request over a candidate engine: the
+//! candidates the engine returned (and the user's recent history items), as
+//! a [`Catalog`] that ranking, filters, explanations and the agent use
+//! exactly as they use the on-device catalog.
+//!
+//! The catalog the device loaded (the *resident* catalog: attribute
+//! definitions, the text model's fingerprint, the sequence model and the
+//! items it covers, perhaps without their embeddings) lends its sequence
+//! model: the rows of the items it knows are copied, in the working
+//! catalog's order, so the model scores the candidates it knows; the
+//! others come after them and get the content signals, as items added at
+//! run time do.
+
+use super::{Catalog, CatalogParts, Embeddings, Item, SequenceModel};
+use crate::error::{Error, Result};
+
+/// One item of a working catalog: public fields, its vector in the text
+/// space, its popularity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkingItem {
+    /// The item.
+    pub item: Item,
+    /// Its text embedding (every item of one working catalog has the same width).
+    pub vector: Vec<f32>,
+    /// Interaction count from public logs (0 when unknown).
+    pub popularity: f32,
+}
+
+/// The most items one working catalog may hold.
+pub const MAX_WORKING_ITEMS: usize = 20_000;
+
+impl Catalog {
+    /// The working catalog over `items` (see the module docs): duplicates
+    /// after the first are dropped; items the resident sequence model
+    /// covers come first. Vectors of different widths, a non-finite value,
+    /// or more than [`MAX_WORKING_ITEMS`] items are [`Error::Engine`].
+    pub fn working(&self, items: Vec<WorkingItem>) -> Result<Catalog> {
+        if items.len() > MAX_WORKING_ITEMS {
+            return Err(Error::Engine(format!("{} candidates; at most {MAX_WORKING_ITEMS}", items.len())));
+        }
+        let dim = items.first().map_or(0, |w| w.vector.len());
+        if let Some(bad) = items.iter().find(|w| w.vector.len() != dim || dim == 0) {
+            return Err(Error::Engine(format!(
+                "record {:?} has a vector of {} values; the others have {dim}",
+                bad.item.id,
+                bad.vector.len()
+            )));
+        }
+        if let Some(t) = self.text_embeddings() {
+            if t.dim() != dim && !items.is_empty() {
+                return Err(Error::Engine(format!("the engine's vectors have {dim} values; the catalog's text space has {}", t.dim())));
+            }
+        }
+        if let Some(bad) = items.iter().find(|w| w.vector.iter().any(|x| !x.is_finite())) {
+            return Err(Error::Engine(format!("record {:?} has a non-finite vector value", bad.item.id)));
+        }
+        let covered = self.sequence_model().map_or(0, SequenceModel::items);
+        let mut seen = std::collections::HashSet::with_capacity(items.len());
+        let mut known: Vec<(u32, WorkingItem)> = Vec::new();
+        let mut unknown: Vec<WorkingItem> = Vec::new();
+        for w in items {
+            if !seen.insert(w.item.id.clone()) {
+                continue;
+            }
+            match self.index_of(&w.item.id).filter(|&i| (i as usize) < covered) {
+                Some(i) => known.push((i, w)),
+                None => unknown.push(w),
+            }
+        }
+        let sequence = match self.sequence_model() {
+            Some(model) if !known.is_empty() => Some(slice_model(model, known.iter().map(|(i, _)| *i as usize))?),
+            _ => None,
+        };
+        let rows = known.into_iter().map(|(_, w)| w).chain(unknown);
+        let mut parts = CatalogParts {
+            name: self.name().to_string(),
+            attributes: self.attributes().to_vec(),
+            text_model: self.text_model().cloned(),
+            ..CatalogParts::default()
+        };
+        let mut values = Vec::new();
+        for w in rows {
+            let shell = self.index_of(&w.item.id).and_then(|i| self.popularity().get(i as usize)).copied().unwrap_or(0.0);
+            parts.popularity.push(w.popularity.max(shell));
+            values.extend_from_slice(&w.vector);
+            parts.items.push(w.item);
+        }
+        if !parts.items.is_empty() {
+            parts.text = Some(Embeddings::F32 { values, dim });
+        }
+        let mut catalog = Catalog::new(parts)?;
+        // The model covers the first rows only (the rest are scored like
+        // items added at run time), so it is checked for its own rows.
+        if let Some(model) = sequence {
+            model.validate(model.items())?;
+            catalog.sequence = Some(model);
+        }
+        Ok(catalog)
+    }
+}
+
+/// The sequence model restricted to `rows` of its items, in that order.
+fn slice_model(model: &SequenceModel, rows: impl Iterator<Item = usize>) -> Result<SequenceModel> {
+    let rows: Vec<usize> = rows.collect();
+    let take = |m: &Embeddings| -> Result<Embeddings> {
+        let mut values = Vec::with_capacity(rows.len().saturating_mul(model.dim));
+        for &r in &rows {
+            values.extend(m.row(r).ok_or_else(|| Error::InvalidCatalog(format!("sequence model has no row {r}")))?);
+        }
+        Ok(Embeddings::F32 { values, dim: model.dim })
+    };
+    Ok(SequenceModel {
+        input: take(&model.input)?,
+        output: take(&model.output)?,
+        bias: rows.iter().map(|&r| model.bias.get(r).copied().unwrap_or(0.0)).collect(),
+        dim: model.dim,
+        window: model.window,
+        position_weights: model.position_weights.clone(),
+        kind_weights: model.kind_weights.clone(),
+        hidden: model.hidden,
+        w1: model.w1.clone(),
+        b1: model.b1.clone(),
+        w2: model.w2.clone(),
+    })
+}
+
+impl Catalog {
+    /// The resident catalog for a device whose catalog lives in a candidate
+    /// engine (the *small bundle*): the attribute definitions, the text
+    /// model's fingerprint, the sequence model and the items it covers (with
+    /// their public values and popularity), or — without a sequence model —
+    /// the `popular` most popular items; no embedding matrices. Its size
+    /// follows the sequence model, not the catalog.
+    pub fn small(&self, popular: usize) -> Result<Catalog> {
+        let rows: Vec<u32> = match self.sequence_model() {
+            Some(model) => (0..model.items().min(self.len()) as u32).collect(),
+            None => crate::vectors::topk::top_k(self.popularity(), popular, |_| true).into_iter().map(|(i, _)| i).collect(),
+        };
+        let mut parts = CatalogParts {
+            name: self.name().to_string(),
+            attributes: self.attributes().to_vec(),
+            text_model: self.text_model().cloned(),
+            ..CatalogParts::default()
+        };
+        for &i in &rows {
+            let item = self.item(i).ok_or_else(|| Error::InvalidCatalog(format!("no item {i}")))?;
+            parts.items.push(item.to_item());
+            parts.popularity.push(self.popularity().get(i as usize).copied().unwrap_or(0.0));
+        }
+        parts.sequence = self.sequence_model().cloned();
+        Catalog::new(parts)
+    }
+}

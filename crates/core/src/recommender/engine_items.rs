@@ -1,0 +1,191 @@
+//! The recommender's side of a catalog held by a candidate engine: the
+//! public records the engine returned lately (so the user can act on them
+//! and their history keeps its vectors), and the working view that ranks
+//! one answer's candidates with everything the recommender has — profile,
+//! sequence model, statements, weights, encoder.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::cell::RefCell;
+
+use crate::catalog::{Item, WorkingItem};
+use crate::error::{Error, Result};
+
+use super::{categorical_tags, intent, Recommender};
+
+/// How many engine records the recommender keeps (most recently seen);
+/// at 384 floats each, about 8 MB.
+pub const ENGINE_ITEMS_KEPT: usize = 5_000;
+
+/// How many of the user's most recent history items a working view carries.
+pub const HISTORY_IN_VIEW: usize = 100;
+
+/// The engine records seen lately, bounded, least recently seen out first.
+#[derive(Debug, Clone, Default)]
+pub struct EngineItems {
+    items: HashMap<String, WorkingItem>,
+    order: VecDeque<String>,
+}
+
+impl EngineItems {
+    /// Keeps `item` (replacing an older copy), dropping the least recently
+    /// seen records past [`ENGINE_ITEMS_KEPT`] that `pinned` does not hold.
+    fn keep(&mut self, item: WorkingItem, pinned: &HashSet<&str>) {
+        let id = item.item.id.clone();
+        if self.items.insert(id.clone(), item).is_some() {
+            self.order.retain(|o| *o != id);
+        }
+        self.order.push_back(id);
+        let mut spared = 0;
+        while self.items.len() > ENGINE_ITEMS_KEPT && spared < self.order.len() {
+            let Some(old) = self.order.pop_front() else { break };
+            if pinned.contains(old.as_str()) {
+                self.order.push_back(old);
+                spared += 1;
+            } else {
+                self.items.remove(&old);
+            }
+        }
+    }
+
+    /// The record of `id`, if kept.
+    pub fn get(&self, id: &str) -> Option<&WorkingItem> {
+        self.items.get(id)
+    }
+
+    /// Number of records kept.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether no record is kept.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+impl Recommender {
+    /// Whether `id` is an item the user may act on: one of the catalog's,
+    /// or a record an engine returned lately.
+    pub fn knows_item(&self, id: &str) -> bool {
+        self.catalog.index_of(id).is_some() || self.engine_items.get(id).is_some()
+    }
+
+    /// The item `id` as the app sees it: from the catalog, else from the
+    /// engine records kept.
+    pub fn item_by_id(&self, id: &str) -> Option<Item> {
+        match self.catalog.index_of(id).and_then(|i| self.catalog.item(i)) {
+            Some(item) => Some(item.to_item()),
+            None => self.engine_items.get(id).map(|w| w.item.clone()),
+        }
+    }
+
+    /// The engine records kept.
+    pub fn engine_items(&self) -> &EngineItems {
+        &self.engine_items
+    }
+
+    /// Embeds `text` with the text model (no catalog embeddings needed:
+    /// the query of a candidate engine).
+    pub fn embed_text(&self, text: &str) -> Result<Vec<f32>> {
+        let encoder = self
+            .text
+            .as_ref()
+            .ok_or_else(|| Error::InvalidInput("text queries need a text model (textModel and vocab)".into()))?;
+        encoder.embed(text)
+    }
+
+    /// The user's taste as one unit vector in the text space: the
+    /// strength-weighted mean of the vectors of their recent history items
+    /// that the device has (engine records, or the catalog's embeddings).
+    /// Private: only a policy that allows [`crate::agent::DataClass::ProfileVector`]
+    /// lets it reach an engine.
+    pub fn profile_vector(&self) -> Option<Vec<f32>> {
+        let consumed = self.profile.consumed();
+        let mut sum: Option<Vec<f32>> = None;
+        for c in consumed.iter().rev().take(HISTORY_IN_VIEW) {
+            let v = match self.engine_items.get(&c.item) {
+                Some(w) => Some(w.vector.clone()),
+                None => self
+                    .catalog
+                    .index_of(&c.item)
+                    .and_then(|i| self.catalog.text_embeddings()?.row(i as usize)),
+            };
+            let Some(v) = v else { continue };
+            let acc = sum.get_or_insert_with(|| vec![0.0; v.len()]);
+            if acc.len() == v.len() {
+                acc.iter_mut().zip(&v).for_each(|(a, x)| *a += c.strength * x);
+            }
+        }
+        let mut v = sum?;
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if !(norm > 0.0 && norm.is_finite()) {
+            return None;
+        }
+        v.iter_mut().for_each(|x| *x /= norm);
+        Some(v)
+    }
+
+    /// The ids of the catalog's `n` most popular items: a public list, the
+    /// same for every user.
+    pub fn popular_ids(&self, n: usize) -> Vec<String> {
+        let pop = self.catalog.popularity();
+        crate::vectors::topk::top_k(pop, n, |_| true)
+            .into_iter()
+            .filter_map(|(i, _)| self.catalog.item(i).map(|it| it.id().to_string()))
+            .collect()
+    }
+
+    /// A recommender over the working catalog of `candidates` (see
+    /// [`crate::catalog::working`]) plus the user's recent history items,
+    /// sharing this one's text encoder, with a copy of its profile and
+    /// weights. The candidates are kept ([`EngineItems`]) so the user can act
+    /// on them. Bad records are [`Error::Engine`].
+    pub fn working_view(&mut self, candidates: Vec<WorkingItem>) -> Result<Recommender> {
+        let consumed = self.profile.consumed();
+        let history: Vec<&str> = consumed.iter().rev().take(HISTORY_IN_VIEW).map(|c| c.item.as_str()).collect();
+        let pinned: HashSet<&str> = history.iter().copied().collect();
+        let mut rows = candidates;
+        for w in &rows {
+            self.engine_items.keep(w.clone(), &pinned);
+        }
+        let dim = rows.first().map_or(0, |w| w.vector.len());
+        let in_rows: HashSet<String> = rows.iter().map(|w| w.item.id.clone()).collect();
+        let covered = self.catalog.sequence_model().map_or(0, |m| m.items());
+        for id in history {
+            if in_rows.contains(id) {
+                continue;
+            }
+            if let Some(w) = self.engine_items.get(id).filter(|w| w.vector.len() == dim) {
+                rows.push(w.clone());
+            } else if let Some(i) = self.catalog.index_of(id).filter(|&i| (i as usize) < covered) {
+                // Known to the sequence model, without a vector here: it
+                // still shapes the user vector; its text row is zero.
+                if let Some(item) = self.catalog.item(i) {
+                    let vector = self
+                        .catalog
+                        .text_embeddings()
+                        .and_then(|t| t.row(i as usize))
+                        .filter(|v| v.len() == dim)
+                        .unwrap_or_else(|| vec![0.0; dim]);
+                    rows.push(WorkingItem { item: item.to_item(), vector, popularity: 0.0 });
+                }
+            }
+        }
+        let catalog = self.catalog.working(rows)?;
+        let mut tags = self.tags.clone();
+        let known: HashSet<(String, String)> = tags.iter().map(|(n, a, _)| (n.clone(), a.clone())).collect();
+        tags.extend(categorical_tags(&catalog).into_iter().filter(|(n, a, _)| !known.contains(&(n.clone(), a.clone()))));
+        Ok(Recommender {
+            catalog,
+            text: self.text.clone(),
+            text_model: self.text_model.clone(),
+            image: None,
+            image_model: None,
+            profile: self.profile.clone(),
+            weights: self.weights.clone(),
+            tags,
+            intent: RefCell::new(intent::IntentState::default()),
+            engine_items: EngineItems::default(),
+        })
+    }
+}

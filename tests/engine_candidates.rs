@@ -1,0 +1,288 @@
+//! Recommending over a catalog held by a candidate engine, with the
+//! engine's in-memory twin: the ML-100K catalog as engine records, the
+//! device holding only the small bundle (no embeddings). What reaches the
+//! engine under each policy (the canary: never the history), fallbacks with
+//! their reasons, filters, and agreement with the all-on-device ranking.
+
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use futures::executor::block_on;
+use recagent_core::agent::candidates::{EngineCatalog, EngineRecommendations};
+use recagent_core::agent::{DataClass, PrivacyPolicy, ShareLevel};
+use recagent_core::catalog::engine_record::to_record;
+use recagent_core::catalog::Catalog;
+use recagent_core::platform::{Candidate, CandidateQuery, CandidateSource, LocalBoxFuture, ManualClock, MemoryCandidateSource};
+use recagent_core::ranking::{Filters, Predicate};
+use recagent_core::recommender::{Observation, RecommendOptions, Recommender};
+use recagent_core::{Error, Result, TextEncoder};
+
+const ENDPOINT: &str = "http://127.0.0.1:9/api/v2/collections";
+
+fn records(catalog: &Catalog) -> Vec<Candidate> {
+    let text = catalog.text_embeddings().expect("text embeddings");
+    catalog
+        .items()
+        .map(|item| {
+            let i = item.index() as usize;
+            to_record(catalog.attributes(), &item, catalog.popularity()[i], text.row(i).unwrap())
+        })
+        .collect()
+}
+
+struct Fixture {
+    full: Recommender,
+    device: Rc<RefCell<Recommender>>,
+    source: MemoryCandidateSource,
+}
+
+fn fixture() -> Fixture {
+    let full = common::ml100k_text_recommender();
+    let model = common::asset("minilm-int8.onnx");
+    let encoder = TextEncoder::from_bytes(&model, &common::asset_text("vocab.txt")).unwrap();
+    let small = full.catalog().small(1000).unwrap();
+    assert!(small.text_embeddings().is_none());
+    let device = Recommender::new(small, Some((encoder, &model))).unwrap();
+    let source = MemoryCandidateSource::new(ENDPOINT, records(full.catalog()));
+    Fixture { full, device: Rc::new(RefCell::new(device)), source }
+}
+
+fn engine(source: Rc<dyn CandidateSource>, policy: PrivacyPolicy) -> EngineCatalog {
+    EngineCatalog::new(source, policy, Rc::new(ManualClock::at(0.0)))
+}
+
+fn like(rec: &Rc<RefCell<Recommender>>, id: &str, t: f64) {
+    let o: Observation = serde_json::from_value(serde_json::json!({"item": id, "type": "like", "time": t})).unwrap();
+    rec.borrow_mut().observe(o, t).unwrap();
+}
+
+fn ask(e: &EngineCatalog, rec: &Rc<RefCell<Recommender>>, options: RecommendOptions) -> EngineRecommendations {
+    block_on(e.recommend(rec, &options)).unwrap()
+}
+
+fn query(q: &str, k: usize) -> RecommendOptions {
+    RecommendOptions { query: Some(q.into()), k: Some(k), ..Default::default() }
+}
+
+#[test]
+fn a_query_over_the_engine_agrees_with_the_on_device_ranking() {
+    let f = fixture();
+    let e = engine(Rc::new(f.source.clone()), PrivacyPolicy::default());
+    for q in ["a funny animated film for children", "dark crime thriller", "a space adventure"] {
+        let got = ask(&e, &f.device, query(q, 10));
+        assert_eq!(got.trace.origin, "engine", "{q}: {:?}", got.trace);
+        assert_eq!(got.trace.candidates, 500);
+        let local: Vec<String> = f.full.recommend(&query(q, 10)).unwrap().into_iter().map(|r| r.id).collect();
+        let remote: Vec<String> = got.items.iter().map(|r| r.recommendation.id.clone()).collect();
+        let same = remote.iter().filter(|id| local.contains(id)).count();
+        // The engine's 500 nearest hold the query's best; popularity and
+        // z-scores over 500 instead of 1,682 move the order a little.
+        assert!(same >= 7, "{q}: {same}/10 in common\nengine {remote:?}\ndevice {local:?}");
+        assert!(got.items.iter().all(|r| !r.item.title.is_empty() && !r.recommendation.explanation.summary.is_empty()));
+    }
+}
+
+fn sent(source: &MemoryCandidateSource) -> Vec<String> {
+    source.queries().iter().map(|q| serde_json::to_string(q).unwrap()).collect()
+}
+
+#[test]
+fn canary_the_history_never_reaches_the_engine_under_the_default_policy() {
+    // The device with the small bundle, then with the whole catalog (whose
+    // vectors make a profile vector, which the policy then withholds).
+    canary(false);
+    canary(true);
+}
+
+fn canary(whole_catalog_on_device: bool) {
+    let (mut f, mut fresh) = (fixture(), fixture());
+    if whole_catalog_on_device {
+        f.device = Rc::new(RefCell::new(common::ml100k_text_recommender()));
+        fresh.device = Rc::new(RefCell::new(common::ml100k_text_recommender()));
+    }
+    let e = engine(Rc::new(f.source.clone()), PrivacyPolicy::default());
+    let e_fresh = engine(Rc::new(fresh.source.clone()), PrivacyPolicy::default());
+    // The canary: items deep in the catalog, liked, and a standing statement.
+    let canaries = ["1532", "1601", "1650"];
+    for (n, id) in canaries.iter().enumerate() {
+        like(&f.device, id, n as f64 * 1000.0);
+    }
+    let statement: Observation = serde_json::from_value(serde_json::json!({"type": "statement", "text": "no horror"})).unwrap();
+    f.device.borrow_mut().observe(statement, 5000.0).unwrap();
+    let options = RecommendOptions {
+        query: Some("a quiet drama about friendship".into()),
+        k: Some(10),
+        filters: Filters { predicates: vec![Predicate { attribute: "class".into(), has: Some("Drama".into()), ..Default::default() }], ..Default::default() },
+        ..Default::default()
+    };
+    let got = ask(&e, &f.device, options.clone());
+    let baseline = ask(&e_fresh, &fresh.device, options);
+    assert_eq!(got.trace.origin, "engine");
+    let mut withheld = vec![DataClass::Preferences];
+    if whole_catalog_on_device {
+        withheld.push(DataClass::ProfileVector);
+    }
+    assert_eq!(got.trace.withheld, withheld, "{:?}", got.trace);
+    // What the engine saw is byte for byte what a user without history sends.
+    assert_eq!(sent(&f.source), sent(&fresh.source));
+    let all = sent(&f.source).join("\n");
+    let catalog = f.full.catalog();
+    for id in canaries {
+        let title = catalog.item(catalog.index_of(id).unwrap()).unwrap().title().to_string();
+        assert!(!all.contains(&format!("\"{id}\"")) && !all.contains(&title), "{id} {title} reached the engine: {all}");
+    }
+    assert!(!all.to_lowercase().contains("horror"), "the statement reached the engine: {all}");
+    // The device still used them: the liked items are not shown again, the
+    // statement excludes horror, and the history changes the order.
+    let shown: Vec<&str> = got.items.iter().map(|r| r.recommendation.id.as_str()).collect();
+    assert!(canaries.iter().all(|c| !shown.contains(c)));
+    assert!(got.items.iter().all(|r| !format!("{:?}", r.item.values).contains("\"Horror\"")), "{shown:?}");
+    let base: Vec<&str> = baseline.items.iter().map(|r| r.recommendation.id.as_str()).collect();
+    assert_ne!(shown, base, "the history should change the on-device order");
+}
+
+#[test]
+fn wider_policies_send_preferences_and_the_profile_vector() {
+    let f = fixture();
+    let e = engine(Rc::new(f.source.clone()), PrivacyPolicy::sharing(ShareLevel::FullMemory));
+    for (n, id) in ["1", "50", "181"].iter().enumerate() {
+        like(&f.device, id, n as f64);
+    }
+    // The liked items came from the catalog the device holds (the small
+    // bundle has no vectors): ask once so their records are kept.
+    let _ = ask(&e, &f.device, query("star wars return of the jedi toy story", 50));
+    let statement: Observation = serde_json::from_value(serde_json::json!({"type": "statement", "text": "no horror"})).unwrap();
+    f.device.borrow_mut().observe(statement, 10.0).unwrap();
+    let got = ask(&e, &f.device, RecommendOptions { k: Some(10), ..Default::default() });
+    assert_eq!(got.trace.origin, "engine");
+    assert!(got.trace.sent_vector, "{:?}", got.trace);
+    assert!(got.trace.withheld.is_empty());
+    let last: CandidateQuery = f.source.queries().pop().unwrap();
+    let v = last.vector().unwrap();
+    let profile = f.device.borrow().profile_vector().unwrap();
+    assert_eq!(v, profile.as_slice());
+    assert_eq!(last.conditions().len(), 1, "{:?}", last.conditions());
+}
+
+#[test]
+fn without_a_query_the_default_policy_fetches_the_public_head() {
+    let f = fixture();
+    let e = engine(Rc::new(f.source.clone()), PrivacyPolicy::default());
+    like(&f.device, "1", 0.0);
+    let got = ask(&e, &f.device, RecommendOptions { k: Some(10), ..Default::default() });
+    assert_eq!(got.trace.origin, "engine");
+    assert!(!got.trace.sent_vector);
+    let q = f.source.queries().pop().unwrap();
+    assert!(q.vector().is_none());
+    assert_eq!(q.ids(), f.device.borrow().popular_ids(500).as_slice());
+    assert_eq!(got.items.len(), 10);
+}
+
+#[test]
+fn a_policy_of_nothing_sends_nothing_and_the_device_answers() {
+    let f = fixture();
+    let e = engine(Rc::new(f.source.clone()), PrivacyPolicy::nothing());
+    let got = ask(&e, &f.device, query("a space adventure", 5));
+    assert!(f.source.queries().is_empty());
+    assert_eq!(got.trace.origin, "device");
+    assert_eq!(got.trace.fallback.as_ref().unwrap().code, "policy_denied");
+    assert_eq!(got.items.len(), 5);
+}
+
+/// A source that fails the way it is told.
+struct Failing(fn() -> Error);
+
+impl CandidateSource for Failing {
+    fn endpoint(&self) -> &str {
+        ENDPOINT
+    }
+    fn candidates<'a>(&'a self, _: &'a CandidateQuery) -> LocalBoxFuture<'a, Result<Vec<Candidate>>> {
+        let e = (self.0)();
+        Box::pin(async move { Err(e) })
+    }
+}
+
+/// A source that answers with records it was given, whatever is asked.
+struct Canned(Vec<Candidate>);
+
+impl CandidateSource for Canned {
+    fn endpoint(&self) -> &str {
+        ENDPOINT
+    }
+    fn candidates<'a>(&'a self, _: &'a CandidateQuery) -> LocalBoxFuture<'a, Result<Vec<Candidate>>> {
+        let r = self.0.clone();
+        Box::pin(async move { Ok(r) })
+    }
+}
+
+#[test]
+fn a_failing_or_garbled_engine_falls_back_with_a_typed_reason() {
+    let f = fixture();
+    let cases: Vec<(Rc<dyn CandidateSource>, &str)> = vec![
+        (Rc::new(Failing(|| Error::Network("connection refused".into()))), "network_error"),
+        (Rc::new(Failing(|| Error::Timeout("10 s".into()))), "timeout"),
+        (Rc::new(Failing(|| Error::ResponseTooLarge("64 MiB".into()))), "response_too_large"),
+    ];
+    let mut good = records(f.full.catalog());
+    good.truncate(20);
+    let mut short = good.clone();
+    short[3].vector.truncate(10);
+    let mut wrong_type = good.clone();
+    wrong_type[0].metadata.insert("class".into(), serde_json::json!(42));
+    let mut cases = cases;
+    cases.push((Rc::new(Canned(short)), "engine_error"));
+    cases.push((Rc::new(Canned(wrong_type)), "engine_error"));
+    for (source, code) in cases {
+        let e = engine(source, PrivacyPolicy::default());
+        let got = ask(&e, &f.device, query("a space adventure", 5));
+        assert_eq!(got.trace.origin, "device");
+        let fb = got.trace.fallback.clone().unwrap();
+        assert_eq!(fb.code, code, "{fb:?}");
+        // The small bundle has no text embeddings: it ranked without the query.
+        assert!(fb.message.contains("without the query"), "{fb:?}");
+        assert_eq!(got.items.len(), 5);
+    }
+    // A caller's mistake is an error, not a fallback.
+    let e = engine(Rc::new(f.source.clone()), PrivacyPolicy::default());
+    let bad = RecommendOptions {
+        filters: Filters { predicates: vec![Predicate { attribute: "nope".into(), has: Some("x".into()), ..Default::default() }], ..Default::default() },
+        ..Default::default()
+    };
+    assert_eq!(block_on(e.recommend(&f.device, &bad)).unwrap_err().code(), "invalid_input");
+}
+
+#[test]
+fn filters_go_to_the_engine_and_items_from_it_can_be_liked() {
+    let f = fixture();
+    let e = engine(Rc::new(f.source.clone()), PrivacyPolicy::default());
+    let options = RecommendOptions {
+        k: Some(10),
+        query: Some("something for the whole family".into()),
+        filters: Filters {
+            predicates: vec![
+                Predicate { attribute: "class".into(), has: Some("animation".into()), ..Default::default() },
+                Predicate { attribute: "class".into(), not: Some("Musical".into()), ..Default::default() },
+            ],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let got = ask(&e, &f.device, options);
+    let q = f.source.queries().pop().unwrap();
+    assert_eq!(q.conditions().len(), 2, "{:?}", q.conditions());
+    assert!(!got.items.is_empty());
+    for r in &got.items {
+        let v = format!("{:?}", r.item.values);
+        assert!(v.contains("\"Animation\"") && !v.contains("\"Musical\""), "{v}");
+    }
+    // An item from the engine's answer can be liked; it is not shown again.
+    let id = got.items[0].recommendation.id.clone();
+    like(&f.device, &id, 1.0);
+    let next = ask(&e, &f.device, query("something for the whole family", 10));
+    assert!(next.items.iter().all(|r| r.recommendation.id != id));
+    assert!(f.device.borrow().engine_items().get(&id).is_some());
+}
