@@ -256,6 +256,44 @@ ensure_fuzz() {
   ensure_cargo_tool cargo-fuzz cargo-fuzz "$CARGO_FUZZ_VERSION"
 }
 
+# Chroma, the vector database of the candidate-engine tests and benchmark:
+# the PyPI wheel chromadb (pinned) carries its server, written in Rust;
+# installed without the Python client's dependencies into the cache and
+# started by scripts/chroma_server.py (start_chroma below).
+CHROMA_VERSION=1.5.9
+CHROMA_DIR="$CACHE/tools/chroma"
+ensure_chroma() {
+  if PYTHONPATH="$CHROMA_DIR" python3 -c "import importlib.metadata as m, chromadb_rust_bindings; assert m.version('chromadb') == '$CHROMA_VERSION'" 2>/dev/null; then
+    export RECAGENT_CHROMA_PATH="$CHROMA_DIR"
+    return
+  fi
+  log "installing chromadb $CHROMA_VERSION (PyPI, its Rust server only; about 25 MB) into $CHROMA_DIR"
+  rm -rf "$CHROMA_DIR"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps --only-binary=:all: \
+    --target "$CHROMA_DIR" "chromadb==$CHROMA_VERSION" || die "pip could not install chromadb (PyPI)"
+  export RECAGENT_CHROMA_PATH="$CHROMA_DIR"
+}
+
+# start_chroma DIR PORT [ORIGIN...]: a Chroma server on 127.0.0.1:PORT with
+# its data in DIR, CORS allowing ORIGIN (default any), stopped when the
+# calling script exits. Sets CHROMA_PID and CHROMA_URL.
+start_chroma() {
+  local dir="$1" port="$2"; shift 2
+  local cors=()
+  for o in "$@"; do cors+=(--cors "$o"); done
+  PYTHONPATH="$CHROMA_DIR" python3 "$ROOT/scripts/chroma_server.py" --path "$dir" --port "$port" "${cors[@]}" \
+    > "$dir.log" 2>&1 &
+  CHROMA_PID=$!
+  trap 'kill $CHROMA_PID 2>/dev/null || true' EXIT
+  CHROMA_URL="http://127.0.0.1:$port"
+  for _ in $(seq 1 60); do
+    if curl -sf "$CHROMA_URL/api/v2/heartbeat" >/dev/null 2>&1; then return; fi
+    kill -0 "$CHROMA_PID" 2>/dev/null || die "Chroma exited; see $dir.log"
+    sleep 0.5
+  done
+  die "Chroma did not answer within 30 s; see $dir.log"
+}
+
 setup_all() {
   ensure_rust
   ensure_cargo_tool wasm-bindgen wasm-bindgen-cli "$WASM_BINDGEN_VERSION"

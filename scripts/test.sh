@@ -40,6 +40,8 @@ step "layering: no cycle between core modules, no forbidden dependency (scripts/
 "$ROOT/scripts/check-layers.sh"
 
 step "native tests (cargo test --workspace)"
+# tests/engine_chroma.rs starts its own Chroma server from this install.
+ensure_chroma
 cargo test --workspace --all-targets
 cargo test --workspace --doc
 

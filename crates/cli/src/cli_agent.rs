@@ -8,6 +8,7 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use recagent_core::agent::llm::{Ledger, LlmClient, LlmConfig, ToolMode};
+use recagent_core::agent::candidates::EngineCatalog;
 use recagent_core::agent::{builtin_tools, Agent, AgentAnswer, AskOptions, LocalTools, PrivacyPolicy};
 use recagent_cli::eval::simulate::{
     simulate_with, users_from_split, Conversation, RuleVoice, SimulatedUser, TurnReply, UserVoice,
@@ -87,9 +88,10 @@ pub struct UserArgs {
 /// The encoder and catalog options shared by `ask` and `simulate`.
 #[derive(clap::Args, Clone)]
 pub struct CatalogArgs {
-    /// Catalog bundle (`recagent build-catalog`).
+    /// Catalog bundle (`recagent build-catalog`; with `ask --candidates`,
+    /// optional: the small bundle, or none).
     #[arg(long)]
-    pub catalog: PathBuf,
+    pub catalog: Option<PathBuf>,
     /// ONNX text encoder the catalog was built with.
     #[arg(long)]
     pub model: PathBuf,
@@ -102,8 +104,35 @@ pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))
 }
 
+/// The candidate engine options of `recagent ask`.
+#[derive(clap::Args, Clone)]
+pub struct CandidatesArgs {
+    /// Rank over the candidates of a candidate engine:
+    /// chroma+http://HOST:PORT/COLLECTION (written by `build-catalog
+    /// --to`). What is sent follows --policy; when the engine fails, the
+    /// catalog of --catalog answers and the trace says why.
+    #[arg(long, value_name = "ADDRESS")]
+    pub candidates: Option<String>,
+    /// How many candidates to ask the engine for (1..=5000).
+    #[arg(long, default_value_t = recagent_core::agent::candidates::DEFAULT_CANDIDATES)]
+    pub candidates_limit: usize,
+    /// Per-request timeout of the engine, milliseconds.
+    #[arg(long, default_value_t = recagent_core::agent::candidates::chroma::DEFAULT_TIMEOUT_MS)]
+    pub candidates_timeout_ms: u32,
+}
+
+/// The catalog of `args`: its bundle.
+pub(crate) fn catalog_path(args: &CatalogArgs) -> Result<&Path> {
+    args.catalog.as_deref().ok_or_else(|| Error::InvalidInput("--catalog FILE is required".into()))
+}
+
 pub(crate) fn load(args: &CatalogArgs) -> Result<Recommender> {
-    let catalog = Catalog::from_bundle(&read(&args.catalog)?)?;
+    let catalog = Catalog::from_bundle(&read(catalog_path(args)?)?)?;
+    load_with(args, catalog)
+}
+
+/// A recommender over `catalog` with the text model of `args`.
+pub(crate) fn load_with(args: &CatalogArgs, catalog: Catalog) -> Result<Recommender> {
     let model = read(&args.model)?;
     let vocab = String::from_utf8(read(&args.vocab)?)
         .map_err(|e| Error::InvalidVocab(format!("{}: {e}", args.vocab.display())))?;
@@ -162,6 +191,19 @@ pub(crate) fn agent(
     policy: PrivacyPolicy,
     ledger: &Ledger,
 ) -> Result<Agent> {
+    agent_with(args, recommender, memory, policy, ledger, None)
+}
+
+/// [`agent`] whose `recommend` and `search_catalog` rank over `engine`'s
+/// candidates when one is given.
+pub(crate) fn agent_with(
+    args: &EndpointArgs,
+    recommender: Rc<RefCell<Recommender>>,
+    memory: Option<Rc<Memory>>,
+    policy: PrivacyPolicy,
+    ledger: &Ledger,
+    engine: Option<Rc<EngineCatalog>>,
+) -> Result<Agent> {
     let (model, origin) = match &args.endpoint {
         Some(url) => {
             let client = client(args, url, ledger)?;
@@ -170,7 +212,11 @@ pub(crate) fn agent(
         }
         None => (None, None),
     };
-    let tools = Rc::new(LocalTools::new(recommender, memory));
+    let mut tools = LocalTools::new(recommender, memory);
+    if let Some(engine) = engine {
+        tools = tools.with_engine(engine);
+    }
+    let tools = Rc::new(tools);
     Ok(Agent::new(model, origin, tools, builtin_tools(), policy, Rc::new(SystemClock)))
 }
 
@@ -200,13 +246,27 @@ pub fn ask(
     memory_dir: Option<PathBuf>,
     policy: Option<PathBuf>,
     approve: bool,
+    candidates: CandidatesArgs,
     request: String,
 ) -> Result<()> {
     let policy = match &policy {
         Some(path) => read_policy(path)?,
         None => PrivacyPolicy::default(),
     };
-    let recommender = load(&catalog)?;
+    let engine_ledger = Ledger::new();
+    let engine = match &candidates.candidates {
+        Some(address) => {
+            let mut source = recagent_cli::engine::chroma(address, engine_ledger.clone())?;
+            source.timeout_ms = candidates.candidates_timeout_ms;
+            Some(source)
+        }
+        None => None,
+    };
+    let recommender = match (&catalog.catalog, &engine) {
+        (Some(_), _) => load(&catalog)?,
+        (None, Some(source)) => load_with(&catalog, recagent_cli::engine::resident_from_engine(source)?)?,
+        (None, None) => return Err(Error::InvalidInput("--catalog FILE is required (or --candidates ADDRESS)".into())),
+    };
     futures::executor::block_on(async {
         // The same start-up as the browser's (recagent_core::session): memory
         // sharing the text encoder, the stored profile, the added items.
@@ -222,13 +282,22 @@ pub fn ask(
         }
         let memory = memory_dir.is_some().then(|| session.memory().clone());
         let ledger = Ledger::new();
-        let agent = agent(&endpoint, session.recommender().clone(), memory, policy, &ledger)?;
+        let engine = engine.map(|source| {
+            let mut e = EngineCatalog::new(Rc::new(source), policy.clone(), Rc::new(SystemClock));
+            e.limit = candidates.candidates_limit;
+            Rc::new(e)
+        });
+        let agent = agent_with(&endpoint, session.recommender().clone(), memory, policy, &ledger, engine)?;
         let mut opts = options(&endpoint);
         if approve {
             opts.approve = Some(Rc::new(ApproveAll));
         }
         let answer = agent.ask(&request, opts).await?;
-        println!("{}", answer_json(&answer, &ledger));
+        let mut out = answer_json(&answer, &ledger);
+        if let Some(sent) = out.get_mut("sent").and_then(serde_json::Value::as_array_mut) {
+            sent.extend(engine_ledger.entries().into_iter().filter_map(|e| serde_json::to_value(e).ok()));
+        }
+        println!("{out}");
         Ok(())
     })
 }

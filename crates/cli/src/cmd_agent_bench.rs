@@ -120,7 +120,7 @@ pub fn agent_bench(args: AgentBenchArgs) -> Result<()> {
             "--autonomy {bad}: levels run 0..=3, and those above 0 need --endpoint"
         )));
     }
-    let catalog_args = CatalogArgs { catalog: args.catalog.clone(), model: args.text_model.clone(), vocab: args.vocab.clone() };
+    let catalog_args = CatalogArgs { catalog: Some(args.catalog.clone()), model: args.text_model.clone(), vocab: args.vocab.clone() };
     let recommender = Rc::new(RefCell::new(load(&catalog_args)?));
     let mut reports = Vec::new();
     for &level in &levels {

@@ -60,6 +60,64 @@ pub(crate) struct BuildCatalogArgs {
     no_train: bool,
     #[command(flatten)]
     train: TrainArgs,
+    #[command(flatten)]
+    engine: EngineOutArgs,
+}
+
+/// Where else a built catalog goes: a candidate engine, a small bundle.
+#[derive(clap::Args)]
+pub(crate) struct EngineOutArgs {
+    /// Also push the catalog's public records into a candidate engine:
+    /// chroma+http://HOST:PORT/COLLECTION (created if missing; batched;
+    /// a push that stopped resumes where it stopped).
+    #[arg(long, value_name = "ADDRESS")]
+    to: Option<String>,
+    /// Records per push request (1..=5000).
+    #[arg(long, default_value_t = 500)]
+    batch: usize,
+    /// Also write the small bundle a device loads when the catalog lives in
+    /// an engine: no embeddings, only the sequence model's items (or the
+    /// 1,000 most popular without one), the attributes, the text model's
+    /// fingerprint.
+    #[arg(long, value_name = "FILE")]
+    small_out: Option<PathBuf>,
+}
+
+/// `recagent push-catalog`: `--to` and `--small-out` for a built bundle.
+pub(crate) fn push_catalog(path: &Path, args: &EngineOutArgs) -> Result<()> {
+    if args.to.is_none() && args.small_out.is_none() {
+        return Err(Error::InvalidInput("give --to ADDRESS, --small-out FILE, or both".into()));
+    }
+    let bytes = read(path)?;
+    let catalog = recagent_core::Catalog::from_bundle(&bytes)?;
+    let mut reporter = Reporter::new();
+    reporter.note(&format!("read {}: {} items", path.display(), catalog.len()));
+    let out = to_engine(&catalog, &bytes, args, &mut reporter)?;
+    println!("{out}");
+    Ok(())
+}
+
+/// `--to` and `--small-out` for `catalog`, whose bundle is `bytes`.
+pub(crate) fn to_engine(catalog: &recagent_core::Catalog, bytes: &[u8], args: &EngineOutArgs, reporter: &mut Reporter) -> Result<serde_json::Value> {
+    let mut out = json!({});
+    if let Some(path) = &args.small_out {
+        let small = catalog.small(1000)?.to_bundle()?;
+        std::fs::write(path, &small).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+        reporter.note(&format!("summary: wrote the small bundle {}: {} bytes", path.display(), small.len()));
+        out["smallOut"] = json!({"path": path.display().to_string(), "bytes": small.len()});
+    }
+    if let Some(address) = &args.to {
+        let source = recagent_cli::engine::chroma(address, recagent_core::agent::llm::Ledger::new())?;
+        let build = format!("{:08x}-{}", recagent_core::catalog::ModelFingerprint::of(bytes).crc32, bytes.len());
+        let summary = recagent_cli::engine::push_catalog(catalog, &source, &build, args.batch, |p| reporter.report(p))?;
+        reporter.finish();
+        reporter.note(&format!(
+            "summary: pushed to {address}: {} records written, {} already there from this build, {} in the collection",
+            summary.written, summary.skipped, summary.total
+        ));
+        out["pushed"] = serde_json::to_value(&summary).unwrap_or_default();
+    }
+    Ok(out)
 }
 
 /// What the input gave, for the summary.
@@ -130,7 +188,8 @@ pub(crate) fn build_catalog(args: BuildCatalogArgs) -> Result<()> {
         bytes.len(),
         catalog.memory_bytes() as f64 / 1e6
     ));
-    let summary = json!({
+    let pushed = to_engine(&catalog, &bytes, &args.engine, &mut reporter)?;
+    let mut summary = json!({
         "out": out.display().to_string(),
         "items": catalog.len(),
         "bytes": bytes.len(),
@@ -146,6 +205,9 @@ pub(crate) fn build_catalog(args: BuildCatalogArgs) -> Result<()> {
         "sequenceModel": catalog.sequence_model().map(|s| json!({"dim": s.dim, "window": s.window, "hidden": s.hidden})),
         "quantized": args.quantize,
     });
+    if let (Some(s), Some(p)) = (summary.as_object_mut(), pushed.as_object()) {
+        s.extend(p.clone());
+    }
     println!("{summary}");
     Ok(())
 }

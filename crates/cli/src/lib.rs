@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod agent_bench;
+pub mod engine;
 pub mod eval;
 pub mod file_store;
 pub mod native_http;

@@ -17,7 +17,8 @@ use recagent_core::{Error, ImageEncoderOptions};
 
 use crate::cli_agent::{CatalogArgs, EndpointArgs, UserArgs};
 use crate::cmd_memory::{memory, MemoryArgs};
-use crate::cmd_catalog::{build_catalog, BuildCatalogArgs};
+use crate::cmd_catalog::{build_catalog, push_catalog, BuildCatalogArgs, EngineOutArgs};
+use crate::cli_agent::CandidatesArgs;
 use crate::cmd_offline::{embed_image, embed_text, eval, TrainArgs};
 use crate::text_options::TextModelArgs;
 
@@ -71,6 +72,17 @@ enum Command {
     /// the sequence model trained on the interactions. Progress on stderr,
     /// a one-line JSON summary on stdout.
     BuildCatalog(BuildCatalogArgs),
+    /// Push a built catalog bundle's public records into a candidate engine
+    /// (--to chroma+http://HOST:PORT/COLLECTION; batched, resumable, with
+    /// progress) and/or write its small bundle (--small-out). A one-line
+    /// JSON summary on stdout.
+    PushCatalog {
+        /// The catalog bundle (with text embeddings).
+        #[arg(long)]
+        catalog: PathBuf,
+        #[command(flatten)]
+        engine: EngineOutArgs,
+    },
     /// Offline evaluation on a RecBole atomic dataset (5-core,
     /// leave-one-out, full ranking): one JSON object on stdout.
     Eval {
@@ -120,6 +132,8 @@ enum Command {
         /// it they are all refused.
         #[arg(long)]
         approve: bool,
+        #[command(flatten)]
+        candidates: CandidatesArgs,
         /// What the user asks for.
         request: String,
     },
@@ -184,6 +198,7 @@ fn run() -> std::process::ExitCode {
             embed_image(&model, preprocessed, options, &files)
         }
         Command::BuildCatalog(args) => build_catalog(args),
+        Command::PushCatalog { catalog, engine } => push_catalog(&catalog, &engine),
         Command::Eval {
             dataset,
             model,
@@ -202,8 +217,9 @@ fn run() -> std::process::ExitCode {
             memory,
             policy,
             approve,
+            candidates,
             request,
-        } => cli_agent::ask(endpoint, catalog, memory, policy, approve, request),
+        } => cli_agent::ask(endpoint, catalog, memory, policy, approve, candidates, request),
         Command::Simulate {
             endpoint,
             user,

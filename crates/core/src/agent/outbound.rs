@@ -462,6 +462,13 @@ pub fn build_candidate_query(level: ShareLevel, parts: CandidateParts) -> BuiltC
     if preference_conditions {
         conditions.extend(parts.preference_conditions);
     }
+    let mut unique: Vec<FieldCondition> = Vec::with_capacity(conditions.len());
+    for c in conditions {
+        if !unique.contains(&c) {
+            unique.push(c);
+        }
+    }
+    let conditions = unique;
     let ids = if vector.is_none() && public_ids { parts.public_ids } else { Vec::new() };
     if (vector.is_none() && ids.is_empty()) || parts.limit == 0 {
         return BuiltCandidateQuery { query: None, withheld };

@@ -18,6 +18,7 @@ use crate::profile::{Statement, UserProfile};
 use crate::ranking::{self, Filters, RankRequest, Recommendation};
 use crate::recommender::intent::{IntentRankOptions, IntentRanking};
 use crate::recommender::{RecommendOptions, Recommender};
+use super::candidates::EngineCatalog;
 
 /// Where a tool runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -239,6 +240,8 @@ pub const INTENT_ARG: &str = "__intent";
 pub struct LocalTools {
     recommender: Rc<RefCell<Recommender>>,
     memory: Option<Rc<Memory>>,
+    /// The candidate engine `recommend` and `search_catalog` rank over, if any.
+    engine: Option<Rc<EngineCatalog>>,
 }
 
 fn arg_str<'a>(args: &'a Value, key: &str) -> Option<&'a str> {
@@ -260,7 +263,97 @@ impl LocalTools {
     /// Tools over `recommender` and `memory` (without memory, `recall_memory`
     /// and `remember` fail with [`Error::InvalidInput`]).
     pub fn new(recommender: Rc<RefCell<Recommender>>, memory: Option<Rc<Memory>>) -> Self {
-        Self { recommender, memory }
+        Self { recommender, memory, engine: None }
+    }
+
+    /// The same tools, with `recommend` and `search_catalog` ranking the
+    /// candidates `engine` returns ([`EngineCatalog::working`]) instead of
+    /// the whole on-device catalog; when the engine cannot be used, the
+    /// on-device catalog answers and the tool's summary says why.
+    pub fn with_engine(mut self, engine: Rc<EngineCatalog>) -> Self {
+        self.engine = Some(engine);
+        self
+    }
+
+    /// `recommend` or `search_catalog` over the engine's candidates.
+    async fn over_engine(&self, engine: &EngineCatalog, name: &str, args: &Value) -> Result<ToolOutput> {
+        let intent = Self::intent_arg(args)?;
+        let query = arg_str(args, "query")
+            .map(str::to_string)
+            .or_else(|| intent.as_ref().map(|i| i.text.clone()))
+            .filter(|q| !q.trim().is_empty())
+            // All constraints and no free text: search near what they say.
+            .or_else(|| intent.as_ref().map(|i| i.summary.replace('·', " ")))
+            .filter(|q| !q.trim().is_empty());
+        let mut filters = arg_filters(args)?;
+        if let Some(intent) = &intent {
+            // What the intent keeps however far it is relaxed can be asked
+            // of the engine; the rest is applied on the device.
+            filters.predicates.extend(intent.filters(crate::intent::Relax::AnyOf).predicates);
+        }
+        let options = RecommendOptions { query, filters, ..Default::default() };
+        let (view, trace) = engine.working(&self.recommender, &options).await?;
+        let mut out = match view {
+            Some(view) => LocalTools::new(Rc::new(RefCell::new(view)), self.memory.clone()).rank_tool(name, args)?,
+            None => {
+                let mut args = args.clone();
+                // A small bundle has no text embeddings to match a query against.
+                if self.recommender.borrow().catalog().text_embeddings().is_none() {
+                    if let Some(a) = args.as_object_mut() {
+                        a.remove("query");
+                        if let Some(i) = a.get_mut(INTENT_ARG).and_then(Value::as_object_mut) {
+                            i.insert("text".into(), Value::String(String::new()));
+                        }
+                    }
+                }
+                self.rank_tool(name, &args)?
+            }
+        };
+        out.summary = format!("{} ({})", out.summary, trace.line());
+        Ok(out)
+    }
+
+    /// The tools over the on-device catalog.
+    async fn call_local(&self, name: &str, args: Value) -> Result<ToolOutput> {
+        match name {
+            "recommend" => self.recommend(&args),
+            "search_catalog" => self.search(&args),
+            "get_item" => self.get_item(&args),
+            "explain" => self.explain(&args),
+            "recall_memory" => {
+                let memory = self.memory()?;
+                let k = args.get("k").and_then(Value::as_u64).unwrap_or(5).clamp(1, 20) as usize;
+                let found = memory.recall(arg_str(&args, "query").unwrap_or_default(), k).await?;
+                let facts: Vec<Value> = found.iter().map(|r| json!({"id": r.fact.id, "text": r.fact.text})).collect();
+                Ok(ToolOutput {
+                    summary: format!("recall_memory: {} facts", facts.len()),
+                    value: json!({ "facts": facts }),
+                    class: DataClass::Memory,
+                    details: Vec::new(),
+                    items: Vec::new(),
+                })
+            }
+            "remember" => {
+                let memory = self.memory()?;
+                let fact = memory.remember(arg_str(&args, "fact").unwrap_or_default()).await?;
+                Ok(ToolOutput {
+                    summary: format!("remember: stored {}", fact.id),
+                    value: json!({"stored": fact.id, "text": fact.text}),
+                    class: DataClass::Memory,
+                    details: Vec::new(),
+                    items: Vec::new(),
+                })
+            }
+            other => Err(Error::InvalidInput(format!("no local tool named {other:?}"))),
+        }
+    }
+
+    fn rank_tool(&self, name: &str, args: &Value) -> Result<ToolOutput> {
+        if name == "recommend" {
+            self.recommend(args)
+        } else {
+            self.search(args)
+        }
     }
 
     fn items_output(&self, name: &str, list: &[Recommendation]) -> ToolOutput {
@@ -400,6 +493,25 @@ impl LocalTools {
         let id = arg_str(args, "id").unwrap_or_default();
         let rec = self.recommender.borrow();
         let catalog = rec.catalog();
+        if catalog.index_of(id).is_none() {
+            // A record a candidate engine returned: public.
+            if let Some(w) = rec.engine_items().get(id) {
+                let item = &w.item;
+                let mut attributes = Map::new();
+                for (def, value) in catalog.attributes().iter().zip(&item.values) {
+                    if !value.as_ref().is_missing() {
+                        attributes.insert(def.name.clone(), serde_json::to_value(value).unwrap_or(Value::Null));
+                    }
+                }
+                return Ok(ToolOutput {
+                    value: json!({"id": item.id, "title": item.title, "text": item.text, "attributes": attributes}),
+                    class: DataClass::PublicItem,
+                    details: Vec::new(),
+                    items: vec![AnswerItem { id: item.id.clone(), title: item.title.clone(), score: None, reason: None }],
+                    summary: format!("get_item: {}", item.title),
+                });
+            }
+        }
         let index = catalog.require(id)?;
         let item = catalog.item(index).ok_or_else(|| Error::UnknownItem(id.to_string()))?;
         let mut attributes = Map::new();
@@ -448,36 +560,9 @@ impl ToolHost for LocalTools {
     fn call(&self, name: &str, args: Value) -> LocalBoxFuture<'_, Result<ToolOutput>> {
         let name = name.to_string();
         Box::pin(async move {
-            match name.as_str() {
-                "recommend" => self.recommend(&args),
-                "search_catalog" => self.search(&args),
-                "get_item" => self.get_item(&args),
-                "explain" => self.explain(&args),
-                "recall_memory" => {
-                    let memory = self.memory()?;
-                    let k = args.get("k").and_then(Value::as_u64).unwrap_or(5).clamp(1, 20) as usize;
-                    let found = memory.recall(arg_str(&args, "query").unwrap_or_default(), k).await?;
-                    let facts: Vec<Value> = found.iter().map(|r| json!({"id": r.fact.id, "text": r.fact.text})).collect();
-                    Ok(ToolOutput {
-                        summary: format!("recall_memory: {} facts", facts.len()),
-                        value: json!({ "facts": facts }),
-                        class: DataClass::Memory,
-                        details: Vec::new(),
-                        items: Vec::new(),
-                    })
-                }
-                "remember" => {
-                    let memory = self.memory()?;
-                    let fact = memory.remember(arg_str(&args, "fact").unwrap_or_default()).await?;
-                    Ok(ToolOutput {
-                        summary: format!("remember: stored {}", fact.id),
-                        value: json!({"stored": fact.id, "text": fact.text}),
-                        class: DataClass::Memory,
-                        details: Vec::new(),
-                        items: Vec::new(),
-                    })
-                }
-                other => Err(Error::InvalidInput(format!("no local tool named {other:?}"))),
+            match (name.as_str(), &self.engine) {
+                ("recommend" | "search_catalog", Some(engine)) => self.over_engine(engine, &name, &args).await,
+                _ => self.call_local(&name, args).await,
             }
         })
     }

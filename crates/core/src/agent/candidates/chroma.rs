@@ -186,6 +186,25 @@ impl ChromaSource {
         Ok(id)
     }
 
+    /// The collection's metadata (an empty map when it has none).
+    pub async fn metadata(&self) -> Result<Map<String, Value>> {
+        let url = format!("{}/{}", self.address.collections(), self.address.collection);
+        let value = self.call("GET", url, None).await?;
+        let id = collection_id_of(&value)?;
+        *self.collection_id.borrow_mut() = Some(id);
+        match value.get("metadata") {
+            None | Some(Value::Null) => Ok(Map::new()),
+            Some(Value::Object(m)) => Ok(m.clone()),
+            Some(_) => Err(Error::Engine("the collection's metadata is not an object".into())),
+        }
+    }
+
+    /// Replaces the collection's metadata.
+    pub async fn set_metadata(&self, metadata: Map<String, Value>) -> Result<()> {
+        let url = format!("{}/{}", self.address.collections(), self.collection_id().await?);
+        self.call("PUT", url, Some(json!({"new_metadata": metadata}))).await.map(|_| ())
+    }
+
     /// The number of records in the collection.
     pub async fn count(&self) -> Result<u64> {
         let url = format!("{}/{}/count", self.address.collections(), self.collection_id().await?);
@@ -195,10 +214,12 @@ impl ChromaSource {
             .ok_or_else(|| Error::Engine("count: not a number".into()))
     }
 
-    /// Which of `ids` the collection holds.
-    pub async fn existing(&self, ids: &[String]) -> Result<Vec<String>> {
+    /// Which of `ids` the collection holds with metadata `field` equal to
+    /// `value` (a build's fingerprint: what a resumed push may skip).
+    pub async fn existing(&self, ids: &[String], field: &str, value: &str) -> Result<Vec<String>> {
         let url = format!("{}/{}/get", self.address.collections(), self.collection_id().await?);
-        let value = self.call("POST", url, Some(json!({"ids": ids, "include": []}))).await?;
+        let body = json!({"ids": ids, "include": [], "where": { field: {"$eq": value} }});
+        let value = self.call("POST", url, Some(body)).await?;
         let found = value.get("ids").and_then(Value::as_array).ok_or_else(|| Error::Engine("get: no ids".into()))?;
         Ok(found.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
     }

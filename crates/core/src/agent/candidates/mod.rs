@@ -158,6 +158,20 @@ impl EngineCatalog {
     /// Errors are the caller's (a bad option, a missing text model); the
     /// engine's failures are fallbacks named in the trace.
     pub async fn recommend(&self, recommender: &RefCell<Recommender>, options: &RecommendOptions) -> Result<EngineRecommendations> {
+        let (view, trace) = self.working(recommender, options).await?;
+        match view {
+            Some(view) => {
+                let list = view.recommend(options)?;
+                Ok(EngineRecommendations { items: with_items(&view, list), trace })
+            }
+            None => on_device(recommender, options, trace),
+        }
+    }
+
+    /// Asks the engine for the candidates of `options` and returns the
+    /// working view over them ([`Recommender::working_view`]), or `None`
+    /// with the reason in the trace when the on-device catalog must answer.
+    pub async fn working(&self, recommender: &RefCell<Recommender>, options: &RecommendOptions) -> Result<(Option<Recommender>, CandidateTrace)> {
         if !(1..=crate::platform::candidates::MAX_CANDIDATES).contains(&self.limit) {
             return Err(Error::InvalidInput(format!("candidates: {} is outside 1..=5000", self.limit)));
         }
@@ -175,13 +189,13 @@ impl EngineCatalog {
             engine_ms: 0.0,
         };
         let Some(query) = built.query else {
-            let (code, message) = if built.withheld.contains(&DataClass::RequestText) || level == crate::agent::ShareLevel::Nothing {
+            let (code, message) = if level == crate::agent::ShareLevel::Nothing {
                 ("policy_denied", format!("the privacy policy allows nothing to be sent to {}", trace.endpoint))
             } else {
                 ("nothing_to_ask", "no request text, and nothing else the policy allows to search with".to_string())
             };
             trace.fallback = Some(EngineFallback { code: code.into(), message });
-            return on_device(recommender, options, trace);
+            return Ok((None, trace));
         };
         trace.sent_vector = query.vector().is_some();
         trace.sent_conditions = query.conditions().len();
@@ -192,7 +206,7 @@ impl EngineCatalog {
             Ok(r) => r,
             Err(e) => {
                 trace.fallback = Some(EngineFallback { code: e.code().into(), message: e.to_string() });
-                return on_device(recommender, options, trace);
+                return Ok((None, trace));
             }
         };
         let attributes = recommender.borrow().catalog().attributes().to_vec();
@@ -200,19 +214,29 @@ impl EngineCatalog {
             .iter()
             .map(|r| from_record(&attributes, r).map(|(item, popularity)| WorkingItem { item, vector: r.vector.clone(), popularity }))
             .collect::<Result<Vec<_>>>();
-        let view = items.and_then(|items| recommender.borrow_mut().working_view(items));
-        let view = match view {
-            Ok(v) => v,
+        match items.and_then(|items| recommender.borrow_mut().working_view(items)) {
+            Ok(view) => {
+                trace.origin = "engine";
+                trace.candidates = records.len();
+                Ok((Some(view), trace))
+            }
             Err(e) if e.code() == "engine_error" || e.code() == "invalid_catalog" => {
                 trace.fallback = Some(EngineFallback { code: "engine_error".into(), message: e.to_string() });
-                return on_device(recommender, options, trace);
+                Ok((None, trace))
             }
-            Err(e) => return Err(e),
-        };
-        trace.origin = "engine";
-        trace.candidates = records.len();
-        let list = view.recommend(options)?;
-        Ok(EngineRecommendations { items: with_items(&view, list), trace })
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl CandidateTrace {
+    /// One line for a person: where the candidates came from, or why the
+    /// device answered.
+    pub fn line(&self) -> String {
+        match &self.fallback {
+            None => format!("{} candidates from {} in {:.0} ms", self.candidates, self.endpoint, self.engine_ms),
+            Some(f) => format!("on-device catalog ({}: {})", f.code, f.message),
+        }
     }
 }
 
