@@ -14,6 +14,14 @@ WASM_BINDGEN_VERSION=0.2.130
 WASM_PACK_VERSION=0.15.1
 BINARYEN_VERSION=132.0.0
 
+# on_exit CMD: runs CMD when the script exits, however it exits, after the
+# ones registered before it (every background server registers its kill).
+EXIT_HOOKS=()
+on_exit() {
+  EXIT_HOOKS+=("$1")
+  trap 'for hook in "${EXIT_HOOKS[@]}"; do eval "$hook"; done' EXIT
+}
+
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[setup] error:\033[0m %s\n' "$*" >&2; exit 1; }
 
@@ -229,7 +237,7 @@ start_scripted_llm() {
   LLM_LOG="$(mktemp)"
   "$1" > "$LLM_LOG" &
   LLM_PID=$!
-  trap 'kill "$LLM_PID" 2>/dev/null || true; rm -f "$LLM_LOG"' EXIT
+  on_exit "kill $LLM_PID 2>/dev/null || true; rm -f '$LLM_LOG'"
   local line="" tries=0
   until line=$(grep -m1 '^listening ' "$LLM_LOG" 2>/dev/null) && [ -n "$line" ]; do
     tries=$((tries + 1))
@@ -284,7 +292,7 @@ start_chroma() {
   PYTHONPATH="$CHROMA_DIR" python3 "$ROOT/scripts/chroma_server.py" --path "$dir" --port "$port" "${cors[@]}" \
     > "$dir.log" 2>&1 &
   CHROMA_PID=$!
-  trap 'kill $CHROMA_PID 2>/dev/null || true' EXIT
+  on_exit "kill $CHROMA_PID 2>/dev/null || true"
   CHROMA_URL="http://127.0.0.1:$port"
   for _ in $(seq 1 60); do
     if curl -sf "$CHROMA_URL/api/v2/heartbeat" >/dev/null 2>&1; then return; fi
@@ -315,7 +323,7 @@ start_local_llm() {
   local venv="$1" log="$2" wait="${3:-120}"
   "$venv/bin/python" "$ROOT/scripts/local_llm.py" > "$log.out" 2> "$log" &
   LLM_PID=$!
-  trap 'kill $LLM_PID 2>/dev/null || true' EXIT
+  on_exit "kill $LLM_PID 2>/dev/null || true"
   for _ in $(seq 1 "$wait"); do
     if grep -q '^listening ' "$log.out" 2>/dev/null; then break; fi
     kill -0 "$LLM_PID" 2>/dev/null || die "the local model server exited; see $log"

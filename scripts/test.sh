@@ -56,10 +56,22 @@ start_scripted_llm "${CARGO_TARGET_DIR:-$ROOT/target}/debug/scripted_llm"
 export RECAGENT_LLM_SERVER="$LLM_SERVER_URL"
 log "scripted LLM server at $RECAGENT_LLM_SERVER (pid $LLM_PID)"
 
+step "Chroma for the browser tests (PyPI chromadb's server; CORS allows the test page)"
+# The ML-100K catalog pushed into it; its URL is baked into tests/web_engine.rs
+# at compile time (RECAGENT_CHROMA_URL). Killed when this script exits.
+CHROMA_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+CHROMA_TMP="$(mktemp -d)"
+on_exit "rm -rf '$CHROMA_TMP'"
+start_chroma "$CHROMA_TMP/chroma" "$CHROMA_PORT" '*'
+"${CARGO_TARGET_DIR:-$ROOT/target}/debug/recagent" push-catalog --catalog "$ASSETS/catalog/ml-100k.rcat" \
+  --to "chroma+$CHROMA_URL/ml-100k-web" > /dev/null
+export RECAGENT_CHROMA_URL="$CHROMA_URL"
+log "Chroma at $RECAGENT_CHROMA_URL (pid $CHROMA_PID)"
+
 step "browser tests (wasm-pack test --headless --chrome)"
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-600}"
 wasm-pack test --mode no-install --headless --chrome --chromedriver "$CHROMEDRIVER" . \
-  --test web --test web_gemm --test web_recommender --test web_items --test web_memory --test ranking_kernels --test web_http --test web_agent --test web_loader -- --nocapture
+  --test web --test web_gemm --test web_recommender --test web_items --test web_memory --test ranking_kernels --test web_http --test web_agent --test web_loader --test web_engine -- --nocapture
 
 step "npm package and demo (wasm-pack build, tsc, headless Chromium)"
 "$ROOT/scripts/serve.sh" --build

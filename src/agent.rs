@@ -114,6 +114,10 @@ pub(crate) struct AgentShared {
     /// True while an `ask` runs (one at a time: they share the conversation
     /// and the abort signal).
     busy: std::cell::Cell<bool>,
+    /// The candidate engine (`RecommenderOptions.candidates`), if any.
+    pub(crate) engine: RefCell<Option<Rc<recagent_core::agent::candidates::EngineCatalog>>>,
+    /// Where the last `recommend` over the engine took its candidates from.
+    pub(crate) last_candidates: RefCell<Option<recagent_core::agent::candidates::CandidateTrace>>,
 }
 
 /// Clears [`AgentShared::busy`] and the app's signal when an `ask` ends,
@@ -140,7 +144,19 @@ impl AgentShared {
             http: Rc::new(FetchHttp::new()),
             agent: RefCell::new(None),
             busy: std::cell::Cell::new(false),
+            engine: RefCell::new(None),
+            last_candidates: RefCell::new(None),
         })
+    }
+
+    /// The `fetch` client every request of this recommender goes through.
+    pub(crate) fn http(&self) -> Rc<FetchHttp> {
+        self.http.clone()
+    }
+
+    /// The ledger of every request that left the page.
+    pub(crate) fn ledger_handle(&self) -> Ledger {
+        self.ledger.clone()
     }
 
     fn agent(&self, recommender: &Rc<RefCell<Recommender>>, memory: Rc<Memory>) -> Result<Rc<Agent>> {
@@ -174,10 +190,11 @@ impl AgentShared {
             .collect();
         let mut registry = builtin_tools();
         registry.extend(self.app_tools.borrow().iter().map(|(def, _)| def.clone()));
-        let host = Rc::new(JsToolHost {
-            local: LocalTools::new(recommender.clone(), Some(memory)),
-            app,
-        });
+        let mut local = LocalTools::new(recommender.clone(), Some(memory));
+        if let Some(engine) = self.engine.borrow().as_ref() {
+            local = local.with_engine(engine.clone());
+        }
+        let host = Rc::new(JsToolHost { local, app });
         let agent = Rc::new(Agent::new(
             model,
             origin,
@@ -548,6 +565,9 @@ impl JsRecommender {
         let shared = self.agent_shared();
         if let Some(agent) = shared.agent.borrow().as_ref() {
             agent.set_policy(policy.clone());
+        }
+        if let Some(engine) = shared.engine.borrow().as_ref() {
+            engine.set_policy(policy.clone());
         }
         *shared.policy.borrow_mut() = policy;
         Ok(())

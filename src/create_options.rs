@@ -47,6 +47,10 @@ export interface RecommenderOptions {
   textOptions?: TextModelOptions;
   /** Image encoder ONNX (optional): bytes or a URL. */
   imageModel?: Uint8Array | string;
+  /** A catalog held by a candidate engine (Chroma): `recommend` and the agent rank its
+   *  public candidates here, privately; `catalog` is then the small bundle
+   *  (`recagent build-catalog --small-out`). */
+  candidates?: CandidateEngineOptions;
   /** Progress of the whole start, one shape for every phase: the module's start
    *  (`"compile"`, `file: "recagent_bg.wasm"`), each download (`"download"`, `file` the URL;
    *  a file read from the cache gives one event with `loaded === total`), the models'
@@ -169,7 +173,7 @@ impl CreateFiles {
 pub(crate) fn check_create_keys(options: &JsValue) -> std::result::Result<(), JsValue> {
     const KEYS: &[&str] = &[
         "catalog", "items", "interactions", "embedWorkers", "textModel", "vocab", "textOptions", "imageModel", "namespace", "persist",
-        "requestPersistence", "wasm", "onMemoryEvent",
+        "requestPersistence", "wasm", "onMemoryEvent", "candidates",
     ];
     reject_unknown_keys(options, "RecommenderOptions", &[KEYS, DOWNLOAD_KEYS].concat())
 }

@@ -89,7 +89,18 @@ struct ItemRecord<'a> {
 pub(crate) fn item_record(core: &Recommender, id: &str) -> Result<JsValue, JsValue> {
     let catalog = core.catalog();
     let Some((index, item)) = catalog.index_of(id).and_then(|i| Some((i, catalog.item(i)?))) else {
-        return Ok(JsValue::UNDEFINED);
+        // A record the candidate engine returned lately (public).
+        let Some(w) = core.engine_items().get(id) else { return Ok(JsValue::UNDEFINED) };
+        let attributes = catalog.attributes().iter().zip(&w.item.values).map(|(def, v)| (def.name.as_str(), v.as_ref())).collect();
+        return to_js(&ItemRecord {
+            id: &w.item.id,
+            title: &w.item.title,
+            text: &w.item.text,
+            image: w.item.image.as_deref(),
+            attributes,
+            user_added: false,
+            has_photo: false,
+        });
     };
     let attributes = catalog
         .attributes()

@@ -17,6 +17,7 @@
 mod agent;
 mod agent_engine;
 mod agent_ts;
+mod candidates;
 mod catalog_build;
 mod create_options;
 mod embedders;

@@ -282,6 +282,9 @@ impl JsRecommender {
             request_persistence: bool_field(&options, "RecommenderOptions", "requestPersistence")?.unwrap_or(true),
         };
         let signal = signal_field(&options, "RecommenderOptions", "signal")?;
+        let agent = AgentShared::new();
+        let engine = super::candidates::engine_from_options(&options, agent.http(), agent.ledger_handle(), recagent_core::agent::PrivacyPolicy::default())?;
+        *agent.engine.borrow_mut() = engine;
         let files = load_create_files(&options).await.map_err(|e| abort_reason(signal.as_ref(), e))?;
         let downloaded = files.urls.clone();
         let progress = files.loader.progress_sink().clone();
@@ -301,7 +304,7 @@ impl JsRecommender {
         let memory = MemoryShared::start(&namespace, inner, on_event, storage).await.map_err(js_error)?;
         let inner = memory.session().recommender().clone();
         progress.emit("ready", None, 1, 1);
-        Ok(JsRecommender { inner, namespace, memory, agent: AgentShared::new() })
+        Ok(JsRecommender { inner, namespace, memory, agent })
     }
 
     /// Deletes every file `create` cached (the Cache API cache
@@ -348,9 +351,38 @@ impl JsRecommender {
 
     /// Ranks the catalog for the current profile, best first, each with its
     /// title and explanation. Rejects with `invalid_input` for bad options.
+    ///
+    /// With `candidates` given to `create`, the list is ranked over the
+    /// engine's candidates (what is sent follows the privacy policy and is in
+    /// the ledger); when the engine cannot answer, over the catalog held
+    /// here, and {@link Recommender.lastCandidates} says why.
     #[wasm_bindgen(js_name = recommend, unchecked_return_type = "Promise<Recommendation[]>")]
     pub fn recommend_js(&self, options: Option<RecommendOptionsJs>) -> js_sys::Promise {
-        settle(self.recommend(options))
+        let engine = self.agent.engine.borrow().clone();
+        let Some(engine) = engine else {
+            return settle(self.recommend(options));
+        };
+        let options = match parse_recommend_options(options) {
+            Ok(o) => o,
+            Err(e) => return js_sys::Promise::reject(&e),
+        };
+        let (inner, agent) = (self.inner.clone(), self.agent.clone());
+        wasm_bindgen_futures::future_to_promise(async move {
+            let answer = engine.recommend(&inner, &options).await.map_err(js_error)?;
+            *agent.last_candidates.borrow_mut() = Some(answer.trace.clone());
+            Ok(super::candidates::ranked_items(&answer)?.into())
+        })
+    }
+
+    /// Where the last `recommend` over the candidate engine took its
+    /// candidates from, and why the catalog here answered when it did;
+    /// `undefined` before the first one or without `candidates`.
+    #[wasm_bindgen(getter, js_name = lastCandidates, unchecked_return_type = "CandidateTrace | undefined")]
+    pub fn last_candidates(&self) -> Result<JsValue, JsValue> {
+        match self.agent.last_candidates.borrow().as_ref() {
+            Some(t) => to_js(t),
+            None => Ok(JsValue::UNDEFINED),
+        }
     }
 
     /// A snapshot of the user profile (bytes to store; nothing else leaves).
