@@ -288,7 +288,7 @@ impl JsRecommender {
         let core = self.core_rc().try_borrow().map_err(|_| invalid("the recommender is busy (re-entrant call)"))?;
         let out = js_sys::Array::new();
         for item in core.catalog().added_items() {
-            out.push(&item_record(&core, &item.id())?);
+            out.push(&item_record(&core, item.id())?);
         }
         Ok(out)
     }
