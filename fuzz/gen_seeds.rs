@@ -338,6 +338,10 @@ fn main() {
         ],
         [{"user": "u1", "item": "p1", "timestamp": 1}, {"user": 7, "item": 2, "rating": 4}, {"user": "u1", "item": "gone"}]
     ]);
+    let answer = br#"{"ids":[["1","2"]],"embeddings":[[[0.6,0.8],[1.0,0.0]]],"documents":[["A film","B"]],"metadatas":[[{"rc.title":"A","genre":["Drama"],"rc.f.genre":["drama"],"year":1994,"rc.popularity":12},{"rc.title":"B","brand":"Acme"}]],"distances":[[0.1,0.4]],"include":["documents","metadatas","embeddings"]}"#;
+    write("engine_answer", "query", &with_mode(1, answer));
+    let get = br#"{"ids":["1"],"embeddings":[[0.6,0.8]],"documents":null,"metadatas":[{"rc.title":"A","year":1994}],"include":["metadatas","embeddings"]}"#;
+    write("engine_answer", "get", &with_mode(0, get));
     write("item_records", "shop", shop.to_string().as_bytes());
     write("item_records", "duplicate-id", br#"[[{"id": 7, "title": "a"}, {"id": "7", "title": "b"}], []]"#);
 

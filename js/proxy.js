@@ -221,7 +221,7 @@ export class RecommenderClient {
   constructor(channel, info) {
     this.channel = channel;
     this.snapshot = info;
-    // Every call's result carries size, memoryBytes and hasImageModel, so they follow addItem & co.
+    // Every call's result carries size, memoryBytes, hasImageModel and lastCandidates, so they follow addItem & co.
     channel.onInfo = (fresh) => { this.snapshot = { ...this.snapshot, ...fresh }; };
   }
 

@@ -82,7 +82,7 @@ if (inWorker) {
     });
 
   /** The getters' values that calls can change (cheap: no serialization). */
-  const changing = (r) => ({ size: r.size, memoryBytes: r.memoryBytes, hasImageModel: r.hasImageModel });
+  const changing = (r) => ({ size: r.size, memoryBytes: r.memoryBytes, hasImageModel: r.hasImageModel, lastCandidates: r.lastCandidates });
 
   /** What the proxy keeps of a recommender for its synchronous getters. */
   const snapshot = (r) => {

@@ -251,6 +251,14 @@ impl RecommenderWorker {
         self.client.info("memoryBytes").as_f64().unwrap_or(0.0)
     }
 
+    /// Where the last `recommend` over the candidate engine took its
+    /// candidates from (refreshed by every call); `undefined` before the
+    /// first one or without `candidates`.
+    #[wasm_bindgen(getter, js_name = lastCandidates, unchecked_return_type = "CandidateTrace | undefined")]
+    pub fn last_candidates(&self) -> JsValue {
+        self.client.info("lastCandidates")
+    }
+
     /// The namespace given to `create`.
     #[wasm_bindgen(getter)]
     pub fn namespace(&self) -> String {

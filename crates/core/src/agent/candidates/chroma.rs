@@ -298,8 +298,16 @@ pub fn where_clause(conditions: &[FieldCondition]) -> Option<Value> {
     }
 }
 
-/// Reads the records of a `query` answer (`nested`: one list per query
-/// embedding, of which there is one) or a `get` answer.
+/// Reads the records of an answer's bytes: `nested` for a `query` answer
+/// (one list per query embedding, of which there is one), else a `get`
+/// answer; at most `limit` records. Anything else is [`Error::Engine`].
+/// (What the fuzz target `engine_answer` drives.)
+pub fn parse_answer(bytes: &[u8], nested: bool, limit: usize) -> Result<Vec<Candidate>> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| Error::Engine(format!("the answer is not JSON ({e})")))?;
+    read_records(&value, nested, limit)
+}
+
+/// [`parse_answer`] over parsed JSON.
 fn read_records(value: &Value, nested: bool, limit: usize) -> Result<Vec<Candidate>> {
     let field = |name: &str| -> Option<&Vec<Value>> {
         let v = value.get(name)?;
