@@ -44,7 +44,7 @@ fn fixture() -> Fixture {
     let full = common::ml100k_text_recommender();
     let model = common::asset("minilm-int8.onnx");
     let encoder = TextEncoder::from_bytes(&model, &common::asset_text("vocab.txt")).unwrap();
-    let small = full.catalog().small(1000).unwrap();
+    let small = full.catalog().small(recagent_core::catalog::working::SMALL_BUNDLE_ITEMS).unwrap();
     assert!(small.text_embeddings().is_none());
     let device = Recommender::new(small, Some((encoder, &model))).unwrap();
     let source = MemoryCandidateSource::new(ENDPOINT, records(full.catalog()));
@@ -285,4 +285,28 @@ fn filters_go_to_the_engine_and_items_from_it_can_be_liked() {
     let next = ask(&e, &f.device, query("something for the whole family", 10));
     assert!(next.items.iter().all(|r| r.recommendation.id != id));
     assert!(f.device.borrow().engine_items().get(&id).is_some());
+}
+
+#[test]
+fn the_small_bundle_is_bounded_and_keeps_the_model_for_what_it_keeps() {
+    let full = common::ml100k_text_recommender();
+    let catalog = full.catalog();
+    let small = catalog.small(100).unwrap();
+    assert_eq!(small.len(), 100);
+    assert!(small.text_embeddings().is_none());
+    let model = small.sequence_model().expect("the sequence model is kept");
+    assert_eq!(model.items(), 100);
+    // The most popular items, each with its own model rows.
+    let least_kept = small.popularity().iter().copied().fold(f32::INFINITY, f32::min);
+    let above = catalog.popularity().iter().filter(|&&p| p > least_kept).count();
+    assert!(above < 100, "{above} items more popular than the least popular kept");
+    let big = catalog.sequence_model().unwrap();
+    for i in [0u32, 50, 99] {
+        let id = small.item(i).unwrap().id().to_string();
+        let j = catalog.index_of(&id).unwrap() as usize;
+        let (a, b) = (model.output.row(i as usize).unwrap(), big.output.row(j).unwrap());
+        assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-6));
+        assert_eq!(model.bias[i as usize], big.bias[j]);
+    }
+    assert!(small.to_bundle().unwrap().len() * 10 < catalog.to_bundle().unwrap().len());
 }

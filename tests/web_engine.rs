@@ -31,7 +31,7 @@ fn js(v: Value) -> JsValue {
 }
 
 async fn create(namespace: &str, url: &str) -> JsRecommender {
-    let small = Catalog::from_bundle(ML100K).unwrap().small(1000).unwrap().to_bundle().unwrap();
+    let small = Catalog::from_bundle(ML100K).unwrap().small(recagent_core::catalog::working::SMALL_BUNDLE_ITEMS).unwrap().to_bundle().unwrap();
     let o = js(json!({ "namespace": namespace, "vocab": VOCAB, "persist": false, "candidates": { "url": url, "timeoutMs": 5000 } }));
     let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&o, &JsValue::from_str(k), v).unwrap();
     set("catalog", &js_sys::Uint8Array::from(small.as_slice()).into());

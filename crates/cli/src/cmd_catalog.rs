@@ -76,11 +76,14 @@ pub(crate) struct EngineOutArgs {
     #[arg(long, default_value_t = 500)]
     batch: usize,
     /// Also write the small bundle a device loads when the catalog lives in
-    /// an engine: no embeddings, only the sequence model's items (or the
-    /// 1,000 most popular without one), the attributes, the text model's
-    /// fingerprint.
+    /// an engine: no embeddings; the attributes, the text model's
+    /// fingerprint, and the --small-items most popular items the sequence
+    /// model covers, with the model cut to them.
     #[arg(long, value_name = "FILE")]
     small_out: Option<PathBuf>,
+    /// Most items in the small bundle.
+    #[arg(long, default_value_t = recagent_core::catalog::working::SMALL_BUNDLE_ITEMS)]
+    small_items: usize,
 }
 
 /// `recagent push-catalog`: `--to` and `--small-out` for a built bundle.
@@ -101,7 +104,7 @@ pub(crate) fn push_catalog(path: &Path, args: &EngineOutArgs) -> Result<()> {
 pub(crate) fn to_engine(catalog: &recagent_core::Catalog, bytes: &[u8], args: &EngineOutArgs, reporter: &mut Reporter) -> Result<serde_json::Value> {
     let mut out = json!({});
     if let Some(path) = &args.small_out {
-        let small = catalog.small(1000)?.to_bundle()?;
+        let small = catalog.small(args.small_items)?.to_bundle()?;
         std::fs::write(path, &small).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
         reporter.note(&format!("summary: wrote the small bundle {}: {} bytes", path.display(), small.len()));
         out["smallOut"] = json!({"path": path.display().to_string(), "bytes": small.len()});

@@ -124,18 +124,26 @@ fn slice_model(model: &SequenceModel, rows: impl Iterator<Item = usize>) -> Resu
     })
 }
 
+/// How many items a small bundle keeps by default ([`Catalog::small`]):
+/// about 12 MB in memory with an int8 sequence model of width 64.
+pub const SMALL_BUNDLE_ITEMS: usize = 50_000;
+
 impl Catalog {
     /// The resident catalog for a device whose catalog lives in a candidate
     /// engine (the *small bundle*): the attribute definitions, the text
-    /// model's fingerprint, the sequence model and the items it covers (with
-    /// their public values and popularity), or — without a sequence model —
-    /// the `popular` most popular items; no embedding matrices. Its size
-    /// follows the sequence model, not the catalog.
-    pub fn small(&self, popular: usize) -> Result<Catalog> {
-        let rows: Vec<u32> = match self.sequence_model() {
-            Some(model) => (0..model.items().min(self.len()) as u32).collect(),
-            None => crate::vectors::topk::top_k(self.popularity(), popular, |_| true).into_iter().map(|(i, _)| i).collect(),
-        };
+    /// model's fingerprint, and at most `keep` items with their public values
+    /// and popularity — the most popular of those the sequence model covers,
+    /// in catalog order, with the model cut to them (int8 when it was), or
+    /// without a sequence model the most popular; no embedding matrices.
+    /// Its size is bounded by `keep`, whatever the catalog's.
+    pub fn small(&self, keep: usize) -> Result<Catalog> {
+        let covered = self.sequence_model().map_or(self.len(), |m| m.items().min(self.len()));
+        let popularity = self.popularity().get(..covered).unwrap_or_default();
+        let mut rows: Vec<u32> = crate::vectors::topk::top_k(popularity, keep, |_| true).into_iter().map(|(i, _)| i).collect();
+        if self.sequence_model().is_some() {
+            // The model's rows must come first, in one order with the items.
+            rows.sort_unstable();
+        }
         let mut parts = CatalogParts {
             name: self.name().to_string(),
             attributes: self.attributes().to_vec(),
@@ -147,7 +155,13 @@ impl Catalog {
             parts.items.push(item.to_item());
             parts.popularity.push(self.popularity().get(i as usize).copied().unwrap_or(0.0));
         }
-        parts.sequence = self.sequence_model().cloned();
+        if let Some(model) = self.sequence_model() {
+            let mut cut = slice_model(model, rows.iter().map(|&i| i as usize))?;
+            if matches!(model.input, Embeddings::I8(_)) {
+                cut.quantize()?;
+            }
+            parts.sequence = Some(cut);
+        }
         Catalog::new(parts)
     }
 }

@@ -177,6 +177,11 @@ impl MemoryCandidateSource {
     pub fn queries(&self) -> Vec<CandidateQuery> {
         self.queries.borrow().clone()
     }
+
+    /// Forgets the queries received so far.
+    pub fn clear_queries(&self) {
+        self.queries.borrow_mut().clear();
+    }
 }
 
 impl CandidateSource for MemoryCandidateSource {

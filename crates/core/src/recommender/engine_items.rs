@@ -79,6 +79,16 @@ impl Recommender {
         }
     }
 
+    /// Keeps `items` as engine records seen (e.g. restored from the app's
+    /// own cache of what the user was shown), so the user can act on them
+    /// and their vectors shape the profile vector.
+    pub fn remember_engine_items(&mut self, items: Vec<WorkingItem>) {
+        let none = HashSet::new();
+        for w in items {
+            self.engine_items.keep(w, &none);
+        }
+    }
+
     /// The engine records kept.
     pub fn engine_items(&self) -> &EngineItems {
         &self.engine_items
