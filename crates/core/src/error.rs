@@ -207,6 +207,7 @@ mod tests {
             Error::InvalidPolicy(String::new()),
             Error::ResponseTooLarge(String::new()),
             Error::ResourceLimit(String::new()),
+            Error::Engine(String::new()),
         ]
     }
 
