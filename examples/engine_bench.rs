@@ -139,7 +139,15 @@ fn quality(args: &[String]) -> Result<()> {
     })?;
     let small = catalog.small(recagent_core::catalog::working::SMALL_BUNDLE_ITEMS)?;
     let all = records(&catalog)?;
-    let source = Rc::new(MemoryCandidateSource::new("http://127.0.0.1:1/engine", all.clone()));
+    let model = catalog.sequence_model().ok_or_else(|| Error::InvalidInput("no sequence model was trained".into()))?;
+    let sequence: Vec<Option<Vec<f32>>> = (0..catalog.len())
+        .map(|i| {
+            let mut v = model.output.row(i)?;
+            v.push(*model.bias.get(i)?);
+            Some(v)
+        })
+        .collect();
+    let source = Rc::new(MemoryCandidateSource::new("http://127.0.0.1:1/engine", all.clone()).with_sequence(sequence));
     let forget_queries = source.clone();
     let weights = ScoreWeights::default();
     let users = split.n_users().min(max_users);

@@ -16,7 +16,7 @@ use recagent_core::agent::candidates::{EngineCatalog, EngineRecommendations};
 use recagent_core::agent::{DataClass, PrivacyPolicy, ShareLevel};
 use recagent_core::catalog::engine_record::to_record;
 use recagent_core::catalog::Catalog;
-use recagent_core::platform::{Candidate, CandidateQuery, CandidateSource, LocalBoxFuture, ManualClock, MemoryCandidateSource};
+use recagent_core::platform::{Candidate, CandidateQuery, CandidateSource, LocalBoxFuture, ManualClock, MemoryCandidateSource, VectorSpace};
 use recagent_core::ranking::{Filters, Predicate};
 use recagent_core::recommender::{Observation, RecommendOptions, Recommender};
 use recagent_core::{Error, Result, TextEncoder};
@@ -47,7 +47,15 @@ fn fixture() -> Fixture {
     let small = full.catalog().small(recagent_core::catalog::working::SMALL_BUNDLE_ITEMS).unwrap();
     assert!(small.text_embeddings().is_none());
     let device = Recommender::new(small, Some((encoder, &model))).unwrap();
-    let source = MemoryCandidateSource::new(ENDPOINT, records(full.catalog()));
+    let model = full.catalog().sequence_model().unwrap();
+    let sequence = (0..full.catalog().len())
+        .map(|i| {
+            let mut v = model.output.row(i)?;
+            v.push(model.bias[i]);
+            Some(v)
+        })
+        .collect();
+    let source = MemoryCandidateSource::new(ENDPOINT, records(full.catalog())).with_sequence(sequence);
     Fixture { full, device: Rc::new(RefCell::new(device)), source }
 }
 
@@ -162,10 +170,17 @@ fn wider_policies_send_preferences_and_the_profile_vector() {
     assert!(got.trace.sent_vector, "{:?}", got.trace);
     assert!(got.trace.withheld.is_empty());
     let last: CandidateQuery = f.source.queries().pop().unwrap();
-    let v = last.vector().unwrap();
-    let profile = f.device.borrow().profile_vector().unwrap();
-    assert_eq!(v, profile.as_slice());
+    // The sequence model's user vector, searched in its item space: the
+    // engine returns the model's best-scored items.
+    assert_eq!(last.space(), VectorSpace::Sequence);
+    let profile = f.device.borrow().profile_sequence_vector().unwrap();
+    assert_eq!(last.vector().unwrap(), profile.as_slice());
     assert_eq!(last.conditions().len(), 1, "{:?}", last.conditions());
+    assert_eq!(got.items.len(), 10);
+    // Without a sequence model, the text-space profile vector goes instead.
+    let text = f.device.borrow().profile_vector().unwrap();
+    let parts = e.parts(&f.device.borrow(), &RecommendOptions::default()).unwrap();
+    assert_eq!(parts.profile_vector.as_deref(), Some(text.as_slice()));
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! A catalog in a real Chroma server (PyPI chromadb, started on loopback):
 //! `recagent push-catalog` (batched, with progress, resumed after being
 //! killed half-way), `recagent ask --candidates` with the small bundle and
-//! with no bundle, what was sent (the ledger), and the engine killed in
+//! with no bundle, what was sent (the ledger), the sequence model's item
+//! space searched with the user vector where the policy allows it, and the
+//! engine killed in
 //! the middle of a session: the device answers with a typed reason, then
 //! the engine again once it is back.
 
@@ -140,7 +142,39 @@ fn push_resume_ask_and_survive_the_engine_going_down() {
         assert_eq!(body["query_embeddings"][0].as_array().unwrap().len(), 384);
     }
 
-    // 3. The engine killed in the middle of a session, then back.
+    // 3. A catalog with a sequence model: its item space goes to COLLECTION-seq,
+    //    and a policy that allows the profile vector gets the model's best
+    //    items from it, as the device would rank them itself.
+    let ml = asset("catalog/ml-100k.rcat");
+    let ml_address = server.address("ml100k");
+    let pushed = json_line(&common::recagent(&["push-catalog", "--catalog", &ml, "--to", &ml_address], ""));
+    assert_eq!(pushed["pushed"]["sequence"]["total"].as_u64(), Some(1682), "{pushed}");
+    {
+        let full = common::ml100k_text_recommender();
+        let model_bytes = common::asset("minilm-int8.onnx");
+        let encoder = TextEncoder::from_bytes(&model_bytes, &common::asset_text("vocab.txt")).unwrap();
+        let small = full.catalog().small(recagent_core::catalog::working::SMALL_BUNDLE_ITEMS).unwrap();
+        let rec = Rc::new(RefCell::new(Recommender::new(small, Some((encoder, &model_bytes))).unwrap()));
+        let mut local = full;
+        for (n, id) in ["50", "181", "172"].iter().enumerate() {
+            let o: Observation = serde_json::from_value(serde_json::json!({"item": id, "type": "like", "time": n as f64})).unwrap();
+            rec.borrow_mut().observe(o.clone(), 0.0).unwrap();
+            local.observe(o, 0.0).unwrap();
+        }
+        let ledger = Ledger::new();
+        let source = recagent_cli::engine::chroma(&ml_address, ledger.clone()).unwrap();
+        let policy = PrivacyPolicy::sharing(recagent_core::agent::ShareLevel::FullMemory);
+        let engine = EngineCatalog::new(Rc::new(source), policy, Rc::new(recagent_cli::SystemClock));
+        let got = block_on(engine.recommend(&rec, &RecommendOptions { k: Some(10), ..Default::default() })).unwrap();
+        assert_eq!(got.trace.origin, "engine", "{:?}", got.trace);
+        let urls: Vec<String> = ledger.entries().iter().map(|e| e.url.clone()).collect();
+        assert!(urls.iter().any(|u| u.ends_with("/query")) && urls.iter().any(|u| u.ends_with("/get")), "{urls:?}");
+        let device: Vec<String> = local.recommend(&RecommendOptions { k: Some(10), ..Default::default() }).unwrap().into_iter().map(|r| r.id).collect();
+        let same = got.items.iter().filter(|r| device.contains(&r.recommendation.id)).count();
+        assert!(same >= 8, "{same}/10 of the on-device top 10: engine {:?} device {device:?}", got.items.iter().map(|r| &r.recommendation.id).collect::<Vec<_>>());
+    }
+
+    // 4. The engine killed in the middle of a session, then back.
     let model_bytes = common::asset("minilm-int8.onnx");
     let encoder = TextEncoder::from_bytes(&model_bytes, &common::asset_text("vocab.txt")).unwrap();
     let device = Catalog::from_bundle(&small_bytes).unwrap();

@@ -6,7 +6,7 @@
 
 use std::rc::Rc;
 
-use recagent_core::agent::candidates::chroma::ChromaSource;
+use recagent_core::agent::candidates::chroma::{ChromaSource, Collection};
 use recagent_core::agent::llm::Ledger;
 use recagent_core::catalog::engine_record::to_record;
 use recagent_core::catalog::{AttributeDef, Catalog, CatalogParts, ModelFingerprint};
@@ -47,13 +47,30 @@ pub struct PushSummary {
     pub total: u64,
     /// The build's fingerprint.
     pub build: String,
+    /// The sequence collection's push, when the catalog has a sequence model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<SequencePush>,
+}
+
+/// What a push did to the sequence collection.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SequencePush {
+    /// Records written now.
+    pub written: usize,
+    /// Records skipped (already written by this build).
+    pub skipped: usize,
+    /// Records in the sequence collection afterwards.
+    pub total: u64,
 }
 
 /// Pushes every item of `catalog` (which must have text embeddings) into
-/// the collection of `source` in batches of `batch`, creating it if needed;
-/// records the same build already wrote are skipped, so an interrupted
-/// push resumes where it stopped. `build` names the build (e.g. the
-/// bundle's checksum).
+/// the collection of `source` in batches of `batch`, creating it if needed,
+/// and, when the catalog has a sequence model, the items it covers into the
+/// sequence collection (`COLLECTION-seq`: output vector with the bias
+/// appended, the same metadata); records the same build already wrote are
+/// skipped, so an interrupted push resumes where it stopped. `build` names
+/// the build (e.g. the bundle's checksum).
 pub fn push_catalog(catalog: &Catalog, source: &ChromaSource, build: &str, batch: usize, mut progress: impl FnMut(Progress)) -> Result<PushSummary> {
     if !(1..=MAX_BATCH).contains(&batch) {
         return Err(Error::InvalidInput(format!("--batch {batch}: must be 1..={MAX_BATCH}")));
@@ -62,36 +79,66 @@ pub fn push_catalog(catalog: &Catalog, source: &ChromaSource, build: &str, batch
         .text_embeddings()
         .ok_or_else(|| Error::InvalidInput("the catalog has no text embeddings to push".into()))?;
     futures::executor::block_on(async {
-        source.ensure_collection().await?;
+        source.ensure_collection(Collection::Items).await?;
         source.set_metadata(resident_metadata(catalog)).await?;
-        let (mut written, mut skipped) = (0, 0);
-        let total = catalog.len();
-        let mut start = 0usize;
-        while start < total {
-            let end = start.saturating_add(batch).min(total);
-            let mut records: Vec<Candidate> = Vec::with_capacity(end - start);
-            for i in start..end {
-                let item = catalog.item(i as u32).ok_or_else(|| Error::InvalidCatalog(format!("no item {i}")))?;
-                let vector = text.row(i).ok_or_else(|| Error::InvalidCatalog(format!("no text row {i}")))?;
-                let popularity = catalog.popularity().get(i).copied().unwrap_or(0.0);
-                let mut record = to_record(catalog.attributes(), &item, popularity, vector);
-                record.metadata.insert(BUILD_FIELD.into(), Value::from(build));
-                records.push(record);
-            }
-            let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
-            let done: std::collections::HashSet<String> = source.existing(&ids, BUILD_FIELD, build).await?.into_iter().collect();
-            records.retain(|r| !done.contains(&r.id));
-            skipped += done.len();
-            if !records.is_empty() {
-                source.upsert(&records).await?;
-                written += records.len();
-            }
-            start = end;
-            progress(Progress::step("records pushed", end, total));
+        let record = |i: usize| -> Result<Candidate> {
+            let item = catalog.item(i as u32).ok_or_else(|| Error::InvalidCatalog(format!("no item {i}")))?;
+            let vector = text.row(i).ok_or_else(|| Error::InvalidCatalog(format!("no text row {i}")))?;
+            let popularity = catalog.popularity().get(i).copied().unwrap_or(0.0);
+            let mut record = to_record(catalog.attributes(), &item, popularity, vector);
+            record.metadata.insert(BUILD_FIELD.into(), Value::from(build));
+            Ok(record)
+        };
+        let (written, skipped) = push_all(source, Collection::Items, catalog.len(), batch, build, "records pushed", &mut progress, &record).await?;
+        let mut summary = PushSummary { written, skipped, total: source.count(Collection::Items).await?, build: build.to_string(), sequence: None };
+        if let Some(model) = catalog.sequence_model() {
+            source.ensure_collection(Collection::Sequence).await?;
+            let covered = model.items().min(catalog.len());
+            let sequence_record = |i: usize| -> Result<Candidate> {
+                let mut r = record(i)?;
+                let mut v = model.output.row(i).ok_or_else(|| Error::InvalidCatalog(format!("no sequence row {i}")))?;
+                v.push(model.bias.get(i).copied().unwrap_or(0.0));
+                r.vector = v;
+                r.document = None;
+                Ok(r)
+            };
+            let (w, s) = push_all(source, Collection::Sequence, covered, batch, build, "sequence records pushed", &mut progress, &sequence_record).await?;
+            summary.sequence = Some(SequencePush { written: w, skipped: s, total: source.count(Collection::Sequence).await? });
         }
-        let total = source.count().await?;
-        Ok(PushSummary { written, skipped, total, build: build.to_string() })
+        Ok(summary)
     })
+}
+
+/// Pushes records `0..n` made by `record` into `which`, skipping those the
+/// same build wrote; returns (written, skipped).
+#[allow(clippy::too_many_arguments)]
+async fn push_all(
+    source: &ChromaSource,
+    which: Collection,
+    n: usize,
+    batch: usize,
+    build: &str,
+    phase: &str,
+    progress: &mut impl FnMut(Progress),
+    record: &dyn Fn(usize) -> Result<Candidate>,
+) -> Result<(usize, usize)> {
+    let (mut written, mut skipped) = (0, 0);
+    let mut start = 0usize;
+    while start < n {
+        let end = start.saturating_add(batch).min(n);
+        let mut records = (start..end).map(record).collect::<Result<Vec<_>>>()?;
+        let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+        let done: std::collections::HashSet<String> = source.existing(which, &ids, BUILD_FIELD, build).await?.into_iter().collect();
+        records.retain(|r| !done.contains(&r.id));
+        skipped += done.len();
+        if !records.is_empty() {
+            source.upsert(which, &records).await?;
+            written += records.len();
+        }
+        start = end;
+        progress(Progress::step(phase, end, n));
+    }
+    Ok((written, skipped))
 }
 
 /// The collection metadata that lets a device without a bundle rank over

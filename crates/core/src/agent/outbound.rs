@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::policy::{DataClass, ShareLevel};
 use super::redact::redact;
 use crate::agent::llm::{ChatMessage, ChatRequest, ChatRole, ToolCall, ToolChoice, ToolSpec};
-use crate::platform::{CandidateQuery, FieldCondition};
+use crate::platform::{CandidateQuery, FieldCondition, VectorSpace};
 
 /// What stands in for content the policy does not allow to be sent.
 pub const WITHHELD: &str = "[withheld by the privacy policy]";
@@ -406,8 +406,12 @@ pub struct CandidateParts {
     /// Conditions from the user's standing statements, e.g. "no horror"
     /// ([`DataClass::Preferences`]).
     pub preference_conditions: Vec<FieldCondition>,
-    /// A vector made from the user's history ([`DataClass::ProfileVector`]).
+    /// A vector made from the user's history in the text space
+    /// ([`DataClass::ProfileVector`]).
     pub profile_vector: Option<Vec<f32>>,
+    /// The sequence model's user vector with a 1 appended (its item space,
+    /// [`VectorSpace::Sequence`]; [`DataClass::ProfileVector`]).
+    pub profile_sequence_vector: Option<Vec<f32>>,
     /// Ids of a public list the same for every user, e.g. the catalog's
     /// most popular items ([`DataClass::PublicItem`]).
     pub public_ids: Vec<String>,
@@ -427,8 +431,9 @@ pub struct BuiltCandidateQuery {
 
 /// The only way to build a [`CandidateQuery`]: each part goes only if its
 /// class is allowed at `level`. The search vector is the request's
-/// embedding when there is one, else the profile vector when its class is
-/// allowed, else none (then the public ids are fetched). Never sent,
+/// embedding when there is one, else a profile vector when its class is
+/// allowed (the sequence model's, else the text-space one), else none (then
+/// the public ids are fetched). Never sent,
 /// whatever the level: history ids, events, memory (they are not parts).
 pub fn build_candidate_query(level: ShareLevel, parts: CandidateParts) -> BuiltCandidateQuery {
     let mut withheld = Vec::new();
@@ -446,12 +451,15 @@ pub fn build_candidate_query(level: ShareLevel, parts: CandidateParts) -> BuiltC
     let request_vector = allow(DataClass::RequestText, parts.request_vector.is_some());
     let request_conditions = allow(DataClass::RequestText, !parts.request_conditions.is_empty());
     let preference_conditions = allow(DataClass::Preferences, !parts.preference_conditions.is_empty());
-    let profile_vector = allow(DataClass::ProfileVector, parts.profile_vector.is_some());
+    let profile_vector = allow(DataClass::ProfileVector, parts.profile_vector.is_some() || parts.profile_sequence_vector.is_some());
     let public_ids = allow(DataClass::PublicItem, !parts.public_ids.is_empty());
     let vector = if request_vector {
-        parts.request_vector
+        parts.request_vector.map(|v| (v, VectorSpace::Text))
     } else if profile_vector {
-        parts.profile_vector
+        match parts.profile_sequence_vector {
+            Some(v) => Some((v, VectorSpace::Sequence)),
+            None => parts.profile_vector.map(|v| (v, VectorSpace::Text)),
+        }
     } else {
         None
     };

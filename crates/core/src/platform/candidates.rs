@@ -81,6 +81,19 @@ impl FieldCondition {
     }
 }
 
+/// The vectors a query searches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VectorSpace {
+    /// The catalog's text space (cosine): a request's embedding, or the
+    /// user's recent items averaged.
+    Text,
+    /// The sequence model's item space (inner product): each item's output
+    /// vector with its bias appended, searched with the user vector with a
+    /// 1 appended, so the nearest are the model's best-scored items.
+    Sequence,
+}
+
 /// What a candidate source is asked. Made only by the outbound builder, so
 /// that nothing reaches an engine without its privacy class being read;
 /// the getters are what adapters send.
@@ -88,6 +101,7 @@ impl FieldCondition {
 #[serde(rename_all = "camelCase")]
 pub struct CandidateQuery {
     vector: Option<Vec<f32>>,
+    space: VectorSpace,
     ids: Vec<String>,
     conditions: Vec<FieldCondition>,
     limit: usize,
@@ -98,9 +112,14 @@ pub const MAX_CANDIDATES: usize = 5_000;
 
 impl CandidateQuery {
     /// For the outbound builder only (see the type's docs).
-    pub(crate) fn from_built(vector: Option<Vec<f32>>, ids: Vec<String>, conditions: Vec<FieldCondition>, limit: usize) -> Self {
+    pub(crate) fn from_built(vector: Option<(Vec<f32>, VectorSpace)>, ids: Vec<String>, conditions: Vec<FieldCondition>, limit: usize) -> Self {
+        let (vector, space) = match vector {
+            Some((v, space)) => (Some(v), space),
+            None => (None, VectorSpace::Text),
+        };
         Self {
             vector,
+            space,
             ids,
             conditions,
             limit: limit.min(MAX_CANDIDATES),
@@ -110,6 +129,11 @@ impl CandidateQuery {
     /// The vector to search near (already cleared for this endpoint), if any.
     pub fn vector(&self) -> Option<&[f32]> {
         self.vector.as_deref()
+    }
+
+    /// The space the vector is in.
+    pub fn space(&self) -> VectorSpace {
+        self.space
     }
 
     /// Records to fetch by id, when there is no vector (a public list).
@@ -159,6 +183,8 @@ pub trait CandidateSource {
 #[derive(Debug, Clone, Default)]
 pub struct MemoryCandidateSource {
     records: Rc<Vec<Candidate>>,
+    /// Sequence-space vectors (output ++ bias) by record index.
+    sequence: Rc<Vec<Option<Vec<f32>>>>,
     queries: Rc<RefCell<Vec<CandidateQuery>>>,
     endpoint: String,
 }
@@ -167,10 +193,18 @@ impl MemoryCandidateSource {
     /// A source over `records`, reached at `endpoint` (for the policy).
     pub fn new(endpoint: &str, records: Vec<Candidate>) -> Self {
         Self {
+            sequence: Rc::new(vec![None; records.len()]),
             records: Rc::new(records),
             queries: Rc::default(),
             endpoint: endpoint.to_string(),
         }
+    }
+
+    /// The same source with sequence-space vectors: `vectors[i]` for
+    /// record `i` (`None`: not in the sequence model).
+    pub fn with_sequence(mut self, vectors: Vec<Option<Vec<f32>>>) -> Self {
+        self.sequence = Rc::new(vectors);
+        self
     }
 
     /// Every query received so far.
@@ -194,14 +228,24 @@ impl CandidateSource for MemoryCandidateSource {
         let passing = self
             .records
             .iter()
-            .filter(|r| query.conditions().iter().all(|c| c.matches(&r.metadata)));
+            .enumerate()
+            .filter(|(_, r)| query.conditions().iter().all(|c| c.matches(&r.metadata)));
         let out: Vec<Candidate> = match query.vector() {
             Some(v) => {
-                let mut scored: Vec<(f32, &Candidate)> = passing.map(|r| (crate::vectors::cosine(v, &r.vector), r)).collect();
+                let mut scored: Vec<(f32, &Candidate)> = match query.space() {
+                    VectorSpace::Text => passing.map(|(_, r)| (crate::vectors::cosine(v, &r.vector), r)).collect(),
+                    VectorSpace::Sequence => passing
+                        .filter_map(|(i, r)| {
+                            let s = self.sequence.get(i)?.as_ref()?;
+                            (s.len() == v.len()).then(|| (s.iter().zip(v).map(|(a, b)| a * b).sum::<f32>(), r))
+                        })
+                        .collect(),
+                };
                 scored.sort_by(|a, b| b.0.total_cmp(&a.0));
                 scored.into_iter().take(query.limit()).map(|(_, r)| r.clone()).collect()
             }
             None => passing
+                .map(|(_, r)| r)
                 .filter(|r| query.ids().contains(&r.id))
                 .take(query.limit())
                 .cloned()

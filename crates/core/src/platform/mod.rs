@@ -17,7 +17,7 @@ pub use futures::stream::LocalBoxStream;
 use crate::error::{Error, Result};
 
 pub mod candidates;
-pub use candidates::{Candidate, CandidateQuery, CandidateSource, FieldCondition, MemoryCandidateSource};
+pub use candidates::{Candidate, CandidateQuery, CandidateSource, FieldCondition, MemoryCandidateSource, VectorSpace};
 
 /// One write of an atomic batch ([`KvStore::write`]).
 #[derive(Debug, Clone, PartialEq, Eq)]

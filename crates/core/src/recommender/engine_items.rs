@@ -135,6 +135,21 @@ impl Recommender {
         Some(v)
     }
 
+    /// The sequence model's user vector with a 1 appended: searched by
+    /// inner product against each item's output vector with its bias
+    /// appended, the nearest are the model's best-scored items. Private like
+    /// [`Recommender::profile_vector`] (class `profile_vector`).
+    pub fn profile_sequence_vector(&self) -> Option<Vec<f32>> {
+        let model = self.catalog.sequence_model()?;
+        let context = crate::ranking::score::context(&self.catalog, &self.profile);
+        let mut u = model.user_vector(&context)?;
+        if !u.iter().all(|x| x.is_finite()) {
+            return None;
+        }
+        u.push(1.0);
+        Some(u)
+    }
+
     /// The ids of the catalog's `n` most popular items: a public list, the
     /// same for every user.
     pub fn popular_ids(&self, n: usize) -> Vec<String> {

@@ -19,7 +19,7 @@ use serde_json::{json, Map, Value};
 
 use crate::agent::llm::{Ledger, LedgeredHttp};
 use crate::error::{Error, Result};
-use crate::platform::{Candidate, CandidateQuery, CandidateSource, Clock, FieldCondition, Http, HttpRequest, LocalBoxFuture};
+use crate::platform::{Candidate, CandidateQuery, CandidateSource, Clock, FieldCondition, Http, HttpRequest, LocalBoxFuture, VectorSpace};
 
 /// The default cap on one answer's body: 64 MiB.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
@@ -86,12 +86,23 @@ impl ChromaAddress {
     }
 }
 
+/// The two collections of a catalog in Chroma.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Collection {
+    /// The items' records (text embeddings, cosine).
+    Items = 0,
+    /// The sequence model's item space (`COLLECTION-seq`: output vector
+    /// with the bias appended, inner product; the same metadata).
+    Sequence = 1,
+}
+
 /// A Chroma collection as a candidate source (see the module docs).
 pub struct ChromaSource {
     address: ChromaAddress,
     endpoint: String,
     http: LedgeredHttp,
-    collection_id: RefCell<Option<String>>,
+    /// The ids of the items and the sequence collections, once looked up.
+    collection_ids: RefCell<[Option<String>; 2]>,
     /// The cap on one answer's body.
     pub max_response_bytes: usize,
     /// The time one request may take.
@@ -107,7 +118,7 @@ impl ChromaSource {
             endpoint: address.collections(),
             address,
             http: LedgeredHttp::new(http, clock, ledger),
-            collection_id: RefCell::new(None),
+            collection_ids: RefCell::new([None, None]),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             timeout_ms: DEFAULT_TIMEOUT_MS,
         })
@@ -160,38 +171,52 @@ impl ChromaSource {
         Ok(value)
     }
 
-    /// The collection's id (looked up once by name).
-    pub async fn collection_id(&self) -> Result<String> {
-        if let Some(id) = self.collection_id.borrow().clone() {
+    /// The name of `which` collection: the address's, or that name with
+    /// `-seq` for the sequence model's item space.
+    pub fn collection_name(&self, which: Collection) -> String {
+        match which {
+            Collection::Items => self.address.collection.clone(),
+            Collection::Sequence => format!("{}-seq", self.address.collection),
+        }
+    }
+
+    /// The id of `which` collection (looked up once by name).
+    pub async fn collection_id(&self, which: Collection) -> Result<String> {
+        if let Some(id) = self.collection_ids.borrow()[which as usize].clone() {
             return Ok(id);
         }
-        let url = format!("{}/{}", self.address.collections(), self.address.collection);
+        let url = format!("{}/{}", self.address.collections(), self.collection_name(which));
         let value = self.call("GET", url, None).await?;
         let id = collection_id_of(&value)?;
-        *self.collection_id.borrow_mut() = Some(id.clone());
+        self.collection_ids.borrow_mut()[which as usize] = Some(id.clone());
         Ok(id)
     }
 
-    /// Creates the collection (cosine distance) unless it exists; returns its id.
-    pub async fn ensure_collection(&self) -> Result<String> {
+    /// Creates `which` collection unless it exists (cosine distance for
+    /// the items, inner product for the sequence space); returns its id.
+    pub async fn ensure_collection(&self, which: Collection) -> Result<String> {
+        let space = match which {
+            Collection::Items => "cosine",
+            Collection::Sequence => "ip",
+        };
         let body = json!({
-            "name": self.address.collection,
+            "name": self.collection_name(which),
             "get_or_create": true,
-            "configuration": {"hnsw": {"space": "cosine"}},
+            "configuration": {"hnsw": {"space": space}},
             "metadata": {"created_by": "recagent"},
         });
         let value = self.call("POST", self.address.collections(), Some(body)).await?;
         let id = collection_id_of(&value)?;
-        *self.collection_id.borrow_mut() = Some(id.clone());
+        self.collection_ids.borrow_mut()[which as usize] = Some(id.clone());
         Ok(id)
     }
 
-    /// The collection's metadata (an empty map when it has none).
+    /// The items collection's metadata (an empty map when it has none).
     pub async fn metadata(&self) -> Result<Map<String, Value>> {
         let url = format!("{}/{}", self.address.collections(), self.address.collection);
         let value = self.call("GET", url, None).await?;
         let id = collection_id_of(&value)?;
-        *self.collection_id.borrow_mut() = Some(id);
+        self.collection_ids.borrow_mut()[Collection::Items as usize] = Some(id);
         match value.get("metadata") {
             None | Some(Value::Null) => Ok(Map::new()),
             Some(Value::Object(m)) => Ok(m.clone()),
@@ -199,34 +224,34 @@ impl ChromaSource {
         }
     }
 
-    /// Replaces the collection's metadata.
+    /// Replaces the items collection's metadata.
     pub async fn set_metadata(&self, metadata: Map<String, Value>) -> Result<()> {
-        let url = format!("{}/{}", self.address.collections(), self.collection_id().await?);
+        let url = format!("{}/{}", self.address.collections(), self.collection_id(Collection::Items).await?);
         self.call("PUT", url, Some(json!({"new_metadata": metadata}))).await.map(|_| ())
     }
 
-    /// The number of records in the collection.
-    pub async fn count(&self) -> Result<u64> {
-        let url = format!("{}/{}/count", self.address.collections(), self.collection_id().await?);
+    /// The number of records in `which` collection.
+    pub async fn count(&self, which: Collection) -> Result<u64> {
+        let url = format!("{}/{}/count", self.address.collections(), self.collection_id(which).await?);
         self.call("GET", url, None)
             .await?
             .as_u64()
             .ok_or_else(|| Error::Engine("count: not a number".into()))
     }
 
-    /// Which of `ids` the collection holds with metadata `field` equal to
-    /// `value` (a build's fingerprint: what a resumed push may skip).
-    pub async fn existing(&self, ids: &[String], field: &str, value: &str) -> Result<Vec<String>> {
-        let url = format!("{}/{}/get", self.address.collections(), self.collection_id().await?);
+    /// Which of `ids` `which` collection holds with metadata `field` equal
+    /// to `value` (a build's fingerprint: what a resumed push may skip).
+    pub async fn existing(&self, which: Collection, ids: &[String], field: &str, value: &str) -> Result<Vec<String>> {
+        let url = format!("{}/{}/get", self.address.collections(), self.collection_id(which).await?);
         let body = json!({"ids": ids, "include": [], "where": { field: {"$eq": value} }});
         let value = self.call("POST", url, Some(body)).await?;
         let found = value.get("ids").and_then(Value::as_array).ok_or_else(|| Error::Engine("get: no ids".into()))?;
         Ok(found.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
     }
 
-    /// Writes `records` (creating or replacing them by id).
-    pub async fn upsert(&self, records: &[Candidate]) -> Result<()> {
-        let url = format!("{}/{}/upsert", self.address.collections(), self.collection_id().await?);
+    /// Writes `records` into `which` collection (creating or replacing them by id).
+    pub async fn upsert(&self, which: Collection, records: &[Candidate]) -> Result<()> {
+        let url = format!("{}/{}/upsert", self.address.collections(), self.collection_id(which).await?);
         let body = json!({
             "ids": records.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
             "embeddings": records.iter().map(|r| r.vector.as_slice()).collect::<Vec<_>>(),
@@ -237,27 +262,68 @@ impl ChromaSource {
     }
 
     async fn run(&self, query: &CandidateQuery) -> Result<Vec<Candidate>> {
-        let collection = self.collection_id().await?;
+        let items = self.collection_id(Collection::Items).await?;
+        let base = self.address.collections();
         let include = json!(["documents", "metadatas", "embeddings"]);
         let filter = where_clause(query.conditions());
-        let (url, mut body, nested) = match query.vector() {
-            Some(v) => (
-                format!("{}/{collection}/query", self.address.collections()),
-                json!({"query_embeddings": [v], "n_results": query.limit(), "include": include}),
-                true,
-            ),
-            None => (
-                format!("{}/{collection}/get", self.address.collections()),
-                json!({"ids": query.ids(), "limit": query.limit(), "include": include}),
-                false,
-            ),
+        let with_filter = |mut body: Value| {
+            if let (Some(w), Some(b)) = (filter.clone(), body.as_object_mut()) {
+                b.insert("where".into(), w);
+            }
+            body
         };
-        if let (Some(w), Some(b)) = (filter, body.as_object_mut()) {
-            b.insert("where".into(), w);
+        match (query.vector(), query.space()) {
+            (Some(v), VectorSpace::Text) => {
+                let body = with_filter(json!({"query_embeddings": [v], "n_results": query.limit(), "include": include}));
+                let value = self.call("POST", format!("{base}/{items}/query"), Some(body)).await?;
+                read_records(&value, true, query.limit())
+            }
+            (Some(v), VectorSpace::Sequence) => {
+                // The nearest in the model's item space, then their records.
+                let sequence = self.collection_id(Collection::Sequence).await?;
+                let body = with_filter(json!({"query_embeddings": [v], "n_results": query.limit(), "include": []}));
+                let value = self.call("POST", format!("{base}/{sequence}/query"), Some(body)).await?;
+                let ids = read_ids(&value, query.limit())?;
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let body = json!({"ids": ids, "include": include});
+                let value = self.call("POST", format!("{base}/{items}/get"), Some(body)).await?;
+                let mut records = read_records(&value, false, query.limit())?;
+                let order: std::collections::HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+                records.sort_by_key(|r| order.get(r.id.as_str()).copied().unwrap_or(usize::MAX));
+                Ok(records)
+            }
+            (None, _) => {
+                let body = with_filter(json!({"ids": query.ids(), "limit": query.limit(), "include": include}));
+                let value = self.call("POST", format!("{base}/{items}/get"), Some(body)).await?;
+                read_records(&value, false, query.limit())
+            }
         }
-        let value = self.call("POST", url, Some(body)).await?;
-        read_records(&value, nested, query.limit())
     }
+}
+
+/// The ids of a `query` answer's bytes (one query embedding), at most
+/// `limit` (what the sequence-space search reads; fuzzed with `parse_answer`).
+pub fn parse_ids(bytes: &[u8], limit: usize) -> Result<Vec<String>> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| Error::Engine(format!("the answer is not JSON ({e})")))?;
+    read_ids(&value, limit)
+}
+
+/// [`parse_ids`] over parsed JSON.
+fn read_ids(value: &Value, limit: usize) -> Result<Vec<String>> {
+    let ids = value
+        .get("ids")
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+        .and_then(Value::as_array)
+        .ok_or_else(|| Error::Engine("the answer has no ids".into()))?;
+    if ids.len() > limit {
+        return Err(Error::Engine(format!("{} records for a limit of {limit}", ids.len())));
+    }
+    ids.iter()
+        .map(|v| v.as_str().map(str::to_string).ok_or_else(|| Error::Engine("an id is not a string".into())))
+        .collect()
 }
 
 impl CandidateSource for ChromaSource {

@@ -149,6 +149,7 @@ impl EngineCatalog {
             request_conditions,
             preference_conditions,
             profile_vector: recommender.profile_vector(),
+            profile_sequence_vector: recommender.profile_sequence_vector(),
             public_ids: recommender.popular_ids(self.limit),
             limit: self.limit,
         })
