@@ -21,12 +21,14 @@
 //! records the device has seen, averaged in the text space). It prints HR@10
 //! and NDCG@10 for each and the loss against (a).
 //!
-//! `latency` loads the small bundle of `--catalog` (made here) with MiniLM,
+//! `latency` pushes `--catalog` into Chroma (`--push`; resumable), keeps its
+//! small bundle (made here) and loads MiniLM,
 //! likes three items, then asks 100 text queries through Chroma: the p50 and
 //! p95 of the whole call (query embedding, the engine's answer, the working
 //! catalog, ranking), the engine's share, the bytes sent and received per
 //! query, and the heap the device holds (counted by this program's
-//! allocator), with the machine's load average.
+//! allocator: the small catalog alone, with the text encoder, and after the
+//! queries with the engine records kept), with the machine's load average.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::RefCell;
@@ -260,7 +262,6 @@ fn latency(args: &[String]) -> Result<()> {
     let limit: usize = arg(args, "--limit").and_then(|q| q.parse().ok()).unwrap_or(500);
     let before = LIVE.load(Ordering::Relaxed);
     let bytes = read(&need(args, "--catalog")?)?;
-    let (encoder, model) = encoder(args)?;
     let ledger = Ledger::new();
     let received = Rc::new(std::cell::Cell::new(0usize));
     let http = Rc::new(CountingHttp { inner: recagent_cli::NativeHttp::new(), received: received.clone() });
@@ -282,8 +283,10 @@ fn latency(args: &[String]) -> Result<()> {
         catalog.small(recagent_core::catalog::working::SMALL_BUNDLE_ITEMS)?
     };
     drop(bytes);
-    let after_model = LIVE.load(Ordering::Relaxed);
+    // What the device holds: the small catalog, then the text encoder.
+    let catalog_heap = LIVE.load(Ordering::Relaxed).saturating_sub(before);
     let small_bytes = small.memory_bytes();
+    let (encoder, model) = encoder(args)?;
     let device = Rc::new(RefCell::new(Recommender::new(small, Some((encoder, &model)))?));
     drop(model);
     let device_heap = LIVE.load(Ordering::Relaxed).saturating_sub(before);
@@ -320,8 +323,8 @@ fn latency(args: &[String]) -> Result<()> {
         json!({"address": address, "queries": count, "candidates": limit, "fallbacks": fallbacks,
                "p50Ms": p50, "p95Ms": p95, "engineP50Ms": pct(&mut engine_ms, 0.5), "engineP95Ms": pct(&mut engine_ms, 0.95),
                "sentBytesPerQuery": sent / count.max(1), "receivedBytesPerQuery": received.get() / count.max(1), "requests": entries.len(),
-               "deviceHeapBytes": device_heap, "deviceHeapAfterQueriesBytes": peak_heap,
-               "smallCatalogMemoryBytes": small_bytes, "heapBeforeDeviceBytes": after_model.saturating_sub(before),
+               "deviceCatalogHeapBytes": catalog_heap, "deviceHeapWithEncoderBytes": device_heap,
+               "deviceHeapAfterQueriesBytes": peak_heap, "smallCatalogMemoryBytes": small_bytes,
                "engineItemsKept": device.borrow().engine_items().len(), "load": load_average()})
     );
     Ok(())

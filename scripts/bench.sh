@@ -28,6 +28,12 @@
 # the scripted LLM server, crates/testkit, started here). Prints a
 # table and writes bench/out/app-latest.json (figures, not asserts).
 #
+#   scripts/bench.sh engine [quality|latency] [--items 1000000] [--queries 100]
+#
+# A catalog held by a candidate engine (Chroma from PyPI, started here) and ranked
+# on the device: ML-1M quality against the on-device ranking, and latency, bytes
+# and device memory with N synthetic items in the engine (examples/engine_bench.rs).
+#
 #   scripts/bench.sh items [--counts 1000,10000] [--runs 3] [--workers N]
 #
 # A catalog built in the browser from the app's own items
@@ -86,6 +92,51 @@ if [ "${1:-}" = rank ]; then
     --json "$ROOT/bench/out/rank-native.json" "$@" >&2)
   npm_deps
   exec node bench/rank-run.mjs --native "$ROOT/bench/out/rank-native.json" "$@"
+fi
+
+if [ "${1:-}" = engine ]; then
+  # A catalog held by a candidate engine (Chroma, started here from the cached
+  # PyPI install) and ranked on the device (examples/engine_bench.rs):
+  #   quality: ML-1M HR@10 with 200/500/1000 candidates vs the on-device ranking
+  #   latency: ITEMS synthetic items (default 1,000,000; examples/synthetic_catalog.rs,
+  #            seeded) pushed into Chroma, then 100 text queries: p50/p95, bytes, memory
+  #   scripts/bench.sh engine [quality|latency] [--items N] [--queries N]
+  shift
+  what=all items=1000000 queries=100
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      quality|latency) what="$1"; shift ;;
+      --items) items="$2"; shift 2 ;;
+      --queries) queries="$2"; shift 2 ;;
+      *) die "engine: unknown argument $1" ;;
+    esac
+  done
+  cd "$ROOT"
+  mkdir -p bench/out
+  cargo build --release -p recagent-cli --example engine_bench >&2
+  cargo build --release -p recagent-core --example synthetic_catalog >&2
+  bin="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples"
+  if [ "$what" != latency ]; then
+    bench_log "quality: ML-1M, the engine's candidates vs the on-device ranking (a few minutes)"
+    "$bin/engine_bench" quality --dataset "$ASSETS/data/ml-1m" --model "$ASSETS/minilm-int8.onnx" \
+      --vocab "$ASSETS/vocab.txt" --candidates 200,500,1000 | tee bench/out/engine-quality-latest.json
+  fi
+  if [ "$what" != quality ]; then
+    catalog="bench/out/synthetic-$items.rcat"
+    if [ ! -f "$catalog" ]; then
+      bench_log "generating $items synthetic items (int8) into $catalog"
+      "$bin/synthetic_catalog" --base "$ASSETS/catalog/ml-100k.rcat" --items "$items" --seed 1 --quantize --out "$catalog" >&2
+    fi
+    ensure_chroma
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    data="$ROOT/bench/out/chroma-$items"
+    start_chroma "$data" "$port"
+    bench_log "Chroma at $CHROMA_URL, data in $data (kept: a second run pushes nothing)"
+    "$bin/engine_bench" latency --catalog "$catalog" --to "chroma+$CHROMA_URL/synthetic-$items" --push \
+      --model "$ASSETS/minilm-int8.onnx" --vocab "$ASSETS/vocab.txt" --queries "$queries" \
+      | tee bench/out/engine-latency-latest.json
+  fi
+  exit 0
 fi
 
 if [ "${1:-}" = items ]; then
