@@ -279,6 +279,7 @@ fn latency(args: &[String]) -> Result<()> {
                 }
             })?;
             eprintln!("pushed: {summary:?}");
+            ledger.clear();
         }
         catalog.small(recagent_core::catalog::working::SMALL_BUNDLE_ITEMS)?
     };

@@ -135,6 +135,9 @@ async fn push_all(
             source.upsert(which, &records).await?;
             written += records.len();
         }
+        // A push sends the public catalog, about 8 KB a record: the ledger
+        // keeps no copy of it (a million records would be gigabytes).
+        source.ledger().clear();
         start = end;
         progress(Progress::step(phase, end, n));
     }

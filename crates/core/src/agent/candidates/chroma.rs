@@ -124,6 +124,11 @@ impl ChromaSource {
         })
     }
 
+    /// The ledger every request of this source goes to.
+    pub fn ledger(&self) -> &Ledger {
+        self.http.ledger()
+    }
+
     /// The parsed address.
     pub fn address(&self) -> &ChromaAddress {
         &self.address
