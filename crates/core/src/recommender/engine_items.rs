@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::cell::RefCell;
 
-use crate::catalog::{Item, WorkingItem};
+use crate::catalog::WorkingItem;
 use crate::error::{Error, Result};
 
 use super::{categorical_tags, intent, Recommender};
@@ -68,15 +68,6 @@ impl Recommender {
     /// or a record an engine returned lately.
     pub fn knows_item(&self, id: &str) -> bool {
         self.catalog.index_of(id).is_some() || self.engine_items.get(id).is_some()
-    }
-
-    /// The item `id` as the app sees it: from the catalog, else from the
-    /// engine records kept.
-    pub fn item_by_id(&self, id: &str) -> Option<Item> {
-        match self.catalog.index_of(id).and_then(|i| self.catalog.item(i)) {
-            Some(item) => Some(item.to_item()),
-            None => self.engine_items.get(id).map(|w| w.item.clone()),
-        }
     }
 
     /// Keeps `items` as engine records seen (e.g. restored from the app's
@@ -164,8 +155,10 @@ impl Recommender {
     /// [`crate::catalog::working`]) plus the user's recent history items,
     /// sharing this one's text encoder, with a copy of its profile and
     /// weights. The candidates are kept ([`EngineItems`]) so the user can act
-    /// on them. Bad records are [`Error::Engine`].
-    pub fn working_view(&mut self, candidates: Vec<WorkingItem>) -> Result<Recommender> {
+    /// on them. `query`: a text already embedded for this request, which the
+    /// view's [`Recommender::embed_query`] returns instead of running the
+    /// model again. Bad records are [`Error::Engine`].
+    pub fn working_view(&mut self, candidates: Vec<WorkingItem>, query: Option<(String, Vec<f32>)>) -> Result<Recommender> {
         let consumed = self.profile.consumed();
         let history: Vec<&str> = consumed.iter().rev().take(HISTORY_IN_VIEW).map(|c| c.item.as_str()).collect();
         let pinned: HashSet<&str> = history.iter().copied().collect();
@@ -211,6 +204,7 @@ impl Recommender {
             tags,
             intent: RefCell::new(intent::IntentState::default()),
             engine_items: EngineItems::default(),
+            embedded_query: query,
         })
     }
 }

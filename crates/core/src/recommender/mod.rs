@@ -96,6 +96,9 @@ pub struct Recommender {
     intent: RefCell<intent::IntentState>,
     /// Records a candidate engine returned lately ([`engine_items`]).
     engine_items: engine_items::EngineItems,
+    /// A query text and its embedding made before this (working) recommender
+    /// existed, returned by `embed_query` for that text.
+    embedded_query: Option<(String, Vec<f32>)>,
 }
 
 fn normalize(word: &str) -> String {
@@ -144,6 +147,7 @@ impl Recommender {
             tags,
             intent: RefCell::new(intent::IntentState::default()),
             engine_items: engine_items::EngineItems::default(),
+            embedded_query: None,
         })
     }
 
@@ -250,6 +254,11 @@ impl Recommender {
         })?;
         if self.catalog.text_embeddings().is_none() {
             return Err(Error::InvalidInput("the catalog has no text embeddings to query".into()));
+        }
+        if let Some((done, vector)) = &self.embedded_query {
+            if done == text {
+                return Ok(vector.clone());
+            }
         }
         encoder.embed(text)
     }

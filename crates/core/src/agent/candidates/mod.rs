@@ -119,6 +119,12 @@ impl EngineCatalog {
     /// What the device would ask the engine for `options`, each part with
     /// its class (before the policy is read).
     pub fn parts(&self, recommender: &Recommender, options: &RecommendOptions) -> Result<CandidateParts> {
+        self.request(recommender, options).map(|(parts, _)| parts)
+    }
+
+    /// [`EngineCatalog::parts`] and the embedded query text with its
+    /// vector, which the working view reuses instead of embedding it again.
+    fn request(&self, recommender: &Recommender, options: &RecommendOptions) -> Result<(CandidateParts, Option<(String, Vec<f32>)>)> {
         let attributes = recommender.catalog().attributes();
         let mut request_predicates: Vec<Predicate> = options.filters.predicates.clone();
         let mut request_vector = None;
@@ -126,7 +132,8 @@ impl EngineCatalog {
             let (text, exclusions) = recommender.query_exclusions(q);
             request_predicates.extend(exclusions);
             let text = if text.is_empty() { q.to_string() } else { text };
-            request_vector = Some(recommender.embed_text(&text)?);
+            let vector = recommender.embed_text(&text)?;
+            request_vector = Some((text, vector));
         }
         let mut request_conditions = Vec::new();
         for p in &request_predicates {
@@ -144,15 +151,17 @@ impl EngineCatalog {
                 preference_conditions.extend(p.engine_conditions(attributes).unwrap_or_default());
             }
         }
-        Ok(CandidateParts {
-            request_vector,
+        let embedded = request_vector.clone();
+        let parts = CandidateParts {
+            request_vector: request_vector.map(|(_, v)| v),
             request_conditions,
             preference_conditions,
             profile_vector: recommender.profile_vector(),
             profile_sequence_vector: recommender.profile_sequence_vector(),
             public_ids: recommender.popular_ids(self.limit),
             limit: self.limit,
-        })
+        };
+        Ok((parts, embedded))
     }
 
     /// Ranks the engine's candidates for `options` (see the module docs).
@@ -176,7 +185,7 @@ impl EngineCatalog {
         if !(1..=crate::platform::candidates::MAX_CANDIDATES).contains(&self.limit) {
             return Err(Error::InvalidInput(format!("candidates: {} is outside 1..=5000", self.limit)));
         }
-        let parts = self.parts(&recommender.borrow(), options)?;
+        let (parts, embedded) = self.request(&recommender.borrow(), options)?;
         let level = self.policy.borrow().share_for(self.source.endpoint());
         let built = build_candidate_query(level, parts);
         let mut trace = CandidateTrace {
@@ -215,7 +224,7 @@ impl EngineCatalog {
             .iter()
             .map(|r| from_record(&attributes, r).map(|(item, popularity)| WorkingItem { item, vector: r.vector.clone(), popularity }))
             .collect::<Result<Vec<_>>>();
-        match items.and_then(|items| recommender.borrow_mut().working_view(items)) {
+        match items.and_then(|items| recommender.borrow_mut().working_view(items, embedded)) {
             Ok(view) => {
                 trace.origin = "engine";
                 trace.candidates = records.len();
