@@ -22,8 +22,12 @@ pub const HISTORY_IN_VIEW: usize = 100;
 /// The engine records seen lately, bounded, least recently seen out first.
 #[derive(Debug, Clone, Default)]
 pub struct EngineItems {
-    items: HashMap<String, WorkingItem>,
-    order: VecDeque<String>,
+    /// Each record with the generation it was last seen at.
+    items: HashMap<String, (WorkingItem, u64)>,
+    /// Ids in the order seen, with the generation of that sighting (a
+    /// record seen again leaves a stale entry behind, skipped when reached).
+    order: VecDeque<(String, u64)>,
+    next: u64,
 }
 
 impl EngineItems {
@@ -31,25 +35,32 @@ impl EngineItems {
     /// seen records past [`ENGINE_ITEMS_KEPT`] that `pinned` does not hold.
     fn keep(&mut self, item: WorkingItem, pinned: &HashSet<&str>) {
         let id = item.item.id.clone();
-        if self.items.insert(id.clone(), item).is_some() {
-            self.order.retain(|o| *o != id);
-        }
-        self.order.push_back(id);
+        self.next += 1;
+        self.items.insert(id.clone(), (item, self.next));
+        self.order.push_back((id, self.next));
         let mut spared = 0;
         while self.items.len() > ENGINE_ITEMS_KEPT && spared < self.order.len() {
-            let Some(old) = self.order.pop_front() else { break };
+            let Some((old, seen)) = self.order.pop_front() else { break };
+            if self.items.get(&old).is_none_or(|(_, g)| *g != seen) {
+                continue; // seen again later, or gone
+            }
             if pinned.contains(old.as_str()) {
-                self.order.push_back(old);
+                self.order.push_back((old, seen));
                 spared += 1;
             } else {
                 self.items.remove(&old);
             }
         }
+        // Stale entries never outnumber the records for long.
+        if self.order.len() > 2 * ENGINE_ITEMS_KEPT.max(self.items.len()) {
+            let items = &self.items;
+            self.order.retain(|(id, seen)| items.get(id).is_some_and(|(_, g)| g == seen));
+        }
     }
 
     /// The record of `id`, if kept.
     pub fn get(&self, id: &str) -> Option<&WorkingItem> {
-        self.items.get(id)
+        self.items.get(id).map(|(w, _)| w)
     }
 
     /// Number of records kept.
@@ -206,5 +217,40 @@ impl Recommender {
             engine_items: EngineItems::default(),
             embedded_query: query,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Item;
+
+    fn record(id: usize) -> WorkingItem {
+        let item = Item { id: id.to_string(), title: String::new(), text: String::new(), image: None, values: Vec::new() };
+        WorkingItem { item, vector: vec![1.0], popularity: 0.0 }
+    }
+
+    #[test]
+    fn least_recently_seen_records_go_first_and_pinned_ones_stay() {
+        let mut kept = EngineItems::default();
+        let none = HashSet::new();
+        for i in 0..ENGINE_ITEMS_KEPT {
+            kept.keep(record(i), &none);
+        }
+        kept.keep(record(0), &none); // seen again: now the most recent
+        let pinned: HashSet<&str> = ["1"].into_iter().collect();
+        for i in ENGINE_ITEMS_KEPT..ENGINE_ITEMS_KEPT + 3 {
+            kept.keep(record(i), &pinned);
+        }
+        assert_eq!(kept.len(), ENGINE_ITEMS_KEPT);
+        assert!(kept.get("0").is_some() && kept.get("1").is_some());
+        assert!(kept.get("2").is_none() && kept.get("3").is_none() && kept.get("4").is_none());
+        assert!(kept.get("5").is_some());
+        for round in 0..4 {
+            for i in 0..ENGINE_ITEMS_KEPT {
+                kept.keep(record(i + round), &none);
+            }
+        }
+        assert!(kept.order.len() <= 2 * ENGINE_ITEMS_KEPT, "{}", kept.order.len());
     }
 }
