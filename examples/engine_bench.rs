@@ -5,9 +5,10 @@
 //! # quality on a RecBole dataset: HR@10 of the engine path (N candidates) vs the all-on-device ranking
 //! cargo run --release -p recagent-cli --example engine_bench -- quality \
 //!   --dataset assets/data/ml-1m --model assets/minilm-int8.onnx --vocab assets/vocab.txt --candidates 200,500,1000
-//! # latency against a running engine holding a catalog (pushed with --push)
+//! # latency against a running engine holding a catalog, pushed (with its
+//! # small bundle written) by `recagent push-catalog --to ... --small-out ...`
 //! cargo run --release -p recagent-cli --example engine_bench -- latency \
-//!   --catalog bench/out/synthetic-1m.rcat --to chroma+http://127.0.0.1:8000/synthetic-1m [--push] \
+//!   --small bench/out/synthetic-1000000-small.rcat --to chroma+http://127.0.0.1:8000/synthetic-1000000 \
 //!   --model assets/minilm-int8.onnx --vocab assets/vocab.txt [--queries 100] [--limit 500]
 //! ```
 //!
@@ -21,8 +22,8 @@
 //! records the device has seen, averaged in the text space). It prints HR@10
 //! and NDCG@10 for each and the loss against (a).
 //!
-//! `latency` pushes `--catalog` into Chroma (`--push`; resumable), keeps its
-//! small bundle (made here) and loads MiniLM,
+//! `latency` is the device: in a process of its own it loads the small
+//! bundle `--small` (what a browser loads in this mode) and MiniLM,
 //! likes three items, then asks 100 text queries through Chroma: the p50 and
 //! p95 of the whole call (query embedding, the engine's answer, the working
 //! catalog, ranking), the engine's share, the bytes sent and received per
@@ -261,32 +262,15 @@ fn latency(args: &[String]) -> Result<()> {
     let count: usize = arg(args, "--queries").and_then(|q| q.parse().ok()).unwrap_or(100);
     let limit: usize = arg(args, "--limit").and_then(|q| q.parse().ok()).unwrap_or(500);
     let before = LIVE.load(Ordering::Relaxed);
-    let bytes = read(&need(args, "--catalog")?)?;
     let ledger = Ledger::new();
     let received = Rc::new(std::cell::Cell::new(0usize));
     let http = Rc::new(CountingHttp { inner: recagent_cli::NativeHttp::new(), received: received.clone() });
     let mut source = ChromaSource::new(&address, http, Rc::new(recagent_cli::SystemClock), ledger.clone())?;
     source.timeout_ms = 60_000;
-    let small = {
-        let catalog = Catalog::from_bundle(&bytes)?;
-        if args.iter().any(|a| a == "--push") {
-            let build = format!("{:08x}-{}", recagent_core::catalog::ModelFingerprint::of(&bytes).crc32, bytes.len());
-            let mut last = Instant::now();
-            let summary = recagent_cli::engine::push_catalog(&catalog, &source, &build, 1000, |p| {
-                if last.elapsed().as_secs() >= 10 {
-                    eprintln!("{p}");
-                    last = Instant::now();
-                }
-            })?;
-            eprintln!("pushed: {summary:?}");
-            ledger.clear();
-        }
-        catalog.small(recagent_core::catalog::working::SMALL_BUNDLE_ITEMS)?
-    };
-    drop(bytes);
     // What the device holds: the small catalog, then the text encoder.
-    let catalog_heap = LIVE.load(Ordering::Relaxed).saturating_sub(before);
+    let small = Catalog::from_bundle(&read(&need(args, "--small")?)?)?;
     let small_bytes = small.memory_bytes();
+    let catalog_heap = LIVE.load(Ordering::Relaxed).saturating_sub(before);
     let (encoder, model) = encoder(args)?;
     let device = Rc::new(RefCell::new(Recommender::new(small, Some((encoder, &model)))?));
     drop(model);
@@ -325,7 +309,10 @@ fn latency(args: &[String]) -> Result<()> {
                "p50Ms": p50, "p95Ms": p95, "engineP50Ms": pct(&mut engine_ms, 0.5), "engineP95Ms": pct(&mut engine_ms, 0.95),
                "sentBytesPerQuery": sent / count.max(1), "receivedBytesPerQuery": received.get() / count.max(1), "requests": entries.len(),
                "deviceCatalogHeapBytes": catalog_heap, "deviceHeapWithEncoderBytes": device_heap,
-               "deviceHeapAfterQueriesBytes": peak_heap, "smallCatalogMemoryBytes": small_bytes,
+               "encoderHeapBytes": device_heap.saturating_sub(catalog_heap),
+               "deviceHeapAfterQueriesBytes": peak_heap,
+               "deviceHeapWithoutEncoderBytes": peak_heap.saturating_sub(device_heap.saturating_sub(catalog_heap)),
+               "smallCatalogMemoryBytes": small_bytes, "smallCatalogItems": device.borrow().catalog().len(),
                "engineItemsKept": device.borrow().engine_items().len(), "load": load_average()})
     );
     Ok(())

@@ -113,9 +113,10 @@ if [ "${1:-}" = engine ]; then
   done
   cd "$ROOT"
   mkdir -p bench/out
-  cargo build --release -p recagent-cli --example engine_bench >&2
+  cargo build --release -p recagent-cli --bin recagent --example engine_bench >&2
   cargo build --release -p recagent-core --example synthetic_catalog >&2
-  bin="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples"
+  cargo_target() { echo "${CARGO_TARGET_DIR:-$ROOT/target}"; }
+  bin="$(cargo_target)/release/examples"
   if [ "$what" != latency ]; then
     bench_log "quality: ML-1M, the engine's candidates vs the on-device ranking (a few minutes)"
     "$bin/engine_bench" quality --dataset "$ASSETS/data/ml-1m" --model "$ASSETS/minilm-int8.onnx" \
@@ -132,7 +133,12 @@ if [ "${1:-}" = engine ]; then
     data="$ROOT/bench/out/chroma-$items"
     start_chroma "$data" "$port"
     bench_log "Chroma at $CHROMA_URL, data in $data (kept: a second run pushes nothing)"
-    "$bin/engine_bench" latency --catalog "$catalog" --to "chroma+$CHROMA_URL/synthetic-$items" --push \
+    small="bench/out/synthetic-$items-small.rcat"
+    # The shipped path pushes (resumable) and writes the small bundle ...
+    "$(cargo_target)/release/recagent" push-catalog --catalog "$catalog" --to "chroma+$CHROMA_URL/synthetic-$items" \
+      --batch 1000 --small-out "$small" >&2
+    # ... and the device, in a process of its own, holds only the small bundle.
+    "$bin/engine_bench" latency --small "$small" --to "chroma+$CHROMA_URL/synthetic-$items" \
       --model "$ASSETS/minilm-int8.onnx" --vocab "$ASSETS/vocab.txt" --queries "$queries" \
       | tee bench/out/engine-latency-latest.json
   fi

@@ -248,10 +248,22 @@ impl ChromaSource {
     /// to `value` (a build's fingerprint: what a resumed push may skip).
     pub async fn existing(&self, which: Collection, ids: &[String], field: &str, value: &str) -> Result<Vec<String>> {
         let url = format!("{}/{}/get", self.address.collections(), self.collection_id(which).await?);
-        let body = json!({"ids": ids, "include": [], "where": { field: {"$eq": value} }});
-        let value = self.call("POST", url, Some(body)).await?;
-        let found = value.get("ids").and_then(Value::as_array).ok_or_else(|| Error::Engine("get: no ids".into()))?;
-        Ok(found.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        // The field is compared here, not by a `where`: Chroma answers a get by
+        // ids with a `where` in about 55 s for 1,000 ids over 100,000 records,
+        // and the same get returning metadata in about 0.07 s.
+        let body = json!({"ids": ids, "include": ["metadatas"]});
+        let answer = self.call("POST", url, Some(body)).await?;
+        let found = answer.get("ids").and_then(Value::as_array).ok_or_else(|| Error::Engine("get: no ids".into()))?;
+        let metadatas = answer.get("metadatas").and_then(Value::as_array).ok_or_else(|| Error::Engine("get: no metadatas".into()))?;
+        if metadatas.len() != found.len() {
+            return Err(Error::Engine(format!("get: {} ids but {} metadatas", found.len(), metadatas.len())));
+        }
+        Ok(found
+            .iter()
+            .zip(metadatas)
+            .filter(|(_, m)| m.get(field).and_then(Value::as_str) == Some(value))
+            .filter_map(|(id, _)| id.as_str().map(str::to_string))
+            .collect())
     }
 
     /// Writes `records` into `which` collection (creating or replacing them by id).
