@@ -8,97 +8,33 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use serde::Deserialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 
-use super::agent_engine::{page_origin, JsEngine, SharedEngine};
+use super::agent_engine::{page_origin, JsEngine};
+use super::agent_settings::{BudgetsJs, EngineSettings, LlmSettings, ModelSettings};
+use super::agent_tools::{JsApprover, JsToolHost};
 use super::fetch::{FetchHttp, JsClock, JsSleeper};
 use super::recommender::JsRecommender;
 use super::interop::{
-    bool_field, describe, field, function_field, invalid, js_error, reject_unknown_keys, settle, signal_field, to_js,
+    bool_field, field, function_field, invalid, js_error, reject_unknown_keys, settle, signal_field, to_js,
     to_js_value,
 };
 use recagent_core::agent::llm::{ChatModel, EngineConfig, EngineModel, Ledger, LlmClient, LlmConfig, ToolMode};
 use recagent_core::agent::{
-    builtin_tools, Agent, ApprovalRequest, Approver, AskOptions, Budgets, DataClass, LocalTools,
-    PrivacyPolicy, StepKind, ToolDef, ToolHost, ToolOutput, TraceStep,
+    builtin_tools, Agent, AskOptions, Budgets, DataClass, LocalTools,
+    PrivacyPolicy, StepKind, ToolDef, TraceStep,
 };
 use recagent_core::error::{Error, Result};
 use recagent_core::memory::Memory;
-use recagent_core::platform::LocalBoxFuture;
 use recagent_core::recommender::Recommender;
-
 
 #[wasm_bindgen]
 extern "C" {
     /// The `AskOptions` object of the TypeScript section (optional argument).
     #[wasm_bindgen(typescript_type = "AskOptions")]
     pub type AskOptionsJs;
-}
-
-/// `LlmSettings` as JS gives it.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct LlmSettings {
-    endpoint: String,
-    #[serde(default)]
-    model: Option<String>,
-    #[serde(default)]
-    api_key: Option<String>,
-    #[serde(default)]
-    tool_mode: Option<ToolMode>,
-    #[serde(default)]
-    stream: Option<bool>,
-    #[serde(default)]
-    timeout_ms: Option<u32>,
-    #[serde(default)]
-    max_retries: Option<u32>,
-    #[serde(default)]
-    max_response_bytes: Option<u32>,
-}
-
-/// `InPageLlmSettings` as JS gives it, without its `engine` (read apart:
-/// an object with functions is not JSON).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct EngineSettings {
-    #[serde(default)]
-    model: Option<String>,
-    #[serde(default)]
-    tool_mode: Option<ToolMode>,
-    #[serde(default)]
-    stream: Option<bool>,
-    #[serde(default)]
-    timeout_ms: Option<u32>,
-}
-
-/// The model the agent may use: an endpoint over `fetch`, or an in-page engine.
-#[derive(Clone)]
-enum ModelSettings {
-    Endpoint(LlmConfig),
-    InPage(SharedEngine, EngineConfig),
-}
-
-impl ModelSettings {
-    fn tool_mode(&self) -> ToolMode {
-        match self {
-            ModelSettings::Endpoint(c) => c.tool_mode,
-            ModelSettings::InPage(_, c) => c.tool_mode,
-        }
-    }
-}
-
-/// The JS `budgets` option.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct BudgetsJs {
-    max_steps: Option<u32>,
-    max_tool_calls: Option<u32>,
-    max_tokens: Option<u32>,
-    max_wall_ms: Option<f64>,
 }
 
 /// The agent state of one JS `Recommender`.
@@ -209,90 +145,6 @@ impl AgentShared {
 
     fn invalidate(&self) {
         *self.agent.borrow_mut() = None;
-    }
-}
-
-/// The built-in tools plus the app's JS tools.
-struct JsToolHost {
-    local: LocalTools,
-    app: Vec<(String, DataClass, js_sys::Function)>,
-}
-
-impl ToolHost for JsToolHost {
-    fn call(&self, name: &str, args: Value) -> LocalBoxFuture<'_, Result<ToolOutput>> {
-        let Some((tool, class, run)) = self.app.iter().find(|(n, _, _)| n == name).cloned() else {
-            return self.local.call(name, args);
-        };
-        Box::pin(async move {
-            let js_args = to_js_value(&args)?;
-            let mut result = run
-                .call1(&JsValue::NULL, &js_args)
-                .map_err(|e| Error::InvalidInput(format!("tool {tool} threw: {}", describe(&e))))?;
-            if let Some(promise) = result.dyn_ref::<js_sys::Promise>() {
-                result = JsFuture::from(promise.clone())
-                    .await
-                    .map_err(|e| Error::InvalidInput(format!("tool {tool} rejected: {}", describe(&e))))?;
-            }
-            let value: Value = if result.is_undefined() {
-                Value::Null
-            } else {
-                serde_wasm_bindgen::from_value(result)
-                    .map_err(|e| Error::InvalidInput(format!("tool {tool} returned a value that is not JSON: {e}")))?
-            };
-            let summary = format!("{tool} returned {} bytes", value.to_string().len());
-            Ok(ToolOutput {
-                value,
-                class,
-                details: Vec::new(),
-                items: Vec::new(),
-                summary,
-            })
-        })
-    }
-
-    fn preference_summary(&self) -> Option<String> {
-        self.local.preference_summary()
-    }
-
-    fn is_personal_item(&self, id: &str) -> bool {
-        self.local.is_personal_item(id)
-    }
-
-    fn understand(&self, request: &str) -> Option<recagent_core::intent::Intent> {
-        self.local.understand(request)
-    }
-
-    fn intent_schema(&self) -> Option<(Value, String)> {
-        self.local.intent_schema()
-    }
-
-    fn merge_intent(&self, device: &recagent_core::intent::Intent, request: &str, proposal: &Value) -> Option<(recagent_core::intent::Intent, Vec<String>)> {
-        self.local.merge_intent(device, request, proposal)
-    }
-
-    fn ungrounded(&self, text: &str, items: &[recagent_core::agent::AnswerItem]) -> Vec<String> {
-        self.local.ungrounded(text, items)
-    }
-}
-
-/// The app's `approve` callback.
-struct JsApprover(js_sys::Function);
-
-impl Approver for JsApprover {
-    fn approve(&self, request: &ApprovalRequest) -> LocalBoxFuture<'_, bool> {
-        let request = to_js_value(request);
-        Box::pin(async move {
-            let Ok(request) = request else { return false };
-            let Ok(mut answer) = self.0.call1(&JsValue::NULL, &request) else { return false };
-            if let Some(promise) = answer.dyn_ref::<js_sys::Promise>() {
-                match JsFuture::from(promise.clone()).await {
-                    Ok(v) => answer = v,
-                    Err(_) => return false,
-                }
-            }
-            // Only a real `true` approves.
-            answer.as_bool() == Some(true)
-        })
     }
 }
 

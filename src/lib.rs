@@ -16,6 +16,8 @@
 
 mod agent;
 mod agent_engine;
+mod agent_settings;
+mod agent_tools;
 mod agent_ts;
 mod candidates;
 mod catalog_build;
