@@ -10,6 +10,7 @@
 //! says why ([`EngineFallback`]). [`chroma`] is the Chroma adapter.
 
 pub mod chroma;
+mod chroma_wire;
 
 use std::cell::RefCell;
 use std::rc::Rc;
