@@ -195,6 +195,41 @@ fn without_a_query_the_default_policy_fetches_the_public_head() {
 }
 
 #[test]
+fn the_resident_model_adds_its_own_best_items_to_a_public_head() {
+    // Under the default policy and without a request text the engine can
+    // only return the public head; the device adds the small bundle's
+    // model's best items for this user, so the ranking keeps what the
+    // head lacks. A head of 50 makes the difference plain.
+    let f = fixture();
+    let mut e = engine(Rc::new(f.source.clone()), PrivacyPolicy::default());
+    e.limit = 50;
+    let mut full = f.full;
+    // A user of one corner of the catalog: items far from the head.
+    for (n, id) in ["1113", "1118", "1136", "1153", "1167", "1180"].iter().enumerate() {
+        like(&f.device, id, n as f64 * 1000.0);
+        let o: Observation = serde_json::from_value(serde_json::json!({"item": id, "type": "like", "time": n as f64 * 1000.0})).unwrap();
+        full.observe(o, n as f64 * 1000.0).unwrap();
+    }
+    let options = RecommendOptions { k: Some(10), ..Default::default() };
+    let got = ask(&e, &f.device, options.clone());
+    assert_eq!(got.trace.origin, "engine", "{:?}", got.trace);
+    let head = f.device.borrow().popular_ids(50);
+    let favourites = f.device.borrow().resident_favourites(200);
+    assert_eq!(favourites.len(), 200);
+    // Nothing personal went out: the one query is the public head's ids.
+    let queries = f.source.queries();
+    assert_eq!(queries.len(), 1);
+    assert_eq!(queries[0].ids(), head.as_slice());
+    assert!(queries[0].vector().is_none());
+    let remote: Vec<String> = got.items.iter().map(|r| r.recommendation.id.clone()).collect();
+    let outside_head = remote.iter().filter(|id| !head.contains(id)).count();
+    assert!(outside_head >= 5, "{outside_head} of 10 outside the public head: {remote:?}");
+    let local: Vec<String> = full.recommend(&options).unwrap().into_iter().map(|r| r.id).collect();
+    let same = remote.iter().filter(|id| local.contains(id)).count();
+    assert!(same >= 6, "{same}/10 in common\nengine {remote:?}\ndevice {local:?}");
+}
+
+#[test]
 fn a_policy_of_nothing_sends_nothing_and_the_device_answers() {
     let f = fixture();
     let e = engine(Rc::new(f.source.clone()), PrivacyPolicy::nothing());

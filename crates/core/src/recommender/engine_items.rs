@@ -19,6 +19,11 @@ pub const ENGINE_ITEMS_KEPT: usize = 5_000;
 /// How many of the user's most recent history items a working view carries.
 pub const HISTORY_IN_VIEW: usize = 100;
 
+/// How many of the resident sequence model's best-scored items for this
+/// user a working view adds to the engine's candidates (computed on the
+/// device, nothing sent; see [`Recommender::resident_favourites`]).
+pub const RESIDENT_IN_VIEW: usize = 200;
+
 /// The engine records seen lately, bounded, least recently seen out first.
 #[derive(Debug, Clone, Default)]
 pub struct EngineItems {
@@ -152,6 +157,30 @@ impl Recommender {
         Some(u)
     }
 
+    /// The `n` items of the resident catalog its sequence model scores best
+    /// for this user (model output · user vector + bias), the user's own
+    /// history left out, best first; empty without a model or a history.
+    /// Computed on the device over the items the device holds (the small
+    /// bundle's): it supplies candidates no policy has to let out, which an
+    /// engine asked without a user vector cannot.
+    pub fn resident_favourites(&self, n: usize) -> Vec<u32> {
+        let Some(model) = self.catalog.sequence_model() else { return Vec::new() };
+        let context = crate::ranking::score::context(&self.catalog, &self.profile);
+        let Some(u) = model.user_vector(&context) else { return Vec::new() };
+        let mut logits = vec![0.0f32; model.output.rows()];
+        if model.output.scores(&u, &mut logits).is_err() {
+            return Vec::new();
+        }
+        logits.iter_mut().zip(&model.bias).for_each(|(l, b)| *l += b);
+        let covered = model.items().min(self.catalog.len()).min(logits.len());
+        let consumed: HashSet<u32> =
+            self.profile.consumed().iter().filter_map(|c| self.catalog.index_of(&c.item)).collect();
+        crate::vectors::topk::top_k(&logits[..covered], n, |i| !consumed.contains(&(i as u32)) && logits[i].is_finite())
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     /// The ids of the catalog's `n` most popular items: a public list, the
     /// same for every user.
     pub fn popular_ids(&self, n: usize) -> Vec<String> {
@@ -198,6 +227,27 @@ impl Recommender {
                         .unwrap_or_else(|| vec![0.0; dim]);
                     rows.push(WorkingItem { item: item.to_item(), vector, popularity: 0.0 });
                 }
+            }
+        }
+        // The resident model's own best items for this user: the engine,
+        // asked without a user vector, cannot know them.
+        if dim > 0 {
+            let mut in_rows: HashSet<String> = rows.iter().map(|w| w.item.id.clone()).collect();
+            for i in self.resident_favourites(RESIDENT_IN_VIEW) {
+                let Some(item) = self.catalog.item(i) else { continue };
+                if !in_rows.insert(item.id().to_string()) {
+                    continue;
+                }
+                let vector = match self.engine_items.get(item.id()).filter(|w| w.vector.len() == dim) {
+                    Some(w) => w.vector.clone(),
+                    None => self
+                        .catalog
+                        .text_embeddings()
+                        .and_then(|t| t.row(i as usize))
+                        .filter(|v| v.len() == dim)
+                        .unwrap_or_else(|| vec![0.0; dim]),
+                };
+                rows.push(WorkingItem { item: item.to_item(), vector, popularity: 0.0 });
             }
         }
         let catalog = self.catalog.working(rows)?;
