@@ -4,7 +4,8 @@
 //! ```sh
 //! # quality on a RecBole dataset: HR@10 of the engine path (N candidates) vs the all-on-device ranking
 //! cargo run --release -p recagent-cli --example engine_bench -- quality \
-//!   --dataset assets/data/ml-1m --model assets/minilm-int8.onnx --vocab assets/vocab.txt --candidates 200,500,1000
+//!   --dataset assets/data/ml-1m --model assets/minilm-int8.onnx --vocab assets/vocab.txt --candidates 200,500,1000 \
+//!   [--small-items N]   # the small bundle holds the N most popular items (default 50,000)
 //! # latency against a running engine holding a catalog, pushed (with its
 //! # small bundle written) by `recagent push-catalog --to ... --small-out ...`
 //! cargo run --release -p recagent-cli --example engine_bench -- latency \
@@ -140,7 +141,8 @@ fn quality(args: &[String]) -> Result<()> {
             eprintln!("{n}");
         }
     })?;
-    let small = catalog.small(recagent_core::catalog::working::SMALL_BUNDLE_ITEMS)?;
+    let keep: usize = arg(args, "--small-items").and_then(|k| k.parse().ok()).unwrap_or(recagent_core::catalog::working::SMALL_BUNDLE_ITEMS);
+    let small = catalog.small(keep)?;
     let all = records(&catalog)?;
     let model = catalog.sequence_model().ok_or_else(|| Error::InvalidInput("no sequence model was trained".into()))?;
     let sequence: Vec<Option<Vec<f32>>> = (0..catalog.len())
@@ -156,11 +158,11 @@ fn quality(args: &[String]) -> Result<()> {
     let users = split.n_users().min(max_users);
     let mut hits_device = 0.0;
     let mut ndcg_device = 0.0;
-    // (size, policy, hits, ndcg)
-    let mut engine: Vec<(usize, &str, f64, f64)> = Vec::new();
+    // (size, policy, hits, ndcg, answers the device gave instead of the engine)
+    let mut engine: Vec<(usize, &str, f64, f64, usize)> = Vec::new();
     for &n in &sizes {
         for policy in ["default", "full_memory"] {
-            engine.push((n, policy, 0.0, 0.0));
+            engine.push((n, policy, 0.0, 0.0, 0));
         }
     }
     let device = Rc::new(RefCell::new(Recommender::new(small, None)?));
@@ -204,6 +206,7 @@ fn quality(args: &[String]) -> Result<()> {
             let mut e = EngineCatalog::new(source.clone(), policy, Rc::new(ManualClock::at(0.0)));
             e.limit = row.0;
             let got = block_on(e.recommend(&device, &RecommendOptions { k: Some(10), ..Default::default() }))?;
+            row.4 += usize::from(got.trace.origin != "engine");
             if let Some(pos) = got.items.iter().position(|r| r.recommendation.id == target_id) {
                 row.2 += 1.0;
                 row.3 += 1.0 / ((pos + 2) as f64).log2();
@@ -218,16 +221,16 @@ fn quality(args: &[String]) -> Result<()> {
     let hr_device = hits_device / n;
     let rows: Vec<_> = engine
         .iter()
-        .map(|(size, policy, hits, ndcg)| {
+        .map(|(size, policy, hits, ndcg, fallbacks)| {
             let hr = hits / n;
-            json!({"candidates": size, "policy": policy, "hr10": hr, "ndcg10": ndcg / n,
+            json!({"candidates": size, "policy": policy, "hr10": hr, "ndcg10": ndcg / n, "fallbacks": fallbacks,
                    "hrLossPercent": 100.0 * (hr_device - hr) / hr_device})
         })
         .collect();
     println!(
         "{}",
         json!({"dataset": dataset.name, "users": users, "items": catalog.len(),
-               "device": {"hr10": hr_device, "ndcg10": ndcg_device / n},
+               "device": {"hr10": hr_device, "ndcg10": ndcg_device / n}, "smallBundleItems": device.borrow().catalog().len(),
                "engine": rows, "seconds": started.elapsed().as_secs_f64(), "load": load_average()})
     );
     Ok(())
