@@ -196,7 +196,7 @@ fn quality(args: &[String]) -> Result<()> {
                     let r = &all[e.item as usize];
                     recagent_core::catalog::engine_record::from_record(catalog.attributes(), r)
                         .ok()
-                        .map(|(item, popularity)| WorkingItem { item, vector: r.vector.clone(), popularity })
+                        .map(|(item, popularity)| WorkingItem { item, vector: r.vector.clone(), popularity, sequence: None })
                 })
                 .collect();
             d.remember_engine_items(seen_records);

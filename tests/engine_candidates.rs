@@ -230,6 +230,44 @@ fn the_resident_model_adds_its_own_best_items_to_a_public_head() {
 }
 
 #[test]
+fn items_outside_the_small_bundle_are_scored_with_the_rows_the_engine_gives() {
+    // A bundle of the 60 most popular items; an item outside it, with its
+    // row of the model as a sequence-space answer carries it: the working
+    // catalog scores it with the model (its output row and bias, no input
+    // row); without the row it is left to content and popularity.
+    let f = fixture();
+    let full = f.full.catalog();
+    let small = full.small(60).unwrap();
+    let model = full.sequence_model().unwrap();
+    let i = (0..model.items()).find(|&i| small.index_of(full.item(i as u32).unwrap().id()).is_none()).unwrap();
+    let record = &records(full)[i];
+    let (item, popularity) = recagent_core::catalog::engine_record::from_record(full.attributes(), record).unwrap();
+    let mut row = model.output.row(i).unwrap();
+    row.push(model.bias[i]);
+    let w = |sequence| recagent_core::catalog::WorkingItem { item: item.clone(), vector: record.vector.clone(), popularity, sequence };
+    let view = small.working(vec![w(Some(row.clone()))]).unwrap();
+    let m = view.sequence_model().expect("the carried row makes a model");
+    assert_eq!(m.items(), 1);
+    assert_eq!(m.output.row(0).unwrap(), row[..model.dim].to_vec());
+    assert_eq!(m.bias, vec![model.bias[i]]);
+    assert!(m.input.row(0).unwrap().iter().all(|&x| x == 0.0));
+    let without = small.working(vec![w(None)]).unwrap();
+    assert!(without.sequence_model().is_none());
+    // A row of the wrong width is not used.
+    let bad = small.working(vec![w(Some(vec![1.0; 3]))]).unwrap();
+    assert!(bad.sequence_model().is_none());
+    // The twin attaches the rows in a sequence-space answer.
+    let e = engine(Rc::new(f.source.clone()), PrivacyPolicy::sharing(ShareLevel::FullMemory));
+    like(&f.device, "50", 0.0);
+    let got = ask(&e, &f.device, RecommendOptions { k: Some(10), ..Default::default() });
+    assert_eq!(f.source.queries().pop().unwrap().space(), VectorSpace::Sequence);
+    for r in &got.items {
+        let kept = f.device.borrow().engine_items().get(&r.recommendation.id).cloned();
+        assert_eq!(kept.and_then(|w| w.sequence).map(|s| s.len()), Some(model.dim + 1), "{}", r.recommendation.id);
+    }
+}
+
+#[test]
 fn a_policy_of_nothing_sends_nothing_and_the_device_answers() {
     let f = fixture();
     let e = engine(Rc::new(f.source.clone()), PrivacyPolicy::nothing());

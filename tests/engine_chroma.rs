@@ -172,6 +172,12 @@ fn push_resume_ask_and_survive_the_engine_going_down() {
         let device: Vec<String> = local.recommend(&RecommendOptions { k: Some(10), ..Default::default() }).unwrap().into_iter().map(|r| r.id).collect();
         let same = got.items.iter().filter(|r| device.contains(&r.recommendation.id)).count();
         assert!(same >= 8, "{same}/10 of the on-device top 10: engine {:?} device {device:?}", got.items.iter().map(|r| &r.recommendation.id).collect::<Vec<_>>());
+        // Each record came with its row of the model (64 values, the bias last).
+        for r in &got.items {
+            let kept = rec.borrow().engine_items().get(&r.recommendation.id).cloned();
+            let row = kept.and_then(|w| w.sequence).unwrap_or_default();
+            assert_eq!(row.len(), 65, "{}: {row:?}", r.recommendation.id);
+        }
     }
 
     // 4. The engine killed in the middle of a session, then back.

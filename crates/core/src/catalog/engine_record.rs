@@ -81,6 +81,7 @@ pub fn to_record(attributes: &[AttributeDef], item: &ItemRef<'_>, popularity: f3
         }
     }
     Candidate {
+        sequence: None,
         id: item.id().to_string(),
         document: Some(item.text().into_owned()),
         metadata,

@@ -24,6 +24,9 @@ pub struct WorkingItem {
     pub vector: Vec<f32>,
     /// Interaction count from public logs (0 when unknown).
     pub popularity: f32,
+    /// Its row of the sequence model (output vector, bias last) when the
+    /// engine gave it ([`crate::platform::Candidate::sequence`]).
+    pub sequence: Option<Vec<f32>>,
 }
 
 /// The most items one working catalog may hold.
@@ -55,20 +58,25 @@ impl Catalog {
             return Err(Error::Engine(format!("record {:?} has a non-finite vector value", bad.item.id)));
         }
         let covered = self.sequence_model().map_or(0, SequenceModel::items);
+        let width = self.sequence_model().map_or(0, |m| m.dim.saturating_add(1));
         let mut seen = std::collections::HashSet::with_capacity(items.len());
-        let mut known: Vec<(u32, WorkingItem)> = Vec::new();
+        let mut known: Vec<(ModelRow, WorkingItem)> = Vec::new();
         let mut unknown: Vec<WorkingItem> = Vec::new();
-        for w in items {
+        for mut w in items {
             if !seen.insert(w.item.id.clone()) {
                 continue;
             }
             match self.index_of(&w.item.id).filter(|&i| (i as usize) < covered) {
-                Some(i) => known.push((i, w)),
-                None => unknown.push(w),
+                Some(i) => known.push((ModelRow::Resident(i as usize), w)),
+                None => match w.sequence.take().filter(|s| width > 1 && s.len() == width && s.iter().all(|x| x.is_finite())) {
+                    // The engine's row of the model: scored by the model too.
+                    Some(row) => known.push((ModelRow::Carried(row), w)),
+                    None => unknown.push(w),
+                },
             }
         }
         let sequence = match self.sequence_model() {
-            Some(model) if !known.is_empty() => Some(slice_model(model, known.iter().map(|(i, _)| *i as usize))?),
+            Some(model) if !known.is_empty() => Some(slice_model(model, known.iter().map(|(r, _)| r))?),
             _ => None,
         };
         let rows = known.into_iter().map(|(_, w)| w).chain(unknown);
@@ -99,20 +107,42 @@ impl Catalog {
     }
 }
 
-/// The sequence model restricted to `rows` of its items, in that order.
-fn slice_model(model: &SequenceModel, rows: impl Iterator<Item = usize>) -> Result<SequenceModel> {
-    let rows: Vec<usize> = rows.collect();
-    let take = |m: &Embeddings| -> Result<Embeddings> {
-        let mut values = Vec::with_capacity(rows.len().saturating_mul(model.dim));
-        for &r in &rows {
-            values.extend(m.row(r).ok_or_else(|| Error::InvalidCatalog(format!("sequence model has no row {r}")))?);
+/// Where a working catalog's item gets its row of the sequence model.
+enum ModelRow {
+    /// Row `i` of the resident model.
+    Resident(usize),
+    /// The engine's row: output vector, bias last (no input row: as a
+    /// history item it adds nothing to the user vector).
+    Carried(Vec<f32>),
+}
+
+/// The sequence model restricted to `rows`, in that order.
+fn slice_model<'a>(model: &SequenceModel, rows: impl Iterator<Item = &'a ModelRow>) -> Result<SequenceModel> {
+    let rows: Vec<&ModelRow> = rows.collect();
+    let dim = model.dim;
+    let take = |m: &Embeddings, output: bool| -> Result<Embeddings> {
+        let mut values = Vec::with_capacity(rows.len().saturating_mul(dim));
+        for row in &rows {
+            match row {
+                ModelRow::Resident(r) => {
+                    values.extend(m.row(*r).ok_or_else(|| Error::InvalidCatalog(format!("sequence model has no row {r}")))?)
+                }
+                ModelRow::Carried(v) if output => values.extend_from_slice(v.get(..dim).unwrap_or_default()),
+                ModelRow::Carried(_) => values.extend(std::iter::repeat_n(0.0, dim)),
+            }
         }
-        Ok(Embeddings::F32 { values, dim: model.dim })
+        Ok(Embeddings::F32 { values, dim })
     };
     Ok(SequenceModel {
-        input: take(&model.input)?,
-        output: take(&model.output)?,
-        bias: rows.iter().map(|&r| model.bias.get(r).copied().unwrap_or(0.0)).collect(),
+        input: take(&model.input, false)?,
+        output: take(&model.output, true)?,
+        bias: rows
+            .iter()
+            .map(|row| match row {
+                ModelRow::Resident(r) => model.bias.get(*r).copied().unwrap_or(0.0),
+                ModelRow::Carried(v) => v.get(dim).copied().unwrap_or(0.0),
+            })
+            .collect(),
         dim: model.dim,
         window: model.window,
         position_weights: model.position_weights.clone(),
@@ -156,7 +186,8 @@ impl Catalog {
             parts.popularity.push(self.popularity().get(i as usize).copied().unwrap_or(0.0));
         }
         if let Some(model) = self.sequence_model() {
-            let mut cut = slice_model(model, rows.iter().map(|&i| i as usize))?;
+            let resident: Vec<ModelRow> = rows.iter().map(|&i| ModelRow::Resident(i as usize)).collect();
+            let mut cut = slice_model(model, resident.iter())?;
             if matches!(model.input, Embeddings::I8(_)) {
                 cut.quantize()?;
             }

@@ -163,6 +163,11 @@ pub struct Candidate {
     pub metadata: Map<String, Value>,
     /// The item's vector in the catalog's text space.
     pub vector: Vec<f32>,
+    /// The item's row of the sequence model (output vector, bias last),
+    /// when the engine's sequence space gave it (a sequence-space search):
+    /// the device then scores the item with its model even when its small
+    /// bundle does not hold the item.
+    pub sequence: Option<Vec<f32>>,
 }
 
 /// An outside engine holding a catalog's public records (see the module docs).
@@ -242,7 +247,19 @@ impl CandidateSource for MemoryCandidateSource {
                         .collect(),
                 };
                 scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-                scored.into_iter().take(query.limit()).map(|(_, r)| r.clone()).collect()
+                let sequence_rows = query.space() == VectorSpace::Sequence;
+                scored
+                    .into_iter()
+                    .take(query.limit())
+                    .map(|(_, r)| {
+                        let mut r = r.clone();
+                        if sequence_rows {
+                            let i = self.records.iter().position(|x| x.id == r.id);
+                            r.sequence = i.and_then(|i| self.sequence.get(i).cloned().flatten());
+                        }
+                        r
+                    })
+                    .collect()
             }
             None => passing
                 .map(|(_, r)| r)

@@ -225,7 +225,7 @@ impl Recommender {
                         .and_then(|t| t.row(i as usize))
                         .filter(|v| v.len() == dim)
                         .unwrap_or_else(|| vec![0.0; dim]);
-                    rows.push(WorkingItem { item: item.to_item(), vector, popularity: 0.0 });
+                    rows.push(WorkingItem { item: item.to_item(), vector, popularity: 0.0, sequence: None });
                 }
             }
         }
@@ -247,7 +247,7 @@ impl Recommender {
                         .filter(|v| v.len() == dim)
                         .unwrap_or_else(|| vec![0.0; dim]),
                 };
-                rows.push(WorkingItem { item: item.to_item(), vector, popularity: 0.0 });
+                rows.push(WorkingItem { item: item.to_item(), vector, popularity: 0.0, sequence: None });
             }
         }
         let catalog = self.catalog.working(rows)?;
@@ -277,7 +277,7 @@ mod tests {
 
     fn record(id: usize) -> WorkingItem {
         let item = Item { id: id.to_string(), title: String::new(), text: String::new(), image: None, values: Vec::new() };
-        WorkingItem { item, vector: vec![1.0], popularity: 0.0 }
+        WorkingItem { item, vector: vec![1.0], popularity: 0.0, sequence: None }
     }
 
     #[test]

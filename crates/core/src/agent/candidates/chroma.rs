@@ -21,7 +21,7 @@ use crate::agent::llm::{Ledger, LedgeredHttp};
 use crate::error::{Error, Result};
 use crate::platform::{Candidate, CandidateQuery, CandidateSource, Clock, Http, HttpRequest, LocalBoxFuture, VectorSpace};
 
-use super::chroma_wire::{collection_id_of, read_ids, read_records};
+use super::chroma_wire::{collection_id_of, read_records};
 pub use super::chroma_wire::{parse_answer, parse_ids, where_clause};
 
 /// The default cap on one answer's body: 64 MiB.
@@ -301,9 +301,13 @@ impl ChromaSource {
             (Some(v), VectorSpace::Sequence) => {
                 // The nearest in the model's item space, then their records.
                 let sequence = self.collection_id(Collection::Sequence).await?;
-                let body = with_filter(json!({"query_embeddings": [v], "n_results": query.limit(), "include": []}));
+                // With their rows of the model (the `-seq` vectors), so the
+                // device can score items its small bundle does not hold.
+                let body = with_filter(json!({"query_embeddings": [v], "n_results": query.limit(), "include": ["embeddings"]}));
                 let value = self.call("POST", format!("{base}/{sequence}/query"), Some(body)).await?;
-                let ids = read_ids(&value, query.limit())?;
+                let rows = read_records(&value, true, query.limit())?;
+                let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+                let mut rows: std::collections::HashMap<String, Vec<f32>> = rows.into_iter().map(|r| (r.id, r.vector)).collect();
                 if ids.is_empty() {
                     return Ok(Vec::new());
                 }
@@ -312,6 +316,9 @@ impl ChromaSource {
                 let mut records = read_records(&value, false, query.limit())?;
                 let order: std::collections::HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
                 records.sort_by_key(|r| order.get(r.id.as_str()).copied().unwrap_or(usize::MAX));
+                for r in &mut records {
+                    r.sequence = rows.remove(&r.id);
+                }
                 Ok(records)
             }
             (None, _) => {

@@ -114,6 +114,7 @@ pub(super) fn read_records(value: &Value, nested: bool, limit: usize) -> Result<
             Some(_) => return Err(Error::Engine(format!("record {i}: the metadata is not an object"))),
         };
         out.push(Candidate {
+            sequence: None,
             id: id.to_string(),
             document,
             metadata,

@@ -223,7 +223,7 @@ impl EngineCatalog {
         let attributes = recommender.borrow().catalog().attributes().to_vec();
         let items = records
             .iter()
-            .map(|r| from_record(&attributes, r).map(|(item, popularity)| WorkingItem { item, vector: r.vector.clone(), popularity }))
+            .map(|r| from_record(&attributes, r).map(|(item, popularity)| WorkingItem { item, vector: r.vector.clone(), popularity, sequence: r.sequence.clone() }))
             .collect::<Result<Vec<_>>>();
         match items.and_then(|items| recommender.borrow_mut().working_view(items, embedded)) {
             Ok(view) => {
