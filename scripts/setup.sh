@@ -32,7 +32,13 @@ mkdir -p "$CACHE/downloads" "$CACHE/tools" "$CACHE/target" "$ASSETS"
 # Cargo's standard ./target is a link into the cache, so builds are reused
 # between clones (CI clones afresh each run) while `cargo build -p recagent-cli`
 # still puts target/debug/recagent where cargo users expect it.
-if [ ! -e "$ROOT/target" ]; then ln -s "$CACHE/target" "$ROOT/target"; fi
+# A link left by a run with another cache (perhaps gone since) is replaced; a
+# real target folder is left alone.
+if [ -L "$ROOT/target" ]; then
+  [ "$(readlink "$ROOT/target")" = "$CACHE/target" ] || ln -sfn "$CACHE/target" "$ROOT/target"
+elif [ ! -e "$ROOT/target" ]; then
+  ln -s "$CACHE/target" "$ROOT/target"
+fi
 
 ensure_rust() {
   if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then

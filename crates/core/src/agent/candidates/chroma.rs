@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::platform::{Candidate, CandidateQuery, CandidateSource, Clock, Http, HttpRequest, LocalBoxFuture, VectorSpace};
 
 use super::chroma_wire::{collection_id_of, read_records};
-pub use super::chroma_wire::{parse_answer, parse_ids, where_clause};
+pub use super::chroma_wire::{parse_answer, where_clause};
 
 /// The default cap on one answer's body: 64 MiB.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;

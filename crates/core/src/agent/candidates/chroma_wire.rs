@@ -9,29 +9,6 @@ use serde_json::{json, Map, Value};
 use crate::error::{Error, Result};
 use crate::platform::{Candidate, FieldCondition};
 
-/// The ids of a `query` answer's bytes (one query embedding), at most
-/// `limit` (what the sequence-space search reads; fuzzed with `parse_answer`).
-pub fn parse_ids(bytes: &[u8], limit: usize) -> Result<Vec<String>> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| Error::Engine(format!("the answer is not JSON ({e})")))?;
-    read_ids(&value, limit)
-}
-
-/// [`parse_ids`] over parsed JSON.
-pub(super) fn read_ids(value: &Value, limit: usize) -> Result<Vec<String>> {
-    let ids = value
-        .get("ids")
-        .and_then(Value::as_array)
-        .and_then(|a| a.first())
-        .and_then(Value::as_array)
-        .ok_or_else(|| Error::Engine("the answer has no ids".into()))?;
-    if ids.len() > limit {
-        return Err(Error::Engine(format!("{} records for a limit of {limit}", ids.len())));
-    }
-    ids.iter()
-        .map(|v| v.as_str().map(str::to_string).ok_or_else(|| Error::Engine("an id is not a string".into())))
-        .collect()
-}
-
 /// The `id` of a collection answer (non-empty, at most 128 bytes).
 pub(super) fn collection_id_of(value: &Value) -> Result<String> {
     match value.get("id").and_then(Value::as_str) {
