@@ -6,6 +6,7 @@
 //! cargo run --release -p recagent-cli --example engine_bench -- quality \
 //!   --dataset assets/data/ml-1m --model assets/minilm-int8.onnx --vocab assets/vocab.txt --candidates 200,500,1000 \
 //!   [--small-items N]   # the small bundle holds the N most popular items (default 50,000)
+//!   [--no-input-rows]   # records without the model's input rows (the layout before they were pushed)
 //! # latency against a running engine holding a catalog, pushed (with its
 //! # small bundle written) by `recagent push-catalog --to ... --small-out ...`
 //! cargo run --release -p recagent-cli --example engine_bench -- latency \
@@ -143,8 +144,22 @@ fn quality(args: &[String]) -> Result<()> {
     })?;
     let keep: usize = arg(args, "--small-items").and_then(|k| k.parse().ok()).unwrap_or(recagent_core::catalog::working::SMALL_BUNDLE_ITEMS);
     let small = catalog.small(keep)?;
-    let all = records(&catalog)?;
+    let mut all = records(&catalog)?;
     let model = catalog.sequence_model().ok_or_else(|| Error::InvalidInput("no sequence model was trained".into()))?;
+    // As `recagent push-catalog` writes them: each record carries its rows
+    // of the model (output, bias, input) — unless --no-input-rows, the
+    // layout before they were written, for comparison.
+    let input_rows = !args.iter().any(|a| a == "--no-input-rows");
+    if input_rows {
+        for (i, r) in all.iter_mut().enumerate() {
+            r.sequence = (|| {
+                let mut v = model.output.row(i)?;
+                v.push(*model.bias.get(i)?);
+                v.extend(model.input.row(i)?);
+                Some(v)
+            })();
+        }
+    }
     let sequence: Vec<Option<Vec<f32>>> = (0..catalog.len())
         .map(|i| {
             let mut v = model.output.row(i)?;
@@ -196,7 +211,7 @@ fn quality(args: &[String]) -> Result<()> {
                     let r = &all[e.item as usize];
                     recagent_core::catalog::engine_record::from_record(catalog.attributes(), r)
                         .ok()
-                        .map(|(item, popularity)| WorkingItem { item, vector: r.vector.clone(), popularity, sequence: None })
+                        .map(|(item, popularity)| WorkingItem { item, vector: r.vector.clone(), popularity, sequence: r.sequence.clone() })
                 })
                 .collect();
             d.remember_engine_items(seen_records);
@@ -230,7 +245,7 @@ fn quality(args: &[String]) -> Result<()> {
     println!(
         "{}",
         json!({"dataset": dataset.name, "users": users, "items": catalog.len(),
-               "device": {"hr10": hr_device, "ndcg10": ndcg_device / n}, "smallBundleItems": device.borrow().catalog().len(),
+               "device": {"hr10": hr_device, "ndcg10": ndcg_device / n}, "smallBundleItems": device.borrow().catalog().len(), "inputRows": input_rows,
                "engine": rows, "seconds": started.elapsed().as_secs_f64(), "load": load_average()})
     );
     Ok(())

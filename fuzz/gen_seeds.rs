@@ -342,6 +342,14 @@ fn main() {
     write("engine_answer", "query", &with_mode(1, answer));
     let get = br#"{"ids":["1"],"embeddings":[[0.6,0.8]],"documents":null,"metadatas":[{"rc.title":"A","year":1994}],"include":["metadatas","embeddings"]}"#;
     write("engine_answer", "get", &with_mode(0, get));
+    let get_with_rows = format!(
+        r#"{{"ids":["1"],"embeddings":[[0.6,0.8]],"metadatas":[{{"rc.title":"A","rc.seq":"{}"}}]}}"#,
+        recagent_core::catalog::engine_record::encode_sequence(&[0.5, -1.0, 0.25])
+    );
+    write("engine_answer", "get-with-rows", &with_mode(2, get_with_rows.as_bytes()));
+    // history_records: what Recommender::history_records saves.
+    let history = br#"[{"item":{"id":"9","title":"Nine","text":"Nine, a film","image":null,"values":[["Drama"],1994,"Acme"]},"vector":[0.6,0.8],"popularity":3.0,"sequence":[0.5,-1.0,0.25]},{"item":{"id":"x","title":"","text":"","image":null,"values":[null,null,null]},"vector":[1.0],"popularity":0.0,"sequence":null}]"#;
+    write("history_records", "two", history);
     write("item_records", "shop", shop.to_string().as_bytes());
     write("item_records", "duplicate-id", br#"[[{"id": 7, "title": "a"}, {"id": "7", "title": "b"}], []]"#);
 

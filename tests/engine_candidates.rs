@@ -267,6 +267,88 @@ fn items_outside_the_small_bundle_are_scored_with_the_rows_the_engine_gives() {
     }
 }
 
+/// Item `i`'s rows of `catalog`'s model as an engine record carries them:
+/// output, bias, then input (`with_input`) .
+fn rows_of(catalog: &Catalog, i: usize, with_input: bool) -> Vec<f32> {
+    let model = catalog.sequence_model().unwrap();
+    let mut row = model.output.row(i).unwrap();
+    row.push(model.bias[i]);
+    if with_input {
+        row.extend(model.input.row(i).unwrap());
+    }
+    row
+}
+
+#[test]
+fn history_items_outside_the_small_bundle_shape_the_user_vector_through_their_input_rows() {
+    // A bundle of the 60 most popular items and a history half inside it,
+    // half outside. The records of the outside items, seen from the engine
+    // with their input rows, let the device fold them into the user vector
+    // exactly as the whole catalog does; with the output rows alone it
+    // cannot, and its user vector is another.
+    let f = fixture();
+    let mut full = f.full;
+    let catalog = full.catalog().clone();
+    let small = catalog.small(60).unwrap();
+    let covered = catalog.sequence_model().unwrap().items();
+    let inside: Vec<usize> = (0..covered).filter(|&i| small.index_of(catalog.item(i as u32).unwrap().id()).is_some()).take(3).collect();
+    let outside: Vec<usize> = (0..covered).filter(|&i| small.index_of(catalog.item(i as u32).unwrap().id()).is_none()).step_by(97).take(3).collect();
+    assert_eq!((inside.len(), outside.len()), (3, 3));
+    let all = records(&catalog);
+    let device_with = |with_input: bool| -> Rc<RefCell<Recommender>> {
+        let rec = Rc::new(RefCell::new(Recommender::new(small.clone(), None).unwrap()));
+        let seen = outside
+            .iter()
+            .map(|&i| {
+                let (item, popularity) = recagent_core::catalog::engine_record::from_record(catalog.attributes(), &all[i]).unwrap();
+                recagent_core::catalog::WorkingItem { item, vector: all[i].vector.clone(), popularity, sequence: Some(rows_of(&catalog, i, with_input)) }
+            })
+            .collect();
+        rec.borrow_mut().remember_engine_items(seen);
+        rec
+    };
+    let (with, without) = (device_with(true), device_with(false));
+    for (n, &i) in inside.iter().zip(&outside).flat_map(|(a, b)| [a, b]).enumerate() {
+        let id = catalog.item(i as u32).unwrap().id().to_string();
+        let t = n as f64 * 1000.0;
+        like(&with, &id, t);
+        like(&without, &id, t);
+        let o: Observation = serde_json::from_value(serde_json::json!({"item": id, "type": "like", "time": t})).unwrap();
+        full.observe(o, t).unwrap();
+    }
+    let want = full.profile_sequence_vector().unwrap();
+    let gap = |v: &[f32]| v.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    let got = with.borrow().profile_sequence_vector().unwrap();
+    assert!(gap(&got) < 1e-4, "with the input rows: max gap {}", gap(&got));
+    let partial = without.borrow().profile_sequence_vector().unwrap();
+    assert!(gap(&partial) > 1e-2, "without them the user vector should differ: max gap {}", gap(&partial));
+    // The working view over some of the engine's records folds them in too.
+    let candidates: Vec<_> = (0..20)
+        .map(|i| {
+            let (item, popularity) = recagent_core::catalog::engine_record::from_record(catalog.attributes(), &all[i]).unwrap();
+            recagent_core::catalog::WorkingItem { item, vector: all[i].vector.clone(), popularity, sequence: Some(rows_of(&catalog, i, true)) }
+        })
+        .collect();
+    let view = with.borrow_mut().working_view(candidates, None).unwrap();
+    let in_view = view.profile_sequence_vector().unwrap();
+    assert!(gap(&in_view) < 1e-4, "in the working view: max gap {}", gap(&in_view));
+    // And the resident model's favourites are the full model's best items
+    // among those the bundle holds (its logits: user vector · output + bias).
+    let favourites: Vec<String> = with.borrow().resident_favourites(10).into_iter().map(|i| small.item(i).unwrap().id().to_string()).collect();
+    let history: Vec<usize> = inside.iter().chain(&outside).copied().collect();
+    let mut best: Vec<(f32, String)> = small
+        .items()
+        .filter_map(|item| {
+            let i = catalog.index_of(item.id())? as usize;
+            (i < covered && !history.contains(&i)).then(|| (rows_of(&catalog, i, false).iter().zip(&want).map(|(a, b)| a * b).sum(), item.id().to_string()))
+        })
+        .collect();
+    best.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let best: Vec<String> = best.into_iter().take(10).map(|(_, id)| id).collect();
+    let same = favourites.iter().filter(|id| best.contains(id)).count();
+    assert!(same >= 9, "{same}/10: device {favourites:?} full model {best:?}");
+}
+
 #[test]
 fn a_policy_of_nothing_sends_nothing_and_the_device_answers() {
     let f = fixture();

@@ -172,11 +172,20 @@ fn push_resume_ask_and_survive_the_engine_going_down() {
         let device: Vec<String> = local.recommend(&RecommendOptions { k: Some(10), ..Default::default() }).unwrap().into_iter().map(|r| r.id).collect();
         let same = got.items.iter().filter(|r| device.contains(&r.recommendation.id)).count();
         assert!(same >= 8, "{same}/10 of the on-device top 10: engine {:?} device {device:?}", got.items.iter().map(|r| &r.recommendation.id).collect::<Vec<_>>());
-        // Each record came with its row of the model (64 values, the bias last).
-        for r in &got.items {
-            let kept = rec.borrow().engine_items().get(&r.recommendation.id).cloned();
+        // Each record came with its rows of the model, exactly (its `rc.seq`
+        // metadata: output 64, bias, input 64), also in a text-space answer.
+        let model = local.catalog().sequence_model().unwrap();
+        let text = block_on(engine.recommend(&rec, &RecommendOptions { query: Some("a space adventure".into()), k: Some(10), ..Default::default() })).unwrap();
+        assert_eq!(text.trace.origin, "engine", "{:?}", text.trace);
+        for r in got.items.iter().chain(&text.items) {
+            let id = &r.recommendation.id;
+            let kept = rec.borrow().engine_items().get(id).cloned();
             let row = kept.and_then(|w| w.sequence).unwrap_or_default();
-            assert_eq!(row.len(), 65, "{}: {row:?}", r.recommendation.id);
+            let i = local.catalog().index_of(id).unwrap() as usize;
+            let mut want = model.output.row(i).unwrap();
+            want.push(model.bias[i]);
+            want.extend(model.input.row(i).unwrap());
+            assert_eq!(row, want, "{id}");
         }
     }
 

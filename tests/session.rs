@@ -130,3 +130,71 @@ fn a_corrupt_profile_is_reported_and_the_session_still_starts() {
     assert_eq!(report.restored_items, 1, "a bad profile does not stop the items");
     assert_eq!(added_ids(&session), ["mine-1"]);
 }
+
+/// A session over a 60-item small bundle of ML-100K (no embeddings, the
+/// sequence model for its items), as a catalog held by an engine has.
+fn start_small(store: &MemoryKvStore) -> (Session, StartReport) {
+    let small = text_recommender().catalog().small(60).unwrap();
+    let store: Rc<dyn KvStore> = Rc::new(store.clone());
+    block_on(Session::start(Recommender::new(small, None).unwrap(), store, Rc::new(ManualClock::at(T0)), StoreFallback::Fail)).unwrap()
+}
+
+#[test]
+fn the_engine_records_of_the_history_come_back_with_the_profile() {
+    use recagent_core::catalog::engine_record::{from_record, to_record};
+    use recagent_core::catalog::WorkingItem;
+    let full = text_recommender();
+    let catalog = full.catalog();
+    let model = catalog.sequence_model().unwrap();
+    let store = MemoryKvStore::new();
+    let (first, _) = start_small(&store);
+    let small_holds = |i: usize| first.recommender().borrow().catalog().index_of(catalog.item(i as u32).unwrap().id()).is_some();
+    // Three items the bundle holds, three it does not: the engine's records
+    // of these (text vector and rows of the model) are all the device has.
+    let inside: Vec<usize> = (0..model.items()).filter(|&i| small_holds(i)).take(3).collect();
+    let outside: Vec<usize> = (0..model.items()).filter(|&i| !small_holds(i)).step_by(50).take(3).collect();
+    let text = catalog.text_embeddings().unwrap();
+    let records: Vec<WorkingItem> = outside
+        .iter()
+        .map(|&i| {
+            let record = to_record(catalog.attributes(), &catalog.item(i as u32).unwrap(), catalog.popularity()[i], text.row(i).unwrap());
+            let (item, popularity) = from_record(catalog.attributes(), &record).unwrap();
+            let mut rows = model.output.row(i).unwrap();
+            rows.push(model.bias[i]);
+            rows.extend(model.input.row(i).unwrap());
+            WorkingItem { item, vector: record.vector, popularity, sequence: Some(rows) }
+        })
+        .collect();
+    first.recommender().borrow_mut().remember_engine_items(records);
+    for (n, &i) in inside.iter().zip(&outside).flat_map(|(a, b)| [a, b]).enumerate() {
+        let o: Observation = serde_json::from_value(json!({"item": catalog.item(i as u32).unwrap().id(), "type": "like"})).unwrap();
+        first.recommender().borrow_mut().observe(o, T0 + n as f64).unwrap();
+    }
+    let want = first.recommender().borrow().profile_sequence_vector().unwrap();
+    let taste = first.recommender().borrow().profile_vector().unwrap();
+    block_on(first.save_profile().unwrap()).unwrap();
+
+    let (second, report) = start_small(&store);
+    assert!(report.restored_profile && report.warnings.is_empty(), "{report:?}");
+    assert_eq!(report.restored_engine_records, 3);
+    let rec = second.recommender().borrow();
+    assert_eq!(rec.profile_sequence_vector().unwrap(), want, "the same user vector after a reload");
+    assert_eq!(rec.profile_vector().unwrap(), taste, "and the same text-space taste");
+    assert!(outside.iter().all(|&i| rec.knows_item(catalog.item(i as u32).unwrap().id())));
+    drop(rec);
+
+    // Without them the reload would lose the outside items.
+    let (bare, _) = start_small(&MemoryKvStore::new());
+    bare.recommender().borrow_mut().set_profile(second.recommender().borrow().profile().clone());
+    assert_ne!(bare.recommender().borrow().profile_sequence_vector().unwrap(), want);
+
+    // Damaged records are reported and set aside; the profile still comes back.
+    block_on(store.put("profile/engine_records", b"[{\"item\": 3}]".to_vec())).unwrap();
+    let (third, report) = start_small(&store);
+    assert!(report.restored_profile);
+    assert_eq!(report.restored_engine_records, 0);
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert!(report.warnings[0].contains("engine records"), "{:?}", report.warnings);
+    assert!(block_on(store.get("profile/engine_records")).unwrap().is_none(), "set aside");
+    assert!(third.recommender().borrow().engine_items().is_empty());
+}

@@ -31,8 +31,14 @@ fn js(v: Value) -> JsValue {
 }
 
 async fn create(namespace: &str, url: &str) -> JsRecommender {
-    let small = Catalog::from_bundle(ML100K).unwrap().small(recagent_core::catalog::working::SMALL_BUNDLE_ITEMS).unwrap().to_bundle().unwrap();
-    let o = js(json!({ "namespace": namespace, "vocab": VOCAB, "persist": false, "candidates": { "url": url, "timeoutMs": 5000 } }));
+    create_holding(namespace, url, recagent_core::catalog::working::SMALL_BUNDLE_ITEMS, false).await
+}
+
+/// A recommender whose small bundle holds the `items` most popular items,
+/// its memory in IndexedDB when `persist`.
+async fn create_holding(namespace: &str, url: &str, items: usize, persist: bool) -> JsRecommender {
+    let small = Catalog::from_bundle(ML100K).unwrap().small(items).unwrap().to_bundle().unwrap();
+    let o = js(json!({ "namespace": namespace, "vocab": VOCAB, "persist": persist, "candidates": { "url": url, "timeoutMs": 5000 } }));
     let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&o, &JsValue::from_str(k), v).unwrap();
     set("catalog", &js_sys::Uint8Array::from(small.as_slice()).into());
     set("textModel", &js_sys::Uint8Array::from(MINILM).into());
@@ -98,4 +104,34 @@ async fn an_unreachable_engine_falls_back_to_the_page_with_a_reason() {
     let _ = recommend(&r, json!({"query": "a space adventure", "k": 5})).await;
     assert_eq!(trace(&r)["fallback"]["code"], "policy_denied");
     assert_eq!(ledger(&r).len(), before);
+}
+
+#[wasm_bindgen_test]
+async fn liked_items_the_bundle_does_not_hold_come_back_after_a_reload() {
+    // A bundle of 60 items: most of what the engine returns is outside it.
+    // The liked item's record (vector and rows of the model) is saved in
+    // IndexedDB with the profile, so the next page knows it again.
+    let url = format!("chroma+{}/ml-100k-web", chroma());
+    let r = create_holding("engine-web-reload", &url, 60, true).await;
+    let list = recommend(&r, json!({"query": "a space adventure", "k": 10})).await;
+    assert_eq!(trace(&r)["origin"], "engine");
+    let small = Catalog::from_bundle(ML100K).unwrap().small(60).unwrap();
+    let outside = list.iter().map(|i| i["id"].as_str().unwrap().to_string()).find(|id| small.index_of(id).is_none()).expect("an item outside the bundle");
+    JsFuture::from(r.observe_js(js(json!({"item": outside, "type": "like"})))).await.unwrap();
+    JsFuture::from(r.save_profile()).await.unwrap();
+    let item = |r: &JsRecommender, id: &str| {
+        let p = r.item_js(id);
+        async move { serde_wasm_bindgen::from_value::<Value>(JsFuture::from(p).await.unwrap()).unwrap() }
+    };
+    let title = item(&r, &outside).await["title"].clone();
+    assert!(title.is_string());
+    drop(r);
+
+    let again = create_holding("engine-web-reload", &url, 60, true).await;
+    assert_eq!(item(&again, &outside).await["title"], title, "the record came back from IndexedDB");
+    let next = recommend(&again, json!({"query": "a space adventure", "k": 10})).await;
+    assert!(next.iter().all(|i| i["id"] != outside.as_str()), "the liked item is still not shown again");
+    // A fresh namespace does not know it.
+    let other = create_holding("engine-web-reload-other", &url, 60, true).await;
+    assert!(item(&other, &outside).await.is_null());
 }

@@ -12,23 +12,18 @@
 use libfuzzer_sys::fuzz_target;
 use recagent_core::agent::candidates::chroma::parse_answer;
 use recagent_core::catalog::engine_record::from_record;
-use recagent_core::catalog::{AttributeDef, AttributeKind, Catalog, CatalogParts, WorkingItem};
+use recagent_core::catalog::WorkingItem;
 use recagent_core::profile::UserProfile;
 use recagent_core::ranking::{rank, RankRequest, ScoreWeights};
+
+#[path = "../common/catalogs.rs"]
+mod catalogs;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, body)) = data.split_first() else { return };
     let Ok(records) = parse_answer(body, mode & 1 == 1, 64) else { return };
     assert!(records.len() <= 64);
-    let resident = Catalog::new(CatalogParts {
-        attributes: vec![
-            AttributeDef { name: "genre".into(), kind: AttributeKind::Tags },
-            AttributeDef { name: "year".into(), kind: AttributeKind::Number },
-            AttributeDef { name: "brand".into(), kind: AttributeKind::Text },
-        ],
-        ..Default::default()
-    })
-    .expect("an empty catalog");
+    let resident = catalogs::three_attributes();
     let mut items = Vec::new();
     for r in &records {
         match from_record(resident.attributes(), r) {

@@ -111,7 +111,13 @@ pub(crate) fn to_engine(catalog: &recagent_core::Catalog, bytes: &[u8], args: &E
     }
     if let Some(address) = &args.to {
         let source = recagent_cli::engine::chroma(address, recagent_core::agent::llm::Ledger::new())?;
-        let build = format!("{:08x}-{}", recagent_core::catalog::ModelFingerprint::of(bytes).crc32, bytes.len());
+        // The bundle and the record layout: a new layout rewrites every record.
+        let build = format!(
+            "{:08x}-{}-l{}",
+            recagent_core::catalog::ModelFingerprint::of(bytes).crc32,
+            bytes.len(),
+            recagent_core::catalog::engine_record::LAYOUT_VERSION
+        );
         let summary = recagent_cli::engine::push_catalog(catalog, &source, &build, args.batch, |p| reporter.report(p))?;
         reporter.finish();
         reporter.note(&format!(

@@ -68,7 +68,8 @@ pub struct SequencePush {
 /// the collection of `source` in batches of `batch`, creating it if needed,
 /// and, when the catalog has a sequence model, the items it covers into the
 /// sequence collection (`COLLECTION-seq`: output vector with the bias
-/// appended, the same metadata); records the same build already wrote are
+/// appended, the same metadata); the item records of those carry the
+/// model's rows as `rc.seq` (output, bias, input); records the same build already wrote are
 /// skipped, so an interrupted push resumes where it stopped. `build` names
 /// the build (e.g. the bundle's checksum).
 pub fn push_catalog(catalog: &Catalog, source: &ChromaSource, build: &str, batch: usize, mut progress: impl FnMut(Progress)) -> Result<PushSummary> {
@@ -89,11 +90,25 @@ pub fn push_catalog(catalog: &Catalog, source: &ChromaSource, build: &str, batch
             record.metadata.insert(BUILD_FIELD.into(), Value::from(build));
             Ok(record)
         };
-        let (written, skipped) = push_all(source, Collection::Items, catalog.len(), batch, build, "records pushed", &mut progress, &record).await?;
+        // An item the sequence model covers carries its rows of the model
+        // (output, bias, input): the device scores it, and folds it into the
+        // user vector once it is in the history, without holding it.
+        let model = catalog.sequence_model();
+        let covered = model.map_or(0, |m| m.items().min(catalog.len()));
+        let item_record = |i: usize| -> Result<Candidate> {
+            let mut r = record(i)?;
+            if let Some(model) = model.filter(|_| i < covered) {
+                let mut row = model.output.row(i).ok_or_else(|| Error::InvalidCatalog(format!("no sequence row {i}")))?;
+                row.push(model.bias.get(i).copied().unwrap_or(0.0));
+                row.extend(model.input.row(i).ok_or_else(|| Error::InvalidCatalog(format!("no sequence input row {i}")))?);
+                r.sequence = Some(row);
+            }
+            Ok(r)
+        };
+        let (written, skipped) = push_all(source, Collection::Items, catalog.len(), batch, build, "records pushed", &mut progress, &item_record).await?;
         let mut summary = PushSummary { written, skipped, total: source.count(Collection::Items).await?, build: build.to_string(), sequence: None };
-        if let Some(model) = catalog.sequence_model() {
+        if let Some(model) = model {
             source.ensure_collection(Collection::Sequence).await?;
-            let covered = model.items().min(catalog.len());
             let sequence_record = |i: usize| -> Result<Candidate> {
                 let mut r = record(i)?;
                 let mut v = model.output.row(i).ok_or_else(|| Error::InvalidCatalog(format!("no sequence row {i}")))?;

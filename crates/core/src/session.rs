@@ -8,8 +8,9 @@
 //! 2. memory embeds with the recommender's own text encoder: one model in
 //!    memory, shared by `Rc`, and no link from memory back to the
 //!    recommender;
-//! 3. the stored profile snapshot is restored, then the items the user
-//!    added in earlier visits, in the order they were added;
+//! 3. the stored profile snapshot is restored, with the candidate engine's
+//!    records of its history items saved beside it, then the items the
+//!    user added in earlier visits, in the order they were added;
 //! 4. after the memory store was replaced wholesale ([`Session::import`],
 //!    [`Session::forget_everything`]) the live catalog's added items are
 //!    made to match the store again.
@@ -50,6 +51,9 @@ pub struct StartReport {
     pub restored_profile: bool,
     /// How many added items were put back into the live catalog.
     pub restored_items: usize,
+    /// How many engine records of history items were given back (a
+    /// catalog held by a candidate engine).
+    pub restored_engine_records: usize,
     /// One sentence per thing that could not be restored.
     pub warnings: Vec<String>,
 }
@@ -100,6 +104,7 @@ impl Session {
             has_text,
         };
         session.restore_profile(&mut report).await;
+        session.restore_engine_records(&mut report).await;
         session.restore_items(&mut report).await;
         Ok((session, report))
     }
@@ -123,9 +128,12 @@ impl Session {
     /// Takes the profile snapshot now and returns the future that stores
     /// it; the next [`Session::start`] over the same store restores it.
     pub fn save_profile(&self) -> Result<impl std::future::Future<Output = Result<()>> + 'static> {
-        let snapshot = self.borrow()?.profile().snapshot()?;
+        let (snapshot, records) = {
+            let recommender = self.borrow()?;
+            (recommender.profile().snapshot()?, recommender.history_records()?)
+        };
         let memory = self.memory.clone();
-        Ok(async move { memory.save_profile(&snapshot).await })
+        Ok(async move { memory.save_profile_with_records(&snapshot, records).await })
     }
 
     /// Imports a memory export document (see [`Memory::import`]) and makes
@@ -188,6 +196,34 @@ impl Session {
                 report.warnings.push(format!("the stored profile was not restored: {e}"));
                 // Kept for export under corrupt/, out of the way of the next start.
                 self.memory.set_aside_profile(&snapshot, e.to_string()).await;
+            }
+        }
+    }
+
+    /// Gives the recommender back the engine records of its history items
+    /// (saved with the profile): what a reload would otherwise lose of the
+    /// items the device's catalog does not hold.
+    async fn restore_engine_records(&self, report: &mut StartReport) {
+        let records = match self.memory.engine_records().await {
+            Ok(Some(records)) => records,
+            Ok(None) => return,
+            Err(e) => {
+                report.warnings.push(format!("the engine records of the history could not be read: {e}"));
+                return;
+            }
+        };
+        let restored = match self.recommender.try_borrow_mut() {
+            Ok(mut recommender) => recommender.restore_history_records(&records),
+            Err(_) => {
+                report.warnings.push("the recommender was busy; the engine records of the history were not restored".into());
+                return;
+            }
+        };
+        match restored {
+            Ok(n) => report.restored_engine_records = n,
+            Err(e) => {
+                report.warnings.push(format!("the engine records of the history were not restored: {e}"));
+                self.memory.set_aside_engine_records(&records, e.to_string()).await;
             }
         }
     }

@@ -11,6 +11,7 @@
 //! | `rc.title`, `rc.image` | the title, the image reference |
 //! | `rc.popularity` | the interaction count from public logs |
 //! | `rc.f.<attribute>` (text and tag attributes) | lower-cased copies the engine filters on: the tags, or the whole text and its words |
+//! | `rc.seq` (items the sequence model covers) | the item's rows of the sequence model, base64 of little-endian f32: output vector, bias, input vector ([`Candidate::sequence`]; written and read by the engine adapter) |
 //!
 //! Everything in a record is public catalog data; nothing about a user is
 //! ever written to or read from it.
@@ -23,12 +24,55 @@ use super::Item;
 use crate::error::{Error, Result};
 use crate::platform::Candidate;
 
+/// The version of this layout: part of the build a push stamps on every
+/// record, so records an older layout wrote are written again (2: items
+/// carry `rc.seq`).
+pub const LAYOUT_VERSION: u32 = 2;
+
 /// The metadata field of an item's title.
 pub const TITLE_FIELD: &str = "rc.title";
 /// The metadata field of an item's image reference.
 pub const IMAGE_FIELD: &str = "rc.image";
 /// The metadata field of an item's popularity (interaction count).
 pub const POPULARITY_FIELD: &str = "rc.popularity";
+
+/// The metadata field of an item's rows of the sequence model (see
+/// [`encode_sequence`]).
+pub const SEQUENCE_FIELD: &str = "rc.seq";
+
+/// The most values a record's sequence rows may hold: output and input
+/// vectors of at most 1,024 values each and the bias.
+pub const MAX_SEQUENCE_VALUES: usize = 2 * 1024 + 1;
+
+/// An item's rows of the sequence model ([`Candidate::sequence`]) as the
+/// text of its [`SEQUENCE_FIELD`]: base64 of the little-endian f32 values.
+pub fn encode_sequence(row: &[f32]) -> String {
+    use base64::Engine as _;
+    let bytes: Vec<u8> = row.iter().flat_map(|x| x.to_le_bytes()).collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The values of a [`SEQUENCE_FIELD`] text: at most
+/// [`MAX_SEQUENCE_VALUES`], every one finite; anything else is
+/// [`Error::Engine`].
+pub fn decode_sequence(text: &str) -> Result<Vec<f32>> {
+    use base64::Engine as _;
+    // 4 base64 characters per 3 bytes, 4 bytes per value.
+    if text.len() > (MAX_SEQUENCE_VALUES * 4).div_ceil(3) * 4 {
+        return Err(Error::Engine(format!("{SEQUENCE_FIELD} holds more than {MAX_SEQUENCE_VALUES} values")));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|e| Error::Engine(format!("{SEQUENCE_FIELD} is not base64 ({e})")))?;
+    if bytes.is_empty() || bytes.len() % 4 != 0 {
+        return Err(Error::Engine(format!("{SEQUENCE_FIELD} holds {} bytes, not whole f32 values", bytes.len())));
+    }
+    let values: Vec<f32> = bytes.chunks_exact(4).filter_map(|c| <[u8; 4]>::try_from(c).ok()).map(f32::from_le_bytes).collect();
+    if values.len() > MAX_SEQUENCE_VALUES || values.iter().any(|x| !x.is_finite()) {
+        return Err(Error::Engine(format!("{SEQUENCE_FIELD} holds too many values or a non-finite one")));
+    }
+    Ok(values)
+}
 
 /// The longest string and the most tags a record may bring (larger ones are
 /// refused as [`Error::Engine`]).

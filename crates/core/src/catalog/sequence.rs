@@ -146,7 +146,14 @@ impl SequenceModel {
     /// (pooling, then the MLP). Items out of range are skipped. Returns
     /// `None` when nothing counted.
     pub fn user_vector(&self, history: &[ContextItem]) -> Option<Vec<f32>> {
-        let pooled = self.pooled(history)?;
+        self.user_vector_with(history, &[])
+    }
+
+    /// [`SequenceModel::user_vector`] with input rows of items the model
+    /// does not hold: a history item numbered `items() + k` reads
+    /// `carried[k]` (an item a candidate engine brought with its rows).
+    pub fn user_vector_with(&self, history: &[ContextItem], carried: &[Vec<f32>]) -> Option<Vec<f32>> {
+        let pooled = self.pooled_with(history, carried)?;
         Some(self.refine(&pooled).0)
     }
 
@@ -179,15 +186,27 @@ impl SequenceModel {
 
     /// The position- and kind-weighted sum of the history's input vectors.
     pub fn pooled(&self, history: &[ContextItem]) -> Option<Vec<f32>> {
+        self.pooled_with(history, &[])
+    }
+
+    /// [`SequenceModel::pooled`] with carried input rows (see
+    /// [`SequenceModel::user_vector_with`]); a carried row of another
+    /// width is skipped.
+    pub fn pooled_with(&self, history: &[ContextItem], carried: &[Vec<f32>]) -> Option<Vec<f32>> {
         let mut u = vec![0.0f32; self.dim];
         let mut any = false;
         for (position, item) in history.iter().rev().take(self.window).enumerate() {
             let w = self.context_weight(position, item);
             let i = item.item as usize;
-            if w == 0.0 || i >= self.items() {
+            if w == 0.0 {
                 continue;
             }
-            any |= self.input.add_row_scaled(i, w, &mut u);
+            if i < self.items() {
+                any |= self.input.add_row_scaled(i, w, &mut u);
+            } else if let Some(row) = i.checked_sub(self.items()).and_then(|k| carried.get(k)).filter(|r| r.len() == self.dim) {
+                u.iter_mut().zip(row).for_each(|(u, x)| *u += w * x);
+                any = true;
+            }
         }
         any.then_some(u)
     }

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 
 /// One item of a working catalog: public fields, its vector in the text
 /// space, its popularity.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WorkingItem {
     /// The item.
     pub item: Item,
@@ -24,8 +24,9 @@ pub struct WorkingItem {
     pub vector: Vec<f32>,
     /// Interaction count from public logs (0 when unknown).
     pub popularity: f32,
-    /// Its row of the sequence model (output vector, bias last) when the
-    /// engine gave it ([`crate::platform::Candidate::sequence`]).
+    /// Its rows of the sequence model (output vector, bias, and the input
+    /// vector if known) when the engine gave them
+    /// ([`crate::platform::Candidate::sequence`]).
     pub sequence: Option<Vec<f32>>,
 }
 
@@ -68,7 +69,7 @@ impl Catalog {
             }
             match self.index_of(&w.item.id).filter(|&i| (i as usize) < covered) {
                 Some(i) => known.push((ModelRow::Resident(i as usize), w)),
-                None => match w.sequence.take().filter(|s| width > 1 && s.len() == width && s.iter().all(|x| x.is_finite())) {
+                None => match w.sequence.take().filter(|s| carried_row_fits(s, width)) {
                     // The engine's row of the model: scored by the model too.
                     Some(row) => known.push((ModelRow::Carried(row), w)),
                     None => unknown.push(w),
@@ -107,12 +108,20 @@ impl Catalog {
     }
 }
 
+/// Whether `row` is a carried row of a model whose output row with its
+/// bias is `width` values: that, or that with the input row after it
+/// (`2·width − 1` values), every value finite.
+pub fn carried_row_fits(row: &[f32], width: usize) -> bool {
+    width > 1 && (row.len() == width || Some(row.len()) == (2 * width).checked_sub(1)) && row.iter().all(|x| x.is_finite())
+}
+
 /// Where a working catalog's item gets its row of the sequence model.
 enum ModelRow {
     /// Row `i` of the resident model.
     Resident(usize),
-    /// The engine's row: output vector, bias last (no input row: as a
-    /// history item it adds nothing to the user vector).
+    /// The engine's row: output vector, bias, then the input row if the
+    /// engine had it (without one, as a history item it adds nothing to
+    /// the user vector).
     Carried(Vec<f32>),
 }
 
@@ -128,7 +137,10 @@ fn slice_model<'a>(model: &SequenceModel, rows: impl Iterator<Item = &'a ModelRo
                     values.extend(m.row(*r).ok_or_else(|| Error::InvalidCatalog(format!("sequence model has no row {r}")))?)
                 }
                 ModelRow::Carried(v) if output => values.extend_from_slice(v.get(..dim).unwrap_or_default()),
-                ModelRow::Carried(_) => values.extend(std::iter::repeat_n(0.0, dim)),
+                ModelRow::Carried(v) => match v.get(dim + 1..) {
+                    Some(input) if input.len() == dim => values.extend_from_slice(input),
+                    _ => values.extend(std::iter::repeat_n(0.0, dim)),
+                },
             }
         }
         Ok(Embeddings::F32 { values, dim })

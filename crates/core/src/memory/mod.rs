@@ -26,6 +26,7 @@
 //! | `epi/<id, 16 digits>` | [`Episode`] JSON (key order = insertion order) |
 //! | `sem/<id>` | [`Fact`] JSON |
 //! | `profile/snapshot` | the profile snapshot bytes |
+//! | `profile/engine_records` | the candidate engine's records of the user's history items, saved with the snapshot (`Recommender::history_records`) |
 //! | `item/<item id>` | an item the user added ([`StoredItem`] JSON, embeddings included) |
 //! | `photo/<item id>` | that item's photo (PNG/JPEG bytes) |
 //! | `corrupt/<key>` | a record found corrupt, set aside with its bytes unchanged (`corrupt.rs`) |
@@ -78,6 +79,7 @@ const WORK_KEY: &str = "work/state";
 const EPISODE_PREFIX: &str = "epi/";
 const FACT_PREFIX: &str = "sem/";
 const PROFILE_KEY: &str = "profile/snapshot";
+const ENGINE_RECORDS_KEY: &str = "profile/engine_records";
 
 /// Turns text into an embedding for recall. [`TextEncoder`] implements it;
 /// tests use deterministic fakes.
@@ -337,6 +339,31 @@ impl Memory {
         crate::UserProfile::restore(snapshot)?;
         self.commit(vec![put(PROFILE_KEY.into(), snapshot.to_vec())])
             .await
+    }
+
+    /// Stores a profile snapshot and the engine records of its history
+    /// items (`records`, from [`crate::Recommender::history_records`];
+    /// `None` removes stored ones) in one atomic batch.
+    pub async fn save_profile_with_records(&self, snapshot: &[u8], records: Option<Vec<u8>>) -> Result<()> {
+        crate::UserProfile::restore(snapshot)?;
+        let records = match records {
+            Some(r) => put(ENGINE_RECORDS_KEY.into(), r),
+            None => WriteOp::Delete { key: ENGINE_RECORDS_KEY.into() },
+        };
+        self.commit(vec![put(PROFILE_KEY.into(), snapshot.to_vec()), records]).await
+    }
+
+    /// The stored engine records of the profile's history items, as stored
+    /// (the caller reads them; when that fails,
+    /// [`Memory::set_aside_engine_records`]).
+    pub async fn engine_records(&self) -> Result<Option<Vec<u8>>> {
+        self.store.get(ENGINE_RECORDS_KEY).await
+    }
+
+    /// Sets stored engine records that did not read aside under `corrupt/`.
+    /// Best effort: never fails.
+    pub async fn set_aside_engine_records(&self, records: &[u8], reason: String) {
+        self.set_aside(ENGINE_RECORDS_KEY, records, reason).await;
     }
 
     /// The stored profile snapshot, if any, as stored (the caller restores

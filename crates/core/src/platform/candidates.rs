@@ -163,10 +163,12 @@ pub struct Candidate {
     pub metadata: Map<String, Value>,
     /// The item's vector in the catalog's text space.
     pub vector: Vec<f32>,
-    /// The item's row of the sequence model (output vector, bias last),
-    /// when the engine's sequence space gave it (a sequence-space search):
-    /// the device then scores the item with its model even when its small
-    /// bundle does not hold the item.
+    /// The item's rows of the sequence model when the engine has them:
+    /// output vector, bias, then input vector (`2·dim + 1` values; an
+    /// engine's sequence space alone gives the first `dim + 1`). The device
+    /// then scores the item with its model, and folds it into the user
+    /// vector once it is in the history, even when its small bundle does
+    /// not hold the item.
     pub sequence: Option<Vec<f32>>,
 }
 
@@ -253,7 +255,9 @@ impl CandidateSource for MemoryCandidateSource {
                     .take(query.limit())
                     .map(|(_, r)| {
                         let mut r = r.clone();
-                        if sequence_rows {
+                        if sequence_rows && r.sequence.is_none() {
+                            // As Chroma's adapter: the record's own rows
+                            // first, else the sequence space's vector.
                             let i = self.records.iter().position(|x| x.id == r.id);
                             r.sequence = i.and_then(|i| self.sequence.get(i).cloned().flatten());
                         }

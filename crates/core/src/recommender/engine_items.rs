@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use super::{categorical_tags, intent, Recommender};
 
 /// How many engine records the recommender keeps (most recently seen);
-/// at 384 floats each, about 8 MB.
+/// at 384 floats each and 129 of model rows, about 10 MB.
 pub const ENGINE_ITEMS_KEPT: usize = 5_000;
 
 /// How many of the user's most recent history items a working view carries.
@@ -23,6 +23,10 @@ pub const HISTORY_IN_VIEW: usize = 100;
 /// user a working view adds to the engine's candidates (computed on the
 /// device, nothing sent; see [`Recommender::resident_favourites`]).
 pub const RESIDENT_IN_VIEW: usize = 200;
+
+/// The most bytes of the history's engine records saved with the profile
+/// ([`Recommender::history_records`]).
+pub const MAX_HISTORY_RECORDS_BYTES: usize = 4 << 20;
 
 /// The engine records seen lately, bounded, least recently seen out first.
 #[derive(Debug, Clone, Default)]
@@ -68,6 +72,11 @@ impl EngineItems {
         self.items.get(id).map(|(w, _)| w)
     }
 
+    /// The ids of the records kept, in no particular order.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.items.keys().map(String::as_str)
+    }
+
     /// Number of records kept.
     pub fn len(&self) -> usize {
         self.items.len()
@@ -99,6 +108,77 @@ impl Recommender {
     /// The engine records kept.
     pub fn engine_items(&self) -> &EngineItems {
         &self.engine_items
+    }
+
+    /// The engine records of the user's [`HISTORY_IN_VIEW`] most recent
+    /// history items (those the device has one of), as bytes to save with
+    /// the profile snapshot so the next start gives them back
+    /// ([`Recommender::restore_history_records`]): their text vectors and
+    /// rows of the sequence model, which the device's catalog may not hold.
+    /// `None` when there is none. At most [`MAX_HISTORY_RECORDS_BYTES`]
+    /// (the oldest are left out to fit). Private: it says what the user
+    /// did; it is stored on the device only.
+    pub fn history_records(&self) -> Result<Option<Vec<u8>>> {
+        let consumed = self.profile.consumed();
+        let mut seen = HashSet::new();
+        let mut records: Vec<&WorkingItem> = consumed
+            .iter()
+            .rev()
+            .filter(|c| seen.insert(c.item.as_str()))
+            .filter_map(|c| self.engine_items.get(&c.item))
+            .take(HISTORY_IN_VIEW)
+            .collect();
+        while !records.is_empty() {
+            let bytes = serde_json::to_vec(&records).map_err(|e| Error::InvalidProfile(format!("the history's engine records: {e}")))?;
+            if bytes.len() <= MAX_HISTORY_RECORDS_BYTES {
+                return Ok(Some(bytes));
+            }
+            records.truncate(records.len() / 2);
+        }
+        Ok(None)
+    }
+
+    /// Gives back engine records saved by [`Recommender::history_records`]
+    /// (most recent first) and returns how many. Bytes that are not such
+    /// records — too many bytes, not JSON, a record with an empty or
+    /// over-long field, another value count than the catalog's attributes,
+    /// a non-finite or over-long vector — are [`Error::InvalidProfile`]
+    /// and nothing is kept.
+    pub fn restore_history_records(&mut self, bytes: &[u8]) -> Result<usize> {
+        use crate::catalog::engine_record::{MAX_FIELD_BYTES, MAX_SEQUENCE_VALUES};
+        let bad = |m: String| Err(Error::InvalidProfile(format!("the history's engine records: {m}")));
+        if bytes.len() > MAX_HISTORY_RECORDS_BYTES {
+            return bad(format!("{} bytes; at most {MAX_HISTORY_RECORDS_BYTES}", bytes.len()));
+        }
+        let records: Vec<WorkingItem> = match serde_json::from_slice(bytes) {
+            Ok(r) => r,
+            Err(e) => return bad(format!("not JSON records ({e})")),
+        };
+        if records.len() > HISTORY_IN_VIEW {
+            return bad(format!("{} records; at most {HISTORY_IN_VIEW}", records.len()));
+        }
+        let attributes = self.catalog.attributes().len();
+        for w in &records {
+            let item = &w.item;
+            let strings = [Some(&item.id), Some(&item.title), Some(&item.text), item.image.as_ref()];
+            if item.id.is_empty() || strings.iter().flatten().any(|s| s.len() > MAX_FIELD_BYTES) {
+                return bad("an empty or over-long field".into());
+            }
+            if item.values.len() != attributes {
+                return bad(format!("{} values for {attributes} attributes", item.values.len()));
+            }
+            let finite = |v: &[f32]| v.iter().all(|x| x.is_finite());
+            if w.vector.is_empty() || w.vector.len() > crate::vectors::kernels::MAX_I8_DIM || !finite(&w.vector) {
+                return bad(format!("record {:?} has an empty, over-long or non-finite vector", item.id.chars().take(64).collect::<String>()));
+            }
+            if w.sequence.as_ref().is_some_and(|s| s.len() > MAX_SEQUENCE_VALUES || !finite(s)) || !(w.popularity.is_finite() && w.popularity >= 0.0) {
+                return bad(format!("record {:?} has over-long or non-finite model rows or popularity", item.id.chars().take(64).collect::<String>()));
+            }
+        }
+        let n = records.len();
+        // Oldest first, so the most recent end up the most recently seen.
+        self.remember_engine_items(records.into_iter().rev().collect());
+        Ok(n)
     }
 
     /// Embeds `text` with the text model (no catalog embeddings needed:
@@ -147,14 +227,47 @@ impl Recommender {
     /// appended, the nearest are the model's best-scored items. Private like
     /// [`Recommender::profile_vector`] (class `profile_vector`).
     pub fn profile_sequence_vector(&self) -> Option<Vec<f32>> {
-        let model = self.catalog.sequence_model()?;
-        let context = crate::ranking::score::context(&self.catalog, &self.profile);
-        let mut u = model.user_vector(&context)?;
+        let mut u = self.sequence_user_vector()?;
         if !u.iter().all(|x| x.is_finite()) {
             return None;
         }
         u.push(1.0);
         Some(u)
+    }
+
+    /// The resident sequence model's user vector over the whole history:
+    /// items the model holds by their rows, and items it does not hold by
+    /// the input rows their engine records brought ([`EngineItems`]), so a
+    /// small bundle folds in the same history as the full catalog would.
+    fn sequence_user_vector(&self) -> Option<Vec<f32>> {
+        let model = self.catalog.sequence_model()?;
+        let covered = model.items();
+        let mut carried: Vec<Vec<f32>> = Vec::new();
+        let mut context = Vec::new();
+        for c in self.profile.consumed() {
+            let item = match self.catalog.index_of(&c.item).filter(|&i| (i as usize) < covered) {
+                Some(i) => i,
+                None => {
+                    let input = self
+                        .engine_items
+                        .get(&c.item)
+                        .and_then(|w| w.sequence.as_ref())
+                        .and_then(|row| row.get(model.dim + 1..))
+                        .filter(|input| input.len() == model.dim);
+                    // Without rows the item still takes its place in the
+                    // window (as the model's items beyond its rows do).
+                    match (input, u32::try_from(covered.saturating_add(carried.len()))) {
+                        (Some(input), Ok(k)) => {
+                            carried.push(input.to_vec());
+                            k
+                        }
+                        _ => u32::MAX,
+                    }
+                }
+            };
+            context.push(crate::catalog::sequence::ContextItem { item, kind: c.kind, strength: c.strength });
+        }
+        model.user_vector_with(&context, &carried)
     }
 
     /// The `n` items of the resident catalog its sequence model scores best
@@ -165,8 +278,7 @@ impl Recommender {
     /// engine asked without a user vector cannot.
     pub fn resident_favourites(&self, n: usize) -> Vec<u32> {
         let Some(model) = self.catalog.sequence_model() else { return Vec::new() };
-        let context = crate::ranking::score::context(&self.catalog, &self.profile);
-        let Some(u) = model.user_vector(&context) else { return Vec::new() };
+        let Some(u) = self.sequence_user_vector() else { return Vec::new() };
         let mut logits = vec![0.0f32; model.output.rows()];
         if model.output.scores(&u, &mut logits).is_err() {
             return Vec::new();

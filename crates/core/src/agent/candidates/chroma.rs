@@ -18,6 +18,7 @@ use futures::StreamExt;
 use serde_json::{json, Map, Value};
 
 use crate::agent::llm::{Ledger, LedgeredHttp};
+use crate::catalog::engine_record::{encode_sequence, SEQUENCE_FIELD};
 use crate::error::{Error, Result};
 use crate::platform::{Candidate, CandidateQuery, CandidateSource, Clock, Http, HttpRequest, LocalBoxFuture, VectorSpace};
 
@@ -269,14 +270,23 @@ impl ChromaSource {
             .collect())
     }
 
-    /// Writes `records` into `which` collection (creating or replacing them by id).
+    /// Writes `records` into `which` collection (creating or replacing them by
+    /// id); a record's [`Candidate::sequence`] goes into its metadata as
+    /// `rc.seq` ([`crate::catalog::engine_record::encode_sequence`]), whence
+    /// every answer brings it back.
     pub async fn upsert(&self, which: Collection, records: &[Candidate]) -> Result<()> {
         let url = format!("{}/{}/upsert", self.address.collections(), self.collection_id(which).await?);
         let body = json!({
             "ids": records.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
             "embeddings": records.iter().map(|r| r.vector.as_slice()).collect::<Vec<_>>(),
             "documents": records.iter().map(|r| r.document.as_deref()).collect::<Vec<_>>(),
-            "metadatas": records.iter().map(|r| &r.metadata).collect::<Vec<_>>(),
+            "metadatas": records.iter().map(|r| {
+                let mut m = r.metadata.clone();
+                if let Some(row) = &r.sequence {
+                    m.insert(SEQUENCE_FIELD.into(), Value::from(encode_sequence(row)));
+                }
+                m
+            }).collect::<Vec<_>>(),
         });
         self.call("POST", url, Some(body)).await.map(|_| ())
     }
@@ -317,7 +327,10 @@ impl ChromaSource {
                 let order: std::collections::HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
                 records.sort_by_key(|r| order.get(r.id.as_str()).copied().unwrap_or(usize::MAX));
                 for r in &mut records {
-                    r.sequence = rows.remove(&r.id);
+                    // The record's own rows (with the input row) when it
+                    // has them, else the sequence space's vector.
+                    let found = rows.remove(&r.id);
+                    r.sequence = r.sequence.take().or(found);
                 }
                 Ok(records)
             }
@@ -396,5 +409,25 @@ mod tests {
         let ok = read_records(&json!({"ids": [["a"]], "embeddings": [[[0.5, 0.5]]], "documents": [["A"]], "metadatas": [[{"rc.title": "T"}]]}), true, 5).unwrap();
         assert_eq!(ok[0].vector, vec![0.5, 0.5]);
         assert_eq!(ok[0].document.as_deref(), Some("A"));
+        assert!(ok[0].sequence.is_none());
+    }
+
+    #[test]
+    fn a_records_model_rows_travel_exactly_in_its_metadata() {
+        use crate::catalog::engine_record::{decode_sequence, encode_sequence, MAX_SEQUENCE_VALUES};
+        let row = vec![0.1f32, -2.5e-8, 3.0, f32::MIN_POSITIVE, 7.25];
+        let text = encode_sequence(&row);
+        let answer = |seq: Value| json!({"ids": ["a"], "embeddings": [[1.0]], "metadatas": [{"rc.title": "T", "rc.seq": seq}]});
+        let got = read_records(&answer(Value::from(text)), false, 5).unwrap();
+        assert_eq!(got[0].sequence.as_deref(), Some(row.as_slice()), "bit for bit");
+        assert!(!got[0].metadata.contains_key("rc.seq"), "the rows are not an attribute");
+        assert!(read_records(&answer(Value::Null), false, 5).unwrap()[0].sequence.is_none());
+        let nan = encode_sequence(&[1.0, f32::NAN]);
+        let huge = encode_sequence(&vec![1.0; MAX_SEQUENCE_VALUES + 1]);
+        for bad in [Value::from("not base64!"), Value::from("AAA="), Value::from(nan), Value::from(huge), json!(3), json!([1.0])] {
+            let e = read_records(&answer(bad.clone()), false, 5).unwrap_err();
+            assert_eq!(e.code(), "engine_error", "{bad}");
+        }
+        assert_eq!(decode_sequence(&encode_sequence(&vec![0.5; MAX_SEQUENCE_VALUES])).unwrap().len(), MAX_SEQUENCE_VALUES);
     }
 }

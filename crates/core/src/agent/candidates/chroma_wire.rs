@@ -6,6 +6,7 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::catalog::engine_record::{decode_sequence, SEQUENCE_FIELD};
 use crate::error::{Error, Result};
 use crate::platform::{Candidate, FieldCondition};
 
@@ -85,13 +86,19 @@ pub(super) fn read_records(value: &Value, nested: bool, limit: usize) -> Result<
             Some(Value::String(s)) => Some(s.clone()),
             Some(_) => return Err(Error::Engine(format!("record {i}: the document is not a string"))),
         };
-        let metadata = match metadatas.get(i) {
+        let mut metadata = match metadatas.get(i) {
             None | Some(Value::Null) => Map::new(),
             Some(Value::Object(m)) => m.clone(),
             Some(_) => return Err(Error::Engine(format!("record {i}: the metadata is not an object"))),
         };
+        // The item's rows of the sequence model travel as one metadata text.
+        let sequence = match metadata.remove(SEQUENCE_FIELD) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(text)) => Some(decode_sequence(&text).map_err(|e| Error::Engine(format!("record {i}: {e}")))?),
+            Some(_) => return Err(Error::Engine(format!("record {i}: {SEQUENCE_FIELD} is not a string"))),
+        };
         out.push(Candidate {
-            sequence: None,
+            sequence,
             id: id.to_string(),
             document,
             metadata,
