@@ -350,6 +350,56 @@ fn history_items_outside_the_small_bundle_shape_the_user_vector_through_their_in
 }
 
 #[test]
+fn records_kept_from_earlier_answers_widen_a_request_that_sends_nothing_personal() {
+    // A 60-item bundle; the engine's records carry their model rows. The
+    // user searched by text (public requests), then liked some of what
+    // came back. Asked without a text under the default policy, the engine
+    // can only return the public head; the device adds the records it kept
+    // that its model scores best, so items beyond the bundle and the head
+    // reach the list — and nothing personal was sent.
+    let f = fixture();
+    let catalog = f.full.catalog().clone();
+    let covered = catalog.sequence_model().unwrap().items();
+    let mut all = records(&catalog);
+    for (i, r) in all.iter_mut().enumerate().take(covered) {
+        r.sequence = Some(rows_of(&catalog, i, true));
+    }
+    let source = MemoryCandidateSource::new(ENDPOINT, all);
+    let model = common::asset("minilm-int8.onnx");
+    let encoder = TextEncoder::from_bytes(&model, &common::asset_text("vocab.txt")).unwrap();
+    let small = catalog.small(60).unwrap();
+    let device = Rc::new(RefCell::new(Recommender::new(small.clone(), Some((encoder, &model))).unwrap()));
+    let mut e = engine(Rc::new(source.clone()), PrivacyPolicy::default());
+    e.limit = 200;
+    let mut shown = Vec::new();
+    for q in ["a space adventure", "a quiet drama about friendship", "an animated film for children", "a crime thriller"] {
+        let got = ask(&e, &device, query(q, 10));
+        assert_eq!(got.trace.origin, "engine", "{:?}", got.trace);
+        shown.extend(got.items.iter().map(|r| r.recommendation.id.clone()));
+    }
+    let outside: Vec<String> = shown.iter().filter(|id| small.index_of(id).is_none()).take(4).cloned().collect();
+    assert_eq!(outside.len(), 4, "{shown:?}");
+    for (n, id) in outside.iter().enumerate() {
+        like(&device, id, n as f64 * 1000.0);
+    }
+    let kept = device.borrow().kept_favourites(200).iter().map(|w| w.item.id.clone()).collect::<Vec<_>>();
+    assert!(!kept.is_empty());
+    assert!(kept.iter().all(|id| !outside.contains(id) && small.index_of(id).is_none()), "{kept:?}");
+    e.limit = 50;
+    source.clear_queries();
+    let got = ask(&e, &device, RecommendOptions { k: Some(10), ..Default::default() });
+    assert_eq!(got.trace.origin, "engine", "{:?}", got.trace);
+    let head = device.borrow().popular_ids(50);
+    let queries = source.queries();
+    assert_eq!(queries.len(), 1);
+    assert!(queries[0].vector().is_none() && queries[0].ids() == head.as_slice(), "only the public head was asked for");
+    let ids: Vec<String> = got.items.iter().map(|r| r.recommendation.id.clone()).collect();
+    let beyond: Vec<&String> = ids.iter().filter(|id| small.index_of(id).is_none() && !head.contains(id)).collect();
+    assert!(!beyond.is_empty(), "nothing beyond the bundle and the head: {ids:?}");
+    assert!(beyond.iter().all(|id| kept.contains(id)), "{beyond:?} are kept records");
+}
+
+#[test]
 fn a_policy_of_nothing_sends_nothing_and_the_device_answers() {
     let f = fixture();
     let e = engine(Rc::new(f.source.clone()), PrivacyPolicy::nothing());

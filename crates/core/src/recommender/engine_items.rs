@@ -24,6 +24,12 @@ pub const HISTORY_IN_VIEW: usize = 100;
 /// device, nothing sent; see [`Recommender::resident_favourites`]).
 pub const RESIDENT_IN_VIEW: usize = 200;
 
+/// How many of the engine records kept from earlier answers a working view
+/// adds, the ones the resident sequence model scores best for this user by
+/// the rows they carry (computed on the device, nothing sent; see
+/// [`Recommender::kept_favourites`]).
+pub const KEPT_IN_VIEW: usize = 200;
+
 /// The most bytes of the history's engine records saved with the profile
 /// ([`Recommender::history_records`]).
 pub const MAX_HISTORY_RECORDS_BYTES: usize = 4 << 20;
@@ -293,6 +299,38 @@ impl Recommender {
             .collect()
     }
 
+    /// The `n` engine records kept from earlier answers that the resident
+    /// sequence model scores best for this user (user vector · the output
+    /// row the record carries + its bias), the user's own history and the
+    /// items the model holds left out, best first; empty without a model or
+    /// a history. Computed on the device: it widens a request the engine
+    /// answers without anything personal (no request text, default policy)
+    /// to items beyond the small bundle the user has come across.
+    pub fn kept_favourites(&self, n: usize) -> Vec<&WorkingItem> {
+        let Some(model) = self.catalog.sequence_model() else { return Vec::new() };
+        let Some(u) = self.sequence_user_vector() else { return Vec::new() };
+        let consumed: HashSet<String> = self.profile.consumed().into_iter().map(|c| c.item).collect();
+        let covered = model.items();
+        let scored: Vec<(&WorkingItem, f32)> = self
+            .engine_items
+            .items
+            .values()
+            .map(|(w, _)| w)
+            .filter(|w| !consumed.contains(&w.item.id) && self.catalog.index_of(&w.item.id).is_none_or(|i| i as usize >= covered))
+            .filter_map(|w| {
+                let row = w.sequence.as_ref()?;
+                let (output, bias) = (row.get(..model.dim)?, row.get(model.dim)?);
+                let score = output.iter().zip(&u).map(|(a, b)| a * b).sum::<f32>() + bias;
+                score.is_finite().then_some((w, score))
+            })
+            .collect();
+        // In id order, so equal scores rank the same on every run.
+        let mut scored = scored;
+        scored.sort_by(|a, b| a.0.item.id.cmp(&b.0.item.id));
+        let scores: Vec<f32> = scored.iter().map(|(_, s)| *s).collect();
+        crate::vectors::topk::top_k(&scores, n, |_| true).into_iter().filter_map(|(i, _)| scored.get(i as usize).map(|(w, _)| *w)).collect()
+    }
+
     /// The ids of the catalog's `n` most popular items: a public list, the
     /// same for every user.
     pub fn popular_ids(&self, n: usize) -> Vec<String> {
@@ -341,8 +379,9 @@ impl Recommender {
                 }
             }
         }
-        // The resident model's own best items for this user: the engine,
-        // asked without a user vector, cannot know them.
+        // The resident model's own best items for this user, among those
+        // the device holds and the records it kept: the engine, asked
+        // without a user vector, cannot know them.
         if dim > 0 {
             let mut in_rows: HashSet<String> = rows.iter().map(|w| w.item.id.clone()).collect();
             for i in self.resident_favourites(RESIDENT_IN_VIEW) {
@@ -360,6 +399,13 @@ impl Recommender {
                         .unwrap_or_else(|| vec![0.0; dim]),
                 };
                 rows.push(WorkingItem { item: item.to_item(), vector, popularity: 0.0, sequence: None });
+            }
+            // And its best among the records earlier answers brought.
+            let kept: Vec<WorkingItem> = self.kept_favourites(KEPT_IN_VIEW).into_iter().filter(|w| w.vector.len() == dim).cloned().collect();
+            for w in kept {
+                if in_rows.insert(w.item.id.clone()) {
+                    rows.push(w);
+                }
             }
         }
         let catalog = self.catalog.working(rows)?;
