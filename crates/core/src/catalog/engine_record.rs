@@ -47,29 +47,20 @@ pub const MAX_SEQUENCE_VALUES: usize = 2 * 1024 + 1;
 /// An item's rows of the sequence model ([`Candidate::sequence`]) as the
 /// text of its [`SEQUENCE_FIELD`]: base64 of the little-endian f32 values.
 pub fn encode_sequence(row: &[f32]) -> String {
-    use base64::Engine as _;
-    let bytes: Vec<u8> = row.iter().flat_map(|x| x.to_le_bytes()).collect();
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+    crate::vectors::encode_f32(row)
 }
 
 /// The values of a [`SEQUENCE_FIELD`] text: at most
 /// [`MAX_SEQUENCE_VALUES`], every one finite; anything else is
 /// [`Error::Engine`].
 pub fn decode_sequence(text: &str) -> Result<Vec<f32>> {
-    use base64::Engine as _;
     // 4 base64 characters per 3 bytes, 4 bytes per value.
     if text.len() > (MAX_SEQUENCE_VALUES * 4).div_ceil(3) * 4 {
         return Err(Error::Engine(format!("{SEQUENCE_FIELD} holds more than {MAX_SEQUENCE_VALUES} values")));
     }
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .map_err(|e| Error::Engine(format!("{SEQUENCE_FIELD} is not base64 ({e})")))?;
-    if bytes.is_empty() || bytes.len() % 4 != 0 {
-        return Err(Error::Engine(format!("{SEQUENCE_FIELD} holds {} bytes, not whole f32 values", bytes.len())));
-    }
-    let values: Vec<f32> = bytes.chunks_exact(4).filter_map(|c| <[u8; 4]>::try_from(c).ok()).map(f32::from_le_bytes).collect();
-    if values.len() > MAX_SEQUENCE_VALUES || values.iter().any(|x| !x.is_finite()) {
-        return Err(Error::Engine(format!("{SEQUENCE_FIELD} holds too many values or a non-finite one")));
+    let values = crate::vectors::decode_f32(text).map_err(|e| Error::Engine(format!("{SEQUENCE_FIELD}: {e}")))?;
+    if values.is_empty() || values.len() > MAX_SEQUENCE_VALUES || values.iter().any(|x| !x.is_finite()) {
+        return Err(Error::Engine(format!("{SEQUENCE_FIELD} holds no values, too many or a non-finite one")));
     }
     Ok(values)
 }

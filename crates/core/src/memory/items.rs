@@ -9,12 +9,11 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use super::{invalid, json, put, validate, Memory};
 use crate::catalog::{AttributeValue, ModelFingerprint};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::platform::WriteOp;
 
 /// Key prefix of stored item records.
@@ -59,25 +58,7 @@ pub struct StoredItem {
     pub photo_type: Option<String>,
 }
 
-/// f32 values as base64 of their little-endian bytes.
-pub fn encode_f32(values: &[f32]) -> String {
-    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-/// The inverse of [`encode_f32`]; `invalid_input` for anything else.
-pub fn decode_f32(text: &str) -> Result<Vec<f32>> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .map_err(|e| Error::InvalidInput(format!("an embedding is not base64: {e}")))?;
-    if !bytes.len().is_multiple_of(4) {
-        return Err(Error::InvalidInput("an embedding's byte length is not a multiple of 4".into()));
-    }
-    Ok(bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect())
-}
+pub use crate::vectors::{decode_f32, encode_f32};
 
 /// The MIME type of PNG or JPEG bytes, from their signature.
 pub fn photo_type(bytes: &[u8]) -> Option<&'static str> {

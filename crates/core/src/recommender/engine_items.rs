@@ -283,10 +283,15 @@ impl Recommender {
     /// bundle's): it supplies candidates no policy has to let out, which an
     /// engine asked without a user vector cannot.
     pub fn resident_favourites(&self, n: usize) -> Vec<u32> {
-        let Some(model) = self.catalog.sequence_model() else { return Vec::new() };
-        let Some(u) = self.sequence_user_vector() else { return Vec::new() };
+        self.sequence_user_vector().map_or_else(Vec::new, |u| self.resident_favourites_for(&u, n))
+    }
+
+    /// [`Recommender::resident_favourites`] for the user vector `u` (none
+    /// for a vector of another width, e.g. the empty one of no history).
+    fn resident_favourites_for(&self, u: &[f32], n: usize) -> Vec<u32> {
+        let Some(model) = self.catalog.sequence_model().filter(|m| m.dim == u.len()) else { return Vec::new() };
         let mut logits = vec![0.0f32; model.output.rows()];
-        if model.output.scores(&u, &mut logits).is_err() {
+        if model.output.scores(u, &mut logits).is_err() {
             return Vec::new();
         }
         logits.iter_mut().zip(&model.bias).for_each(|(l, b)| *l += b);
@@ -307,8 +312,13 @@ impl Recommender {
     /// answers without anything personal (no request text, default policy)
     /// to items beyond the small bundle the user has come across.
     pub fn kept_favourites(&self, n: usize) -> Vec<&WorkingItem> {
-        let Some(model) = self.catalog.sequence_model() else { return Vec::new() };
-        let Some(u) = self.sequence_user_vector() else { return Vec::new() };
+        self.sequence_user_vector().map_or_else(Vec::new, |u| self.kept_favourites_for(&u, n))
+    }
+
+    /// [`Recommender::kept_favourites`] for the user vector `u` (none for a
+    /// vector of another width).
+    fn kept_favourites_for(&self, u: &[f32], n: usize) -> Vec<&WorkingItem> {
+        let Some(model) = self.catalog.sequence_model().filter(|m| m.dim == u.len()) else { return Vec::new() };
         let consumed: HashSet<String> = self.profile.consumed().into_iter().map(|c| c.item).collect();
         let covered = model.items();
         let scored: Vec<(&WorkingItem, f32)> = self
@@ -320,7 +330,7 @@ impl Recommender {
             .filter_map(|w| {
                 let row = w.sequence.as_ref()?;
                 let (output, bias) = (row.get(..model.dim)?, row.get(model.dim)?);
-                let score = output.iter().zip(&u).map(|(a, b)| a * b).sum::<f32>() + bias;
+                let score = output.iter().zip(u).map(|(a, b)| a * b).sum::<f32>() + bias;
                 score.is_finite().then_some((w, score))
             })
             .collect();
@@ -384,7 +394,9 @@ impl Recommender {
         // without a user vector, cannot know them.
         if dim > 0 {
             let mut in_rows: HashSet<String> = rows.iter().map(|w| w.item.id.clone()).collect();
-            for i in self.resident_favourites(RESIDENT_IN_VIEW) {
+            // One user vector for both lists.
+            let u = self.sequence_user_vector().unwrap_or_default();
+            for i in self.resident_favourites_for(&u, RESIDENT_IN_VIEW) {
                 let Some(item) = self.catalog.item(i) else { continue };
                 if !in_rows.insert(item.id().to_string()) {
                     continue;
@@ -401,7 +413,7 @@ impl Recommender {
                 rows.push(WorkingItem { item: item.to_item(), vector, popularity: 0.0, sequence: None });
             }
             // And its best among the records earlier answers brought.
-            let kept: Vec<WorkingItem> = self.kept_favourites(KEPT_IN_VIEW).into_iter().filter(|w| w.vector.len() == dim).cloned().collect();
+            let kept: Vec<WorkingItem> = self.kept_favourites_for(&u, KEPT_IN_VIEW).into_iter().filter(|w| w.vector.len() == dim).cloned().collect();
             for w in kept {
                 if in_rows.insert(w.item.id.clone()) {
                     rows.push(w);
