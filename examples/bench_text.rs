@@ -30,13 +30,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|i| format!("{text} item {i} {}", "extra words ".repeat(i % 5)))
         .collect();
     let mut encoders = Vec::new();
-    for (label, shape_plans) in [("one plan", false), ("shape plans", true)] {
+    let variants: Vec<(&str, bool, bool)> = if std::env::args().any(|a| a == "--int8") {
+        vec![("f32 products", false, false), ("int8 products", false, true)]
+    } else {
+        vec![("one plan", false, false), ("shape plans", true, false)]
+    };
+    for (label, shape_plans, int8_matmul) in variants {
         let t = Instant::now();
         let encoder = TextEncoder::with_options(
             &model,
             &vocab,
             TextEncoderOptions {
                 shape_plans,
+                int8_matmul,
                 ..Default::default()
             },
         )?;
@@ -86,6 +92,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     let (a, b) = (encoders[0].1.embed(text)?, encoders[1].1.embed(text)?);
-    println!("cosine one plan vs shape plans: {:.6}", cosine(&a, &b));
+    println!("cosine {} vs {}: {:.6}", encoders[0].0, encoders[1].0, cosine(&a, &b));
     Ok(())
 }

@@ -38,7 +38,7 @@ mod worker;
 
 pub use agent::AskOptionsJs;
 pub use agent_engine::create_wllama_engine;
-pub use embedders::{ImageEmbedder, TextEmbedder};
+pub use embedders::{ImageEmbedder, TextEmbedder, TextModelOptionsJs};
 pub use interop::is_recagent_error;
 pub use items::LoadImageModelOptionsJs;
 pub use memory::JsMemory;

@@ -159,3 +159,67 @@ fn shape_plans_match_the_symbolic_plan_for_every_bucket() {
         }
     }
 }
+
+/// Integer products (the browser's default, `int8_matmul`) against
+/// onnxruntime's reference embeddings and against the f32 plan, for every
+/// bucket of lengths, batches, and with plans per shape: cosine ≥ 0.999.
+#[test]
+fn int8_products_match_the_reference_and_the_f32_plan() {
+    let model = common::asset("minilm-int8.onnx");
+    let vocab = common::asset_text("vocab.txt");
+    let options = |int8_matmul, shape_plans| TextEncoderOptions { int8_matmul, shape_plans, ..Default::default() };
+    let int8 = TextEncoder::with_options(&model, &vocab, options(true, false)).unwrap();
+    let shaped = TextEncoder::with_options(&model, &vocab, options(true, true)).unwrap();
+    let f32_plan = TextEncoder::with_options(&model, &vocab, options(false, false)).unwrap();
+    // MiniLM-L6: Q, K, V, attention output and two feed-forward products in each of 6 layers
+    assert_eq!(int8.int8_products(), 36);
+    assert_eq!(f32_plan.int8_products(), 0);
+    let rows = common::text_fixtures();
+    let texts: Vec<&str> = rows.iter().map(|r| r.text.as_str()).collect();
+    let batch = int8.embed_batch(&texts).unwrap();
+    let mut worst = (2.0f32, String::new());
+    let mut note = |c: f32, what: String| {
+        if c < worst.0 {
+            worst = (c, what);
+        }
+    };
+    for (row, from_batch) in rows.iter().zip(&batch) {
+        note(cosine(&int8.embed(&row.text).unwrap(), &row.embedding), format!("single {:?}", row.text));
+        note(cosine(from_batch, &row.embedding), format!("batch {:?}", row.text));
+        note(cosine(&shaped.embed(&row.text).unwrap(), &row.embedding), format!("shape plan {:?}", row.text));
+    }
+    let words = ["rain", "jacket", "hiking", "boots", "warm", "wool", "socks", "tent", "lamp", "map"];
+    let text = |n: usize| (0..n).map(|i| words[(i * 7 + n) % words.len()]).collect::<Vec<_>>().join(" ");
+    for n in [1, 2, 5, 6, 9, 13, 20, 21, 30, 45, 62, 95, 127, 191, 300] {
+        let t = text(n);
+        note(cosine(&int8.embed(&t).unwrap(), &f32_plan.embed(&t).unwrap()), format!("{n} words vs f32"));
+    }
+    eprintln!("worst cosine of the int8 products: {:.7} ({})", worst.0, worst.1);
+    assert!(worst.0 >= 0.999, "cosine {} < 0.999 for {}", worst.0, worst.1);
+    // the products really are integer ones: the embeddings differ from f32's
+    let t = text(20);
+    assert_ne!(int8.embed(&t).unwrap(), f32_plan.embed(&t).unwrap());
+}
+
+/// The smallest model with a constant-weight product and a bias (the fuzz
+/// seed `seed-text-int8-matmul`: an id table, `MatMul` by a 4 × 3 constant,
+/// `Add` of 3 values): one product runs in integers, bias folded in, and
+/// its output matches the f32 plan's.
+#[test]
+fn a_product_with_a_bias_runs_in_integers() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus/onnx_load/seed-text-int8-matmul");
+    let bytes = std::fs::read(path).unwrap();
+    let model = &bytes[1..];
+    let vocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\nfilm\n##s\n";
+    let options = |int8_matmul| TextEncoderOptions { int8_matmul, normalize: false, ..Default::default() };
+    let int8 = TextEncoder::with_options(model, vocab, options(true)).unwrap();
+    let f32_plan = TextEncoder::with_options(model, vocab, options(false)).unwrap();
+    assert_eq!((int8.int8_products(), f32_plan.int8_products()), (1, 0));
+    for text in ["a film", "films", "a a a film film"] {
+        let (a, b) = (int8.embed(text).unwrap(), f32_plan.embed(text).unwrap());
+        assert_eq!(a.len(), 3);
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() <= 1e-2 * y.abs().max(1.0), "{text:?}: {a:?} vs {b:?}");
+        }
+    }
+}

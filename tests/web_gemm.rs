@@ -2,10 +2,12 @@
 //! wasm (`recagent_core::vectors::wasm_gemm`): every fused operation tract
 //! can hand a kernel, against a scalar reference, for each tile; and the
 //! text and image encoders built with each tile against the reference
-//! embeddings.
+//! embeddings; the int8 kernel's SIMD tiles against its portable sums.
 #![cfg(target_arch = "wasm32")]
 
-use recagent::{ImageEmbedder, TextEmbedder};
+use recagent::{ImageEmbedder, TextEmbedder, TextModelOptionsJs};
+use recagent_core::vectors::int8_gemm::{Int8Weights, TILE_COLS, TILE_ROWS};
+use wasm_bindgen::JsCast;
 use recagent_core::vectors::cosine;
 use recagent_core::vectors::wasm_gemm::{kernel, use_tile, GemmTile};
 use tract_linalg::mmm::{FusedKerSpec, OutputStoreKer, RoundingPolicy};
@@ -162,16 +164,95 @@ async fn the_encoders_match_the_reference_with_every_tile() {
     let image = chelsea_row();
     for tile in [GemmTile::Tract8x8, GemmTile::Rows4, GemmTile::Rows6] {
         use_tile(tile);
-        let text = TextEmbedder::create(MINILM.to_vec(), VOCAB.to_string(), None).await.unwrap();
-        for (row, e) in rows.iter().zip(text.embed_batch(texts.clone(), None).unwrap()) {
-            let c = cosine(&e.to_vec(), &row.embedding);
-            assert!(c >= 0.999, "{tile:?} {:?}: cosine {c}", row.text);
-            let c = cosine(&text.embed(&row.text).unwrap(), &row.embedding);
-            assert!(c >= 0.999, "{tile:?} {:?} alone: cosine {c}", row.text);
+        // the default runs the constant-weight products in integers; the f32
+        // plan runs every product through the tile
+        for int8 in [true, false] {
+            let options = js_sys::Object::new();
+            js_sys::Reflect::set(&options, &"int8MatMul".into(), &int8.into()).unwrap();
+            let options = Some(options.unchecked_into::<TextModelOptionsJs>());
+            let text = TextEmbedder::create(MINILM.to_vec(), VOCAB.to_string(), options).await.unwrap();
+            for (row, e) in rows.iter().zip(text.embed_batch(texts.clone(), None).unwrap()) {
+                let c = cosine(&e.to_vec(), &row.embedding);
+                assert!(c >= 0.999, "{tile:?} int8 {int8} {:?}: cosine {c}", row.text);
+                let c = cosine(&text.embed(&row.text).unwrap(), &row.embedding);
+                assert!(c >= 0.999, "{tile:?} int8 {int8} {:?} alone: cosine {c}", row.text);
+            }
         }
         let embedder = ImageEmbedder::create(MOBILENET.to_vec(), None).await.unwrap();
         let c = cosine(&embedder.embed_encoded(CHELSEA_PNG).unwrap(), &image.embedding);
         assert!(c >= 0.99, "{tile:?} image: cosine {c}");
     }
     use_tile(GemmTile::Rows6);
+}
+
+/// The int8 kernel's SIMD tiles (`i32x4.dot_i16x8_s`) give the portable
+/// kernel's integer sums exactly, for full tiles and every edge, and a
+/// product through them stays within its quantisation error of f64.
+#[wasm_bindgen_test]
+fn the_int8_kernel_gives_the_portable_sums() {
+    for (seed, &(k, n)) in [(8usize, 2usize), (384, 6), (1536, 4), (3, 1), (17, 5), (9, 3)].iter().enumerate() {
+        let w = values(k * n, seed as u32 + 1);
+        let weights = Int8Weights::quantize(&w, k, n).unwrap();
+        let kp = weights.k_padded();
+        let limit = weights.row_limit();
+        // quantised rows at the limit's extremes and in between
+        let xq: Vec<i16> = values(TILE_ROWS * kp, seed as u32 + 50)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if i % kp >= k { 0 } else if i % 7 == 0 { (limit * v.signum() as i32) as i16 } else { (v * limit as f32 / 2.1) as i16 })
+            .collect();
+        for rows in 1..=TILE_ROWS {
+            let mut c0 = 0;
+            while c0 < n {
+                let cols = (n - c0).min(TILE_COLS);
+                let x = &xq[..rows * kp];
+                assert_eq!(
+                    weights.kernel_sums(x, rows, c0, cols),
+                    weights.portable_sums(x, rows, c0, cols),
+                    "k {k}, n {n}, rows {rows}, columns {c0}..{}",
+                    c0 + cols
+                );
+                c0 += cols;
+            }
+        }
+        let m = 7;
+        let x = values(m * k, seed as u32 + 90);
+        let mut y = vec![0f32; m * n];
+        weights.matmul(&x, m, None, &mut y).unwrap();
+        for r in 0..m {
+            for c in 0..n {
+                let exact: f64 = (0..k).map(|i| f64::from(x[r * k + i]) * f64::from(weights.dequantized(i, c))).sum();
+                let scale: f64 = (0..k).map(|i| f64::from(weights.dequantized(i, c).abs())).sum::<f64>() * 2.0 / f64::from(limit);
+                assert!((f64::from(y[r * n + c]) - exact).abs() <= scale + 1e-4, "k {k} row {r} col {c}");
+            }
+        }
+    }
+}
+
+/// The channels-first product (1×1 convolutions) through SIMD gives the
+/// portable path's bits, for every edge of the channel and pixel tiles, with
+/// a bias, a pixel of zeros and a pixel holding NaN.
+#[wasm_bindgen_test]
+fn the_channels_first_kernel_gives_the_portable_bits() {
+    for (seed, &(k, n, pixels)) in [(16usize, 96usize, 49usize), (3, 5, 7), (32, 16, 64), (144, 24, 9), (1, 1, 1), (17, 6, 13)].iter().enumerate() {
+        let w = values(k * n, seed as u32 + 3);
+        let weights = Int8Weights::quantize(&w, k, n).unwrap();
+        let mut x = values(k * pixels, seed as u32 + 70);
+        if pixels > 2 {
+            for ch in 0..k {
+                x[ch * pixels + 1] = 0.0; // pixel 1: zeros
+            }
+            x[2] = f32::NAN; // pixel 2 of channel 0
+        }
+        let bias: Vec<f32> = (0..n).map(|c| c as f32 * 0.25 - 1.0).collect();
+        let (mut simd, mut portable) = (vec![0f32; n * pixels], vec![0f32; n * pixels]);
+        weights.matmul_channels_first(&x, pixels, Some(&bias), &mut simd).unwrap();
+        weights.matmul_channels_first_portable(&x, pixels, Some(&bias), &mut portable).unwrap();
+        for (i, (a, b)) in simd.iter().zip(&portable).enumerate() {
+            assert!(a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()), "({k},{n},{pixels}) value {i}: {a} vs {b}");
+        }
+        if pixels > 2 {
+            assert!(simd[2].is_nan() && simd[1] == bias[0]);
+        }
+    }
 }

@@ -20,6 +20,12 @@ pub struct ImageEncoderOptions {
     pub logits_output: Option<String>,
     /// Limits for decoding PNG/JPEG bytes.
     pub limits: DecodeLimits,
+    /// Run the 1×1 convolutions and other products with constant weights in
+    /// integers (int8 weights, activations quantised per pixel to 16-bit
+    /// integers, exact `i32` sums), as
+    /// [`super::TextEncoderOptions::int8_matmul`] does for text: on by
+    /// default in WebAssembly, off natively.
+    pub int8_matmul: bool,
 }
 
 impl Default for ImageEncoderOptions {
@@ -29,6 +35,7 @@ impl Default for ImageEncoderOptions {
             embedding_output: None,
             logits_output: None,
             limits: DecodeLimits::default(),
+            int8_matmul: cfg!(target_arch = "wasm32"),
         }
     }
 }
@@ -61,6 +68,7 @@ pub struct ImageEncoder {
     options: ImageEncoderOptions,
     has_logits: bool,
     dim: usize,
+    int8_products: usize,
 }
 
 impl ImageEncoder {
@@ -112,12 +120,16 @@ impl ImageEncoder {
         let fact = InferenceFact::dt_shape(f32::datum_type(), [1, 3, side, side]);
         let mut names = vec![embedding.as_str()];
         names.extend(logits.as_deref());
-        let plan = onnx::plan(&proto, |_| Ok((vec![fact], Vec::new())), &names, &mut budget)?;
+        let mut model = onnx::typed(&proto, |_| Ok((vec![fact], Vec::new())), &names, &mut budget)?;
+        let int8_products =
+            if options.int8_matmul { super::int8_matmul::rewrite(&mut model)? } else { 0 };
+        let plan = onnx::optimize(&model, &[])?;
         let mut encoder = Self {
             plan,
             options,
             has_logits: logits.is_some(),
             dim: 0,
+            int8_products,
         };
         let probe = encoder.embed_tensor(&vec![0.0; 3 * side * side])?;
         encoder.dim = probe.embedding.len();
@@ -127,6 +139,13 @@ impl ImageEncoder {
     /// Length of the embedding.
     pub fn dim(&self) -> usize {
         self.dim
+    }
+
+    /// How many of the model's products with constant weights (1×1
+    /// convolutions, dense layers) run in integers
+    /// ([`ImageEncoderOptions::int8_matmul`]); 0 when the option is off.
+    pub fn int8_products(&self) -> usize {
+        self.int8_products
     }
 
     /// The options this encoder runs with.

@@ -3,6 +3,7 @@
 //! serves the native CLI and the browser.
 
 mod image;
+mod int8_matmul;
 mod onnx;
 pub mod onnx_budget;
 mod onnx_fold;

@@ -53,7 +53,7 @@ pub(crate) fn load(bytes: &[u8]) -> Result<(ModelProto, Budget)> {
 }
 
 /// The input facts of a model and the worst-case values of their symbols
-/// (the largest shapes a run will use), for [`plan`].
+/// (the largest shapes a run will use), for [`typed`].
 pub(crate) type InputFacts = (Vec<InferenceFact>, Vec<SymbolValues>);
 
 /// Names of the graph's outputs, in order.
@@ -77,18 +77,6 @@ pub(crate) fn input_names(proto: &ModelProto) -> Vec<String> {
         .map(|i| i.name.clone())
         .filter(|n| !inits.contains(n.as_str()))
         .collect()
-}
-
-/// Parses, types and optimizes `proto`, keeping only `outputs` (by name) as
-/// the model outputs, in that order: [`typed`] then [`optimize`] with the
-/// symbols left as they are.
-pub(crate) fn plan(
-    proto: &ModelProto,
-    inputs: impl FnOnce(&SymbolScope) -> TractResult<InputFacts>,
-    outputs: &[&str],
-    budget: &mut Budget,
-) -> Result<Plan> {
-    optimize(&typed(proto, inputs, outputs, budget)?, &[])
 }
 
 /// Parses and types `proto` into a decluttered model, keeping only `outputs`

@@ -44,6 +44,15 @@ pub struct TextEncoderOptions {
     /// the noise of a 2-core machine (docs/benchmarks.md, "Encoders against
     /// onnxruntime-web").
     pub shape_plans: bool,
+    /// Run the products with constant weights (36 of MiniLM-L6's 48 matrix
+    /// products) in integers: int8 weights, activations quantised per row to
+    /// 16-bit integers, exact `i32` sums (`vectors::int8_gemm`). On by
+    /// default in WebAssembly, where SIMD's `i32x4.dot_i16x8_s` does 8
+    /// multiply-adds in one instruction and tract's f32 kernel 4 in two
+    /// (docs/benchmarks.md has the figures); off by default natively, where
+    /// tract's FMA kernels are faster. Embeddings stay within cosine 0.999
+    /// of the f32 plan's (tested on every bucket of sequence lengths).
+    pub int8_matmul: bool,
 }
 
 impl Default for TextEncoderOptions {
@@ -53,6 +62,7 @@ impl Default for TextEncoderOptions {
             normalize: true,
             max_len: super::tokenizer::DEFAULT_MAX_LEN,
             shape_plans: false,
+            int8_matmul: cfg!(target_arch = "wasm32"),
         }
     }
 }
@@ -71,6 +81,7 @@ pub struct TextEncoder {
     feeds: Vec<Feed>,
     dim: usize,
     options: TextEncoderOptions,
+    int8_products: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,7 +153,7 @@ impl TextEncoder {
         let max_len = tokenizer.max_len();
         let inputs = feeds.len();
         let mut symbols = None;
-        let model = onnx::typed(
+        let mut model = onnx::typed(
             &proto,
             |scope| {
                 let (b, s) = (scope.sym("B"), scope.sym("S"));
@@ -158,6 +169,8 @@ impl TextEncoder {
             &[output.as_str()],
             &mut budget,
         )?;
+        let int8_products =
+            if options.int8_matmul { super::int8_matmul::rewrite(&mut model)? } else { 0 };
         let (batch, sequence) = symbols
             .ok_or_else(|| Error::UnsupportedModel("text model: no input symbols".into()))?;
         let mut encoder = Self {
@@ -166,6 +179,7 @@ impl TextEncoder {
             feeds,
             dim: 0,
             options,
+            int8_products,
         };
         let probe = encoder.run(&[encoder.tokenizer.encode("probe")])?;
         encoder.dim = probe.first().map_or(0, Vec::len);
@@ -185,6 +199,13 @@ impl TextEncoder {
     /// The options the encoder was built with.
     pub fn options(&self) -> TextEncoderOptions {
         self.options
+    }
+
+    /// How many of the model's matrix products run in integers
+    /// ([`TextEncoderOptions::int8_matmul`]): those with constant weights;
+    /// 0 when the option is off.
+    pub fn int8_products(&self) -> usize {
+        self.int8_products
     }
 
     /// The tokenizer in front of the model.

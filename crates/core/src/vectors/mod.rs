@@ -7,6 +7,7 @@
 //! tract-linalg under tract-core.
 
 mod embeddings;
+pub mod int8_gemm;
 pub mod kernels;
 pub mod topk;
 pub mod wasm_gemm;
