@@ -54,7 +54,13 @@ test("the pool's workers and the calling thread build the same catalog; progress
   assert.equal(pooled.size, 200);
   assert.deepEqual(pooled.attributes, ["brand:text", "category:text", "color:text", "price:number", "tags:tags"]);
   assert.deepEqual(pooled.ids, here.ids, "same items, same model: same ranking");
-  for (let i = 0; i < here.scores.length; i++) assert.ok(Math.abs(pooled.scores[i] - here.scores[i]) < 1e-4);
+  // The products with constant weights run in integers (int8MatMul): each token row is
+  // quantised with its own scale, so the f32 noise of differently batched runs can move a
+  // value by a quantisation step here and there: the scores agree within 2e-3.
+  for (let i = 0; i < here.scores.length; i++) {
+    const d = Math.abs(pooled.scores[i] - here.scores[i]);
+    assert.ok(d < 2e-3, `score ${i}: ${pooled.scores[i]} vs ${here.scores[i]}`);
+  }
   assert.ok(pooled.categories.slice(0, 5).filter((c) => c === "rain jackets").length >= 3, `${pooled.categories}`);
   for (const r of [pooled, here]) {
     for (const e of r.events) {

@@ -158,7 +158,9 @@ impl TypedOp for Int8MatMul {
 /// A product's constant weights as a row-major `k × n` matrix, and where
 /// its input's contracted axes are.
 struct ConstantWeights {
-    values: Vec<f32>,
+    /// Row-major `k × n`, or `n × k` when `transposed`.
+    values: Arc<Tensor>,
+    transposed: bool,
     k: usize,
     n: usize,
     layout: Layout,
@@ -188,10 +190,8 @@ fn constant_weights(model: &TypedModel, node: &TypedNode) -> TractResult<Option<
     if b.len() == 2 && dims.len() == 2 && a.len() >= 2 && o.len() == a.len() && a[1..] == o[1..] {
         let (kc, nc) = (a[0], o[0]);
         if b[0] == nc && b[1] == kc && kc != nc && !o.contains(&kc) && !a.contains(&nc) {
-            let view = konst.to_plain_array_view::<f32>()?;
-            let Some(values) = view.as_slice() else { return Ok(None) };
-            let values = transpose(values, dims[0], dims[1]);
-            return Ok(Some(ConstantWeights { values, k: dims[1], n: dims[0], layout: Layout::ChannelsFirst }));
+            let (k, n) = (dims[1], dims[0]);
+            return Ok(Some(ConstantWeights { values: konst, transposed: true, k, n, layout: Layout::ChannelsFirst }));
         }
     }
     let (r, t) = (a.len(), b.len().saturating_sub(1));
@@ -209,30 +209,19 @@ fn constant_weights(model: &TypedModel, node: &TypedNode) -> TractResult<Option<
     } else {
         return Ok(None);
     };
-    let view = konst.to_plain_array_view::<f32>()?;
-    let Some(values) = view.as_slice() else { return Ok(None) };
     if dims.len() != t + 1 {
         return Ok(None);
     }
     if !is_transposed {
         // [d_1, …, d_t, n] row-major is the k × n matrix, k = d_1 ⋯ d_t
         let k = dims[..t].iter().product::<usize>();
-        return Ok(Some(ConstantWeights { values: values.to_vec(), k, n: dims[t], layout: Layout::Last { contracted: t } }));
+        let n = dims[t];
+        return Ok(Some(ConstantWeights { values: konst, transposed: false, k, n, layout: Layout::Last { contracted: t } }));
     }
-    let values = transpose(values, dims[0], dims[1]);
-    Ok(Some(ConstantWeights { values, k: dims[1], n: dims[0], layout: Layout::Last { contracted: 1 } }))
+    let (k, n) = (dims[1], dims[0]);
+    Ok(Some(ConstantWeights { values: konst, transposed: true, k, n, layout: Layout::Last { contracted: 1 } }))
 }
 
-/// The `cols × rows` transpose of the row-major `rows × cols` `values`.
-fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut out = vec![0f32; values.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            out[c * rows + r] = values[r * cols + c];
-        }
-    }
-    out
-}
 
 /// The constant bias added right after `node` (whose output has its `n`
 /// channels on the last axis, or the first for [`Layout::ChannelsFirst`]),
@@ -278,10 +267,18 @@ pub(crate) fn rewrite(model: &mut TypedModel) -> Result<usize> {
     let mut replaced = 0;
     for id in model.eval_order().map_err(err)? {
         let node = &model.nodes()[id];
-        let Some(ConstantWeights { values, k, n, layout }) = constant_weights(model, node).map_err(err)? else {
+        let Some(ConstantWeights { values, transposed, k, n, layout }) = constant_weights(model, node).map_err(err)?
+        else {
             continue;
         };
-        let Ok(weights) = Int8Weights::quantize(&values, k, n) else { continue };
+        let view = values.to_plain_array_view::<f32>().map_err(err)?;
+        let Some(values) = view.as_slice() else { continue };
+        let quantized = if transposed {
+            Int8Weights::quantize_transposed(values, k, n)
+        } else {
+            Int8Weights::quantize(values, k, n)
+        };
+        let Ok(weights) = quantized else { continue };
         let bias = following_bias(model, node, n, layout).map_err(err)?;
         let target = OutletId::new(bias.as_ref().map_or(id, |(_, add)| *add), 0);
         let op = Int8MatMul { weights: Arc::new(weights), bias: bias.map(|(b, _)| Arc::new(b)), layout };

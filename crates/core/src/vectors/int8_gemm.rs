@@ -58,6 +58,19 @@ impl Int8Weights {
     /// column `j`). `invalid_input` when the length is not `k · n`, `k` or
     /// `n` is 0, `k` exceeds [`MAX_K`], or a weight is not finite.
     pub fn quantize(w: &[f32], k: usize, n: usize) -> Result<Int8Weights> {
+        Self::quantize_from(w, k, n, false)
+    }
+
+    /// [`Int8Weights::quantize`] of a matrix stored transposed: `w_t` is
+    /// row-major `n × k` (`w_t[j * k + i]` is row `i`, column `j` of `W`),
+    /// as in `[out, in]` weights; no transposed copy is made.
+    pub fn quantize_transposed(w_t: &[f32], k: usize, n: usize) -> Result<Int8Weights> {
+        Self::quantize_from(w_t, k, n, true)
+    }
+
+    /// Both layouts, reading `w` in its own order (column scales first, then
+    /// the values), so that a large matrix is read sequentially.
+    fn quantize_from(w: &[f32], k: usize, n: usize, transposed: bool) -> Result<Int8Weights> {
         let bad = |why: String| Error::InvalidInput(format!("int8 weights: {why}"));
         if k == 0 || n == 0 || k > MAX_K {
             return Err(bad(format!("a {k} × {n} matrix (k must be 1 to {MAX_K}, n at least 1)")));
@@ -72,17 +85,33 @@ impl Int8Weights {
         let len = k_pad
             .checked_mul(n)
             .ok_or_else(|| bad(format!("a {k} × {n} matrix is too large")))?;
-        let mut values = vec![0i16; len];
-        let mut scales = vec![0f32; n];
-        for (c, (column, scale)) in values.chunks_exact_mut(k_pad).zip(scales.iter_mut()).enumerate() {
-            let amax = (0..k).map(|i| w[i * n + c].abs()).fold(0f32, f32::max);
-            if amax == 0.0 {
-                continue;
+        let mut amax = vec![0f32; n];
+        if transposed {
+            for (a, column) in amax.iter_mut().zip(w.chunks_exact(k)) {
+                *a = column.iter().fold(0f32, |m, v| m.max(v.abs()));
             }
-            *scale = amax / 127.0;
-            let inv = 127.0 / amax;
-            for (i, q) in column.iter_mut().take(k).enumerate() {
-                *q = (w[i * n + c] * inv).round_ties_even().clamp(-127.0, 127.0) as i16;
+        } else {
+            for row in w.chunks_exact(n) {
+                for (a, v) in amax.iter_mut().zip(row) {
+                    *a = a.max(v.abs());
+                }
+            }
+        }
+        let scales: Vec<f32> = amax.iter().map(|a| a / 127.0).collect();
+        let inv: Vec<f32> = amax.iter().map(|&a| if a > 0.0 { 127.0 / a } else { 0.0 }).collect();
+        let q = |v: f32, inv: f32| (v * inv).round_ties_even().clamp(-127.0, 127.0) as i16;
+        let mut values = vec![0i16; len];
+        if transposed {
+            for ((out, column), &inv) in values.chunks_exact_mut(k_pad).zip(w.chunks_exact(k)).zip(&inv) {
+                for (o, &v) in out.iter_mut().zip(column) {
+                    *o = q(v, inv);
+                }
+            }
+        } else {
+            for (i, row) in w.chunks_exact(n).enumerate() {
+                for (c, (&v, &inv)) in row.iter().zip(&inv).enumerate() {
+                    values[c * k_pad + i] = q(v, inv);
+                }
             }
         }
         let row_limit = i32::try_from((i32::MAX as usize) / (127 * k_pad)).unwrap_or(i32::MAX).min(32_767);
@@ -388,6 +417,16 @@ mod tests {
         let mut y = [0f32];
         w.matmul(&vec![-1.0; k], 1, None, &mut y).unwrap();
         assert!((y[0] - k as f32).abs() < 1e-3 * k as f32, "{}", y[0]);
+    }
+
+    #[test]
+    fn a_transposed_matrix_gives_the_same_weights() {
+        let (k, n) = (13, 7);
+        let w: Vec<f32> = (0..k * n).map(|i| ((i * 37 % 101) as f32 - 50.0) / 9.0).collect();
+        let w_t: Vec<f32> = (0..n * k).map(|i| w[(i % k) * n + i / k]).collect();
+        let (a, b) = (Int8Weights::quantize(&w, k, n).unwrap(), Int8Weights::quantize_transposed(&w_t, k, n).unwrap());
+        assert_eq!((a.values.clone(), a.scales.clone()), (b.values, b.scales));
+        assert!(Int8Weights::quantize_transposed(&w_t[1..], k, n).is_err());
     }
 
     #[test]
