@@ -188,7 +188,7 @@ impl JsImageOptions {
                 max_side: self.max_side.unwrap_or(limits.max_side),
                 ..limits
             },
-            int8_matmul: self.int8_matmul.unwrap_or(cfg!(target_arch = "wasm32")),
+            int8_matmul: self.int8_matmul.unwrap_or(ImageEncoderOptions::default().int8_matmul),
         }
     }
 }

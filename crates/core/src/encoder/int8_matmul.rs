@@ -89,7 +89,7 @@ impl EvalOp for Int8MatMul {
         let view = x.to_plain_array_view::<f32>()?;
         let Some(values) = view.as_slice() else { bail!("Int8MatMul: the input is not contiguous") };
         let bias = self.bias.as_deref().map(Vec::as_slice);
-        let out_shape: TVec<usize> = match self.layout {
+        let (out_shape, y) = match self.layout {
             Layout::Last { contracted } => {
                 let Some(kept) = shape.len().checked_sub(contracted) else {
                     bail!("Int8MatMul: input of shape {shape:?} has fewer than {contracted} axes")
@@ -102,21 +102,20 @@ impl EvalOp for Int8MatMul {
                 let len = rows.checked_mul(n).ok_or_else(|| format_err!("Int8MatMul: {rows} rows of {n} overflow"))?;
                 let mut y = vec![0f32; len];
                 self.weights.matmul(values, rows, bias, &mut y).map_err(|e| format_err!("{e}"))?;
-                let mut out_shape: TVec<usize> = shape[..kept].into();
-                out_shape.push(n);
-                return Ok(tvec!(tract_ndarray::ArrayD::from_shape_vec(&*out_shape, y)?.into_tvalue()));
+                let out_shape: TVec<usize> = shape[..kept].iter().copied().chain([n]).collect();
+                (out_shape, y)
             }
             Layout::ChannelsFirst => {
                 ensure!(shape.first() == Some(&k), "Int8MatMul: input of shape {shape:?} for {k} channels");
-                let mut out: TVec<usize> = shape.into();
-                out[0] = n;
-                out
+                let pixels = shape[1..].iter().product::<usize>();
+                let len =
+                    pixels.checked_mul(n).ok_or_else(|| format_err!("Int8MatMul: {pixels} pixels of {n} overflow"))?;
+                let mut y = vec![0f32; len];
+                self.weights.matmul_channels_first(values, pixels, bias, &mut y).map_err(|e| format_err!("{e}"))?;
+                let out_shape: TVec<usize> = [n].into_iter().chain(shape[1..].iter().copied()).collect();
+                (out_shape, y)
             }
         };
-        let pixels = shape[1..].iter().product::<usize>();
-        let len = pixels.checked_mul(n).ok_or_else(|| format_err!("Int8MatMul: {pixels} pixels of {n} overflow"))?;
-        let mut y = vec![0f32; len];
-        self.weights.matmul_channels_first(values, pixels, bias, &mut y).map_err(|e| format_err!("{e}"))?;
         Ok(tvec!(tract_ndarray::ArrayD::from_shape_vec(&*out_shape, y)?.into_tvalue()))
     }
 }
@@ -147,16 +146,16 @@ impl TypedOp for Int8MatMul {
 
     fn cost(&self, inputs: &[&TypedFact]) -> TractResult<TVec<(Cost, TDim)>> {
         let Some(x) = inputs.first() else { bail!("Int8MatMul needs one input") };
+        // the input's volume is rows × k (or k × pixels)
         let macs = x.shape.iter().product::<TDim>() * self.weights.n();
-        // (the input's volume is rows × k)
         Ok(tvec!((Cost::FMA(i32::datum_type()), macs)))
     }
 
     as_op!();
 }
 
-/// A product's constant weights as a row-major `k × n` matrix, and where
-/// its input's contracted axes are.
+/// A product's constant weights (the constant tensor itself, no copy), its
+/// `k × n` shape, and where its input's contracted axes are.
 struct ConstantWeights {
     /// Row-major `k × n`, or `n × k` when `transposed`.
     values: Arc<Tensor>,
@@ -167,8 +166,7 @@ struct ConstantWeights {
 }
 
 /// The weights of an `EinSum` node that is an activation times a constant
-/// matrix, as a row-major `k × n` matrix with the number of the input's
-/// trailing axes it contracts, or `None` for any other node. The forms:
+/// matrix, or `None` for any other node. The forms:
 /// `...k,kn->...n`, `...k,nk->...n`, and `...pq,pqn->...n` (any number of
 /// contracted axes, in the same order in both), and the channels-first
 /// `k...,nk->n...` of a 1×1 convolution.
@@ -222,7 +220,6 @@ fn constant_weights(model: &TypedModel, node: &TypedNode) -> TractResult<Option<
     Ok(Some(ConstantWeights { values: konst, transposed: true, k, n, layout: Layout::Last { contracted: 1 } }))
 }
 
-
 /// The constant bias added right after `node` (whose output has its `n`
 /// channels on the last axis, or the first for [`Layout::ChannelsFirst`]),
 /// and the `Add` node that adds it, if its only successor is such an `Add`.
@@ -238,8 +235,8 @@ fn following_bias(model: &TypedModel, node: &TypedNode, n: usize, layout: Layout
     let Some(konst) = fact.konst.clone() else { return Ok(None) };
     let dims = konst.shape();
     let out = model.outlet_fact(ours)?;
-    // the Add must not broadcast our output to a larger shape
-    // numpy broadcasting aligns the bias's axes to the right of the output's
+    // numpy broadcasting aligns the bias's axes to the right of the
+    // output's; the Add must not broadcast our output to a larger shape
     let channel_axis = match layout {
         Layout::Last { .. } => out.rank().checked_sub(1),
         Layout::ChannelsFirst => Some(0),
@@ -261,7 +258,8 @@ fn following_bias(model: &TypedModel, node: &TypedNode, n: usize, layout: Layout
 /// Replaces the matrix products of `model` with constant weights by
 /// [`Int8MatMul`] (see the module docs) and returns how many it replaced.
 /// A product whose weights cannot be held as int8 (not finite, or a `k`
-/// beyond [`crate::vectors::int8_gemm::MAX_K`]) stays as it is.
+/// beyond [`crate::vectors::int8_gemm::MAX_K`]) or would take more bytes
+/// as int8 than as f32 (`k` below 4, padded to 8) stays as it is.
 pub(crate) fn rewrite(model: &mut TypedModel) -> Result<usize> {
     let err = |e: TractError| Error::UnsupportedModel(format!("int8 matmul rewrite: {}", chain(&e)));
     let mut replaced = 0;
@@ -271,6 +269,11 @@ pub(crate) fn rewrite(model: &mut TypedModel) -> Result<usize> {
         else {
             continue;
         };
+        // k is padded to a multiple of 8 in 16-bit lanes: for k < 4 the int8
+        // form would outgrow the f32 tensor the load's budget checked
+        if k.div_ceil(8) * 8 > 2 * k {
+            continue;
+        }
         let view = values.to_plain_array_view::<f32>().map_err(err)?;
         let Some(values) = view.as_slice() else { continue };
         let quantized = if transposed {

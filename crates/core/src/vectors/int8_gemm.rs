@@ -134,11 +134,6 @@ impl Int8Weights {
         self.row_limit
     }
 
-    /// Bytes the weights hold.
-    pub fn memory_bytes(&self) -> usize {
-        self.values.len() * 2 + self.scales.len() * 4
-    }
-
     /// The weight at row `i`, column `j` as these weights hold it (the
     /// column's scale times its int8 value); 0 outside the matrix.
     pub fn dequantized(&self, i: usize, j: usize) -> f32 {
@@ -216,9 +211,10 @@ impl Int8Weights {
         }
     }
 
-    /// The integer sums the portable kernel gives for the tile at rows
-    /// `r0..` and columns `c0..` of `x` quantised as [`Int8Weights::matmul`]
-    /// does, for tests comparing the SIMD kernel with it.
+    /// The integer sums the portable kernel gives for `rows` quantised rows
+    /// `xq` (`rows · k_padded()` values, each within [`Int8Weights::row_limit`])
+    /// and columns `c0 .. c0 + cols`, for tests comparing the SIMD kernel
+    /// with it.
     pub fn portable_sums(&self, xq: &[i16], rows: usize, c0: usize, cols: usize) -> [[i32; TILE_COLS]; TILE_ROWS] {
         portable_tile(xq, &self.values[c0 * self.k_pad..(c0 + cols) * self.k_pad], self.k_pad, rows, cols)
     }
