@@ -109,6 +109,13 @@ impl TextEmbedder {
         self.inner.dim()
     }
 
+    /// How many of the model's products with constant weights run in
+    /// integers (`int8MatMul`; 36 for MiniLM-L6, 0 when the option is off).
+    #[wasm_bindgen(getter, js_name = int8Products)]
+    pub fn int8_products(&self) -> usize {
+        self.inner.int8_products()
+    }
+
     /// Unit-length embedding of `text` (texts over 256 tokens are truncated).
     pub fn embed(&self, text: &str) -> Result<Vec<f32>, JsValue> {
         self.inner.embed(text).map_err(js_error)
@@ -225,6 +232,14 @@ impl ImageEmbedder {
     #[wasm_bindgen(getter)]
     pub fn dim(&self) -> usize {
         self.inner.dim()
+    }
+
+    /// How many of the model's products with constant weights (1×1
+    /// convolutions, dense layers) run in integers (`int8MatMul`; 0 when the
+    /// option is off).
+    #[wasm_bindgen(getter, js_name = int8Products)]
+    pub fn int8_products(&self) -> usize {
+        self.inner.int8_products()
     }
 
     /// Embeds a canvas `ImageData` (RGBA pixels; alpha is ignored).

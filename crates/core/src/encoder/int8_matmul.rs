@@ -2,11 +2,16 @@
 //! ([`crate::vectors::int8_gemm`]) instead of tract's f32 GEMM.
 //!
 //! [`rewrite`] walks a decluttered model and replaces every f32 `EinSum`
-//! that multiplies an activation `[..., k]` by a constant `k × n` matrix (or
-//! its transpose), or a channels-first activation `[k, ...]` by a constant
-//! `n × k` matrix (a 1×1 convolution), with an [`Int8MatMul`] holding the
-//! weights as int8 columns, and folds a following `Add` of a constant bias
-//! of `n` values into it. Products of two activations (attention) stay with tract. It is
+//! that multiplies an activation by a constant `k × n` matrix (or its
+//! transpose) with an [`Int8MatMul`] holding the weights as int8 columns, and
+//! folds a following `Add` of a constant bias of `n` values into it. The
+//! activation's `k` channels may come last (`[..., k]`, a dense layer) or
+//! first (`[k, ...]`, a 1×1 convolution in CHW), and the output's `n`
+//! likewise, in any of the four combinations: in WebAssembly tract lays
+//! MobileNet-style models out channels-last around their depthwise
+//! convolutions (its channel-inner SIMD path), which leaves the 1×1
+//! convolutions as `IHW,OI->HWO` and `HWI,OI->OHW`; natively they stay
+//! `IHW,OI->OHW`. Products of two activations (attention) stay with tract. It is
 //! what [`super::TextEncoderOptions::int8_matmul`] turns on; on by default
 //! in WebAssembly, where it measured faster (docs/benchmarks.md), and off
 //! natively, where tract's FMA kernels are faster than the portable integer
@@ -20,7 +25,7 @@ use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_core::ops::einsum::EinSum;
 
 use crate::error::{chain, Error, Result};
-use crate::vectors::int8_gemm::Int8Weights;
+use crate::vectors::int8_gemm::{Int8Weights, PixelLayout};
 
 /// `y = x · W (+ bias)` with constant int8 weights: `x` of shape `[..., k]`
 /// (f32) gives `y` of shape `[..., n]`. See [`crate::vectors::int8_gemm`]
@@ -30,6 +35,20 @@ pub(crate) struct Int8MatMul {
     weights: Arc<Int8Weights>,
     bias: Option<Arc<Vec<f32>>>,
     layout: Layout,
+    /// Where the output's `n` channels go.
+    output: Side,
+    /// Leading axes of size 1 in the input that the output drops (an ONNX
+    /// batch axis of 1 the einsum sums away).
+    unit_axes: usize,
+}
+
+/// The first or the last axis of a product's output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// `[..., n]`.
+    Last,
+    /// `[n, ...]`.
+    First,
 }
 
 /// Where the contracted axes of an [`Int8MatMul`]'s input are.
@@ -48,6 +67,8 @@ impl PartialEq for Int8MatMul {
     fn eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.weights, &other.weights)
             && self.layout == other.layout
+            && self.output == other.output
+            && self.unit_axes == other.unit_axes
             && match (&self.bias, &other.bias) {
                 (Some(a), Some(b)) => Arc::ptr_eq(a, b),
                 (None, None) => true,
@@ -85,11 +106,11 @@ impl EvalOp for Int8MatMul {
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let Some(x) = inputs.first() else { bail!("Int8MatMul needs one input") };
         let (k, n) = (self.weights.k(), self.weights.n());
-        let shape = x.shape();
+        let Some(shape) = x.shape().get(self.unit_axes..) else { bail!("Int8MatMul: an input of shape {:?}", x.shape()) };
         let view = x.to_plain_array_view::<f32>()?;
         let Some(values) = view.as_slice() else { bail!("Int8MatMul: the input is not contiguous") };
         let bias = self.bias.as_deref().map(Vec::as_slice);
-        let (out_shape, y) = match self.layout {
+        let (kept, rows): (&[usize], usize) = match self.layout {
             Layout::Last { contracted } => {
                 let Some(kept) = shape.len().checked_sub(contracted) else {
                     bail!("Int8MatMul: input of shape {shape:?} has fewer than {contracted} axes")
@@ -98,23 +119,35 @@ impl EvalOp for Int8MatMul {
                     shape[kept..].iter().product::<usize>() == k,
                     "Int8MatMul: input of shape {shape:?} for {k} × {n} weights"
                 );
-                let rows = shape[..kept].iter().product::<usize>();
-                let len = rows.checked_mul(n).ok_or_else(|| format_err!("Int8MatMul: {rows} rows of {n} overflow"))?;
-                let mut y = vec![0f32; len];
-                self.weights.matmul(values, rows, bias, &mut y).map_err(|e| format_err!("{e}"))?;
-                let out_shape: TVec<usize> = shape[..kept].iter().copied().chain([n]).collect();
-                (out_shape, y)
+                (&shape[..kept], shape[..kept].iter().product::<usize>())
             }
             Layout::ChannelsFirst => {
                 ensure!(shape.first() == Some(&k), "Int8MatMul: input of shape {shape:?} for {k} channels");
-                let pixels = shape[1..].iter().product::<usize>();
-                let len =
-                    pixels.checked_mul(n).ok_or_else(|| format_err!("Int8MatMul: {pixels} pixels of {n} overflow"))?;
-                let mut y = vec![0f32; len];
-                self.weights.matmul_channels_first(values, pixels, bias, &mut y).map_err(|e| format_err!("{e}"))?;
-                let out_shape: TVec<usize> = [n].into_iter().chain(shape[1..].iter().copied()).collect();
-                (out_shape, y)
+                (&shape[1..], shape[1..].iter().product::<usize>())
             }
+        };
+        let len = rows.checked_mul(n).ok_or_else(|| format_err!("Int8MatMul: {rows} rows of {n} overflow"))?;
+        let mut y = vec![0f32; len];
+        let fail = |e: Error| format_err!("{e}");
+        match (self.layout, self.output) {
+            (Layout::Last { .. }, Side::Last) => self.weights.matmul(values, rows, bias, &mut y).map_err(fail)?,
+            (Layout::ChannelsFirst, Side::First) => {
+                self.weights.matmul_channels_first(values, rows, bias, &mut y).map_err(fail)?
+            }
+            // tract's channels-last graphs: the pixel kernel reads and
+            // writes each side in its layout
+            (Layout::Last { .. }, Side::First) => self
+                .weights
+                .matmul_pixels(values, rows, PixelLayout::ChannelsLast, PixelLayout::ChannelsFirst, bias, &mut y)
+                .map_err(fail)?,
+            (Layout::ChannelsFirst, Side::Last) => self
+                .weights
+                .matmul_pixels(values, rows, PixelLayout::ChannelsFirst, PixelLayout::ChannelsLast, bias, &mut y)
+                .map_err(fail)?,
+        }
+        let out_shape: TVec<usize> = match self.output {
+            Side::Last => kept.iter().copied().chain([n]).collect(),
+            Side::First => [n].into_iter().chain(kept.iter().copied()).collect(),
         };
         Ok(tvec!(tract_ndarray::ArrayD::from_shape_vec(&*out_shape, y)?.into_tvalue()))
     }
@@ -126,22 +159,27 @@ impl TypedOp for Int8MatMul {
         ensure!(x.datum_type == f32::datum_type(), "Int8MatMul takes f32, not {:?}", x.datum_type);
         let (k, n) = (self.weights.k(), self.weights.n());
         let fits = |d: TDim| d.to_usize().map_or(true, |d| d == k);
-        let shape: TVec<TDim> = match self.layout {
+        let Some(shape) = x.shape.dims().get(self.unit_axes..) else { bail!("Int8MatMul: an input {:?}", x.shape) };
+        let kept: &[TDim] = match self.layout {
             Layout::Last { contracted } => {
-                let Some(kept) = x.rank().checked_sub(contracted) else {
-                    bail!("Int8MatMul: an input of rank {} for {contracted} contracted axes", x.rank())
+                let Some(kept) = shape.len().checked_sub(contracted) else {
+                    bail!("Int8MatMul: an input of rank {} for {contracted} contracted axes", shape.len())
                 };
-                let width = x.shape[kept..].iter().product::<TDim>();
+                let width = shape[kept..].iter().product::<TDim>();
                 ensure!(fits(width.clone()), "Int8MatMul: input of width {width} for {k} × {n} weights");
-                x.shape[..kept].iter().cloned().chain([n.to_dim()]).collect()
+                &shape[..kept]
             }
             Layout::ChannelsFirst => {
-                let Some(first) = x.shape.iter().next() else { bail!("Int8MatMul: an input of rank 0") };
-                ensure!(x.rank() >= 2 && fits(first.clone()), "Int8MatMul: input {:?} for {k} channels", x.shape);
-                [n.to_dim()].into_iter().chain(x.shape.iter().skip(1).cloned()).collect()
+                let Some(first) = shape.first() else { bail!("Int8MatMul: an input of rank 0") };
+                ensure!(shape.len() >= 2 && fits(first.clone()), "Int8MatMul: input {:?} for {k} channels", x.shape);
+                &shape[1..]
             }
         };
-        Ok(tvec!(f32::fact(shape)))
+        let out: TVec<TDim> = match self.output {
+            Side::Last => kept.iter().cloned().chain([n.to_dim()]).collect(),
+            Side::First => [n.to_dim()].into_iter().chain(kept.iter().cloned()).collect(),
+        };
+        Ok(tvec!(f32::fact(out)))
     }
 
     fn cost(&self, inputs: &[&TypedFact]) -> TractResult<TVec<(Cost, TDim)>> {
@@ -155,7 +193,8 @@ impl TypedOp for Int8MatMul {
 }
 
 /// A product's constant weights (the constant tensor itself, no copy), its
-/// `k × n` shape, and where its input's contracted axes are.
+/// `k × n` shape, and where its input's contracted axes and its output's
+/// channels are.
 struct ConstantWeights {
     /// Row-major `k × n`, or `n × k` when `transposed`.
     values: Arc<Tensor>,
@@ -163,13 +202,18 @@ struct ConstantWeights {
     k: usize,
     n: usize,
     layout: Layout,
+    output: Side,
+    unit_axes: usize,
 }
 
 /// The weights of an `EinSum` node that is an activation times a constant
-/// matrix, or `None` for any other node. The forms:
-/// `...k,kn->...n`, `...k,nk->...n`, and `...pq,pqn->...n` (any number of
-/// contracted axes, in the same order in both), and the channels-first
-/// `k...,nk->n...` of a 1×1 convolution.
+/// matrix, or `None` for any other node. The forms, with `P` any pixel or
+/// row axes in the same order on both sides and the weights `kn` or `nk`:
+/// `Pk,kn->Pn`, `kP,kn->nP` (a 1×1 convolution channels-first), the mixed
+/// `kP,kn->Pn` and `Pk,kn->nP` that tract's channels-last layout leaves
+/// around depthwise convolutions, each with leading input axes of size 1
+/// that the output drops; and `...pq,pqn->...n` (several contracted axes,
+/// in the same order in both).
 fn constant_weights(model: &TypedModel, node: &TypedNode) -> TractResult<Option<ConstantWeights>> {
     let Some(einsum) = node.op_as::<EinSum>() else { return Ok(None) };
     if einsum.q_params.is_some() || einsum.operating_dt != f32::datum_type() || node.inputs.len() != 2 {
@@ -185,45 +229,66 @@ fn constant_weights(model: &TypedModel, node: &TypedNode) -> TractResult<Option<
     let (Some(a), Some(b), Some(o)) = (ins.first(), ins.get(1), outs.first()) else { return Ok(None) };
     let (a, b, o): (Vec<char>, Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect(), o.chars().collect());
     let dims = konst.shape();
-    if b.len() == 2 && dims.len() == 2 && a.len() >= 2 && o.len() == a.len() && a[1..] == o[1..] {
-        let (kc, nc) = (a[0], o[0]);
-        if b[0] == nc && b[1] == kc && kc != nc && !o.contains(&kc) && !a.contains(&nc) {
-            let (k, n) = (dims[1], dims[0]);
-            return Ok(Some(ConstantWeights { values: konst, transposed: true, k, n, layout: Layout::ChannelsFirst }));
+    if a.len() != x.rank() || b.len() != dims.len() {
+        return Ok(None);
+    }
+    if b.len() == 2 {
+        // leading input axes of size 1 that neither the weights nor the output have
+        let unit_axes = a
+            .iter()
+            .zip(x.shape.iter())
+            .take_while(|(c, d)| !o.contains(c) && !b.contains(c) && d.to_usize().ok() == Some(1))
+            .count();
+        let a = &a[unit_axes..];
+        for (k_axis, transposed) in [(0, false), (1, true)] {
+            let (kc, nc) = (b[k_axis], b[1 - k_axis]);
+            if kc == nc || !a.contains(&kc) || o.contains(&kc) || a.contains(&nc) || !o.contains(&nc) {
+                continue;
+            }
+            let (layout, p_in) = match a {
+                [p @ .., last] if *last == kc => (Layout::Last { contracted: 1 }, p),
+                [first, p @ ..] if *first == kc && !p.is_empty() => (Layout::ChannelsFirst, p),
+                _ => continue,
+            };
+            let (output, p_out) = match o.as_slice() {
+                [p @ .., last] if *last == nc => (Side::Last, p),
+                [first, p @ ..] if *first == nc => (Side::First, p),
+                _ => continue,
+            };
+            if p_in != p_out {
+                continue;
+            }
+            let (k, n) = (dims[k_axis], dims[1 - k_axis]);
+            return Ok(Some(ConstantWeights { values: konst, transposed, k, n, layout, output, unit_axes }));
         }
+        return Ok(None);
     }
     let (r, t) = (a.len(), b.len().saturating_sub(1));
-    if t == 0 || t > r || o.len() != r - t + 1 || a[..r - t] != o[..r - t] {
+    if t < 2 || t > r || o.len() != r - t + 1 || a[..r - t] != o[..r - t] {
         return Ok(None);
     }
     let (kc, nc) = (&a[r - t..], o[r - t]);
-    if kc.iter().any(|c| o.contains(c)) || a.contains(&nc) {
+    if kc.iter().any(|c| o.contains(c)) || a.contains(&nc) || b[..t] != *kc || b[t] != nc {
         return Ok(None);
     }
-    let is_transposed = if b[..t] == *kc && b[t] == nc {
-        false
-    } else if t == 1 && b[0] == nc && b[1] == kc[0] {
-        true
-    } else {
-        return Ok(None);
-    };
-    if dims.len() != t + 1 {
-        return Ok(None);
-    }
-    if !is_transposed {
-        // [d_1, …, d_t, n] row-major is the k × n matrix, k = d_1 ⋯ d_t
-        let k = dims[..t].iter().product::<usize>();
-        let n = dims[t];
-        return Ok(Some(ConstantWeights { values: konst, transposed: false, k, n, layout: Layout::Last { contracted: t } }));
-    }
-    let (k, n) = (dims[1], dims[0]);
-    Ok(Some(ConstantWeights { values: konst, transposed: true, k, n, layout: Layout::Last { contracted: 1 } }))
+    // [d_1, …, d_t, n] row-major is the k × n matrix, k = d_1 ⋯ d_t
+    let k = dims[..t].iter().product::<usize>();
+    let n = dims[t];
+    Ok(Some(ConstantWeights {
+        values: konst,
+        transposed: false,
+        k,
+        n,
+        layout: Layout::Last { contracted: t },
+        output: Side::Last,
+        unit_axes: 0,
+    }))
 }
 
 /// The constant bias added right after `node` (whose output has its `n`
-/// channels on the last axis, or the first for [`Layout::ChannelsFirst`]),
+/// channels on the last axis, or the first for [`Side::First`]),
 /// and the `Add` node that adds it, if its only successor is such an `Add`.
-fn following_bias(model: &TypedModel, node: &TypedNode, n: usize, layout: Layout) -> TractResult<Option<(Vec<f32>, usize)>> {
+fn following_bias(model: &TypedModel, node: &TypedNode, n: usize, output: Side) -> TractResult<Option<(Vec<f32>, usize)>> {
     let Some(succ) = model.single_succ(node.id)? else { return Ok(None) };
     let Some(bin) = succ.op_as::<TypedBinOp>() else { return Ok(None) };
     if bin.0.name() != "Add" || succ.inputs.len() != 2 {
@@ -237,9 +302,9 @@ fn following_bias(model: &TypedModel, node: &TypedNode, n: usize, layout: Layout
     let out = model.outlet_fact(ours)?;
     // numpy broadcasting aligns the bias's axes to the right of the
     // output's; the Add must not broadcast our output to a larger shape
-    let channel_axis = match layout {
-        Layout::Last { .. } => out.rank().checked_sub(1),
-        Layout::ChannelsFirst => Some(0),
+    let channel_axis = match output {
+        Side::Last => out.rank().checked_sub(1),
+        Side::First => Some(0),
     };
     let at = channel_axis.and_then(|c| (c + dims.len()).checked_sub(out.rank()));
     if konst.datum_type() != f32::datum_type()
@@ -265,7 +330,8 @@ pub(crate) fn rewrite(model: &mut TypedModel) -> Result<usize> {
     let mut replaced = 0;
     for id in model.eval_order().map_err(err)? {
         let node = &model.nodes()[id];
-        let Some(ConstantWeights { values, transposed, k, n, layout }) = constant_weights(model, node).map_err(err)?
+        let Some(ConstantWeights { values, transposed, k, n, layout, output, unit_axes }) =
+            constant_weights(model, node).map_err(err)?
         else {
             continue;
         };
@@ -282,9 +348,9 @@ pub(crate) fn rewrite(model: &mut TypedModel) -> Result<usize> {
             Int8Weights::quantize(values, k, n)
         };
         let Ok(weights) = quantized else { continue };
-        let bias = following_bias(model, node, n, layout).map_err(err)?;
+        let bias = following_bias(model, node, n, output).map_err(err)?;
         let target = OutletId::new(bias.as_ref().map_or(id, |(_, add)| *add), 0);
-        let op = Int8MatMul { weights: Arc::new(weights), bias: bias.map(|(b, _)| Arc::new(b)), layout };
+        let op = Int8MatMul { weights: Arc::new(weights), bias: bias.map(|(b, _)| Arc::new(b)), layout, output, unit_axes };
         let name = node.name.clone();
         let patch = TypedModelPatch::rewire(model, &[node.inputs[0]], &[target], &|p, xs| {
             p.wire_node(&name, op.clone(), xs)
@@ -295,4 +361,101 @@ pub(crate) fn rewrite(model: &mut TypedModel) -> Result<usize> {
     }
     model.compact().map_err(err)?;
     Ok(replaced)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tract_onnx::tract_core::ops::math::add;
+
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(7);
+        (0..n)
+            .map(|_| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (state >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// A model of one `EinSum` of an input of `shape` by constant weights
+    /// of `weights_shape` (and a bias added after it, broadcast along
+    /// `bias_shape`), its output and the output after the rewrite.
+    fn run(expr: &str, shape: &[usize], weights_shape: &[usize], bias_shape: Option<&[usize]>) -> (usize, Vec<f32>, Vec<f32>) {
+        let mut model = TypedModel::default();
+        let x = model.add_source("x", f32::fact(shape)).unwrap();
+        let w_len = weights_shape.iter().product::<usize>();
+        let w = model.add_const("w", Tensor::from_shape(weights_shape, &values(w_len, 1)).unwrap()).unwrap();
+        let op = EinSum::new(expr.parse().unwrap(), f32::datum_type());
+        let mut y = model.wire_node("einsum", op, &[x, w]).unwrap()[0];
+        if let Some(bias_shape) = bias_shape {
+            let len = bias_shape.iter().product::<usize>();
+            let b = model.add_const("b", Tensor::from_shape(bias_shape, &values(len, 2)).unwrap()).unwrap();
+            y = model.wire_node("bias", add(), &[y, b]).unwrap()[0];
+        }
+        model.select_output_outlets(&[y]).unwrap();
+        let input = Tensor::from_shape(shape, &values(shape.iter().product(), 3)).unwrap();
+        let eval = |m: &TypedModel| -> Vec<f32> {
+            let plan = m.clone().into_runnable().unwrap();
+            let out = plan.run(tvec!(input.clone().into_tvalue())).unwrap();
+            out[0].to_plain_array_view::<f32>().unwrap().iter().copied().collect()
+        };
+        let reference = eval(&model);
+        let before = model.outlet_fact(y).unwrap().shape.clone();
+        let replaced = rewrite(&mut model).unwrap();
+        let after = model.output_outlets().unwrap()[0];
+        assert_eq!(model.outlet_fact(after).unwrap().shape, before, "{expr}: the output's shape");
+        (replaced, reference, eval(&model))
+    }
+
+    fn close(reference: &[f32], ours: &[f32], what: &str) {
+        assert_eq!(reference.len(), ours.len(), "{what}");
+        let scale = reference.iter().fold(0f32, |m, v| m.max(v.abs()));
+        for (i, (r, o)) in reference.iter().zip(ours).enumerate() {
+            assert!((r - o).abs() <= 0.02 * scale, "{what} at {i}: {o} vs {r}");
+        }
+    }
+
+    /// Every layout tract leaves a 1×1 convolution or a dense layer in
+    /// (rows-last, channels-first, the two mixed ones of a channels-last
+    /// graph, a batch axis of 1 summed away), with and without a bias,
+    /// runs in integers and gives the f32 product within quantisation error.
+    #[test]
+    fn every_layout_of_a_constant_product_runs_in_integers() {
+        // expression, input shape, weights' shape, bias shape
+        type Case<'a> = (&'a str, &'a [usize], &'a [usize], &'a [usize]);
+        let cases: &[Case] = &[
+            ("HWk,kn->HWn", &[5, 7, 16], &[16, 24], &[1, 1, 24]),
+            ("HWk,nk->HWn", &[5, 7, 16], &[24, 16], &[1, 1, 24]),
+            ("kHW,nk->nHW", &[16, 5, 7], &[24, 16], &[24, 1, 1]),
+            ("kHW,kn->nHW", &[16, 5, 7], &[16, 24], &[24, 1, 1]),
+            ("IHW,OI->HWO", &[16, 5, 7], &[24, 16], &[1, 1, 24]),
+            ("HWI,OI->OHW", &[5, 7, 16], &[24, 16], &[24, 1, 1]),
+            ("NIHW,OI->OHW", &[1, 16, 5, 7], &[24, 16], &[24, 1, 1]),
+            ("NIHW,OI->HWO", &[1, 16, 5, 7], &[24, 16], &[1, 1, 24]),
+            ("bspq,pqn->bsn", &[2, 3, 4, 8], &[4, 8, 12], &[1, 1, 12]),
+        ];
+        for (expr, shape, weights, bias) in cases {
+            for bias in [None, Some(*bias)] {
+                let (replaced, reference, ours) = run(expr, shape, weights, bias);
+                assert_eq!(replaced, 1, "{expr} (bias {bias:?})");
+                close(&reference, &ours, &format!("{expr} (bias {bias:?})"));
+            }
+        }
+    }
+
+    /// Products the op cannot run stay with tract: a weight axis on both
+    /// sides, pixel axes reordered, a summed axis that is not of size 1.
+    #[test]
+    fn other_products_stay_with_tract() {
+        for (expr, shape, weights) in [
+            ("HWk,kn->WHn", &[5, 7, 16][..], &[16, 24][..]),
+            ("NkHW,nk->nHW", &[2, 16, 5, 7], &[24, 16]),
+            ("Hk,kn->Hkn", &[5, 16], &[16, 24]),
+        ] {
+            let (replaced, reference, ours) = run(expr, shape, weights, None);
+            assert_eq!(replaced, 0, "{expr}");
+            assert_eq!(reference, ours, "{expr}");
+        }
+    }
 }

@@ -9,7 +9,6 @@ pub mod explain;
 pub mod filter;
 pub mod score;
 
-use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -167,16 +166,21 @@ pub fn allowed(catalog: &Catalog, profile: &UserProfile, filters: &Filters) -> R
             }
         }
     }
-    let mut blocked: HashSet<&str> = filters.exclude_ids.iter().map(String::as_str).collect();
-    if !filters.include_seen {
-        blocked.extend(profile.seen());
+    // Blocked ids become indices (ids are unique in a catalog): no item's
+    // id is read or hashed, which at 100k items cost milliseconds a call.
+    let mut allowed = vec![true; catalog.len()];
+    let seen = profile.seen().filter(|_| !filters.include_seen);
+    for id in filters.exclude_ids.iter().map(String::as_str).chain(seen) {
+        if let Some(a) = catalog.index_of(id).and_then(|i| allowed.get_mut(i as usize)) {
+            *a = false;
+        }
     }
-    Ok((0..catalog.len() as u32)
-        .map(|i| {
-            let id = catalog.item(i).map_or("", |it| it.id());
-            !blocked.contains(id) && predicates.iter().all(|p| p.matches(catalog, i))
-        })
-        .collect())
+    if !predicates.is_empty() {
+        for (i, a) in (0..catalog.len() as u32).zip(allowed.iter_mut()) {
+            *a = *a && predicates.iter().all(|p| p.matches(catalog, i));
+        }
+    }
+    Ok(allowed)
 }
 
 /// Maximal marginal relevance over `pool` (sorted by score): picks `k`

@@ -30,7 +30,7 @@
 use crate::error::{Error, Result};
 
 mod channels;
-pub use channels::{TILE_CHANNELS, TILE_PIXELS};
+pub use channels::{PixelLayout, TILE_CHANNELS, TILE_PIXELS};
 
 /// Rows of one kernel tile.
 pub const TILE_ROWS: usize = 4;

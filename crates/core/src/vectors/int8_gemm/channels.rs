@@ -17,6 +17,28 @@
 use super::Int8Weights;
 use crate::error::{Error, Result};
 
+/// Where each pixel's channels sit in an activation or output of
+/// `channels × pixels` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PixelLayout {
+    /// Channel-major, `[channels, pixels]`: CHW.
+    ChannelsFirst,
+    /// Pixel-major, `[pixels, channels]`: HWC, what tract's channels-last
+    /// layout (chosen in WebAssembly around depthwise convolutions) gives.
+    ChannelsLast,
+}
+
+impl PixelLayout {
+    /// The index of channel `c` of pixel `p`.
+    #[inline(always)]
+    fn at(self, c: usize, p: usize, channels: usize, pixels: usize) -> usize {
+        match self {
+            PixelLayout::ChannelsFirst => c * pixels + p,
+            PixelLayout::ChannelsLast => p * channels + c,
+        }
+    }
+}
+
 /// Pixels of one tile (two `v128` of 4).
 pub const TILE_PIXELS: usize = 8;
 /// Output channels of one tile.
@@ -52,23 +74,25 @@ impl PackedPixels {
     /// Quantises `x` (`k` channels of `pixels` values, channel-major) for
     /// weights of `k_pad` padded channels and the row limit `limit`: the
     /// portable way, value by value.
-    fn pack_portable(x: &[f32], k: usize, k_pad: usize, pixels: usize, limit: i32) -> Result<PackedPixels> {
+    fn pack_portable(x: &[f32], k: usize, k_pad: usize, pixels: usize, limit: i32, input: PixelLayout) -> Result<PackedPixels> {
         let (len, pixels_pad) = Self::sizes(x, k, k_pad, pixels)?;
+        let value = |c: usize, p: usize| x[input.at(c, p, k, pixels)];
         let mut amax = vec![0f32; pixels_pad];
-        for channel in x.chunks_exact(pixels) {
-            for (a, v) in amax.iter_mut().zip(channel) {
+        for c in 0..k {
+            for (p, a) in amax.iter_mut().enumerate().take(pixels) {
+                let v = value(c, p);
                 // NaN and infinities make the pixel's maximum non-finite
                 *a = if v.is_finite() && a.is_finite() { a.max(v.abs()) } else { f32::INFINITY };
             }
         }
         let (scales, inv) = pixel_scales(&amax, pixels, limit as f32);
         let mut values = vec![0i16; len];
-        for (ch, channel) in x.chunks_exact(pixels).enumerate() {
-            let (j, half) = (ch / 2, ch % 2);
+        for c in 0..k {
+            let (j, half) = (c / 2, c % 2);
             let row = &mut values[j * pixels_pad * 2..(j + 1) * pixels_pad * 2];
-            for ((pair, v), i) in row.chunks_exact_mut(2).zip(channel).zip(&inv) {
+            for (p, (pair, i)) in row.chunks_exact_mut(2).zip(&inv).enumerate().take(pixels) {
                 // in range by construction; `as` saturates a NaN to 0
-                pair[half] = (v * i).round_ties_even() as i16;
+                pair[half] = (value(c, p) * i).round_ties_even() as i16;
             }
         }
         Ok(PackedPixels { values, scales, pixels_pad })
@@ -96,28 +120,59 @@ impl Int8Weights {
     /// with a non-finite value gives NaN in every output channel. The SIMD
     /// build gives the same bits as [`Int8Weights::matmul_channels_first_portable`].
     pub fn matmul_channels_first(&self, x: &[f32], pixels: usize, bias: Option<&[f32]>, y: &mut [f32]) -> Result<()> {
+        self.matmul_pixels(x, pixels, PixelLayout::ChannelsFirst, PixelLayout::ChannelsFirst, bias, y)
+    }
+
+    /// [`Int8Weights::matmul_channels_first`] with the activation and the
+    /// output each in either [`PixelLayout`]: the same sums and the same
+    /// bits whatever the layouts (no transposed copy is made: the packing
+    /// reads the activation in its layout, the scaling back writes the output
+    /// in its own).
+    pub fn matmul_pixels(
+        &self,
+        x: &[f32],
+        pixels: usize,
+        input: PixelLayout,
+        output: PixelLayout,
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+    ) -> Result<()> {
         self.check_channels_first(x, pixels, bias, y)?;
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         {
             let (len, pixels_pad) = PackedPixels::sizes(x, self.k, self.k_pad, pixels)?;
-            simd::matmul(self, x, pixels, pixels_pad, len, bias, y);
+            simd::matmul(self, x, pixels, pixels_pad, len, [input, output], bias, y);
             Ok(())
         }
         #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
         {
-            self.matmul_channels_first_portable(x, pixels, bias, y)
+            self.matmul_pixels_portable(x, pixels, input, output, bias, y)
         }
     }
 
     /// [`Int8Weights::matmul_channels_first`] one value at a time (what
     /// native builds run, and what tests hold the SIMD kernel to).
     pub fn matmul_channels_first_portable(&self, x: &[f32], pixels: usize, bias: Option<&[f32]>, y: &mut [f32]) -> Result<()> {
+        self.matmul_pixels_portable(x, pixels, PixelLayout::ChannelsFirst, PixelLayout::ChannelsFirst, bias, y)
+    }
+
+    /// [`Int8Weights::matmul_pixels`] one value at a time.
+    pub fn matmul_pixels_portable(
+        &self,
+        x: &[f32],
+        pixels: usize,
+        input: PixelLayout,
+        output: PixelLayout,
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+    ) -> Result<()> {
         self.check_channels_first(x, pixels, bias, y)?;
-        let packed = PackedPixels::pack_portable(x, self.k, self.k_pad, pixels, self.row_limit)?;
-        for (col, out) in y.chunks_exact_mut(pixels).enumerate() {
+        let packed = PackedPixels::pack_portable(x, self.k, self.k_pad, pixels, self.row_limit, input)?;
+        for col in 0..self.n {
             let w = &self.values[col * self.k_pad..(col + 1) * self.k_pad];
             let (scale, add) = (self.scales[col], bias.map_or(0.0, |b| b[col]));
-            for (p, out) in out.iter_mut().enumerate() {
+            for p in 0..pixels {
+                let out = &mut y[output.at(col, p, self.n, pixels)];
                 let mut sum = 0i32;
                 for (i, &wv) in w.iter().enumerate() {
                     let x = packed.values[((i / 2) * packed.pixels_pad + p) * 2 + i % 2];
@@ -147,214 +202,30 @@ impl Int8Weights {
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod simd {
-    use super::{pixel_scales, Int8Weights, TILE_CHANNELS, TILE_PIXELS};
-    use core::arch::wasm32::*;
-
-    /// 4 floats at `s[i..i + 4]`, zeros for those past the end.
-    #[inline(always)]
-    fn load_f32(s: &[f32], i: usize) -> v128 {
-        match s.get(i..i + 4) {
-            // SAFETY: the slice holds 4 values; v128.load takes any alignment.
-            Some(v) => unsafe { v128_load(v.as_ptr().cast::<v128>()) },
-            None => {
-                let mut t = [0f32; 4];
-                for (t, v) in t.iter_mut().zip(s.get(i..).unwrap_or(&[])) {
-                    *t = *v;
-                }
-                f32x4(t[0], t[1], t[2], t[3])
-            }
-        }
-    }
-
-    /// 8 `i16` at `s[i..i + 8]`, or zeros past the end.
-    #[inline(always)]
-    fn load_i16(s: &[i16], i: usize) -> v128 {
-        match s.get(i..i + 8) {
-            // SAFETY: the slice holds 8 values; v128.load takes any alignment.
-            Some(v) => unsafe { v128_load(v.as_ptr().cast::<v128>()) },
-            None => i32x4_splat(0),
-        }
-    }
-
-    /// The pair of weights at `w[i..i + 2]` in every 32-bit lane.
-    #[inline(always)]
-    fn pair(w: &[i16], i: usize) -> v128 {
-        match w.get(i..i + 2) {
-            // SAFETY: the slice holds the 2 values (4 bytes) read; wasm is
-            // little-endian, so the first lands in the low half of each lane,
-            // facing the even channel of the packed pixels.
-            Some(p) => unsafe { v128_load32_splat(p.as_ptr().cast::<u32>()) },
-            None => i32x4_splat(0),
-        }
-    }
-
-    /// Quantises and packs `x` as `pack_portable` does, 4 pixels at a time
-    /// (`f32x4.nearest` rounds ties to even, as `round_ties_even`).
-    fn pack(x: &[f32], k: usize, pixels: usize, pixels_pad: usize, len: usize, limit: f32) -> (Vec<i16>, Vec<f32>) {
-        let mut amax = vec![0f32; pixels_pad];
-        for channel in x.chunks_exact(pixels) {
-            let mut p = 0;
-            while p < pixels {
-                // f32x4.max gives NaN when either side is NaN
-                let m = f32x4_max(load_f32(&amax, p), f32x4_abs(load_f32(channel, p)));
-                // amax is pixels_pad long (a multiple of 8), so p + 4 fits
-                if let Some(a) = amax.get_mut(p..p + 4) {
-                    // SAFETY: `a` holds 4 values; v128.store takes any alignment.
-                    unsafe { v128_store(a.as_mut_ptr().cast::<v128>(), m) };
-                }
-                p += 4;
-            }
-        }
-        for a in amax.iter_mut().take(pixels) {
-            if a.is_nan() {
-                *a = f32::INFINITY;
-            }
-        }
-        let (scales, inv) = pixel_scales(&amax, pixels, limit);
-        let mut values = vec![0i16; len];
-        let empty: &[f32] = &[];
-        for j in 0..k.div_ceil(2) {
-            let c0 = x.get(2 * j * pixels..(2 * j + 1) * pixels).unwrap_or(empty);
-            let c1 = x.get((2 * j + 1) * pixels..(2 * j + 2) * pixels).unwrap_or(empty);
-            let Some(row) = values.get_mut(j * pixels_pad * 2..(j + 1) * pixels_pad * 2) else { break };
-            let mut p = 0;
-            while p < pixels {
-                let i = load_f32(&inv, p);
-                let a = i32x4_trunc_sat_f32x4(f32x4_nearest(f32x4_mul(load_f32(c0, p), i)));
-                let b = i32x4_trunc_sat_f32x4(f32x4_nearest(f32x4_mul(load_f32(c1, p), i)));
-                // a0 b0 a1 b1 a2 b2 a3 b3
-                let v = i16x8_shuffle::<0, 4, 1, 5, 2, 6, 3, 7>(i16x8_narrow_i32x4(a, b), i16x8_narrow_i32x4(a, b));
-                if let Some(out) = row.get_mut(p * 2..p * 2 + 8) {
-                    // SAFETY: `out` holds 8 values; v128.store takes any alignment.
-                    unsafe { v128_store(out.as_mut_ptr().cast::<v128>(), v) };
-                }
-                p += 4;
-            }
-        }
-        (values, scales)
-    }
-
-    /// Stores `sum · (pixel scales · scale) + add` for pixels `p..p + 4` of
-    /// `out` (those before `out.len()`).
-    #[inline(always)]
-    fn store(out: &mut [f32], p: usize, sum: v128, sx: v128, scale: f32, add: f32) {
-        let v = f32x4_add(f32x4_mul(f32x4_convert_i32x4(sum), f32x4_mul(sx, f32x4_splat(scale))), f32x4_splat(add));
-        match out.get_mut(p..p + 4) {
-            // SAFETY: `o` holds 4 values; v128.store takes any alignment.
-            Some(o) => unsafe { v128_store(o.as_mut_ptr().cast::<v128>(), v) },
-            None => {
-                let lanes = [f32x4_extract_lane::<0>(v), f32x4_extract_lane::<1>(v), f32x4_extract_lane::<2>(v), f32x4_extract_lane::<3>(v)];
-                for (o, l) in out.iter_mut().skip(p).zip(lanes) {
-                    *o = l;
-                }
-            }
-        }
-    }
-
-    /// The sums of one output channel `w` for 8 pixels from `p0`.
-    #[inline(always)]
-    fn sums_1(xq: &[i16], pixels_pad: usize, p0: usize, w: &[i16], k_pad: usize) -> (v128, v128) {
-        let zero = i32x4_splat(0);
-        let (mut a, mut b) = (zero, zero);
-        let mut j = 0;
-        while 2 * j < k_pad {
-            let at = (j * pixels_pad + p0) * 2;
-            let p = pair(w, 2 * j);
-            a = i32x4_add(a, i32x4_dot_i16x8(load_i16(xq, at), p));
-            b = i32x4_add(b, i32x4_dot_i16x8(load_i16(xq, at + 8), p));
-            j += 1;
-        }
-        (a, b)
-    }
-
-    /// The sums of 4 output channels for 8 pixels from `p0`, written out so
-    /// they stay in registers at the release profile's `opt-level = "s"`.
-    #[inline(never)]
-    fn sums_4(xq: &[i16], pixels_pad: usize, p0: usize, w: [&[i16]; 4], k_pad: usize) -> [(v128, v128); 4] {
-        let zero = i32x4_splat(0);
-        let (mut a0, mut b0, mut a1, mut b1) = (zero, zero, zero, zero);
-        let (mut a2, mut b2, mut a3, mut b3) = (zero, zero, zero, zero);
-        let [w0, w1, w2, w3] = w;
-        let mut j = 0;
-        while 2 * j < k_pad {
-            let at = (j * pixels_pad + p0) * 2;
-            let (x0, x1) = (load_i16(xq, at), load_i16(xq, at + 8));
-            let p = pair(w0, 2 * j);
-            a0 = i32x4_add(a0, i32x4_dot_i16x8(x0, p));
-            b0 = i32x4_add(b0, i32x4_dot_i16x8(x1, p));
-            let p = pair(w1, 2 * j);
-            a1 = i32x4_add(a1, i32x4_dot_i16x8(x0, p));
-            b1 = i32x4_add(b1, i32x4_dot_i16x8(x1, p));
-            let p = pair(w2, 2 * j);
-            a2 = i32x4_add(a2, i32x4_dot_i16x8(x0, p));
-            b2 = i32x4_add(b2, i32x4_dot_i16x8(x1, p));
-            let p = pair(w3, 2 * j);
-            a3 = i32x4_add(a3, i32x4_dot_i16x8(x0, p));
-            b3 = i32x4_add(b3, i32x4_dot_i16x8(x1, p));
-            j += 1;
-        }
-        [(a0, b0), (a1, b1), (a2, b2), (a3, b3)]
-    }
-
-    /// The whole product; sizes checked by the caller.
-    pub(super) fn matmul(
-        weights: &Int8Weights,
-        x: &[f32],
-        pixels: usize,
-        pixels_pad: usize,
-        len: usize,
-        bias: Option<&[f32]>,
-        y: &mut [f32],
-    ) {
-        let k_pad = weights.k_pad;
-        let (xq, sx) = pack(x, weights.k, pixels, pixels_pad, len, weights.row_limit as f32);
-        let column = |c: usize| weights.values.get(c * k_pad..(c + 1) * k_pad).unwrap_or(&[]);
-        let mut c0 = 0;
-        while c0 < weights.n {
-            let channels = (weights.n - c0).min(TILE_CHANNELS);
-            let mut p0 = 0;
-            while p0 < pixels_pad {
-                let mut sums = [(i32x4_splat(0), i32x4_splat(0)); TILE_CHANNELS];
-                if channels == TILE_CHANNELS {
-                    sums = sums_4(&xq, pixels_pad, p0, [column(c0), column(c0 + 1), column(c0 + 2), column(c0 + 3)], k_pad);
-                } else {
-                    for (c, s) in sums.iter_mut().enumerate().take(channels) {
-                        *s = sums_1(&xq, pixels_pad, p0, column(c0 + c), k_pad);
-                    }
-                }
-                let (sx0, sx1) = (load_f32(&sx, p0), load_f32(&sx, p0 + 4));
-                for (c, (a, b)) in sums.iter().enumerate().take(channels) {
-                    let col = c0 + c;
-                    let (scale, add) = (weights.scales[col], bias.map_or(0.0, |b| b[col]));
-                    if let Some(out) = y.get_mut(col * pixels..(col + 1) * pixels) {
-                        store(out, p0, *a, sx0, scale, add);
-                        store(out, p0 + 4, *b, sx1, scale, add);
-                    }
-                }
-                p0 += TILE_PIXELS;
-            }
-            c0 += channels;
-        }
-    }
-}
+mod simd;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn channels_first_matches_the_rows_last_product_of_the_transpose() {
-        let mut seed = 11u64;
+    /// Weights, a channel-major activation and a bias for a `k × n` product
+    /// over `pixels`, from a seeded generator.
+    fn problem(seed: u64, k: usize, n: usize, pixels: usize) -> (Int8Weights, Vec<f32>, Vec<f32>) {
+        let mut seed = seed;
         let mut next = || {
             seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             ((seed >> 33) as f32 / (1u64 << 31) as f32) * 2.0 - 1.0
         };
+        let w: Vec<f32> = (0..k * n).map(|_| next() * 0.3).collect();
+        let x: Vec<f32> = (0..k * pixels).map(|_| next() * 6.0).collect();
+        let bias: Vec<f32> = (0..n).map(|c| c as f32 * 0.1).collect();
+        (Int8Weights::quantize(&w, k, n).unwrap(), x, bias)
+    }
+
+    #[test]
+    fn channels_first_matches_the_rows_last_product_of_the_transpose() {
         for &(k, n, pixels) in &[(16, 96, 49), (3, 5, 7), (32, 16, 64), (144, 24, 9), (1, 1, 1)] {
-            let w: Vec<f32> = (0..k * n).map(|_| next() * 0.3).collect();
-            let x: Vec<f32> = (0..k * pixels).map(|_| next() * 6.0).collect();
-            let bias: Vec<f32> = (0..n).map(|c| c as f32 * 0.1).collect();
-            let weights = Int8Weights::quantize(&w, k, n).unwrap();
+            let (weights, x, bias) = problem(11 + k as u64, k, n, pixels);
             let mut y = vec![0f32; n * pixels];
             weights.matmul_channels_first(&x, pixels, Some(&bias), &mut y).unwrap();
             // the rows-last product of the transpose quantises each pixel the same way
@@ -365,6 +236,39 @@ mod tests {
                 for p in 0..pixels {
                     let (a, b) = (y[c * pixels + p], yt[p * n + c]);
                     assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "({k},{n},{pixels}) c {c} p {p}: {a} vs {b}");
+                }
+            }
+        }
+    }
+
+    /// Every pair of layouts gives the channels-first product's bits, with
+    /// a NaN pixel and a pixel of zeros.
+    #[test]
+    fn every_layout_gives_the_channels_first_bits() {
+        use PixelLayout::{ChannelsFirst, ChannelsLast};
+        for &(k, n, pixels) in &[(16, 96, 49), (3, 5, 7), (144, 24, 9), (1, 1, 1), (9, 7, 11)] {
+            let (weights, mut x, bias) = problem(5 + k as u64, k, n, pixels);
+            if pixels > 2 {
+                x[2] = f32::NAN;
+                for c in 0..k {
+                    x[c * pixels + 1] = 0.0;
+                }
+            }
+            let mut first = vec![0f32; n * pixels];
+            weights.matmul_channels_first(&x, pixels, Some(&bias), &mut first).unwrap();
+            let x_last: Vec<f32> = (0..pixels * k).map(|i| x[(i % k) * pixels + i / k]).collect();
+            for input in [ChannelsFirst, ChannelsLast] {
+                for output in [ChannelsFirst, ChannelsLast] {
+                    let xi = if input == ChannelsLast { &x_last } else { &x };
+                    let mut y = vec![0f32; n * pixels];
+                    weights.matmul_pixels(xi, pixels, input, output, Some(&bias), &mut y).unwrap();
+                    for c in 0..n {
+                        for p in 0..pixels {
+                            let a = y[if output == ChannelsLast { p * n + c } else { c * pixels + p }];
+                            let b = first[c * pixels + p];
+                            assert!(a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()), "({k},{n},{pixels}) {input:?}→{output:?} c {c} p {p}: {a} vs {b}");
+                        }
+                    }
                 }
             }
         }
