@@ -53,7 +53,9 @@ async function coldRecagent() {
   const rec = await Recommender.create({
     ...FILES,
     namespace: 'bench-cold',
-    onProgress: ({ file, loaded, total }) => {
+    // downloads only: the other phases (parsing, building) report here too
+    onProgress: ({ phase, file, loaded, total }) => {
+      if (phase !== 'download') return;
       const f = (files[file] ??= { events: 0, loaded: 0, total: 0 });
       f.events++;
       f.loaded = loaded;

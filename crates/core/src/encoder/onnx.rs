@@ -27,10 +27,10 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<ModelProto> {
     if bytes.is_empty() {
         return Err(Error::InvalidModel("the model is empty (0 bytes)".into()));
     }
-    let mut reader = bytes;
-    let proto = tract_onnx::onnx()
-        .proto_model_for_read(&mut reader)
-        .map_err(|e| Error::InvalidModel(format!("not a readable ONNX protobuf: {}", chain(&e))))?;
+    // straight from the bytes: tract's `proto_model_for_read` copies them
+    // into a buffer first (23 MB for MiniLM)
+    let proto = <ModelProto as prost::Message>::decode(bytes)
+        .map_err(|e| Error::InvalidModel(format!("not a readable ONNX protobuf: {e}")))?;
     let graph = proto
         .graph
         .as_ref()

@@ -108,9 +108,17 @@ impl Int8Weights {
                 }
             }
         } else {
-            for (i, row) in w.chunks_exact(n).enumerate() {
-                for (c, (&v, &inv)) in row.iter().zip(&inv).enumerate() {
-                    values[c * k_pad + i] = q(v, inv);
+            // 8 rows at a time: each column gets 8 contiguous values per
+            // pass (one value at a time down a column measured 113 ms of
+            // MiniLM's 780 ms load in Chromium)
+            for (block, rows) in w.chunks(8 * n).enumerate() {
+                let i0 = block * 8;
+                let height = rows.len() / n;
+                for (c, (column, &inv)) in values.chunks_exact_mut(k_pad).zip(&inv).enumerate() {
+                    let Some(out) = column.get_mut(i0..i0 + height) else { continue };
+                    for (o, row) in out.iter_mut().zip(rows.chunks_exact(n)) {
+                        *o = row.get(c).map_or(0, |&v| q(v, inv));
+                    }
                 }
             }
         }
