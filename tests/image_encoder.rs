@@ -160,8 +160,8 @@ fn options_name_outputs_and_bad_models_fail_cleanly() {
 }
 
 /// The 1×1 convolutions in integers (the browser's default, `int8_matmul`):
-/// MobileNetV2's (33 products: all but the first, whose input keeps its
-/// batch axis) run so, and the embeddings
+/// MobileNetV2's (34 products, the first too, whose input keeps a batch
+/// axis of 1) run so, and the embeddings
 /// stay within cosine 0.999 of onnxruntime's, with the same top class.
 #[test]
 fn int8_products_match_the_reference() {
@@ -169,7 +169,7 @@ fn int8_products_match_the_reference() {
     let int8 = ImageEncoder::from_bytes(&model, ImageEncoderOptions { int8_matmul: true, ..Default::default() }).unwrap();
     let f32_plan = ImageEncoder::from_bytes(&model, ImageEncoderOptions { int8_matmul: false, ..Default::default() }).unwrap();
     eprintln!("int8 products: {}", int8.int8_products());
-    assert!(int8.int8_products() >= 30, "{} products in integers", int8.int8_products());
+    assert!(int8.int8_products() >= 34, "{} products in integers", int8.int8_products());
     assert_eq!(f32_plan.int8_products(), 0);
     for row in common::image_fixtures() {
         let input = common::f32_le(&std::fs::read(common::image_dir().join(&row.input)).unwrap());
