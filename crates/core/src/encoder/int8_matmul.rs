@@ -35,20 +35,12 @@ pub(crate) struct Int8MatMul {
     weights: Arc<Int8Weights>,
     bias: Option<Arc<Vec<f32>>>,
     layout: Layout,
-    /// Where the output's `n` channels go.
-    output: Side,
+    /// Where the output's `n` channels go: last (`[..., n]`) or first
+    /// (`[n, ...]`).
+    output: PixelLayout,
     /// Leading axes of size 1 in the input that the output drops (an ONNX
     /// batch axis of 1 the einsum sums away).
     unit_axes: usize,
-}
-
-/// The first or the last axis of a product's output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Side {
-    /// `[..., n]`.
-    Last,
-    /// `[n, ...]`.
-    First,
 }
 
 /// Where the contracted axes of an [`Int8MatMul`]'s input are.
@@ -130,24 +122,21 @@ impl EvalOp for Int8MatMul {
         let mut y = vec![0f32; len];
         let fail = |e: Error| format_err!("{e}");
         match (self.layout, self.output) {
-            (Layout::Last { .. }, Side::Last) => self.weights.matmul(values, rows, bias, &mut y).map_err(fail)?,
-            (Layout::ChannelsFirst, Side::First) => {
-                self.weights.matmul_channels_first(values, rows, bias, &mut y).map_err(fail)?
+            // dense layers: the rows-last kernel
+            (Layout::Last { .. }, PixelLayout::ChannelsLast) => {
+                self.weights.matmul(values, rows, bias, &mut y).map_err(fail)?
             }
-            // tract's channels-last graphs: the pixel kernel reads and
-            // writes each side in its layout
-            (Layout::Last { .. }, Side::First) => self
-                .weights
-                .matmul_pixels(values, rows, PixelLayout::ChannelsLast, PixelLayout::ChannelsFirst, bias, &mut y)
-                .map_err(fail)?,
-            (Layout::ChannelsFirst, Side::Last) => self
-                .weights
-                .matmul_pixels(values, rows, PixelLayout::ChannelsFirst, PixelLayout::ChannelsLast, bias, &mut y)
-                .map_err(fail)?,
+            // 1×1 convolutions, in whichever layout each side is: the pixel kernel
+            (Layout::Last { .. }, output) => {
+                self.weights.matmul_pixels(values, rows, PixelLayout::ChannelsLast, output, bias, &mut y).map_err(fail)?
+            }
+            (Layout::ChannelsFirst, output) => {
+                self.weights.matmul_pixels(values, rows, PixelLayout::ChannelsFirst, output, bias, &mut y).map_err(fail)?
+            }
         }
         let out_shape: TVec<usize> = match self.output {
-            Side::Last => kept.iter().copied().chain([n]).collect(),
-            Side::First => [n].into_iter().chain(kept.iter().copied()).collect(),
+            PixelLayout::ChannelsLast => kept.iter().copied().chain([n]).collect(),
+            PixelLayout::ChannelsFirst => [n].into_iter().chain(kept.iter().copied()).collect(),
         };
         Ok(tvec!(tract_ndarray::ArrayD::from_shape_vec(&*out_shape, y)?.into_tvalue()))
     }
@@ -176,8 +165,8 @@ impl TypedOp for Int8MatMul {
             }
         };
         let out: TVec<TDim> = match self.output {
-            Side::Last => kept.iter().cloned().chain([n.to_dim()]).collect(),
-            Side::First => [n.to_dim()].into_iter().chain(kept.iter().cloned()).collect(),
+            PixelLayout::ChannelsLast => kept.iter().cloned().chain([n.to_dim()]).collect(),
+            PixelLayout::ChannelsFirst => [n.to_dim()].into_iter().chain(kept.iter().cloned()).collect(),
         };
         Ok(tvec!(f32::fact(out)))
     }
@@ -202,7 +191,7 @@ struct ConstantWeights {
     k: usize,
     n: usize,
     layout: Layout,
-    output: Side,
+    output: PixelLayout,
     unit_axes: usize,
 }
 
@@ -251,8 +240,8 @@ fn constant_weights(model: &TypedModel, node: &TypedNode) -> TractResult<Option<
                 _ => continue,
             };
             let (output, p_out) = match o.as_slice() {
-                [p @ .., last] if *last == nc => (Side::Last, p),
-                [first, p @ ..] if *first == nc => (Side::First, p),
+                [p @ .., last] if *last == nc => (PixelLayout::ChannelsLast, p),
+                [first, p @ ..] if *first == nc => (PixelLayout::ChannelsFirst, p),
                 _ => continue,
             };
             if p_in != p_out {
@@ -280,15 +269,15 @@ fn constant_weights(model: &TypedModel, node: &TypedNode) -> TractResult<Option<
         k,
         n,
         layout: Layout::Last { contracted: t },
-        output: Side::Last,
+        output: PixelLayout::ChannelsLast,
         unit_axes: 0,
     }))
 }
 
 /// The constant bias added right after `node` (whose output has its `n`
-/// channels on the last axis, or the first for [`Side::First`]),
+/// channels on the last axis, or the first for [`PixelLayout::ChannelsFirst`]),
 /// and the `Add` node that adds it, if its only successor is such an `Add`.
-fn following_bias(model: &TypedModel, node: &TypedNode, n: usize, output: Side) -> TractResult<Option<(Vec<f32>, usize)>> {
+fn following_bias(model: &TypedModel, node: &TypedNode, n: usize, output: PixelLayout) -> TractResult<Option<(Vec<f32>, usize)>> {
     let Some(succ) = model.single_succ(node.id)? else { return Ok(None) };
     let Some(bin) = succ.op_as::<TypedBinOp>() else { return Ok(None) };
     if bin.0.name() != "Add" || succ.inputs.len() != 2 {
@@ -303,8 +292,8 @@ fn following_bias(model: &TypedModel, node: &TypedNode, n: usize, output: Side) 
     // numpy broadcasting aligns the bias's axes to the right of the
     // output's; the Add must not broadcast our output to a larger shape
     let channel_axis = match output {
-        Side::Last => out.rank().checked_sub(1),
-        Side::First => Some(0),
+        PixelLayout::ChannelsLast => out.rank().checked_sub(1),
+        PixelLayout::ChannelsFirst => Some(0),
     };
     let at = channel_axis.and_then(|c| (c + dims.len()).checked_sub(out.rank()));
     if konst.datum_type() != f32::datum_type()

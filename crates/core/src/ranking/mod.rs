@@ -9,7 +9,6 @@ pub mod explain;
 pub mod filter;
 pub mod score;
 
-
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Embeddings};

@@ -137,7 +137,7 @@ impl Int8Weights {
         bias: Option<&[f32]>,
         y: &mut [f32],
     ) -> Result<()> {
-        self.check_channels_first(x, pixels, bias, y)?;
+        self.check_pixels(x, pixels, bias, y)?;
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         {
             let (len, pixels_pad) = PackedPixels::sizes(x, self.k, self.k_pad, pixels)?;
@@ -166,7 +166,7 @@ impl Int8Weights {
         bias: Option<&[f32]>,
         y: &mut [f32],
     ) -> Result<()> {
-        self.check_channels_first(x, pixels, bias, y)?;
+        self.check_pixels(x, pixels, bias, y)?;
         let packed = PackedPixels::pack_portable(x, self.k, self.k_pad, pixels, self.row_limit, input)?;
         for col in 0..self.n {
             let w = &self.values[col * self.k_pad..(col + 1) * self.k_pad];
@@ -186,7 +186,7 @@ impl Int8Weights {
         Ok(())
     }
 
-    fn check_channels_first(&self, x: &[f32], pixels: usize, bias: Option<&[f32]>, y: &[f32]) -> Result<()> {
+    fn check_pixels(&self, x: &[f32], pixels: usize, bias: Option<&[f32]>, y: &[f32]) -> Result<()> {
         let bad = |why: String| Error::InvalidInput(format!("int8 matmul: {why}"));
         if pixels == 0 || pixels.checked_mul(self.k) != Some(x.len()) {
             return Err(bad(format!("{} inputs for {} channels of {pixels} pixels", x.len(), self.k)));

@@ -189,9 +189,11 @@ fn store_rows(y: &mut [f32], n: usize, col: usize, pixels: usize, p: usize, sum:
     }
 }
 
-/// Stores a full tile (4 channels from `c0`, 8 pixels from `p0`) of a
-/// [`PixelLayout::ChannelsLast`] output: scaled as [`store`] does, then
-/// transposed so that each pixel's 4 channels go out in one store.
+/// Stores a full tile (4 channels from `c0`, 8 pixels from `p0`, all before
+/// `pixels`) of a [`PixelLayout::ChannelsLast`] output: scaled as [`store`]
+/// does, then transposed so that each pixel's 4 channels go out in one
+/// store. Returns `false`, storing nothing, for a tile past the last pixel
+/// (the caller stores it channel by channel).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn store_rows_4(
@@ -203,7 +205,7 @@ fn store_rows_4(
     p0: usize,
     sums: &[(v128, v128); TILE_CHANNELS],
     sx: [v128; 2],
-) {
+) -> bool {
     let n = weights.n;
     if let (Some(scales), true) = (weights.scales.get(c0..c0 + 4), p0 + TILE_PIXELS <= pixels && y.len() >= pixels * n) {
         let bias = bias.and_then(|b| b.get(c0..c0 + 4)).map_or(f32x4_splat(0.0), |b| load_f32(b, 0));
@@ -215,24 +217,9 @@ fn store_rows_4(
             store_pixels_4(out, n, [sums[0].0, sums[1].0, sums[2].0, sums[3].0], sx[0], scales, bias);
             store_pixels_4(out.add(4 * n), n, [sums[0].1, sums[1].1, sums[2].1, sums[3].1], sx[1], scales, bias);
         }
-        return;
+        return true;
     }
-    let scaled = |c: usize, sum: v128, sx: v128| {
-        let (scale, add) = (weights.scales.get(c0 + c).copied().unwrap_or(0.0), bias.and_then(|b| b.get(c0 + c)).copied().unwrap_or(0.0));
-        f32x4_add(f32x4_mul(f32x4_convert_i32x4(sum), f32x4_mul(sx, f32x4_splat(scale))), f32x4_splat(add))
-    };
-    for (half, sx) in sx.into_iter().enumerate() {
-        let pick = |c: usize| if half == 0 { sums[c].0 } else { sums[c].1 };
-        let by_pixel = transpose4([scaled(0, pick(0), sx), scaled(1, pick(1), sx), scaled(2, pick(2), sx), scaled(3, pick(3), sx)]);
-        let p = p0 + 4 * half;
-        for (l, v) in by_pixel.into_iter().enumerate().take(pixels.saturating_sub(p)) {
-            let at = (p + l) * n + c0;
-            if let Some(o) = y.get_mut(at..at + 4) {
-                // SAFETY: `o` holds 4 values; v128.store takes any alignment.
-                unsafe { v128_store(o.as_mut_ptr().cast::<v128>(), v) };
-            }
-        }
-    }
+    false
 }
 
 /// 4 pixels × 4 channels of integer sums (`sums[c]`: channel `c`, one
@@ -285,8 +272,10 @@ pub(super) fn matmul(
             }
         }
         let (sx0, sx1) = (load_f32(&sx, p0), load_f32(&sx, p0 + 4));
-        if output == PixelLayout::ChannelsLast && channels == TILE_CHANNELS {
-            store_rows_4(y, weights, bias, c0, pixels, p0, &sums, [sx0, sx1]);
+        if output == PixelLayout::ChannelsLast
+            && channels == TILE_CHANNELS
+            && store_rows_4(y, weights, bias, c0, pixels, p0, &sums, [sx0, sx1])
+        {
             return;
         }
         for (c, (a, b)) in sums.iter().enumerate().take(channels) {
