@@ -72,15 +72,15 @@ if [ "${1:-}" = rank ]; then
   bench_log "building bench/rank-wasm (wasm-pack, release, simd128)"
   (cd "$ROOT/bench/rank-wasm" && CARGO_TARGET_DIR="$ROOT/target" \
     wasm-pack build --mode no-install --release --no-opt --target web --out-dir pkg . >&2)
-  # wasm-opt -O3 like pkg/ (scripts/serve.sh): ~3 minutes (the module carries
-  # tract through recagent's wasm API), so cached by input hash.
+  # wasm-opt -O1 like pkg/ (scripts/serve.sh): about a minute (the module
+  # carries tract through recagent's wasm API), so cached by input hash.
   rank_wasm="$ROOT/bench/rank-wasm/pkg/recagent_rank_bench_bg.wasm"
-  rank_flags=(-O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int
+  rank_flags=(-O1 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int
     --enable-sign-ext --enable-mutable-globals)
   rank_key=$( { sha256sum < "$rank_wasm"; echo "${rank_flags[*]} $BINARYEN_VERSION"; } | sha256sum | cut -c1-32)
   rank_cached="$CACHE/wasm-opt-rank/$rank_key.wasm"
   if [ ! -f "$rank_cached" ]; then
-    bench_log "wasm-opt ${rank_flags[*]} (about 3 minutes; cached afterwards)"
+    bench_log "wasm-opt ${rank_flags[*]} (about a minute; cached afterwards)"
     mkdir -p "$CACHE/wasm-opt-rank"
     wasm-opt "$rank_wasm" -o "$rank_cached.tmp" "${rank_flags[@]}"
     mv "$rank_cached.tmp" "$rank_cached"

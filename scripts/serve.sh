@@ -16,8 +16,9 @@ source "$ROOT/scripts/setup.sh"
 setup_all
 
 # The wasm-opt flags of [package.metadata.wasm-pack.profile.release] in
-# Cargo.toml (what a plain `wasm-pack build` applies); keep the two equal.
-WASM_OPT_FLAGS=(-O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int
+# Cargo.toml (what a plain `wasm-pack build` applies; why -O1 is said there);
+# keep the two equal.
+WASM_OPT_FLAGS=(-O1 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int
   --enable-sign-ext --enable-mutable-globals)
 
 build_pkg() {
@@ -32,7 +33,7 @@ build_pkg() {
   key=$( { sha256sum < "$wasm"; echo "${WASM_OPT_FLAGS[*]} $BINARYEN_VERSION"; } | sha256sum | cut -c1-32)
   cached="$CACHE/wasm-opt/$key.wasm"
   if [ ! -f "$cached" ]; then
-    log "wasm-opt ${WASM_OPT_FLAGS[*]} (a few minutes; cached afterwards)"
+    log "wasm-opt ${WASM_OPT_FLAGS[*]} (about a minute; cached afterwards)"
     mkdir -p "$CACHE/wasm-opt"
     wasm-opt "$wasm" -o "$cached.tmp" "${WASM_OPT_FLAGS[@]}"
     mv "$cached.tmp" "$cached"

@@ -189,6 +189,40 @@ async fn the_encoders_match_the_reference_with_every_tile() {
     use_tile(GemmTile::Rows6);
 }
 
+/// The SIMD quantisation of row-major weights (8 rows × 4 columns at a
+/// time) gives the portable loops' weights bit for bit, whatever `k` and `n`
+/// leave at the edges, with columns of zeros and ties at .5; a weight that is
+/// NaN or infinite anywhere (a SIMD lane or an edge) is refused by both.
+#[wasm_bindgen_test]
+fn the_simd_quantisation_gives_the_portable_weights() {
+    for (seed, &(k, n)) in [(8usize, 4usize), (384, 1536), (16, 7), (13, 4), (3, 1), (9, 3), (17, 5), (1, 9)].iter().enumerate() {
+        let mut w = values(k * n, seed as u32 + 7);
+        // a column of zeros, and exact halves (ties) in another
+        for i in 0..k {
+            w[i * n] = 0.0;
+        }
+        if n > 1 {
+            // the column's maximum is 127, so its scale is 1 and x.5 are ties
+            w[1] = 127.0;
+            for i in 1..k {
+                w[i * n + 1] = (i % 9) as f32 - 4.5;
+            }
+        }
+        let simd = Int8Weights::quantize(&w, k, n).unwrap();
+        let portable = Int8Weights::quantize_portable(&w, k, n).unwrap();
+        assert!(simd == portable, "{k} × {n}: the SIMD weights differ");
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            for at in [0, k * n / 2, k * n - 1] {
+                let mut w = w.clone();
+                w[at] = bad;
+                let err = |r: recagent_core::Result<Int8Weights>| r.unwrap_err().code();
+                assert_eq!(err(Int8Weights::quantize(&w, k, n)), "invalid_input", "{k} × {n}: {bad} at {at}");
+                assert_eq!(err(Int8Weights::quantize_portable(&w, k, n)), "invalid_input");
+            }
+        }
+    }
+}
+
 /// The int8 kernel's SIMD tiles (`i32x4.dot_i16x8_s`) give the portable
 /// kernel's integer sums exactly, for full tiles and every edge, and a
 /// product through them stays within its quantisation error of f64.

@@ -115,12 +115,12 @@ impl ImageEncoder {
                 "image model must have exactly one input (an f32 [batch, 3, H, W] tensor)".into(),
             ));
         }
-        onnx_fold::fold_quantized_weights(&mut proto, &mut budget)?;
+        let folded = onnx_fold::fold_quantized_weights(&mut proto, &mut budget)?;
         let side = options.preprocessing.crop as usize;
         let fact = InferenceFact::dt_shape(f32::datum_type(), [1, 3, side, side]);
         let mut names = vec![embedding.as_str()];
         names.extend(logits.as_deref());
-        let mut model = onnx::typed(&proto, |_| Ok((vec![fact], Vec::new())), &names, &mut budget)?;
+        let mut model = onnx::typed(&proto, folded, |_| Ok((vec![fact], Vec::new())), &names, &mut budget)?;
         let int8_products =
             if options.int8_matmul { super::int8_matmul::rewrite(&mut model)? } else { 0 };
         let plan = onnx::optimize(&model, &[])?;

@@ -16,6 +16,7 @@ use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 
 use super::onnx_budget::{self, Budget};
+use super::onnx_fold::FoldedWeights;
 use crate::error::{chain, Error, Result};
 
 /// An optimized, runnable tract plan.
@@ -79,7 +80,8 @@ pub(crate) fn input_names(proto: &ModelProto) -> Vec<String> {
         .collect()
 }
 
-/// Parses and types `proto` into a decluttered model, keeping only `outputs`
+/// Parses and types `proto` (its weights folded into `folded`,
+/// [`super::onnx_fold`]) into a decluttered model, keeping only `outputs`
 /// (by name) as the model outputs, in that order. `inputs` gives the input
 /// facts (one per model input, or none to keep the model's own) and the
 /// worst-case values of their symbols; it gets the model's symbol scope to
@@ -89,6 +91,7 @@ pub(crate) fn input_names(proto: &ModelProto) -> Vec<String> {
 /// (`Arc`) by every plan [`optimize`] makes from it.
 pub(crate) fn typed(
     proto: &ModelProto,
+    folded: FoldedWeights,
     inputs: impl FnOnce(&SymbolScope) -> TractResult<InputFacts>,
     outputs: &[&str],
     budget: &mut Budget,
@@ -98,6 +101,7 @@ pub(crate) fn typed(
         .with_ignore_value_info(true)
         .model_for_proto_model(proto)
         .map_err(|e| Error::UnsupportedModel(chain(&e)))?;
+    folded.install(&mut model)?;
     let (facts, worst_cases) =
         inputs(&model.symbols).map_err(|e| Error::UnsupportedModel(chain(&e)))?;
     for (ix, fact) in facts.into_iter().enumerate() {

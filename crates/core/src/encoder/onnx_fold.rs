@@ -4,11 +4,19 @@
 //! un-folded by tract (the folded constant is 4× larger), which makes it
 //! de-quantize every weight on every call (measured 40 ms instead of 9 ms
 //! per sentence for MiniLM natively). [`fold_quantized_weights`] does it once
-//! on the protobuf, before tract parses it.
+//! on the protobuf, before tract parses it, writing each folded value
+//! straight into the tensor tract will run with ([`FoldedWeights`]): the
+//! protobuf holds a 6-byte placeholder under its name, and
+//! [`FoldedWeights::install`] puts the tensor in its place once tract has
+//! parsed the graph. No f32 protobuf bytes, no copy of them by tract
+//! (measured in Chromium: 110 ms of MiniLM's 810 ms load).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use tract_onnx::pb::{ModelProto, TensorProto};
+use tract_onnx::prelude::*;
+use tract_onnx::tract_hir::ops::konst::Const;
 
 use super::onnx_budget::Budget;
 use crate::error::{Error, Result};
@@ -17,20 +25,96 @@ use crate::error::{Error, Result};
 const ONNX_FLOAT: i32 = 1;
 const ONNX_UINT8: i32 = 2;
 const ONNX_INT8: i32 = 3;
+const ONNX_UINT16: i32 = 4;
+
+/// The first value of every placeholder ([`FoldedWeights`]): "ra".
+const PLACEHOLDER_MAGIC: u16 = 0x6172;
+
+/// The f32 tensors [`fold_quantized_weights`] made, by initializer name, for
+/// [`FoldedWeights::install`] to put into the parsed model.
+pub(crate) struct FoldedWeights {
+    tensors: Vec<(String, Arc<Tensor>)>,
+}
+
+impl FoldedWeights {
+    /// Nothing folded (a model without quantized weights).
+    fn none() -> Self {
+        FoldedWeights { tensors: Vec::new() }
+    }
+
+    /// Replaces each placeholder constant of `model` (tract's parse of the
+    /// protobuf [`fold_quantized_weights`] left) with its folded tensor, so
+    /// that analysis and typing see the real values. A placeholder tract did
+    /// not keep under its own name (merged with an equal constant of the
+    /// model, which only a crafted file could hold) is
+    /// [`Error::UnsupportedModel`].
+    pub(crate) fn install(self, model: &mut InferenceModel) -> Result<()> {
+        if self.tensors.is_empty() {
+            return Ok(());
+        }
+        let ids: HashMap<&str, usize> = model.nodes.iter().map(|n| (n.name.as_str(), n.id)).collect();
+        let mut targets = Vec::with_capacity(self.tensors.len());
+        for (ix, (name, _)) in self.tensors.iter().enumerate() {
+            let expected = placeholder_values(ix);
+            let ours = ids.get(name.as_str()).copied().filter(|&id| {
+                model.nodes[id].op_as::<Const>().is_some_and(|c| {
+                    c.val().datum_type() == u16::datum_type()
+                        && c.val().try_as_plain_ram().and_then(|v| v.as_slice::<u16>()).is_ok_and(|v| v == expected)
+                })
+            });
+            let Some(id) = ours else {
+                return Err(Error::UnsupportedModel(format!(
+                    "the folded weight {name:?} was merged with another constant by the parser"
+                )));
+            };
+            targets.push(id);
+        }
+        for (id, (name, tensor)) in targets.into_iter().zip(self.tensors) {
+            let unsupported = |e: TractError| Error::UnsupportedModel(format!("folded weight {name:?}: {e}"));
+            let fact = TypedFact::try_from(tensor.clone()).map_err(unsupported)?;
+            let node = &mut model.nodes[id];
+            node.op = Box::new(Const::new(tensor).map_err(unsupported)?);
+            let Some(output) = node.outputs.first_mut() else {
+                return Err(Error::UnsupportedModel(format!("folded weight {name:?} has no output")));
+            };
+            output.fact = fact.into();
+        }
+        Ok(())
+    }
+}
+
+/// The values of the `index`-th placeholder: unique per index, and of a type
+/// (u16) and shape (3 values) no weight has.
+fn placeholder_values(index: usize) -> [u16; 3] {
+    let index = index as u32;
+    [PLACEHOLDER_MAGIC, (index & 0xffff) as u16, (index >> 16) as u16]
+}
+
+/// The initializer that stands for the folded tensor `name` in the protobuf.
+fn placeholder(name: String, index: usize) -> TensorProto {
+    TensorProto {
+        name,
+        dims: vec![3],
+        data_type: ONNX_UINT16,
+        raw_data: placeholder_values(index).iter().flat_map(|v| v.to_le_bytes()).collect(),
+        ..Default::default()
+    }
+}
 
 /// Folds `Cast(q: int8|uint8 initializer, to=FLOAT)` into an f32 initializer,
 /// then `Mul(a, b)` of two f32 initializers into one (numpy broadcasting), and
-/// drops the initializers nothing uses any more. Returns how many weight
-/// tensors were folded. Every tensor made is charged to `budget` before it
-/// is allocated (a broadcast `Mul` of two small constants can be huge).
+/// drops the initializers nothing uses any more. Returns the folded tensors
+/// (placeholders in `proto` until [`FoldedWeights::install`]). Every tensor made is charged to `budget`
+/// before it is allocated (a broadcast `Mul` of two small constants can be
+/// huge).
 ///
 /// The usual weight, `Mul(Cast(q), scale)` with a scale per tensor, row or
 /// column, is made in one pass from the int8 bytes, with no f32 copy of `q`
 /// in between (measured natively: MiniLM-L6 int8 loads in about 290 ms
 /// instead of 340 ms).
-pub(crate) fn fold_quantized_weights(proto: &mut ModelProto, budget: &mut Budget) -> Result<usize> {
+pub(crate) fn fold_quantized_weights(proto: &mut ModelProto, budget: &mut Budget) -> Result<FoldedWeights> {
     let Some(graph) = proto.graph.as_mut() else {
-        return Ok(0);
+        return Ok(FoldedWeights::none());
     };
     let inits: HashMap<String, TensorProto> = graph
         .initializer
@@ -38,11 +122,10 @@ pub(crate) fn fold_quantized_weights(proto: &mut ModelProto, budget: &mut Budget
         .map(|t| (t.name.clone(), t))
         .collect();
     // Folded values stay as f32 until the end: no protobuf round trip between steps.
-    let mut values: HashMap<String, (Vec<i64>, Vec<f32>)> = HashMap::new();
+    let mut values: HashMap<String, (Vec<i64>, Tensor)> = HashMap::new();
     // Casts of int8 initializers (by output name), kept as int8 until a Mul
     // folds them or the end makes them f32.
     let mut casts: HashMap<String, &TensorProto> = HashMap::new();
-    let mut folded = 0;
     let mut kept = Vec::with_capacity(graph.node.len());
     for node in graph.node.drain(..) {
         let fold = match node.op_type.as_str() {
@@ -64,7 +147,7 @@ pub(crate) fn fold_quantized_weights(proto: &mut ModelProto, budget: &mut Budget
                 let a = operand(&values, &casts, &inits, &node.input[0])?;
                 let b = operand(&values, &casts, &inits, &node.input[1])?;
                 match (a, b) {
-                    (Some((ad, av)), Some((bd, bv))) => mul_f32(&ad, av.values(), &bd, bv.values(), budget)?,
+                    (Some((ad, av)), Some((bd, bv))) => mul_f32(ad, av.values(), bd, bv.values(), budget)?,
                     _ => None,
                 }
             }
@@ -72,9 +155,6 @@ pub(crate) fn fold_quantized_weights(proto: &mut ModelProto, budget: &mut Budget
         };
         match fold {
             Some(value) => {
-                if node.op_type == "Mul" {
-                    folded += 1;
-                }
                 values.insert(node.output[0].clone(), value);
             }
             None => kept.push(node),
@@ -88,28 +168,29 @@ pub(crate) fn fold_quantized_weights(proto: &mut ModelProto, budget: &mut Budget
         .chain(graph.output.iter().map(|o| &o.name))
         .map(String::as_str)
         .collect();
-    // Casts something other than a folded Mul reads become f32 initializers.
+    // Casts something other than a folded Mul reads become f32 tensors.
     for (name, q) in &casts {
         if used.contains(name.as_str()) {
-            values.insert(name.clone(), (q.dims.clone(), int_values(q, 1.0)?));
+            values.insert(name.clone(), (q.dims.clone(), f32_tensor(&q.dims, &int_values(q, 1.0)?)?));
         }
     }
     let mut out: Vec<TensorProto> = inits
         .into_values()
         .filter(|t| used.contains(t.name.as_str()))
         .collect();
-    out.extend(
-        values
-            .into_iter()
-            .filter(|(name, _)| used.contains(name.as_str()))
-            .map(|(name, (dims, data))| f32_tensor(name, dims, &data)),
-    );
+    let mut tensors: Vec<(String, Arc<Tensor>)> = values
+        .into_iter()
+        .filter(|(name, _)| used.contains(name.as_str()))
+        .map(|(name, (_, data))| (name, data.into_arc_tensor()))
+        .collect();
+    tensors.sort_by(|a, b| a.0.cmp(&b.0));
+    out.extend(tensors.iter().enumerate().map(|(ix, (name, _))| placeholder(name.clone(), ix)));
     out.sort_by(|a, b| a.name.cmp(&b.name));
     graph.initializer = out;
-    Ok(folded)
+    Ok(FoldedWeights { tensors })
 }
 
-type Folded = Option<(Vec<i64>, Vec<f32>)>;
+type Folded = Option<(Vec<i64>, Tensor)>;
 
 /// The values of a constant operand of a folded `Mul`: f32, or the bytes of
 /// an int8/uint8 initializer read as f32 value by value (no f32 copy first).
@@ -138,12 +219,13 @@ impl Operand<'_> {
 /// A constant by name, with its dims: a value folded earlier, an int8
 /// initializer cast to f32 (its bytes), or an f32 initializer.
 fn operand<'a>(
-    values: &'a HashMap<String, (Vec<i64>, Vec<f32>)>,
+    values: &'a HashMap<String, (Vec<i64>, Tensor)>,
     casts: &HashMap<String, &'a TensorProto>,
     inits: &'a HashMap<String, TensorProto>,
     name: &str,
 ) -> Result<Option<(&'a [i64], Operand<'a>)>> {
     if let Some((dims, data)) = values.get(name) {
+        let data = data.try_as_plain_ram().and_then(|v| v.as_slice::<f32>()).map_err(|e| Error::InvalidModel(format!("{name:?}: {e}")))?;
         return Ok(Some((dims, Operand::Borrowed(Values::F32(data)))));
     }
     if let Some(q) = casts.get(name) {
@@ -299,7 +381,7 @@ fn mul_with<A, B>(
             (Some(a), Some(b)) => fa(a) * fb(b),
             _ => return Err(Error::InvalidModel("a scalar initializer holds no value".into())),
         };
-        return Ok(Some((out_dims, vec![product])));
+        return Ok(Some((out_dims.clone(), f32_tensor(&out_dims, &[product])?)));
     }
     if element_count(&ad)? != av.len() || element_count(&bd)? != bv.len() {
         return Ok(None);
@@ -335,25 +417,23 @@ fn mul_with<A, B>(
             index[axis] = 0;
         }
     }
-    Ok(Some((out_dims, out)))
+    // one copy into tract's storage (its zeroed tensors are filled value by
+    // value: 68 ms of MiniLM's load in Chromium, a copy about 10)
+    let tensor = f32_tensor(&out_dims, &out)?;
+    Ok(Some((out_dims, tensor)))
 }
 
-fn f32_tensor(name: String, dims: Vec<i64>, data: &[f32]) -> TensorProto {
-    let mut raw_data = vec![0u8; data.len() * 4];
-    // whole 4-byte arrays: a plain store per value (`copy_from_slice` on
-    // 4-byte chunks stayed a call per value at the release `opt-level = "s"`,
-    // 69 ms of MiniLM's load in Chromium)
-    let (words, _) = raw_data.as_chunks_mut::<4>();
-    for (bytes, v) in words.iter_mut().zip(data) {
-        *bytes = v.to_le_bytes();
-    }
-    TensorProto {
-        name,
-        dims,
-        data_type: ONNX_FLOAT,
-        raw_data,
-        ..Default::default()
-    }
+/// The shape of `dims` in tract's terms (the dims were checked by
+/// [`element_count`] before).
+fn shape_of(dims: &[i64]) -> Result<Vec<usize>> {
+    dims.iter()
+        .map(|&d| usize::try_from(d).map_err(|_| Error::InvalidModel(format!("an invalid shape {dims:?}"))))
+        .collect()
+}
+
+/// An f32 tensor of shape `dims` holding `data` (a copy, one `memcpy`).
+fn f32_tensor(dims: &[i64], data: &[f32]) -> Result<Tensor> {
+    Tensor::from_shape(&shape_of(dims)?, data).map_err(|e| Error::InvalidModel(e.to_string()))
 }
 
 #[cfg(test)]
@@ -370,11 +450,17 @@ mod tests {
         }
     }
 
+    fn values(t: &Tensor) -> Vec<f32> {
+        t.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap().to_vec()
+    }
+
     #[test]
     fn broadcasting_mul_matches_numpy() {
         let a = [1., 2., 3., 4., 5., 6.];
         let mut budget = Budget::for_model(0);
-        let mut mul = |bd: &[i64], b: &[f32]| mul_f32(&[2, 3], Values::F32(&a), bd, Values::F32(b), &mut budget).unwrap();
+        let mut mul = |bd: &[i64], b: &[f32]| {
+            mul_f32(&[2, 3], Values::F32(&a), bd, Values::F32(b), &mut budget).unwrap().map(|(d, t)| (d, values(&t)))
+        };
         assert_eq!(
             mul(&[2, 1], &[10., 100.]).unwrap().1,
             vec![10., 20., 30., 400., 500., 600.]
@@ -386,10 +472,8 @@ mod tests {
         assert_eq!(mul(&[3], &[1., 0., -1.]).unwrap().0, vec![2, 3]);
         assert_eq!(mul(&[], &[2.]).unwrap().1, vec![2., 4., 6., 8., 10., 12.]);
         assert!(mul(&[4], &[0.; 4]).is_none());
-        assert_eq!(
-            mul_f32(&[], Values::F32(&[3.]), &[], Values::F32(&[2.]), &mut Budget::for_model(0)).unwrap().unwrap().1,
-            vec![6.]
-        );
+        let scalar = mul_f32(&[], Values::F32(&[3.]), &[], Values::F32(&[2.]), &mut Budget::for_model(0)).unwrap().unwrap();
+        assert_eq!(values(&scalar.1), vec![6.]);
     }
 
     fn node(op: &str, inputs: &[&str], output: &str) -> tract_onnx::pb::NodeProto {
@@ -427,14 +511,68 @@ mod tests {
         };
         let mut proto = ModelProto { graph: Some(graph), ..Default::default() };
         let mut budget = Budget::for_model(1 << 20);
-        assert_eq!(fold_quantized_weights(&mut proto, &mut budget).unwrap(), 2);
+        let folded = fold_quantized_weights(&mut proto, &mut budget).unwrap();
         let graph = proto.graph.unwrap();
         let ops: Vec<&str> = graph.node.iter().map(|n| n.op_type.as_str()).collect();
         assert_eq!(ops, ["Add", "MatMul"]);
-        let init = |name: &str| graph.initializer.iter().find(|t| t.name == name).map(|t| f32_values(t).unwrap().unwrap());
-        assert_eq!(init("w"), Some(vec![1., -1., 2., 3.]));
-        assert_eq!(init("rf"), Some(vec![1., 3.]));
-        assert!(init("q").is_none() && init("r").is_none() && init("v").is_none());
+        let value = |name: &str| {
+            folded.tensors.iter().find(|(n, _)| n == name).map(|(_, t)| (t.shape().to_vec(), values(t)))
+        };
+        assert_eq!(value("w"), Some((vec![2, 2], vec![1., -1., 2., 3.])));
+        assert_eq!(value("rf"), Some((vec![2], vec![1., 3.])));
+        assert!(value("q").is_none() && value("r").is_none() && value("v").is_none());
+        // the protobuf holds a distinct placeholder under each folded name
+        let names: Vec<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["rf", "w"]);
+        let placeholders: Vec<&TensorProto> = graph.initializer.iter().filter(|t| t.data_type == ONNX_UINT16).collect();
+        assert_eq!(placeholders.len(), 2);
+        assert_ne!(placeholders[0].raw_data, placeholders[1].raw_data);
+    }
+
+    /// A two-layer model with int8 weights: parsed with the placeholders,
+    /// then installed, it runs with the folded values; a placeholder the
+    /// parser merged with an equal constant of the model is refused.
+    #[test]
+    fn installed_weights_replace_the_placeholders() {
+        let scale = t("s", &[1, 2], ONNX_FLOAT, [0.5f32, 2.0].iter().flat_map(|v| v.to_le_bytes()).collect());
+        let q = t("q", &[2, 2], ONNX_INT8, vec![2, 0xfe, 4, 6]);
+        let input = |name: &str| {
+            use tract_onnx::pb::{tensor_shape_proto::{dimension::Value, Dimension}, type_proto, TensorShapeProto, TypeProto};
+            let dim = |d| Dimension { value: Some(Value::DimValue(d)), ..Default::default() };
+            tract_onnx::pb::ValueInfoProto {
+                name: name.into(),
+                r#type: Some(TypeProto {
+                    value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                        elem_type: ONNX_FLOAT,
+                        shape: Some(TensorShapeProto { dim: vec![dim(1), dim(2)] }),
+                    })),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }
+        };
+        let graph = |extra: Vec<TensorProto>, extra_outputs: &[&str]| tract_onnx::pb::GraphProto {
+            node: vec![node("Cast", &["q"], "qf"), node("Mul", &["qf", "s"], "w"), node("MatMul", &["x", "w"], "z")],
+            initializer: [vec![scale.clone(), q.clone()], extra].concat(),
+            input: vec![input("x")],
+            output: ["z"].iter().chain(extra_outputs).map(|o| tract_onnx::pb::ValueInfoProto { name: o.to_string(), ..Default::default() }).collect(),
+            ..Default::default()
+        };
+        let run = |extra: Vec<TensorProto>, extra_outputs: &[&str]| -> Result<Vec<f32>> {
+            let mut proto = ModelProto { graph: Some(graph(extra, extra_outputs)), ..Default::default() };
+            let folded = fold_quantized_weights(&mut proto, &mut Budget::for_model(1 << 20))?;
+            let mut model = tract_onnx::onnx().model_for_proto_model(&proto).unwrap();
+            folded.install(&mut model)?;
+            let plan = model.into_optimized().unwrap().into_runnable().unwrap();
+            let x = Tensor::from_shape(&[1, 2], &[1f32, 10.]).unwrap();
+            let out = plan.run(tvec!(x.into_tvalue())).unwrap();
+            Ok(values(&out[0]))
+        };
+        // w = [[1, -4], [2, 12]]: x·w = [1 + 20, -4 + 120]
+        assert_eq!(run(Vec::new(), &[]).unwrap(), vec![21., 116.]);
+        // a (crafted) constant equal to the placeholder: the parser keeps one node for both
+        let twin = TensorProto { name: "twin".into(), ..placeholder("twin".into(), 0) };
+        assert_eq!(run(vec![twin], &["twin"]).unwrap_err().code(), "unsupported_model");
     }
 
     #[test]

@@ -30,6 +30,7 @@
 use crate::error::{Error, Result};
 
 mod channels;
+mod quantize;
 pub use channels::{PixelLayout, TILE_CHANNELS, TILE_PIXELS};
 
 /// Rows of one kernel tile.
@@ -42,7 +43,7 @@ pub const TILE_COLS: usize = 2;
 pub const MAX_K: usize = (i32::MAX as usize) / (127 * 127);
 
 /// Constant weights of a product `x · W`, one int8 column per output value.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Int8Weights {
     k: usize,
     k_pad: usize,
@@ -58,19 +59,26 @@ impl Int8Weights {
     /// column `j`). `invalid_input` when the length is not `k · n`, `k` or
     /// `n` is 0, `k` exceeds [`MAX_K`], or a weight is not finite.
     pub fn quantize(w: &[f32], k: usize, n: usize) -> Result<Int8Weights> {
-        Self::quantize_from(w, k, n, false)
+        Self::quantize_from(w, k, n, false, false)
+    }
+
+    /// [`Int8Weights::quantize`] without SIMD, for tests comparing the
+    /// SIMD quantisation (wasm32) with it: the same weights, bit for bit.
+    pub fn quantize_portable(w: &[f32], k: usize, n: usize) -> Result<Int8Weights> {
+        Self::quantize_from(w, k, n, false, true)
     }
 
     /// [`Int8Weights::quantize`] of a matrix stored transposed: `w_t` is
     /// row-major `n × k` (`w_t[j * k + i]` is row `i`, column `j` of `W`),
     /// as in `[out, in]` weights; no transposed copy is made.
     pub fn quantize_transposed(w_t: &[f32], k: usize, n: usize) -> Result<Int8Weights> {
-        Self::quantize_from(w_t, k, n, true)
+        Self::quantize_from(w_t, k, n, true, false)
     }
 
     /// Both layouts, reading `w` in its own order (column scales first, then
-    /// the values), so that a large matrix is read sequentially.
-    fn quantize_from(w: &[f32], k: usize, n: usize, transposed: bool) -> Result<Int8Weights> {
+    /// the values), so that a large matrix is read sequentially; the SIMD
+    /// passes unless `portable` ([`quantize`]).
+    fn quantize_from(w: &[f32], k: usize, n: usize, transposed: bool, portable: bool) -> Result<Int8Weights> {
         let bad = |why: String| Error::InvalidInput(format!("int8 weights: {why}"));
         if k == 0 || n == 0 || k > MAX_K {
             return Err(bad(format!("a {k} × {n} matrix (k must be 1 to {MAX_K}, n at least 1)")));
@@ -78,49 +86,23 @@ impl Int8Weights {
         if k.checked_mul(n) != Some(w.len()) {
             return Err(bad(format!("{} values for a {k} × {n} matrix", w.len())));
         }
-        if w.iter().any(|v| !v.is_finite()) {
-            return Err(bad("a weight is not finite".into()));
-        }
         let k_pad = k.div_ceil(8) * 8;
         let len = k_pad
             .checked_mul(n)
             .ok_or_else(|| bad(format!("a {k} × {n} matrix is too large")))?;
-        let mut amax = vec![0f32; n];
-        if transposed {
-            for (a, column) in amax.iter_mut().zip(w.chunks_exact(k)) {
-                *a = column.iter().fold(0f32, |m, v| m.max(v.abs()));
-            }
+        let amax = if portable {
+            quantize::portable_column_amax(w, k, n, transposed)
         } else {
-            for row in w.chunks_exact(n) {
-                for (a, v) in amax.iter_mut().zip(row) {
-                    *a = a.max(v.abs());
-                }
-            }
-        }
+            quantize::column_amax(w, k, n, transposed)
+        };
+        let amax = amax.ok_or_else(|| bad("a weight is not finite".into()))?;
         let scales: Vec<f32> = amax.iter().map(|a| a / 127.0).collect();
         let inv: Vec<f32> = amax.iter().map(|&a| if a > 0.0 { 127.0 / a } else { 0.0 }).collect();
-        let q = |v: f32, inv: f32| (v * inv).round_ties_even().clamp(-127.0, 127.0) as i16;
         let mut values = vec![0i16; len];
-        if transposed {
-            for ((out, column), &inv) in values.chunks_exact_mut(k_pad).zip(w.chunks_exact(k)).zip(&inv) {
-                for (o, &v) in out.iter_mut().zip(column) {
-                    *o = q(v, inv);
-                }
-            }
+        if portable {
+            quantize::portable_quantize_columns(w, k, k_pad, &inv, transposed, &mut values);
         } else {
-            // 8 rows at a time: each column gets 8 contiguous values per
-            // pass (one value at a time down a column measured 113 ms of
-            // MiniLM's 780 ms load in Chromium)
-            for (block, rows) in w.chunks(8 * n).enumerate() {
-                let i0 = block * 8;
-                let height = rows.len() / n;
-                for (c, (column, &inv)) in values.chunks_exact_mut(k_pad).zip(&inv).enumerate() {
-                    let Some(out) = column.get_mut(i0..i0 + height) else { continue };
-                    for (o, row) in out.iter_mut().zip(rows.chunks_exact(n)) {
-                        *o = row.get(c).map_or(0, |&v| q(v, inv));
-                    }
-                }
-            }
+            quantize::quantize_columns(w, k, k_pad, &inv, transposed, &mut values);
         }
         let row_limit = i32::try_from((i32::MAX as usize) / (127 * k_pad)).unwrap_or(i32::MAX).min(32_767);
         Ok(Int8Weights { k, k_pad, n, values, scales, row_limit })

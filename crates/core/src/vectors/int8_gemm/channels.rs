@@ -202,7 +202,7 @@ impl Int8Weights {
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod simd;
+pub(super) mod simd;
 
 #[cfg(test)]
 mod tests {

@@ -27,7 +27,7 @@ pub(super) fn load_f32(s: &[f32], i: usize) -> v128 {
 /// The 4 × 4 transpose of 32-bit lanes: lane `l` of result `c` is lane
 /// `c` of input `l`.
 #[inline(always)]
-pub(super) fn transpose4([v0, v1, v2, v3]: [v128; 4]) -> [v128; 4] {
+pub(in crate::vectors::int8_gemm) fn transpose4([v0, v1, v2, v3]: [v128; 4]) -> [v128; 4] {
     let t0 = i32x4_shuffle::<0, 4, 1, 5>(v0, v1);
     let t1 = i32x4_shuffle::<0, 4, 1, 5>(v2, v3);
     let t2 = i32x4_shuffle::<2, 6, 3, 7>(v0, v1);
