@@ -104,9 +104,9 @@ fn placeholder(name: String, index: usize) -> TensorProto {
 /// Folds `Cast(q: int8|uint8 initializer, to=FLOAT)` into an f32 initializer,
 /// then `Mul(a, b)` of two f32 initializers into one (numpy broadcasting), and
 /// drops the initializers nothing uses any more. Returns the folded tensors
-/// (placeholders in `proto` until [`FoldedWeights::install`]). Every tensor made is charged to `budget`
-/// before it is allocated (a broadcast `Mul` of two small constants can be
-/// huge).
+/// (placeholders in `proto` until [`FoldedWeights::install`]). Every tensor
+/// made is charged to `budget` before it is allocated (a broadcast `Mul` of
+/// two small constants can be huge).
 ///
 /// The usual weight, `Mul(Cast(q), scale)` with a scale per tensor, row or
 /// column, is made in one pass from the int8 bytes, with no f32 copy of `q`
