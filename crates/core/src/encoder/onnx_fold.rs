@@ -529,7 +529,7 @@ mod tests {
         assert_ne!(placeholders[0].raw_data, placeholders[1].raw_data);
     }
 
-    /// A two-layer model with int8 weights: parsed with the placeholders,
+    /// A one-product model with int8 weights: parsed with the placeholders,
     /// then installed, it runs with the folded values; a placeholder the
     /// parser merged with an equal constant of the model is refused.
     #[test]

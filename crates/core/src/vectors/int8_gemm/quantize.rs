@@ -92,16 +92,8 @@ pub(super) fn portable_quantize_columns(
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
     use super::quantize_one;
-    use crate::vectors::int8_gemm::channels::simd::transpose4;
+    use crate::vectors::int8_gemm::channels::simd::{load_f32, transpose4};
     use core::arch::wasm32::*;
-
-    /// 4 floats at `s[i..i + 4]`; the caller keeps `i + 4 <= s.len()`.
-    #[inline(always)]
-    fn load4(s: &[f32], i: usize) -> Option<v128> {
-        let v = s.get(i..i + 4)?;
-        // SAFETY: the slice holds 4 values; v128.load takes any alignment.
-        Some(unsafe { v128_load(v.as_ptr().cast::<v128>()) })
-    }
 
     /// [`super::column_amax`] of row-major `w`, 4 columns at a time.
     /// `f32x4.max` propagates NaN, so a non-finite weight leaves a
@@ -113,9 +105,9 @@ mod simd {
         let mut tail_finite = true;
         for row in w.chunks_exact(n) {
             let mut c = 0;
+            // c + 4 <= wide <= n: every load is whole
             while c < wide {
-                let (Some(v), Some(a)) = (load4(row, c), load4(&amax, c)) else { break };
-                let m = f32x4_max(a, f32x4_abs(v));
+                let m = f32x4_max(load_f32(&amax, c), f32x4_abs(load_f32(row, c)));
                 if let Some(out) = amax.get_mut(c..c + 4) {
                     // SAFETY: the slice holds 4 values; v128.store takes any alignment.
                     unsafe { v128_store(out.as_mut_ptr().cast::<v128>(), m) };
@@ -149,13 +141,12 @@ mod simd {
         let mut i0 = 0;
         while i0 < full_rows {
             let mut c = 0;
+            // c + 4 <= wide <= n and i0 + 8 <= k: every load is whole
             while c < wide {
-                let Some(inv4) = load4(inv, c) else { break };
+                let inv4 = load_f32(inv, c);
                 let mut q = [i32x4_splat(0); 8];
                 for (r, q) in q.iter_mut().enumerate() {
-                    if let Some(v) = load4(w, (i0 + r) * n + c) {
-                        *q = quantize4(v, inv4);
-                    }
+                    *q = quantize4(load_f32(w, (i0 + r) * n + c), inv4);
                 }
                 let low = transpose4([q[0], q[1], q[2], q[3]]);
                 let high = transpose4([q[4], q[5], q[6], q[7]]);

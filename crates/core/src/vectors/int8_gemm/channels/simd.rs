@@ -10,7 +10,7 @@ use pack::{pack, pack_rows};
 
 /// 4 floats at `s[i..i + 4]`, zeros for those past the end.
 #[inline(always)]
-pub(super) fn load_f32(s: &[f32], i: usize) -> v128 {
+pub(in crate::vectors::int8_gemm) fn load_f32(s: &[f32], i: usize) -> v128 {
     match s.get(i..i + 4) {
         // SAFETY: the slice holds 4 values; v128.load takes any alignment.
         Some(v) => unsafe { v128_load(v.as_ptr().cast::<v128>()) },
