@@ -96,7 +96,9 @@ pub(crate) fn typed(
     outputs: &[&str],
     budget: &mut Budget,
 ) -> Result<TypedModel> {
-    let mut model = tract_onnx::onnx()
+    let onnx = tract_onnx::onnx();
+    refuse_unregistered_operators(&onnx, proto)?;
+    let mut model = onnx
         .with_ignore_output_shapes(true)
         .with_ignore_value_info(true)
         .model_for_proto_model(proto)
@@ -117,6 +119,33 @@ pub(crate) fn typed(
     onnx_budget::check_typed(&typed, budget, &worst_cases)?;
     super::onnx_guard::guard_typed(&mut typed)?;
     typed.into_decluttered().map_err(|e| Error::UnsupportedModel(chain(&e)))
+}
+
+/// `unsupported_model` naming each operator of the graph that tract's ONNX
+/// registry does not hold (tract itself would fail later, on the first
+/// such node, with "Operator can not be made a TypedOp"). The registry is
+/// the patched one of third_party/tract-onnx, which leaves out the
+/// operators no text or image encoder uses (DFT, the ONNX-ML models, the
+/// recurrent and random ops, …). Operators inside subgraphs are left to
+/// tract, which refuses them as `unsupported_model` too.
+fn refuse_unregistered_operators(onnx: &tract_onnx::Onnx, proto: &ModelProto) -> Result<()> {
+    let Some(graph) = proto.graph.as_ref() else { return Ok(()) };
+    // the first node of each missing operator, at most 8 operators named
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut missing: Vec<String> = Vec::new();
+    for node in &graph.node {
+        let op = node.op_type.as_str();
+        if !onnx.op_register.0.contains_key(op) && missing.len() < 8 && seen.insert(op) {
+            missing.push(format!("{op} (node {:?})", node.name));
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::UnsupportedModel(format!(
+        "the model uses ONNX operators recagent does not run: {}",
+        missing.join(", ")
+    )))
 }
 
 /// A runnable plan of `model` (decluttered by [`typed`]) with each symbol
@@ -157,5 +186,95 @@ mod tests {
             decode(b"definitely not onnx").unwrap_err().code(),
             "invalid_model"
         );
+    }
+
+    /// An image model `x` (f32 [1, 3, 8, 8]) → `out` made of one `op` node.
+    fn one_node_model(op: &str) -> Vec<u8> {
+        use prost::Message;
+        use tract_onnx::pb::{
+            tensor_shape_proto::{dimension, Dimension},
+            type_proto, GraphProto, NodeProto, OperatorSetIdProto, TensorShapeProto, TypeProto,
+            ValueInfoProto,
+        };
+        let info = |name: &str, dims: &[i64]| ValueInfoProto {
+            name: name.into(),
+            r#type: Some(TypeProto {
+                value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                    elem_type: 1,
+                    shape: Some(TensorShapeProto {
+                        dim: dims
+                            .iter()
+                            .map(|&d| Dimension {
+                                value: Some(dimension::Value::DimValue(d)),
+                                ..Default::default()
+                            })
+                            .collect(),
+                    }),
+                })),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        ModelProto {
+            ir_version: 8,
+            opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 17 }],
+            graph: Some(GraphProto {
+                name: "one node".into(),
+                node: vec![NodeProto {
+                    op_type: op.into(),
+                    name: "the_node".into(),
+                    input: vec!["x".into()],
+                    output: vec!["out".into()],
+                    ..Default::default()
+                }],
+                input: vec![info("x", &[1, 3, 8, 8])],
+                output: vec![info("out", &[])],
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+        .encode_to_vec()
+    }
+
+    fn image_load(op: &str) -> Result<crate::ImageEncoder> {
+        let options = crate::ImageEncoderOptions {
+            preprocessing: crate::encoder::preprocess::Preprocessing {
+                resize_shorter: 8,
+                crop: 8,
+                ..Default::default()
+            },
+            embedding_output: Some("out".into()),
+            ..Default::default()
+        };
+        crate::ImageEncoder::from_bytes(&one_node_model(op), options)
+    }
+
+    /// The patched tract-onnx (third_party/tract-onnx) leaves these operator
+    /// families out of its registry; a model holding one is refused as
+    /// `unsupported_model` naming the operator, and an operator the registry
+    /// keeps still loads through the same path.
+    #[test]
+    fn operators_left_out_of_the_registry_are_unsupported_model() {
+        for op in [
+            "DFT",
+            "STFT",
+            "TreeEnsembleClassifier",
+            "LinearRegressor",
+            "LSTM",
+            "GRU",
+            "Scan",
+            "RandomNormalLike",
+            "RandomUniformLike",
+            "Multinomial",
+            "NonMaxSuppression",
+            "GridSample",
+        ] {
+            let err = image_load(op).err().unwrap_or_else(|| panic!("{op} loaded"));
+            assert_eq!(err.code(), "unsupported_model", "{op}: {err}");
+            let named = format!("ONNX operators recagent does not run: {op} (node \"the_node\")");
+            assert!(err.to_string().contains(&named), "{op}: {err}");
+        }
+        let kept = image_load("Relu").expect("Relu is in the registry");
+        assert_eq!(kept.dim(), 192);
     }
 }
