@@ -28,6 +28,12 @@
 # the scripted LLM server, crates/testkit, started here). Prints a
 # table and writes bench/out/app-latest.json (figures, not asserts).
 #
+#   scripts/bench.sh size [--top N] [--crate NAME [--depth D]]
+#
+# What the .wasm is made of instead: code bytes by crate (or by module of one
+# crate), read from the name section of the linked module, and pkg/'s sizes
+# raw, gzip -9 and brotli -11 (bench/wasm-size.mjs; builds pkg/ first).
+#
 #   scripts/bench.sh engine [quality|latency] [--items 1000000] [--queries 100]
 #
 # A catalog held by a candidate engine (Chroma from PyPI, started here) and ranked
@@ -163,6 +169,18 @@ if [ "${1:-}" = items ]; then
   done
   npm_deps
   exec node bench/items-run.mjs "$@"
+fi
+
+if [ "${1:-}" = size ]; then
+  # What the .wasm is made of: code bytes by crate from the linked module's
+  # names, and pkg/'s raw, gzip and brotli sizes (bench/wasm-size.mjs).
+  shift
+  cd "$ROOT"
+  if [ "${RECAGENT_BENCH_KEEP_PKG:-}" != 1 ]; then
+    "$ROOT/scripts/serve.sh" --build >&2
+  fi
+  exec node bench/wasm-size.mjs "$@" \
+    "${CARGO_TARGET_DIR:-$ROOT/target}/wasm32-unknown-unknown/release/recagent.wasm" "$ROOT/pkg/recagent_bg.wasm"
 fi
 
 if [ "${1:-}" = app ]; then
