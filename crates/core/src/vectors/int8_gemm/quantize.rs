@@ -92,7 +92,7 @@ pub(super) fn portable_quantize_columns(
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
     use super::quantize_one;
-    use crate::vectors::int8_gemm::channels::simd::{load_f32, transpose4};
+    use crate::vectors::int8_gemm::channels::simd::{load_f32, store_f32, transpose4};
     use core::arch::wasm32::*;
 
     /// [`super::column_amax`] of row-major `w`, 4 columns at a time.
@@ -108,10 +108,7 @@ mod simd {
             // c + 4 <= wide <= n: every load is whole
             while c < wide {
                 let m = f32x4_max(load_f32(&amax, c), f32x4_abs(load_f32(row, c)));
-                if let Some(out) = amax.get_mut(c..c + 4) {
-                    // SAFETY: the slice holds 4 values; v128.store takes any alignment.
-                    unsafe { v128_store(out.as_mut_ptr().cast::<v128>(), m) };
-                }
+                store_f32(&mut amax, c, m);
                 c += 4;
             }
             for (a, v) in amax[wide..].iter_mut().zip(&row[wide..]) {

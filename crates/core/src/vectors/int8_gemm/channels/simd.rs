@@ -24,6 +24,16 @@ pub(in crate::vectors::int8_gemm) fn load_f32(s: &[f32], i: usize) -> v128 {
     }
 }
 
+/// Stores the 4 lanes of `v` at `s[i..i + 4]`; nothing when they do not all
+/// fit (callers size `s` so that they do).
+#[inline(always)]
+pub(in crate::vectors::int8_gemm) fn store_f32(s: &mut [f32], i: usize, v: v128) {
+    if let Some(out) = s.get_mut(i..i + 4) {
+        // SAFETY: the slice holds 4 values; v128.store takes any alignment.
+        unsafe { v128_store(out.as_mut_ptr().cast::<v128>(), v) };
+    }
+}
+
 /// The 4 × 4 transpose of 32-bit lanes: lane `l` of result `c` is lane
 /// `c` of input `l`.
 #[inline(always)]

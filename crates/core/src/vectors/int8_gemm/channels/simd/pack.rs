@@ -2,7 +2,7 @@
 //! [`super`], from either [`PixelLayout`](super::super::PixelLayout).
 
 use super::super::pixel_scales;
-use super::{load_f32, transpose4};
+use super::{load_f32, store_f32, transpose4};
 use core::arch::wasm32::*;
 
 /// Quantises and packs `x` as `pack_portable` does, 4 pixels at a time
@@ -16,10 +16,7 @@ pub(super) fn pack(x: &[f32], k: usize, pixels: usize, pixels_pad: usize, len: u
             // f32x4.max gives NaN when either side is NaN
             let m = f32x4_max(load_f32(&amax, p), f32x4_abs(load_f32(channel, p)));
             // amax is pixels_pad long (a multiple of 8), so p + 4 fits
-            if let Some(a) = amax.get_mut(p..p + 4) {
-                // SAFETY: `a` holds 4 values; v128.store takes any alignment.
-                unsafe { v128_store(a.as_mut_ptr().cast::<v128>(), m) };
-            }
+            store_f32(&mut amax, p, m);
             p += 4;
         }
     }
@@ -63,12 +60,9 @@ pub(super) fn pack_rows(x: &[f32], k: usize, pixels: usize, pixels_pad: usize, l
     let fast = k.is_multiple_of(8) && x.len() >= k * pixels && len >= k * pixels_pad;
     let whole = if fast { pixels / 4 * 4 } else { 0 };
     for p in (0..whole).step_by(4) {
-        if let Some(a) = amax.get_mut(p..p + 4) {
-            // SAFETY: rows p .. p + 4 ≤ pixels lie in x (x.len() ≥ k · pixels)
-            let m = unsafe { amax_rows_4(x.as_ptr().add(p * k), k) };
-            // SAFETY: `a` holds 4 values; v128.store takes any alignment.
-            unsafe { v128_store(a.as_mut_ptr().cast::<v128>(), m) };
-        }
+        // SAFETY: rows p .. p + 4 ≤ pixels lie in x (x.len() ≥ k · pixels)
+        let m = unsafe { amax_rows_4(x.as_ptr().add(p * k), k) };
+        store_f32(&mut amax, p, m);
     }
     for (a, row) in amax.iter_mut().zip(x.chunks_exact(k.max(1))).skip(whole) {
         let mut m = f32x4_splat(0.0);
