@@ -257,7 +257,7 @@ async function checks() {
   let batchMin = Infinity;
   for (let i = 0; i < rb.length; i++) batchMin = Math.min(batchMin, cosine(rb[i], ob[i]));
   const ortImage = await ortEmbedImage(state.ortImage, state.tensor);
-  const image = cosine(state.image.embedEncoded(state.png), ortImage);
+  const image = cosine(await state.image.embedEncoded(state.png), ortImage);
   const imageData = cosine(state.image.embedImageData(state.imageData), ortImage);
   return { single, batchMin, image, imageData };
 }

@@ -309,7 +309,13 @@ fn main() {
     let rgba = image::RgbaImage::from_fn(2, 2, |x, y| image::Rgba([255, (x * 255) as u8, (y * 255) as u8, 128]));
     let mut out = std::io::Cursor::new(Vec::new());
     rgba.write_to(&mut out, image::ImageFormat::Png).expect("encode");
-    write("image_preprocess", "png-rgba", &out.into_inner());
+    let png_rgba = out.into_inner();
+    write("image_preprocess", "png-rgba", &png_rgba);
+
+    // image_header: the same files (their headers are what it reads)
+    write("image_header", "png", &image(image::ImageFormat::Png, 5, 3));
+    write("image_header", "jpeg", &image(image::ImageFormat::Jpeg, 4, 6));
+    write("image_header", "png-rgba", &png_rgba);
 
     // tokenizer_json: a small BERT tokenizer.json (uncased and cased) and a vocab.txt.
     for (name, lowercase) in [("uncased", true), ("cased", false)] {

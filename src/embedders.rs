@@ -10,6 +10,10 @@ use wasm_bindgen::prelude::*;
 use recagent_core::encoder::{
     DecodeLimits, ImageEncoder, ImageEncoderOptions, Pooling, Preprocessing, TextEncoder, TextEncoderOptions,
 };
+use recagent_core::encoder::ImageEmbedding;
+use recagent_core::recommender::Photo;
+
+use crate::image_decoder::BrowserImageDecoder;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -252,22 +256,40 @@ impl ImageEmbedder {
             .map_err(js_error)
     }
 
-    /// Embeds PNG or JPEG bytes. Throws `invalid_image` or `image_too_large`.
-    #[wasm_bindgen(js_name = embedEncoded)]
-    pub fn embed_encoded(&self, bytes: &[u8]) -> Result<Vec<f32>, JsValue> {
-        self.inner
-            .embed_encoded(bytes)
-            .map(|e| e.embedding)
-            .map_err(js_error)
+    /// Embeds PNG or JPEG bytes, decoded by the browser (`createImageBitmap`)
+    /// once their header is within the model's limits. Rejects with
+    /// `invalid_image`, `image_too_large`, or `invalid_input` for more than
+    /// 32 MiB.
+    #[wasm_bindgen(js_name = embedEncoded, unchecked_return_type = "Promise<Float32Array>")]
+    pub fn embed_encoded(&self, bytes: &[u8]) -> js_sys::Promise {
+        let (encoder, bytes) = (self.inner.clone(), bytes.to_vec());
+        wasm_bindgen_futures::future_to_promise(async move {
+            let embedded = embed_photo(&encoder, bytes).await?;
+            Ok(js_sys::Float32Array::from(embedded.embedding.as_slice()).into())
+        })
     }
 
     /// Indices of the `k` highest class scores of PNG/JPEG bytes, best first
-    /// (empty when the model has no class output).
-    #[wasm_bindgen(js_name = topClasses)]
-    pub fn top_classes(&self, bytes: &[u8], k: usize) -> Result<Vec<u32>, JsValue> {
-        let out = self.inner.embed_encoded(bytes).map_err(js_error)?;
-        Ok(out.top_k(k).into_iter().map(|i| i as u32).collect())
+    /// (empty when the model has no class output); decoded and refused as
+    /// in `embedEncoded`.
+    #[wasm_bindgen(js_name = topClasses, unchecked_return_type = "Promise<Uint32Array>")]
+    pub fn top_classes(&self, bytes: &[u8], k: usize) -> js_sys::Promise {
+        let (encoder, bytes) = (self.inner.clone(), bytes.to_vec());
+        wasm_bindgen_futures::future_to_promise(async move {
+            let embedded = embed_photo(&encoder, bytes).await?;
+            let top: Vec<u32> = embedded.top_k(k).into_iter().map(|i| i as u32).collect();
+            Ok(js_sys::Uint32Array::from(top.as_slice()).into())
+        })
     }
+}
+
+/// PNG/JPEG bytes checked and decoded by the browser within `encoder`'s
+/// limits ([`Photo::decode`]), then embedded.
+async fn embed_photo(encoder: &ImageEncoder, bytes: Vec<u8>) -> Result<ImageEmbedding, JsValue> {
+    let photo = Photo::decode(&BrowserImageDecoder, bytes, encoder.options().limits)
+        .await
+        .map_err(js_error)?;
+    encoder.embed_rgb(photo.image()).map_err(js_error)
 }
 
 /// `TextModelOptions` read from JS (absent: the defaults); `invalid_input`

@@ -17,7 +17,7 @@ use super::interop::{abort_reason, field, invalid, js_error, reject_unknown_keys
 use recagent_core::catalog::ValueRef;
 use recagent_core::encoder::{ImageEncoder, ImageEncoderOptions};
 use recagent_core::recommender::items::NewItem;
-use recagent_core::recommender::Recommender;
+use recagent_core::recommender::{Photo, Recommender};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_ITEMS: &'static str = r#"
@@ -178,7 +178,8 @@ impl JsRecommender {
     /// bad options), `invalid_image`, `image_too_large`.
     #[wasm_bindgen(js_name = searchByPhoto, unchecked_return_type = "Promise<Recommendation[]>")]
     pub fn search_by_photo_js(&self, photo: &[u8], options: Option<RecommendOptionsJs>) -> js_sys::Promise {
-        settle(self.search_by_photo(photo, options))
+        let search = self.search_by_photo(photo.to_vec(), options);
+        wasm_bindgen_futures::future_to_promise(async move { search.await.map(JsValue::from) })
     }
 
     /// Loads the image model after `create` (bytes or a URL, downloaded with
@@ -230,6 +231,9 @@ impl JsRecommender {
         }))
     }
 
+    /// Checks `item` now (synchronously, so a bad call rejects before any
+    /// work); the photo is decoded by the browser, then the item is embedded,
+    /// added and stored.
     fn add_item_inner(&self, item: JsValue) -> Result<js_sys::Promise, JsValue> {
         reject_unknown_keys(&item, "NewItem", &["id", "title", "text", "image", "attributes", "photo"])?;
         let photo = match field(&item, "photo") {
@@ -247,14 +251,21 @@ impl JsRecommender {
         }
         let new: NewItem = serde_wasm_bindgen::from_value(item).map_err(|e| invalid(format!("NewItem: {e}")))?;
         let core = self.core_rc().clone();
-        let stored = core
-            .try_borrow_mut()
-            .map_err(|_| invalid("the recommender is busy (re-entrant call)"))?
-            .add_item(new, photo.as_deref(), js_sys::Date::now())
-            .map_err(js_error)?;
+        let limits = match &photo {
+            Some(_) => Some(busy(core.try_borrow())?.photo_limits().map_err(js_error)?),
+            None => None,
+        };
         let memory = self.memory_rc();
+        let decoder = self.decoder();
         Ok(wasm_bindgen_futures::future_to_promise(async move {
-            if let Err(e) = memory.put_item(&stored, photo.as_deref()).await {
+            let photo = match (photo, limits) {
+                (Some(bytes), Some(limits)) => Some(Photo::decode(&*decoder, bytes, limits).await.map_err(js_error)?),
+                _ => None,
+            };
+            let stored = busy(core.try_borrow_mut())?
+                .add_item(new, photo.as_ref(), js_sys::Date::now())
+                .map_err(js_error)?;
+            if let Err(e) = memory.put_item(&stored, photo.as_ref().map(Photo::bytes)).await {
                 // Not stored: take it out again so the page and the store agree.
                 if let Ok(mut c) = core.try_borrow_mut() {
                     let _ = c.remove_item(&stored.id);
@@ -294,11 +305,29 @@ impl JsRecommender {
     }
 
     /// `search_by_photo` as Rust callers use it: the value itself, the error
-    /// thrown (JS gets it through the exported method's Promise).
-    pub fn search_by_photo(&self, photo: &[u8], options: Option<RecommendOptionsJs>) -> Result<js_sys::Array, JsValue> {
-        let options = parse_recommend_options(options)?;
-        let core = self.core_rc().try_borrow().map_err(|_| invalid("the recommender is busy (re-entrant call)"))?;
-        let list = core.search_by_photo(photo, &options).map_err(js_error)?;
-        recommendations(&core, &list)
+    /// thrown (JS gets it through the exported method's Promise). The
+    /// options are read now; the photo is decoded by the browser, then ranked.
+    pub fn search_by_photo(
+        &self,
+        photo: Vec<u8>,
+        options: Option<RecommendOptionsJs>,
+    ) -> impl std::future::Future<Output = Result<js_sys::Array, JsValue>> + 'static {
+        let options = parse_recommend_options(options);
+        let core = self.core_rc().clone();
+        let decoder = self.decoder();
+        async move {
+            let options = options?;
+            let limits = busy(core.try_borrow())?.photo_limits().map_err(js_error)?;
+            let photo = Photo::decode(&*decoder, photo, limits).await.map_err(js_error)?;
+            let core = busy(core.try_borrow())?;
+            let list = core.search_by_photo(&photo, &options).map_err(js_error)?;
+            recommendations(&core, &list)
+        }
     }
+}
+
+/// The recommender borrowed, or `invalid_input` when a call is already
+/// using it (a re-entrant call from a callback).
+fn busy<T, E>(borrow: std::result::Result<T, E>) -> Result<T, JsValue> {
+    borrow.map_err(|_| invalid("the recommender is busy (re-entrant call)"))
 }

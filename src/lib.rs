@@ -25,6 +25,7 @@ mod create_options;
 mod embedders;
 pub mod fetch;
 pub mod idb;
+pub mod image_decoder;
 mod idb_open;
 mod idb_util;
 pub mod interop;

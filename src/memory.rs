@@ -11,6 +11,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::idb::{self, IdbKvStore, IdbOptions, StoreEvent, StoreEvents};
+use super::image_decoder::BrowserImageDecoder;
 use super::time::JsClock;
 use super::interop::{invalid, js_error, reject_unknown_keys, to_js};
 use recagent_core::error::Error;
@@ -151,7 +152,8 @@ impl MemoryShared {
             idb::memory_only("persist: false")
         };
         let (session, report) =
-            Session::start(recommender, opened.store, Rc::new(JsClock), StoreFallback::InMemory).await?;
+            Session::start(recommender, opened.store, Rc::new(JsClock), Rc::new(BrowserImageDecoder), StoreFallback::InMemory)
+                .await?;
         let (idb, fallback_reason) = match report.store_fallback {
             Some(reason) => (None, Some(reason)),
             None => (opened.idb, opened.fallback_reason),

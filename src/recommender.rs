@@ -245,6 +245,11 @@ impl JsRecommender {
         self.memory.memory()
     }
 
+    /// The session's image decoder (the browser's), for photos on their way in.
+    pub(crate) fn decoder(&self) -> Rc<dyn recagent_core::platform::ImageDecoder> {
+        self.memory.session().decoder().clone()
+    }
+
     fn core(&self) -> Result<std::cell::Ref<'_, Recommender>, JsValue> {
         self.inner
             .try_borrow()

@@ -1,8 +1,11 @@
 //! The image encoder matches onnxruntime + Pillow on the reference images.
 
 mod common;
+#[path = "support/jpeg.rs"]
+mod jpeg;
+use jpeg::jpeg_of;
 
-use recagent_core::encoder::{preprocess, Preprocessing};
+use recagent_core::encoder::{preprocess, read_header, ImageFormat, Preprocessing};
 use recagent_core::vectors::cosine;
 use recagent_core::{ImageEncoder, ImageEncoderOptions};
 
@@ -102,6 +105,38 @@ fn crc32(data: &[u8]) -> u32 {
         }
     }
     !crc
+}
+
+/// The header read that gates the browser's decoder states the size the
+/// decoder finds, for the fixtures as PNGs and as JPEGs (also with
+/// metadata segments before the frame header).
+#[test]
+fn headers_state_the_size_the_decoder_finds() {
+    for row in common::image_fixtures() {
+        let png = std::fs::read(common::image_dir().join(&row.file)).unwrap();
+        let img = preprocess::decode(&png, Default::default()).unwrap();
+        let jpeg = jpeg_of(&img);
+        // An EXIF-like APP1 and a comment before the rest of the file.
+        let mut with_metadata = jpeg[..2].to_vec();
+        with_metadata.extend([0xFF, 0xE1, 0x01, 0x02]);
+        with_metadata.extend(vec![0x45; 0x0100]);
+        with_metadata.extend([0xFF, 0xFE, 0x00, 0x05, b'h', b'i', b'!']);
+        with_metadata.extend(&jpeg[2..]);
+        for (what, bytes, format) in [
+            ("png", &png, ImageFormat::Png),
+            ("jpeg", &jpeg, ImageFormat::Jpeg),
+            ("jpeg with metadata", &with_metadata, ImageFormat::Jpeg),
+        ] {
+            let header = read_header(bytes).unwrap();
+            let decoded = preprocess::decode(bytes, Default::default()).unwrap();
+            assert_eq!(
+                (header.format, header.width, header.height),
+                (format, decoded.width, decoded.height),
+                "{} as {what}",
+                row.file
+            );
+        }
+    }
 }
 
 #[test]

@@ -10,8 +10,10 @@ use std::rc::Rc;
 
 use futures::executor::block_on;
 use recagent_core::memory::StoredItem;
-use recagent_core::platform::{KvStore, ManualClock, MemoryKvStore};
+use recagent_core::encoder::DecodeLimits;
+use recagent_core::platform::{KvStore, ManualClock, MemoryKvStore, NativeImageDecoder};
 use recagent_core::recommender::items::NewItem;
+use recagent_core::recommender::Photo;
 use recagent_core::{Catalog, ImageEncoder, Memory, Observation, RecommendOptions, Recommender};
 use serde_json::json;
 
@@ -27,19 +29,29 @@ fn with_image(mut rec: Recommender) -> Recommender {
     rec
 }
 
-fn photo(name: &str) -> Vec<u8> {
+fn photo_bytes(name: &str) -> Vec<u8> {
     std::fs::read(common::image_dir().join(name)).unwrap()
+}
+
+/// Photo bytes checked and decoded as every host does, through the
+/// [`ImageDecoder`] platform trait (natively, the `image` crate).
+fn decoded(bytes: Vec<u8>) -> recagent_core::Result<Photo> {
+    block_on(Photo::decode(&NativeImageDecoder, bytes, DecodeLimits::default()))
+}
+
+fn photo(name: &str) -> Photo {
+    decoded(photo_bytes(name)).unwrap()
 }
 
 /// Another photo of the same cat: mirrored, cropped to the left 70 % and
 /// saved again as PNG (the fixtures hold one photo per subject).
-fn other_cat_photo() -> Vec<u8> {
-    let img = image::load_from_memory(&photo("chelsea.png")).unwrap();
+fn other_cat_photo() -> Photo {
+    let img = image::load_from_memory(&photo_bytes("chelsea.png")).unwrap();
     let (w, h) = (img.width(), img.height());
     let img = img.fliph().crop_imm(0, h / 10, w * 7 / 10, h * 8 / 10);
     let mut out = Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
+    decoded(out.into_inner()).unwrap()
 }
 
 fn new_item(v: serde_json::Value) -> NewItem {
@@ -212,13 +224,24 @@ fn errors_are_typed_and_add_nothing() {
         let item = json!({"id": "x", "title": "X", "attributes": wrong});
         assert_eq!(code(rec.add_item(new_item(item), None, T0)), "invalid_input", "{wrong}");
     }
+    // Bad photo bytes never reach the recommender: decoding refuses them,
+    // from the header when it can (before any decoder allocates).
+    let bytes = photo_bytes("chelsea.png");
     let garbage = b"\x89PNG\r\n\x1a\nnot really a png".to_vec();
-    assert_eq!(code(rec.add_item(new_item(json!({"id": "x", "title": "X"})), Some(&garbage), T0)), "invalid_image");
-    assert_eq!(code(rec.add_item(new_item(json!({"id": "x", "title": "X"})), Some(b"GIF89a"), T0)), "invalid_image");
-    let truncated = cat[..cat.len() / 2].to_vec();
-    assert_eq!(code(rec.add_item(new_item(json!({"id": "x", "title": "X"})), Some(&truncated), T0)), "invalid_image");
+    let mut huge = bytes[..24].to_vec();
+    huge[16..24].copy_from_slice(&[0, 0, 0x27, 0x10, 0, 0, 0x27, 0x10]); // 10000x10000
+    let too_many = vec![0xFF; (32 << 20) + 1];
+    for (bytes, expected) in [
+        (garbage, "invalid_image"),
+        (b"GIF89a".to_vec(), "invalid_image"),
+        (bytes[..bytes.len() / 2].to_vec(), "invalid_image"),
+        (huge, "image_too_large"),
+        (too_many, "invalid_input"),
+    ] {
+        assert_eq!(decoded(bytes.clone()).unwrap_err().code(), expected);
+        assert_eq!(Photo::decode_native(bytes, DecodeLimits::default()).unwrap_err().code(), expected);
+    }
     assert_eq!(rec.catalog().len(), n, "nothing was added");
-    assert_eq!(rec.search_by_photo(&garbage, &RecommendOptions::default()).unwrap_err().code(), "invalid_image");
     // Now a valid one, then the same id again.
     rec.add_item(new_item(json!({"id": "x", "title": "X"})), Some(&cat), T0).unwrap();
     assert_eq!(code(rec.add_item(new_item(json!({"id": "x", "title": "Y"})), None, T0)), "invalid_input");
@@ -262,7 +285,7 @@ fn memory() -> Memory {
 fn restore_all(rec: &mut Recommender, memory: &Memory) {
     for item in block_on(memory.items()).unwrap() {
         let photo = if rec.restore_needs_photo(&item) { block_on(memory.item_photo(&item.id)).unwrap() } else { None };
-        rec.restore_item(&item, photo.as_deref()).unwrap();
+        rec.restore_item(&item, photo.map(|b| decoded(b).unwrap()).as_ref()).unwrap();
     }
 }
 
@@ -272,9 +295,9 @@ fn stored_items_come_back_export_import_and_forget_everything() {
     let stored = with_three_items(&mut rec);
     let mem = memory();
     for (s, name) in stored.iter().zip([Some("chelsea.png"), Some("coffee.png"), None]) {
-        block_on(mem.put_item(s, name.map(photo).as_deref())).unwrap();
+        block_on(mem.put_item(s, name.map(photo_bytes).as_deref())).unwrap();
     }
-    assert_eq!(block_on(mem.item_photo("mine-cat")).unwrap(), Some(photo("chelsea.png")));
+    assert_eq!(block_on(mem.item_photo("mine-cat")).unwrap(), Some(photo_bytes("chelsea.png")));
     assert_eq!(block_on(mem.items()).unwrap(), {
         let mut s = stored.clone();
         s.sort_by(|a, b| a.id.cmp(&b.id));
@@ -320,7 +343,7 @@ fn stored_items_come_back_export_import_and_forget_everything() {
     let copy = memory();
     block_on(copy.import(&doc)).unwrap();
     assert_eq!(block_on(copy.items()).unwrap().len(), 3);
-    assert_eq!(block_on(copy.item_photo("mine-espresso")).unwrap(), Some(photo("coffee.png")));
+    assert_eq!(block_on(copy.item_photo("mine-espresso")).unwrap(), Some(photo_bytes("coffee.png")));
     let mut bad = value.clone();
     bad["items"][0]["textEmbedding"] = json!("%%%");
     assert_eq!(block_on(copy.import(&bad.to_string())).unwrap_err().code(), "invalid_input");

@@ -9,10 +9,12 @@ mod common;
 use std::rc::Rc;
 
 use futures::executor::block_on;
-use recagent_core::platform::{KvStore, ManualClock, MemoryKvStore};
+use recagent_core::encoder::{DecodeLimits, RgbImage};
+use recagent_core::platform::{ImageDecoder, KvStore, LocalBoxFuture, ManualClock, MemoryKvStore, NativeImageDecoder};
+use recagent_core::recommender::Photo;
 use recagent_core::recommender::items::NewItem;
 use recagent_core::session::{Session, StartReport, StoreFallback};
-use recagent_core::{Observation, RecommendOptions, Recommender};
+use recagent_core::{ImageEncoder, Observation, RecommendOptions, Recommender};
 use serde_json::json;
 
 const T0: f64 = 1_750_000_000_000.0;
@@ -23,7 +25,7 @@ fn text_recommender() -> Recommender {
 
 fn start(store: &MemoryKvStore, fallback: StoreFallback) -> recagent_core::Result<(Session, StartReport)> {
     let store: Rc<dyn KvStore> = Rc::new(store.clone());
-    block_on(Session::start(text_recommender(), store, Rc::new(ManualClock::at(T0)), fallback))
+    block_on(Session::start(text_recommender(), store, Rc::new(ManualClock::at(T0)), Rc::new(NativeImageDecoder), fallback))
 }
 
 /// Adds an item to the live catalog and stores it, as the binding's `addItem` does.
@@ -136,7 +138,7 @@ fn a_corrupt_profile_is_reported_and_the_session_still_starts() {
 fn start_small(store: &MemoryKvStore) -> (Session, StartReport) {
     let small = text_recommender().catalog().small(60).unwrap();
     let store: Rc<dyn KvStore> = Rc::new(store.clone());
-    block_on(Session::start(Recommender::new(small, None).unwrap(), store, Rc::new(ManualClock::at(T0)), StoreFallback::Fail)).unwrap()
+    block_on(Session::start(Recommender::new(small, None).unwrap(), store, Rc::new(ManualClock::at(T0)), Rc::new(NativeImageDecoder), StoreFallback::Fail)).unwrap()
 }
 
 #[test]
@@ -197,4 +199,62 @@ fn the_engine_records_of_the_history_come_back_with_the_profile() {
     assert!(report.warnings[0].contains("engine records"), "{:?}", report.warnings);
     assert!(block_on(store.get("profile/engine_records")).unwrap().is_none(), "set aside");
     assert!(third.recommender().borrow().engine_items().is_empty());
+}
+
+/// An [`ImageDecoder`] that counts its calls and decodes natively, or
+/// refuses everything.
+struct CountingDecoder {
+    calls: std::cell::Cell<usize>,
+    refuse: bool,
+}
+
+impl ImageDecoder for CountingDecoder {
+    fn decode<'a>(&'a self, bytes: &'a [u8], limits: DecodeLimits) -> LocalBoxFuture<'a, recagent_core::Result<RgbImage>> {
+        self.calls.set(self.calls.get() + 1);
+        if self.refuse {
+            return Box::pin(std::future::ready(Err(recagent_core::Error::InvalidImage("refused by the test".into()))));
+        }
+        NativeImageDecoder.decode(bytes, limits)
+    }
+}
+
+#[test]
+fn stored_photos_of_another_image_model_are_decoded_by_the_hosts_decoder() {
+    let with_image = || {
+        let mut rec = text_recommender();
+        let model = common::asset("mobilenetv2-embedding.onnx");
+        rec.set_image_encoder(ImageEncoder::from_bytes(&model, Default::default()).unwrap(), &model);
+        rec
+    };
+    // An item stored with its photo, embedded by another image model.
+    let store = MemoryKvStore::new();
+    let cat = std::fs::read(common::image_dir().join("chelsea.png")).unwrap();
+    {
+        let (session, _) = start(&store, StoreFallback::Fail).unwrap();
+        let mut rec = with_image();
+        let photo = Photo::decode_native(cat.clone(), DecodeLimits::default()).unwrap();
+        let new: NewItem = serde_json::from_value(json!({"id": "mine-cat", "title": "My cat"})).unwrap();
+        let mut stored = rec.add_item(new, Some(&photo), T0).unwrap();
+        stored.image_model = Some(recagent_core::catalog::ModelFingerprint { bytes: 1, crc32: 2 });
+        block_on(session.memory().put_item(&stored, Some(&cat))).unwrap();
+    }
+    let start_with = |decoder: Rc<CountingDecoder>| {
+        let store: Rc<dyn KvStore> = Rc::new(store.clone());
+        block_on(Session::start(with_image(), store, Rc::new(ManualClock::at(T0)), decoder, StoreFallback::Fail)).unwrap()
+    };
+
+    let decoder = Rc::new(CountingDecoder { calls: 0.into(), refuse: false });
+    let (session, report) = start_with(decoder.clone());
+    assert_eq!((report.restored_items, decoder.calls.get()), (1, 1), "{:?}", report.warnings);
+    let query = Photo::decode_native(cat, DecodeLimits::default()).unwrap();
+    let list = session.recommender().borrow().search_by_photo(&query, &RecommendOptions::default()).unwrap();
+    assert_eq!(list[0].id, "mine-cat");
+    assert!((list[0].explanation.photo_similarity.unwrap() - 1.0).abs() < 1e-4);
+
+    // A decoder that fails: the item is reported, not restored, and the start goes on.
+    let decoder = Rc::new(CountingDecoder { calls: 0.into(), refuse: true });
+    let (session, report) = start_with(decoder.clone());
+    assert_eq!((report.restored_items, decoder.calls.get()), (0, 1));
+    assert!(report.warnings.iter().any(|w| w.contains("mine-cat") && w.contains("refused by the test")), "{:?}", report.warnings);
+    assert!(added_ids(&session).is_empty());
 }

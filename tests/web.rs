@@ -6,10 +6,13 @@
 use recagent_core::vectors::cosine;
 use recagent::{ImageEmbedder, TextEmbedder};
 use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+#[path = "support/jpeg.rs"]
+mod jpeg;
 #[path = "support/web_fixtures.rs"]
 mod web_fixtures;
 use web_fixtures::{chelsea_row, text_rows, ImageRow, TextRow, CHELSEA_PNG, MINILM, MOBILENET, VOCAB};
@@ -72,15 +75,15 @@ async fn image_embeddings_match_onnxruntime_in_chromium() {
         .unwrap();
     assert_eq!(embedder.dim(), 1280);
     let row: ImageRow = chelsea_row();
-    let embedding = embedder.embed_encoded(CHELSEA_PNG).unwrap();
+    let embedding = encoded(&embedder, CHELSEA_PNG).await.unwrap();
     let c = cosine(&embedding, &row.embedding);
     assert!(c >= 0.99, "cosine {c}");
-    assert_eq!(
-        embedder.top_classes(CHELSEA_PNG, 5).unwrap()[0],
-        row.top5[0]
-    );
+    let top = JsFuture::from(embedder.top_classes(CHELSEA_PNG, 5)).await.unwrap();
+    assert_eq!(js_sys::Uint32Array::from(top).to_vec()[0], row.top5[0]);
 
-    // The same picture as a canvas ImageData gives the same embedding.
+    // The same picture decoded by the image crate (what the native builds
+    // use) and given as a canvas ImageData: the browser decoded the PNG to
+    // the very same pixels.
     let img = recagent_core::encoder::preprocess::decode(CHELSEA_PNG, Default::default()).unwrap();
     let mut rgba: Vec<u8> = img
         .data
@@ -94,6 +97,26 @@ async fn image_embeddings_match_onnxruntime_in_chromium() {
     )
     .unwrap();
     assert_eq!(embedder.embed_image_data(&data).unwrap(), embedding);
+
+    // A JPEG: the browser's decoder and the image crate's differ in their
+    // rounding (IDCT, chroma upsampling), not in what the model sees.
+    let jpeg = jpeg::jpeg_of(&img);
+    let native = recagent_core::encoder::preprocess::decode(&jpeg, Default::default()).unwrap();
+    let mut rgba: Vec<u8> = native.data.chunks(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect();
+    let data =
+        web_sys::ImageData::new_with_u8_clamped_array_and_sh(wasm_bindgen::Clamped(&mut rgba), native.width, native.height)
+            .unwrap();
+    let from_browser = encoded(&embedder, &jpeg).await.unwrap();
+    let c = cosine(&from_browser, &embedder.embed_image_data(&data).unwrap());
+    assert!(c >= 0.999, "JPEG decoded by the browser and by the image crate: cosine {c}");
+    let c = cosine(&from_browser, &row.embedding);
+    assert!(c >= 0.99, "JPEG against the reference: cosine {c}");
+}
+
+/// `ImageEmbedder.embedEncoded` awaited: the embedding, or the error thrown.
+async fn encoded(embedder: &ImageEmbedder, bytes: &[u8]) -> Result<Vec<f32>, JsValue> {
+    let value = JsFuture::from(embedder.embed_encoded(bytes)).await?;
+    Ok(js_sys::Float32Array::from(value).to_vec())
 }
 
 /// Asserts `result` failed with a `RecagentError` carrying `code`.
@@ -141,10 +164,13 @@ async fn errors_are_recagent_errors_with_stable_codes() {
     let embedder = ImageEmbedder::create(MOBILENET.to_vec(), None)
         .await
         .unwrap();
-    assert_code(
-        embedder.embed_encoded(&CHELSEA_PNG[..1000]),
-        "invalid_image",
-    );
+    // Cut short: the header is fine, the browser cannot decode the rest.
+    assert_code(encoded(&embedder, &CHELSEA_PNG[..1000]).await, "invalid_image");
+    assert_code(encoded(&embedder, b"GIF89a\x01\0\x01\0").await, "invalid_image");
+    // A header claiming 20000x20000: refused before the browser decodes.
+    let mut huge = CHELSEA_PNG[..33].to_vec();
+    huge[16..24].copy_from_slice(&[0, 0, 0x4E, 0x20, 0, 0, 0x4E, 0x20]);
+    assert_code(encoded(&embedder, &huge).await, "image_too_large");
     assert_code(image_with_options(r#"{"cropp": 3}"#).await, "invalid_input");
     assert_code(
         image_with_options(r#"{"resizeShorter": 0}"#).await,

@@ -183,7 +183,8 @@ async fn the_encoders_match_the_reference_with_every_tile() {
         // tract lays MobileNetV2 out channels-last in WebAssembly (unlike
         // natively): its 1×1 convolutions must run in integers all the same
         assert!(embedder.int8_products() >= 34, "{tile:?}: {} image products in integers", embedder.int8_products());
-        let c = cosine(&embedder.embed_encoded(CHELSEA_PNG).unwrap(), &image.embedding);
+        let embedded = wasm_bindgen_futures::JsFuture::from(embedder.embed_encoded(CHELSEA_PNG)).await.unwrap();
+        let c = cosine(&js_sys::Float32Array::from(embedded).to_vec(), &image.embedding);
         assert!(c >= 0.999, "{tile:?} image: cosine {c}");
     }
     use_tile(GemmTile::Rows6);

@@ -92,8 +92,9 @@ fn code(e: JsValue) -> String {
     js_sys::Reflect::get(&e, &"code".into()).unwrap().as_string().unwrap()
 }
 
-fn by_photo(r: &JsRecommender, photo: &[u8], opts: &str) -> Result<Vec<Rec>, String> {
-    r.search_by_photo(photo, Some(json(opts).unchecked_into()))
+async fn by_photo(r: &JsRecommender, photo: &[u8], opts: &str) -> Result<Vec<Rec>, String> {
+    r.search_by_photo(photo.to_vec(), Some(json(opts).unchecked_into()))
+        .await
         .map(|list| serde_wasm_bindgen::from_value(list.into()).unwrap())
         .map_err(code)
 }
@@ -150,13 +151,13 @@ async fn added_items_are_searchable_and_persist_across_create() {
     let list = search(&r, r#"{"k": 3, "query": "tabby cat sleeping on a sofa"}"#);
     assert_eq!(list[0].id, "mine-cat", "{:?}", ids(&list));
     let t0 = js_sys::Date::now();
-    let list = by_photo(&r, CAT, r#"{"k": 10}"#).unwrap();
+    let list = by_photo(&r, CAT, r#"{"k": 10}"#).await.unwrap();
     console_log!("searchByPhoto: {:.0} ms", js_sys::Date::now() - t0);
     assert_eq!(ids(&list), vec!["mine-cat", "mine-espresso"]);
     assert_eq!(list[0].title, "Chelsea the tabby cat");
     assert!((list[0].explanation.photo_similarity.unwrap() - 1.0).abs() < 1e-4);
     assert!(list[0].explanation.summary.starts_with("Looks like your photo"), "{}", list[0].explanation.summary);
-    let list = by_photo(&r, COFFEE, r#"{"filters": {"where": [{"attribute": "class", "has": "Comedy"}]}}"#).unwrap();
+    let list = by_photo(&r, COFFEE, r#"{"filters": {"where": [{"attribute": "class", "has": "Comedy"}]}}"#).await.unwrap();
     assert_eq!(ids(&list), vec!["mine-cat"], "filters apply");
     let photo = value(r.item_photo("mine-cat".into())).await.unwrap();
     assert_eq!(photo.dyn_into::<js_sys::Uint8Array>().unwrap().to_vec(), CAT);
@@ -171,8 +172,8 @@ async fn added_items_are_searchable_and_persist_across_create() {
     assert_eq!(add(&r, r#"{"id": "x", "title": "X", "photo": "cat.png"}"#, None).await.unwrap_err(), "invalid_input");
     assert_eq!(add(&r, r#"{"id": "x", "title": "X", "attributes": {"nope": 1}}"#, None).await.unwrap_err(), "invalid_input");
     assert_eq!(add(&r, r#"{"title": "X"}"#, None).await.unwrap_err(), "invalid_input");
-    assert_eq!(by_photo(&r, b"GIF89a", "{}").unwrap_err(), "invalid_image");
-    assert_eq!(by_photo(&r, CAT, r#"{"kk": 1}"#).unwrap_err(), "invalid_input");
+    assert_eq!(by_photo(&r, b"GIF89a", "{}").await.unwrap_err(), "invalid_image");
+    assert_eq!(by_photo(&r, CAT, r#"{"kk": 1}"#).await.unwrap_err(), "invalid_input");
     assert_eq!(value(r.remove_item("1".into())).await.unwrap_err(), "invalid_input");
     assert_eq!(r.size().unwrap(), base + 3);
 
@@ -182,7 +183,7 @@ async fn added_items_are_searchable_and_persist_across_create() {
     assert_eq!(added_ids(&again), vec!["mine-cat", "mine-espresso", "mine-book"], "in the order added");
     assert!(item(&again, "mine-cat").unwrap().has_photo);
     assert_eq!(item(&again, "mine-cat").unwrap().title, "Chelsea the tabby cat");
-    assert_eq!(by_photo(&again, CAT, "{}").unwrap_err(), "invalid_input", "no image model yet");
+    assert_eq!(by_photo(&again, CAT, "{}").await.unwrap_err(), "invalid_input", "no image model yet");
     assert_eq!(add(&again, r#"{"id": "y", "title": "Y"}"#, Some(CAT)).await.unwrap_err(), "invalid_input");
     let t0 = js_sys::Date::now();
     value(again.load_image_model(bytes(MOBILENET), None)).await.unwrap();
@@ -190,7 +191,7 @@ async fn added_items_are_searchable_and_persist_across_create() {
     assert!(again.has_image_model().unwrap());
     assert_eq!(value(again.load_image_model(bytes(b"not onnx"), None)).await.unwrap_err(), "invalid_model");
     assert_eq!(value(again.load_image_model(bytes(MOBILENET), Some(json(r#"{"cach": false}"#).unchecked_into()))).await.unwrap_err(), "invalid_input");
-    let list = by_photo(&again, CAT, r#"{"k": 1}"#).unwrap();
+    let list = by_photo(&again, CAT, r#"{"k": 1}"#).await.unwrap();
     assert_eq!(ids(&list), vec!["mine-cat"]);
     assert!((list[0].explanation.photo_similarity.unwrap() - 1.0).abs() < 1e-4);
     assert_eq!(search(&again, r#"{"k": 1, "query": "Sicilian pasta cookbook"}"#)[0].id, "mine-book");
@@ -198,7 +199,7 @@ async fn added_items_are_searchable_and_persist_across_create() {
     // Remove one: gone here and after the next create.
     assert_eq!(value(again.remove_item("mine-espresso".into())).await.unwrap(), true);
     assert_eq!(value(again.remove_item("mine-espresso".into())).await.unwrap(), false);
-    assert_eq!(ids(&by_photo(&again, COFFEE, "{}").unwrap()), vec!["mine-cat"]);
+    assert_eq!(ids(&by_photo(&again, COFFEE, "{}").await.unwrap()), vec!["mine-cat"]);
     let third = create(&ns, false).await;
     assert_eq!(added_ids(&third), vec!["mine-cat", "mine-book"]);
 

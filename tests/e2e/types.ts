@@ -70,8 +70,8 @@ export async function usage(model: Uint8Array, vocab: string, image: Uint8Array,
   const options: ImageEmbedderOptions = { embeddingOutput: "embedding", crop: 224, maxSide: 4096 };
   const images: ImageEmbedder = await ImageEmbedder.create(image, options);
   const fromPixels: Float32Array = images.embedImageData(pixels);
-  const fromBytes: Float32Array = images.embedEncoded(image);
-  const top: Uint32Array = images.topClasses(image, 5);
+  const fromBytes: Float32Array = await images.embedEncoded(image);
+  const top: Uint32Array = await images.topClasses(image, 5);
   text.free();
   images.free();
   return { one, many, tracked, ids, dim, fromPixels, fromBytes, top };

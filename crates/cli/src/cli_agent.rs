@@ -15,7 +15,7 @@ use recagent_cli::eval::simulate::{
 };
 use recagent_cli::eval::simulate_llm::LlmUser;
 use recagent_core::memory::Memory;
-use recagent_core::platform::{KvStore, MemoryKvStore};
+use recagent_core::platform::{KvStore, MemoryKvStore, NativeImageDecoder};
 use recagent_core::session::{Session, StoreFallback};
 use recagent_cli::FileKvStore;
 use recagent_cli::native_http::{NativeHttp, ThreadSleeper};
@@ -276,7 +276,8 @@ pub fn ask(
             Some(dir) => Rc::new(FileKvStore::open(dir)?),
             None => Rc::new(MemoryKvStore::new()),
         };
-        let (session, report) = Session::start(recommender, store, Rc::new(SystemClock), StoreFallback::Fail).await?;
+        let (session, report) = Session::start(recommender, store, Rc::new(SystemClock), Rc::new(NativeImageDecoder), StoreFallback::Fail)
+                .await?;
         for warning in &report.warnings {
             eprintln!("recagent: warning: {warning}");
         }

@@ -10,7 +10,9 @@
 //!    recommender;
 //! 3. the stored profile snapshot is restored, with the candidate engine's
 //!    records of its history items saved beside it, then the items the
-//!    user added in earlier visits, in the order they were added;
+//!    user added in earlier visits, in the order they were added (their
+//!    photos decoded by the host's [`ImageDecoder`] when the image model
+//!    changed and they must be embedded again);
 //! 4. after the memory store was replaced wholesale ([`Session::import`],
 //!    [`Session::forget_everything`]) the live catalog's added items are
 //!    made to match the store again.
@@ -24,9 +26,9 @@ use std::rc::Rc;
 
 use crate::error::{Error, Result};
 use crate::memory::{Embedder, Memory};
-use crate::platform::{Clock, KvStore, MemoryKvStore};
+use crate::platform::{Clock, ImageDecoder, KvStore, MemoryKvStore};
 use crate::profile::UserProfile;
-use crate::recommender::Recommender;
+use crate::recommender::{Photo, Recommender};
 
 /// What [`Session::start`] does when memory cannot be opened over the
 /// host's store.
@@ -64,6 +66,7 @@ pub struct Session {
     recommender: Rc<RefCell<Recommender>>,
     memory: Rc<Memory>,
     has_text: bool,
+    decoder: Rc<dyn ImageDecoder>,
 }
 
 impl std::fmt::Debug for Session {
@@ -76,11 +79,14 @@ impl Session {
     /// Starts a session: opens memory over `store` (see [`StoreFallback`]),
     /// shares the recommender's text encoder with it, restores the stored
     /// profile and the user's added items. Fails only when memory cannot be
-    /// opened and `fallback` is [`StoreFallback::Fail`].
+    /// opened and `fallback` is [`StoreFallback::Fail`]. Stored photos that
+    /// must be embedded again (the image model changed) are decoded by
+    /// `decoder`, which the session keeps for the host ([`Session::decoder`]).
     pub async fn start(
         recommender: Recommender,
         store: Rc<dyn KvStore>,
         clock: Rc<dyn Clock>,
+        decoder: Rc<dyn ImageDecoder>,
         fallback: StoreFallback,
     ) -> Result<(Session, StartReport)> {
         let mut report = StartReport::default();
@@ -102,11 +108,17 @@ impl Session {
             recommender: Rc::new(RefCell::new(recommender)),
             memory: Rc::new(memory),
             has_text,
+            decoder,
         };
         session.restore_profile(&mut report).await;
         session.restore_engine_records(&mut report).await;
         session.restore_items(&mut report).await;
         Ok((session, report))
+    }
+
+    /// The host's image decoder, for photos on their way in ([`Photo::decode`]).
+    pub fn decoder(&self) -> &Rc<dyn ImageDecoder> {
+        &self.decoder
     }
 
     /// The recommender (shared with the agent's tools and the host's API).
@@ -245,10 +257,21 @@ impl Session {
                 .try_borrow()
                 .map(|r| r.restore_needs_photo(&item))
                 .unwrap_or(false);
-            let photo = if needs_photo {
+            let bytes = if needs_photo {
                 self.memory.item_photo(&item.id).await.ok().flatten()
             } else {
                 None
+            };
+            let limits = self.recommender.try_borrow().ok().and_then(|r| r.photo_limits().ok());
+            let photo = match (bytes, limits) {
+                (Some(bytes), Some(limits)) => match Photo::decode(&*self.decoder, bytes, limits).await {
+                    Ok(photo) => Some(photo),
+                    Err(e) => {
+                        report.warnings.push(format!("added item {:?} was not restored: its photo: {e}", item.id));
+                        continue;
+                    }
+                },
+                _ => None,
             };
             let Ok(mut recommender) = self.recommender.try_borrow_mut() else {
                 report.warnings.push("the recommender was busy; added items were not restored".into());
@@ -258,7 +281,7 @@ impl Session {
             if catalog.index_of(&item.id).is_some_and(|i| catalog.is_added(i)) {
                 continue;
             }
-            match recommender.restore_item(&item, photo.as_deref()) {
+            match recommender.restore_item(&item, photo.as_ref()) {
                 Ok(()) => report.restored_items += 1,
                 Err(e) => report.warnings.push(format!("added item {:?} was not restored: {e}", item.id)),
             }

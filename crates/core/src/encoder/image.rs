@@ -4,7 +4,7 @@ use tract_onnx::prelude::*;
 
 use super::onnx::{self, Plan};
 use super::onnx_fold;
-use super::preprocess::{self, DecodeLimits, Preprocessing, RgbImage};
+use super::preprocess::{DecodeLimits, Preprocessing, RgbImage};
 use crate::error::{chain, Error, Result};
 
 /// How to run an image model: preprocessing, which outputs mean what, limits.
@@ -158,9 +158,12 @@ impl ImageEncoder {
         self.embed_rgb(&RgbImage::from_rgba(width, height, rgba)?)
     }
 
-    /// Embeds PNG or JPEG bytes (decoded within the options' limits).
+    /// Embeds PNG or JPEG bytes (decoded within the options' limits). Only
+    /// with the `decode` feature; the browser decodes through
+    /// [`crate::platform::ImageDecoder`] and calls [`Self::embed_rgb`].
+    #[cfg(feature = "decode")]
     pub fn embed_encoded(&self, bytes: &[u8]) -> Result<ImageEmbedding> {
-        self.embed_rgb(&preprocess::decode(bytes, self.options.limits)?)
+        self.embed_rgb(&super::image_bytes::decode(bytes, self.options.limits)?)
     }
 
     /// Embeds a decoded RGB image.

@@ -1,34 +1,15 @@
-//! Image decoding and preprocessing for image encoders.
+//! Image preprocessing for image encoders (decoding is `image_bytes`).
 //!
 //! The resize is Pillow's `BILINEAR` resampling (a triangle filter whose
 //! support widens when shrinking, i.e. antialiased; fixed-point coefficients,
 //! horizontal pass then vertical pass, 8-bit clipping after each), so images
 //! preprocessed here match the tensors the reference pipeline made with Pillow.
 
-use std::io::Cursor;
-
-use image::{ImageError, ImageReader, Limits};
-
 use crate::error::{Error, Result};
 
-/// Bounds on what [`decode`] accepts, checked from the header before any
-/// pixel buffer is allocated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DecodeLimits {
-    /// Largest accepted width or height, in pixels.
-    pub max_side: u32,
-    /// Largest decoder allocation, in bytes.
-    pub max_alloc: u64,
-}
-
-impl Default for DecodeLimits {
-    fn default() -> Self {
-        Self {
-            max_side: 12_000,
-            max_alloc: 256 * 1024 * 1024,
-        }
-    }
-}
+pub use super::image_bytes::DecodeLimits;
+#[cfg(feature = "decode")]
+pub use super::image_bytes::decode;
 
 /// An 8-bit RGB image, rows top to bottom, 3 bytes per pixel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,38 +66,6 @@ impl RgbImage {
             data,
         })
     }
-}
-
-/// Decodes PNG or JPEG bytes to RGB. Dimensions beyond `limits` give
-/// [`Error::ImageTooLarge`] before pixel memory is allocated; anything
-/// undecodable gives [`Error::InvalidImage`].
-pub fn decode(bytes: &[u8], limits: DecodeLimits) -> Result<RgbImage> {
-    let mut reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| Error::InvalidImage(e.to_string()))?;
-    if reader.format().is_none() {
-        return Err(Error::InvalidImage("not a PNG or JPEG image".into()));
-    }
-    let mut l = Limits::default();
-    l.max_image_width = Some(limits.max_side);
-    l.max_image_height = Some(limits.max_side);
-    l.max_alloc = Some(limits.max_alloc);
-    reader.limits(l);
-    let image = reader.decode().map_err(|e| match e {
-        ImageError::Limits(e) => Error::ImageTooLarge(format!(
-            "{e} (at most {} pixels a side and {} MiB)",
-            limits.max_side,
-            limits.max_alloc / (1024 * 1024)
-        )),
-        e => Error::InvalidImage(e.to_string()),
-    })?;
-    let rgb = image.to_rgb8();
-    let (width, height) = rgb.dimensions();
-    Ok(RgbImage {
-        width,
-        height,
-        data: rgb.into_raw(),
-    })
 }
 
 /// Python's `round()` (half to even), as the reference sizes were computed with it.
@@ -431,11 +380,5 @@ mod tests {
             RgbImage::from_rgba(0, 2, &[]).unwrap_err().code(),
             "invalid_input"
         );
-    }
-
-    #[test]
-    fn garbage_is_an_invalid_image() {
-        let err = decode(b"hello", DecodeLimits::default()).unwrap_err();
-        assert_eq!(err.code(), "invalid_image");
     }
 }

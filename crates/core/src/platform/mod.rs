@@ -1,8 +1,8 @@
 //! Traits for the outside world, one per service, each with an in-memory
 //! implementation for tests.
 //!
-//! The core only talks to storage, the network, the clock, randomness and
-//! an outside candidate engine ([`candidates`])
+//! The core only talks to storage, the network, the clock, randomness, an
+//! image decoder and an outside candidate engine ([`candidates`])
 //! through these traits; the binding (the root crate, `src/`) implements them over IndexedDB, `fetch`,
 //! `Date.now()` and `crypto.getRandomValues`, the native CLI over files and
 //! the OS. Futures are [`LocalBoxFuture`]s: in the browser nothing is `Send`.
@@ -17,6 +17,11 @@ use crate::error::{Error, Result};
 
 pub mod candidates;
 pub use candidates::{Candidate, CandidateQuery, CandidateSource, FieldCondition, MemoryCandidateSource, VectorSpace};
+
+mod image_decoder;
+#[cfg(feature = "decode")]
+pub use image_decoder::NativeImageDecoder;
+pub use image_decoder::ImageDecoder;
 
 mod kv;
 pub use kv::{check_batch, check_conditional_batch, Expect, KvStore, MemoryKvStore, WriteOp, MAX_KEY_LEN};

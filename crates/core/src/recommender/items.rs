@@ -2,7 +2,7 @@
 //!
 //! [`Recommender::add_item`] appends an item to the live catalog: its text
 //! (title, description and attributes, in the builder's form) is embedded by
-//! the recommender's text encoder, its photo (PNG/JPEG bytes) by the image
+//! the recommender's text encoder, its photo (a [`Photo`]) by the image
 //! encoder; it is then searchable by text and by photo, recommendable and
 //! explained like any item. It returns the [`StoredItem`] to persist (the
 //! JS layer stores it in the memory, and `create` gives it back to
@@ -14,11 +14,11 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{RecommendOptions, Recommender};
+use super::{Photo, RecommendOptions, Recommender};
 use crate::catalog::{AttributeValue, Item, ModelFingerprint};
 use crate::encoder::ImageEncoder;
 use crate::error::{Error, Result};
-use crate::memory::{decode_f32, encode_f32, photo_type, StoredItem};
+use crate::memory::{decode_f32, encode_f32, StoredItem};
 use crate::ranking::{self, Recommendation};
 
 /// Longest item id, in bytes.
@@ -71,32 +71,21 @@ impl Recommender {
         self.image.is_some()
     }
 
-    /// The unit-length embedding of a photo (PNG/JPEG bytes). Errors:
-    /// `invalid_input` without an image model or for a photo over 32 MiB,
-    /// `invalid_image` for bytes that are not a decodable PNG/JPEG,
-    /// `image_too_large` beyond the decoder's limits.
-    pub fn embed_photo(&self, photo: &[u8]) -> Result<Vec<f32>> {
+    /// The unit-length embedding of a decoded photo ([`Photo::decode`]).
+    /// `invalid_input` without an image model.
+    pub fn embed_photo(&self, photo: &Photo) -> Result<Vec<f32>> {
         let encoder = self.image.as_ref().ok_or_else(|| {
             Error::InvalidInput("photos need the image model (imageModel in create, or loadImageModel)".into())
         })?;
-        if photo.len() > MAX_PHOTO_BYTES {
-            return Err(Error::InvalidInput(format!(
-                "a photo of {} bytes; at most {MAX_PHOTO_BYTES}",
-                photo.len()
-            )));
-        }
-        if photo_type(photo).is_none() {
-            return Err(Error::InvalidImage("the photo is neither PNG nor JPEG".into()));
-        }
-        unit(encoder.embed_encoded(photo)?.embedding)
+        unit(encoder.embed_rgb(photo.image())?.embedding)
     }
 
     /// Adds an item to the live catalog (see the module docs) and returns
     /// the record to store. Errors (nothing is added): `invalid_input` for a
     /// duplicate or malformed id, an empty or too long title, an unknown
     /// attribute or a value of the wrong kind, no text model, a photo without
-    /// the image model; `invalid_image` / `image_too_large` for bad photo bytes.
-    pub fn add_item(&mut self, new: NewItem, photo: Option<&[u8]>, now_ms: f64) -> Result<StoredItem> {
+    /// the image model (bad photo bytes are refused by [`Photo::decode`]).
+    pub fn add_item(&mut self, new: NewItem, photo: Option<&Photo>, now_ms: f64) -> Result<StoredItem> {
         let id = new.id;
         if id.is_empty() || id.len() > MAX_ID_BYTES || id.chars().any(char::is_control) {
             return Err(Error::InvalidInput(format!(
@@ -120,7 +109,7 @@ impl Recommender {
         // Both embeddings before anything changes: a bad photo adds nothing.
         let text_embedding = self.embed_query(&text)?;
         let image_embedding = match photo {
-            Some(bytes) => Some(self.embed_photo(bytes)?),
+            Some(photo) => Some(self.embed_photo(photo)?),
             None => None,
         };
         let stored = StoredItem {
@@ -135,7 +124,7 @@ impl Recommender {
             text_model: self.text_model.clone(),
             image_embedding: image_embedding.as_deref().map(encode_f32),
             image_model: image_embedding.as_ref().and(self.image_model.clone()),
-            photo_type: photo.and_then(photo_type).map(str::to_string),
+            photo_type: photo.map(|p| p.mime().to_string()),
         };
         let item = Item { id, title, text, image: new.image, values };
         self.catalog.push_added(item, &text_embedding, image_embedding.as_deref())?;
@@ -155,7 +144,7 @@ impl Recommender {
 
     /// Whether [`Recommender::restore_item`] would re-embed this item's
     /// photo (the loaded image model differs from the one that embedded it),
-    /// so the caller should pass the stored photo bytes.
+    /// so the caller should pass the stored photo, decoded.
     pub fn restore_needs_photo(&self, stored: &StoredItem) -> bool {
         stored.photo_type.is_some()
             && self.image.is_some()
@@ -169,7 +158,7 @@ impl Recommender {
     /// them the item comes back without photo search). Errors: the id is
     /// taken (`invalid_input`, e.g. the catalog now has that item), or the
     /// text embedding is from another model and no text model is loaded.
-    pub fn restore_item(&mut self, stored: &StoredItem, photo: Option<&[u8]>) -> Result<()> {
+    pub fn restore_item(&mut self, stored: &StoredItem, photo: Option<&Photo>) -> Result<()> {
         if self.catalog.index_of(&stored.id).is_some() {
             return Err(Error::InvalidInput(format!("the catalog already has an item with id {:?}", stored.id)));
         }
@@ -190,7 +179,7 @@ impl Recommender {
         };
         let same_image_model = self.image_model.is_none() || stored.image_model == self.image_model;
         let image_embedding = match (&stored.image_embedding, photo) {
-            (_, Some(bytes)) if self.restore_needs_photo(stored) => Some(self.embed_photo(bytes)?),
+            (_, Some(photo)) if self.restore_needs_photo(stored) => Some(self.embed_photo(photo)?),
             (Some(v), _) if same_image_model => decode_f32(v).ok(),
             _ => None,
         };
@@ -219,13 +208,13 @@ impl Recommender {
         self.catalog.clear_added()
     }
 
-    /// Ranks the items that have a photo by similarity to `photo` (PNG/JPEG
-    /// bytes, embedded on the device), blended with the profile and an
+    /// Ranks the items that have a photo by similarity to `photo` (decoded
+    /// by [`Photo::decode`], embedded on the device), blended with the profile and an
     /// optional text `query` exactly like [`Recommender::recommend`] (same
     /// options, filters and explanations; `explanation.photoSimilarity` is
     /// the cosine similarity). Errors as [`Recommender::embed_photo`] and
     /// [`Recommender::recommend`].
-    pub fn search_by_photo(&self, photo: &[u8], options: &RecommendOptions) -> Result<Vec<Recommendation>> {
+    pub fn search_by_photo(&self, photo: &Photo, options: &RecommendOptions) -> Result<Vec<Recommendation>> {
         let mut request = self.rank_request(options)?;
         request.photo = Some(self.embed_photo(photo)?);
         ranking::rank(&self.catalog, &self.profile, &request, &self.weights)

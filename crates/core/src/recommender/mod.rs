@@ -5,6 +5,9 @@
 pub mod engine_items;
 pub mod intent;
 pub mod items;
+mod photo;
+
+pub use self::photo::Photo;
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
