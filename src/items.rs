@@ -8,7 +8,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::loader::{download_options, evict, Source, DOWNLOAD_KEYS};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use serde::Serialize;
 
@@ -17,6 +19,7 @@ use super::interop::{abort_reason, field, invalid, js_error, reject_unknown_keys
 use recagent_core::catalog::ValueRef;
 use recagent_core::encoder::{ImageEncoder, ImageEncoderOptions};
 use recagent_core::recommender::items::NewItem;
+use recagent_core::memory::{Memory, StoredItem};
 use recagent_core::recommender::{Photo, Recommender};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -232,8 +235,10 @@ impl JsRecommender {
     }
 
     /// Checks `item` now (synchronously, so a bad call rejects before any
-    /// work); the photo is decoded by the browser, then the item is embedded,
-    /// added and stored.
+    /// work). Without a photo the item is added at once (it is in the
+    /// catalog when the call returns) and stored; with one, the photo is
+    /// decoded by the browser first, then the item is embedded, added and
+    /// stored.
     fn add_item_inner(&self, item: JsValue) -> Result<js_sys::Promise, JsValue> {
         reject_unknown_keys(&item, "NewItem", &["id", "title", "text", "image", "attributes", "photo"])?;
         let photo = match field(&item, "photo") {
@@ -251,29 +256,19 @@ impl JsRecommender {
         }
         let new: NewItem = serde_wasm_bindgen::from_value(item).map_err(|e| invalid(format!("NewItem: {e}")))?;
         let core = self.core_rc().clone();
-        let limits = match &photo {
-            Some(_) => Some(busy(core.try_borrow())?.photo_limits().map_err(js_error)?),
-            None => None,
-        };
         let memory = self.memory_rc();
+        let Some(bytes) = photo else {
+            let stored = busy(core.try_borrow_mut())?.add_item(new, None, js_sys::Date::now()).map_err(js_error)?;
+            return Ok(wasm_bindgen_futures::future_to_promise(store_added(core, memory, stored, None)));
+        };
+        let limits = busy(core.try_borrow())?.photo_limits().map_err(js_error)?;
         let decoder = self.decoder();
         Ok(wasm_bindgen_futures::future_to_promise(async move {
-            let photo = match (photo, limits) {
-                (Some(bytes), Some(limits)) => Some(Photo::decode(&*decoder, bytes, limits).await.map_err(js_error)?),
-                _ => None,
-            };
+            let photo = Photo::decode(&*decoder, bytes, limits).await.map_err(js_error)?;
             let stored = busy(core.try_borrow_mut())?
-                .add_item(new, photo.as_ref(), js_sys::Date::now())
+                .add_item(new, Some(&photo), js_sys::Date::now())
                 .map_err(js_error)?;
-            if let Err(e) = memory.put_item(&stored, photo.as_ref().map(Photo::bytes)).await {
-                // Not stored: take it out again so the page and the store agree.
-                if let Ok(mut c) = core.try_borrow_mut() {
-                    let _ = c.remove_item(&stored.id);
-                }
-                return Err(js_error(e));
-            }
-            let c = core.try_borrow().map_err(|_| invalid("the recommender is busy (re-entrant call)"))?;
-            item_record(&c, &stored.id)
+            store_added(core, memory, stored, Some(photo)).await
         }))
     }
 
@@ -324,6 +319,24 @@ impl JsRecommender {
             recommendations(&core, &list)
         }
     }
+}
+
+/// Stores an item `add_item` just added (with its photo's bytes), then
+/// resolves to its record; when the store refuses, the item is taken out of
+/// the catalog again so the page and the store agree.
+async fn store_added(
+    core: Rc<RefCell<Recommender>>,
+    memory: Rc<Memory>,
+    stored: StoredItem,
+    photo: Option<Photo>,
+) -> Result<JsValue, JsValue> {
+    if let Err(e) = memory.put_item(&stored, photo.as_ref().map(Photo::bytes)).await {
+        if let Ok(mut c) = core.try_borrow_mut() {
+            let _ = c.remove_item(&stored.id);
+        }
+        return Err(js_error(e));
+    }
+    item_record(&*busy(core.try_borrow())?, &stored.id)
 }
 
 /// The recommender borrowed, or `invalid_input` when a call is already
