@@ -23,6 +23,7 @@
 use std::time::Instant;
 
 use recagent_core::encoder::{TextEncoder, TextEncoderOptions};
+use recagent_core::vectors::cosine;
 use tract_nnef::framework::Nnef;
 use tract_onnx::prelude::*;
 
@@ -42,7 +43,15 @@ fn onnx_decluttered(bytes: &[u8]) -> TractResult<TypedModel> {
         .with_ignore_value_info(true)
         .model_for_read(&mut &*bytes)?;
     let (b, s) = (model.symbols.sym("B"), model.symbols.sym("S"));
-    for assertion in ["B>=1", "B<=4096", "S>=1", "S<=256"] {
+    // as TextEncoder states them: at most 4,096 texts a call, the default
+    // longest sequence
+    let max_len = TextEncoderOptions::default().max_len;
+    for assertion in [
+        "B>=1".into(),
+        "B<=4096".into(),
+        "S>=1".into(),
+        format!("S<={max_len}"),
+    ] {
         model.symbols.add_assertion(assertion)?;
     }
     let fact = InferenceFact::dt_shape(i64::datum_type(), tvec![b.to_dim(), s.to_dim()]);
@@ -57,17 +66,18 @@ fn nnef() -> Nnef {
     tract_nnef::nnef().with_onnx()
 }
 
-/// The first output of `plan` on a 1 × 12 input of ids 101…, mask 1.
+/// The first output of `plan` on a 1 × 12 input of ids 101…, fed by input
+/// name as `TextEncoder` feeds them (mask 1, token types 0).
 fn run(plan: &std::sync::Arc<TypedRunnableModel>) -> TractResult<Vec<f32>> {
-    let ids: Vec<i64> = (0..12).map(|i| 101 + i * 37).collect();
-    let inputs: TVec<TValue> = (0..plan.model().inputs.len())
-        .map(|ix| {
-            let data = if ix == 1 {
-                vec![1i64; 12]
-            } else if ix == 2 {
-                vec![0; 12]
-            } else {
-                ids.clone()
+    let model = plan.model();
+    let inputs: TVec<TValue> = model
+        .inputs
+        .iter()
+        .map(|outlet| {
+            let data: Vec<i64> = match model.node(outlet.node).name.as_str() {
+                "attention_mask" => vec![1; 12],
+                "token_type_ids" => vec![0; 12],
+                _ => (0..12).map(|i| 101 + i * 37).collect(),
             };
             Tensor::from_shape(&[1, 12], &data).map(IntoTValue::into_tvalue)
         })
@@ -79,17 +89,6 @@ fn run(plan: &std::sync::Arc<TypedRunnableModel>) -> TractResult<Vec<f32>> {
         .iter()
         .copied()
         .collect())
-}
-
-fn cosine(a: &[f32], b: &[f32]) -> f64 {
-    let dot: f64 = a
-        .iter()
-        .zip(b)
-        .map(|(x, y)| f64::from(*x) * f64::from(*y))
-        .sum();
-    let na: f64 = a.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
-    let nb: f64 = b.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
-    dot / (na * nb)
 }
 
 /// One model form's stage times (ms) and its last output.
